@@ -1,0 +1,3 @@
+"""minikafka: an educational, Kafka-compatible log broker."""
+
+__version__ = "0.1.0"
