@@ -1,0 +1,72 @@
+"""Request handlers: one module per API (or per small family of APIs).
+
+Each handler module defines:
+
+``API_KEY``
+    the Kafka API key it answers (``0`` for Produce).
+
+``async def handle(broker, request, ctx) -> dict | None``
+    ``request`` is the decoded request body (a ``Struct``: attribute access by
+    Kafka's field names in snake_case); ``ctx`` is the ``RequestContext`` below.
+    It returns the response body as a plain ``dict`` (nested dicts and lists
+    for structs and arrays; fields left out take their declared default), or
+    ``None`` when no response is sent (Produce with ``acks=0``). The server
+    encodes it at ``ctx.api_version``.
+
+A handler never lets an exception escape for a client's mistake: it answers
+with Kafka's error code in the right place (per partition, per topic, or at the
+top). ``KafkaError`` raised by the core carries that code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+# The modules below are loaded in this order; each contributes one API.
+HANDLER_MODULES = (
+    "api_versions",
+    "metadata",
+    "produce",
+    "fetch",
+    "list_offsets",
+    "init_producer_id",
+    "create_topics",
+    "delete_topics",
+    "create_partitions",
+    "describe_configs",
+    "alter_configs",
+    "incremental_alter_configs",
+    "delete_records",
+    "describe_cluster",
+    "describe_log_dirs",
+)
+
+
+@dataclasses.dataclass
+class RequestContext:
+    """What a handler knows about the request besides its body.
+
+    Owned by the connection that received the request; not shared between tasks.
+    """
+
+    api_key: int
+    api_version: int
+    correlation_id: int
+    client_id: str | None
+    peer: str  # "host:port" of the client
+    connection: object  # the server's per-connection state (client software name/version live there)
+
+
+def load_handlers() -> dict:
+    """Return ``{api_key: handle}`` for every handler module that exists."""
+    handlers = {}
+    for name in HANDLER_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue  # not written yet
+        handlers[module.API_KEY] = module.handle
+    return handlers
