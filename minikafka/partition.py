@@ -1,0 +1,219 @@
+"""One topic partition on this broker: log, producer state, high watermark, waiters.
+
+A ``Partition`` is what the produce, fetch and list-offsets handlers talk to.
+It joins three things Kafka keeps together in its ``Partition``/``UnifiedLog``:
+
+- the ``Log`` (segments on disk: what has been appended);
+- the ``ProducerStateManager`` (idempotence: the last batches of each producer,
+  so a retried batch is recognised and answered with its original offsets);
+- the *high watermark*: the offset below which records are committed and may
+  be read by consumers. With replication a follower must have a record
+  before the high watermark moves past it; on a single broker every append is
+  committed at once, so ``high_watermark == log_end_offset`` after each append.
+  The concept is kept explicit because replication will change only this rule.
+  # LAB replication: advance the high watermark from the followers' fetch offsets.
+
+The append path (Kafka's ``UnifiedLog.append``):
+
+1. ``Log.validate(records)``: sizes, CRC, magic, timestamps -> ``BatchInfo`` list;
+2. producer-state checks per batch: a duplicate (same producer, epoch and
+   sequence as one of its last five batches) is *not* appended again and gets
+   its original offsets; a gap in sequence numbers is
+   ``OUT_OF_ORDER_SEQUENCE_NUMBER``; an old epoch is ``INVALID_PRODUCER_EPOCH``;
+3. ``Log.append`` assigns offsets and writes;
+4. the producer state records the new batches with their offsets.
+
+Waiting for data (long-poll fetch) without I/O here: ``add_append_listener``
+registers a plain callback that ``append_records`` calls after every append.
+The broker's runtime turns that into a Trio event; the partition stays
+synchronous and testable without a Trio loop.
+
+Not task-safe by itself, but nothing in it awaits, so under Trio each method
+runs to completion without interleaving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Callable
+
+from minikafka.errors import ErrorCode, KafkaError
+
+log = logging.getLogger("minikafka.partition")
+
+NO_PRODUCER_ID = -1
+
+
+@dataclasses.dataclass
+class AppendResult:
+    """What a produce response reports for one partition."""
+
+    base_offset: int
+    last_offset: int
+    log_append_time_ms: int  # -1 unless the topic uses LogAppendTime
+    log_start_offset: int
+    duplicate: bool = False  # True: a retry answered with its original offsets
+
+
+class Partition:
+    """One partition's log, producer state and high watermark.
+
+    Owned by the ``Broker``; handlers get it from ``broker.partition()``.
+
+    Args:
+        topic: the topic name.
+        index: the partition number.
+        log: the opened ``Log`` of this partition.
+        producer_state: this partition's ``ProducerStateManager``.
+    """
+
+    def __init__(self, topic: str, index: int, log, producer_state):
+        self.topic = topic
+        self.index = index
+        self.log = log
+        self.producer_state = producer_state
+        self.leader_epoch = 0  # single broker: never changes (yet)
+        self._append_listeners: list[Callable[[], None]] = []
+        self._rebuild_producer_state()
+        self.high_watermark = log.log_end_offset
+
+    def __repr__(self) -> str:
+        return f"<Partition {self.topic}-{self.index} hw={self.high_watermark}>"
+
+    # -- offsets -------------------------------------------------------------
+
+    @property
+    def log_start_offset(self) -> int:
+        return self.log.log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self.log.log_end_offset
+
+    @property
+    def last_stable_offset(self) -> int:
+        """No transactions yet: everything below the high watermark is stable."""
+        return self.high_watermark
+
+    # -- producing -----------------------------------------------------------
+
+    def append_records(self, records, now_ms: int, *, single_batch: bool = False) -> AppendResult:
+        """Validate and append a produce request's records for this partition.
+
+        Args:
+            records: one or more magic v2 record batches, as sent.
+            now_ms: the wall clock, for LogAppendTime and time-based rolls.
+            single_batch: require exactly one batch (Produce v3+ does).
+
+        Raises:
+            KafkaError: the partition's error (CORRUPT_MESSAGE, INVALID_RECORD,
+                OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, ...).
+            minikafka_core.batch.InvalidBatchError: from validation.
+        """
+        batches = self.log.validate(records)
+        if single_batch and len(batches) != 1:
+            raise KafkaError(ErrorCode.INVALID_RECORD,
+                             f"expected exactly one record batch, got {len(batches)}")
+        duplicate = self._find_duplicate(batches)
+        if duplicate is not None:
+            return duplicate
+        for batch in batches:
+            self._check_producer(batch)
+        info = self.log.append(records, batches, now_ms)
+        self._record_producers(batches, info.first_offset)
+        self._advance_high_watermark()
+        return AppendResult(info.first_offset, info.last_offset,
+                            info.log_append_time_ms, self.log.log_start_offset)
+
+    def _find_duplicate(self, batches) -> AppendResult | None:
+        """A retried batch already in the log: answer with its first offsets."""
+        if len(batches) != 1 or batches[0].producer_id == NO_PRODUCER_ID:
+            return None
+        original = self.producer_state.find_duplicate(batches[0])
+        if original is None:
+            return None
+        first_offset, last_offset = original
+        log.info("%s-%d: duplicate batch from producer %d (seq %d) at offset %d",
+                 self.topic, self.index, batches[0].producer_id,
+                 batches[0].base_sequence, first_offset)
+        return AppendResult(first_offset, last_offset, -1,
+                            self.log.log_start_offset, duplicate=True)
+
+    def _check_producer(self, batch) -> None:
+        if batch.producer_id != NO_PRODUCER_ID:
+            self.producer_state.check(batch)  # raises KafkaError
+
+    def _record_producers(self, batches, first_offset: int) -> None:
+        """Tell the producer state where each batch landed."""
+        offset = first_offset
+        for batch in batches:
+            last_offset = offset + batch.last_offset_delta
+            if batch.producer_id != NO_PRODUCER_ID:
+                self.producer_state.update(batch, offset, last_offset)
+            offset = last_offset + 1
+
+    def _rebuild_producer_state(self) -> None:
+        """Replay the batches the producer-state snapshot does not cover."""
+        start = max(self.producer_state.snapshot_offset(), self.log.log_start_offset)
+        for batch in self.log.batches(start):
+            if batch.producer_id != NO_PRODUCER_ID:
+                self.producer_state.update(
+                    batch, batch.base_offset, batch.base_offset + batch.last_offset_delta)
+
+    def _advance_high_watermark(self) -> None:
+        # LAB replication: only the ISR's minimum log end offset is committed.
+        self.high_watermark = self.log.log_end_offset
+        for listener in list(self._append_listeners):
+            listener()
+
+    # -- reading -------------------------------------------------------------
+
+    def read(self, fetch_offset: int, max_bytes: int, *, min_one_batch: bool) -> bytes:
+        """Read whole batches from ``fetch_offset`` up to the high watermark.
+
+        Raises:
+            KafkaError: OFFSET_OUT_OF_RANGE if ``fetch_offset`` is outside
+                ``[log_start_offset, log_end_offset]``.
+        """
+        if fetch_offset < self.log.log_start_offset or fetch_offset > self.log.log_end_offset:
+            raise KafkaError(
+                ErrorCode.OFFSET_OUT_OF_RANGE,
+                f"offset {fetch_offset} not in [{self.log.log_start_offset},"
+                f" {self.log.log_end_offset}]",
+            )
+        if fetch_offset >= self.high_watermark:
+            return b""
+        return self.log.read(fetch_offset, max_bytes, self.high_watermark, min_one_batch)
+
+    def add_append_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after each append (until removed)."""
+        self._append_listeners.append(callback)
+
+    def remove_append_listener(self, callback: Callable[[], None]) -> None:
+        try:
+            self._append_listeners.remove(callback)
+        except ValueError:
+            pass
+
+    # -- other operations ----------------------------------------------------
+
+    def delete_records_before(self, offset: int) -> int:
+        """Advance the log start offset (DeleteRecords); returns the new one."""
+        if offset == -1:  # Kafka: -1 means "up to the high watermark"
+            offset = self.high_watermark
+        if offset < 0 or offset > self.high_watermark:
+            raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
+                             f"offset {offset} is beyond the high watermark")
+        self.log.delete_records_before(offset)
+        return self.log.log_start_offset
+
+    def maintenance(self, now_ms: int) -> None:
+        """Time-based roll, retention and flush (called periodically)."""
+        self.log.maintenance(now_ms)
+
+    def close(self) -> None:
+        """Flush, write the producer-state snapshot and close the log."""
+        self.log.flush()
+        self.producer_state.take_snapshot(self.log.log_end_offset)
+        self.log.close()

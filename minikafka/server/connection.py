@@ -1,0 +1,147 @@
+"""One client connection: read frames, run handlers, write responses in order.
+
+A connection task loops: receive bytes, split them into frames
+(``FrameReader``), and for each frame decode the request header and body, run
+the API's handler, and send the encoded response with a single ``send_all``.
+
+Ordering: Kafka answers the requests of one connection strictly in the order
+they arrived, even when the client pipelines many (librdkafka sends up to
+``max.in.flight`` produce requests back to back). Kafka gets this by *muting*
+the channel while a request is being processed; here the same falls out of
+processing one frame at a time in the connection's single task. While a
+fetch long-polls, later requests on that connection wait, exactly as in Kafka.
+
+Failures close only this connection, never the broker:
+
+- a frame size below zero or above ``socket.request.max.bytes``;
+- a header that cannot be decoded, or an API key the broker does not serve;
+- an unsupported version, except ApiVersions: a client probing with a version
+  newer than ours gets a v0-format answer with ``UNSUPPORTED_VERSION`` and our
+  API list, so it can retry with a version we know (KIP-511);
+- any exception escaping a handler (a bug): logged with its traceback, the
+  request is not answered and the connection is closed.
+
+Produce with ``acks=0`` has no response: the handler returns ``None``.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+
+import trio
+
+from minikafka.errors import ErrorCode
+from minikafka.handlers import RequestContext
+from minikafka.protocol import codec, framing, messages
+from minikafka.server.frames import FrameError, FrameReader
+
+log = logging.getLogger("minikafka.server")
+
+API_VERSIONS_KEY = 18
+RECEIVE_BYTES = 256 * 1024  # one receive_some when nothing larger is expected
+MAX_RECEIVE_BYTES = 8 * 1024 * 1024  # cap when the frame in progress is large
+
+# api_key int16, api_version int16, correlation_id int32: the start of every
+# request header version, so it can be read even when the rest cannot.
+_HEADER_PREFIX = struct.Struct(">hhi")
+
+
+class CloseConnection(Exception):
+    """Raised while processing a frame when the connection must be closed."""
+
+
+class Connection:
+    """The state of one client connection. Owned by its connection task.
+
+    Attributes:
+        peer: ``"host:port"`` of the client.
+        client_software_name: from ApiVersions v3+ (KIP-511), else None.
+        client_software_version: from ApiVersions v3+, else None.
+    """
+
+    def __init__(self, broker, stream: trio.abc.Stream, peer: str):
+        self.broker = broker
+        self.stream = stream
+        self.peer = peer
+        self.client_software_name: str | None = None
+        self.client_software_version: str | None = None
+        self._reader = FrameReader(broker.config["socket.request.max.bytes"])
+
+    async def run(self) -> None:
+        """Serve the connection until the peer leaves or it must be closed."""
+        try:
+            await self._serve_frames()
+        except FrameError as exc:
+            log.warning("broker %s: closing %s: %s", self.broker.node_id, self.peer, exc)
+        except CloseConnection as exc:
+            log.warning("broker %s: closing %s: %s", self.broker.node_id, self.peer, exc)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the client went away; nothing to answer
+        except Exception:
+            log.exception("broker %s: closing %s after a handler error",
+                          self.broker.node_id, self.peer)
+        finally:
+            await trio.aclose_forcefully(self.stream)
+
+    async def _serve_frames(self) -> None:
+        while True:
+            wanted = min(max(RECEIVE_BYTES, self._reader.bytes_missing()), MAX_RECEIVE_BYTES)
+            data = await self.stream.receive_some(wanted)
+            if not data:
+                return  # orderly close by the client
+            self._reader.feed(data)
+            while (frame := self._reader.next_frame()) is not None:
+                response = await self.process(frame)
+                if response is not None:
+                    await self.stream.send_all(response)
+
+    async def process(self, frame: memoryview) -> bytes | None:
+        """Handle one request frame; return the response frame, or None.
+
+        Raises:
+            CloseConnection: the frame cannot be answered.
+        """
+        try:
+            header, body_offset = framing.read_request_header(frame)
+        except framing.UnsupportedVersionError as exc:
+            return self._unsupported_version(frame, exc)
+        except framing.UnknownApiError as exc:
+            raise CloseConnection(f"unknown API: {exc}") from None
+        except codec.DecodeError as exc:
+            raise CloseConnection(f"undecodable request header: {exc}") from None
+        api_key = header.request_api_key
+        handler = self.broker.handlers.get(api_key)
+        if handler is None:
+            raise CloseConnection(f"no handler for API key {api_key}")
+        version = header.request_api_version
+        try:
+            request = messages.REQUESTS[api_key].decode(frame[body_offset:], version)
+        except codec.DecodeError as exc:
+            # Kafka closes the connection on an unparsable request body too.
+            raise CloseConnection(
+                f"undecodable {messages.API_NAMES[api_key]} v{version} request: {exc}"
+            ) from None
+        ctx = RequestContext(api_key, version, header.correlation_id,
+                             header.client_id, self.peer, self)
+        body = await handler(self.broker, request, ctx)
+        if body is None:
+            return None
+        return framing.encode_response(api_key, version, header.correlation_id, body)
+
+    def _unsupported_version(self, frame: memoryview, exc: Exception) -> bytes:
+        """Answer an ApiVersions probe we cannot parse; close for anything else."""
+        if len(frame) < _HEADER_PREFIX.size:
+            raise CloseConnection(f"truncated request header: {exc}")
+        api_key, version, correlation_id = _HEADER_PREFIX.unpack_from(frame)
+        if api_key != API_VERSIONS_KEY:
+            raise CloseConnection(
+                f"unsupported version {version} of API key {api_key}: {exc}")
+        from minikafka.handlers import api_versions  # the API list lives there
+
+        body = {
+            "error_code": ErrorCode.UNSUPPORTED_VERSION,
+            "api_keys": api_versions.supported_api_keys(self.broker),
+        }
+        # A client that sent an unknown version reads the answer as v0.
+        return framing.encode_response(API_VERSIONS_KEY, 0, correlation_id, body)

@@ -1,0 +1,84 @@
+"""Listeners: accept client connections and give each its own task.
+
+The ``listeners`` setting is Kafka's: a comma-separated list of
+``NAME://host:port`` (``PLAINTEXT://127.0.0.1:9092``). An empty host binds
+every interface; port 0 lets the kernel choose, and the port actually bound is
+reported back so tests can connect to it. Only PLAINTEXT is spoken.
+
+Each accepted connection runs in its own task (``Connection.run``), which
+catches its own errors: one client's failure never reaches the listener or
+the broker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import trio
+
+from minikafka.server.connection import Connection
+from minikafka.server.network import bound_port
+
+log = logging.getLogger("minikafka.server")
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """One ``NAME://host:port`` entry of ``listeners`` or ``advertised.listeners``."""
+
+    name: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.name}://{self.host}:{self.port}"
+
+
+def parse_endpoints(value) -> list[Endpoint]:
+    """Parse a ``listeners``-style value (a string or a list of strings)."""
+    if not value:
+        return []
+    entries = value.split(",") if isinstance(value, str) else list(value)
+    endpoints = []
+    for entry in entries:
+        entry = entry.strip()
+        if not entry:
+            continue
+        name, sep, address = entry.partition("://")
+        host, colon, port = address.rpartition(":")
+        if not sep or not colon or not port.isdigit():
+            raise ValueError(f"not a listener (NAME://host:port): {entry!r}")
+        endpoints.append(Endpoint(name.upper(), host.strip("[]"), int(port)))
+    return endpoints
+
+
+def peer_name(stream: trio.abc.Stream) -> str:
+    """``"host:port"`` of the other end, or a placeholder for in-memory streams."""
+    try:
+        host, port = stream.socket.getpeername()[:2]
+    except (AttributeError, OSError):
+        return "unknown"
+    return f"{host}:{port}"
+
+
+async def serve_endpoints(broker, endpoints: list[Endpoint], *,
+                          task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """Listen on every endpoint and serve connections until cancelled.
+
+    Calls ``task_status.started(ports)`` with the bound port of each endpoint,
+    in the order given, once all are listening.
+    """
+    all_listeners, ports = [], []
+    for endpoint in endpoints:
+        listeners = await broker.network.open_listeners(endpoint.host, endpoint.port)
+        ports.append(bound_port(listeners[0]))
+        all_listeners.extend(listeners)
+        log.info("broker %s: listening on %s (port %d)", broker.node_id, endpoint, ports[-1])
+
+    async def handle(stream: trio.abc.Stream) -> None:
+        await Connection(broker, stream, peer_name(stream)).run()
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(trio.serve_listeners, handle, all_listeners)
+        task_status.started(ports)
