@@ -74,6 +74,17 @@ class ConfigType(enum.IntEnum):
     PASSWORD = 9
 
 
+class ResourceType(enum.IntEnum):
+    """What a config belongs to (Kafka's ``ConfigResource.Type``)."""
+
+    UNKNOWN = 0
+    TOPIC = 2
+    BROKER = 4
+    BROKER_LOGGER = 8
+    CLIENT_METRICS = 16
+    GROUP = 32
+
+
 # --- validators: each returns an error message, or None when the value is fine ---
 
 
@@ -196,6 +207,7 @@ def format_value(value) -> str | None:
 
 
 _DYN = True  # readability in the table below: this key can be changed at run time
+_COMPRESSION_TYPES = OneOf(("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"), case_sensitive=False)
 
 BROKER_KEYS = [
     ConfigKey("node.id", "int", 1, "The node ID associated with the roles this process is playing. "
@@ -271,7 +283,7 @@ BROKER_KEYS = [
               "file from the filesystem.", _DYN, Range(0)),
     ConfigKey("compression.type", "string", "producer", "The final compression type for a given topic: "
               "'uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', or 'producer' (keep the producer's codec).",
-              _DYN, OneOf(("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"), case_sensitive=False)),
+              _DYN, _COMPRESSION_TYPES),
     ConfigKey("compression.gzip.level", "int", -1, "The compression level to use if compression.type is "
               "set to gzip.", _DYN, Range(-1, 9)),
     ConfigKey("compression.lz4.level", "int", 9, "The compression level to use if compression.type is set "
@@ -313,7 +325,7 @@ TOPIC_KEYS = [
     ConfigKey("cleanup.policy", "list", None, "The retention policy on old log segments: 'delete' and/or "
               "'compact'.", valid=OneOf(("compact", "delete")), synonym="log.cleanup.policy"),
     ConfigKey("compression.type", "string", None, "The final compression type for this topic ('producer' "
-              "keeps the producer's codec).", valid=BROKER_KEYS[0].valid, synonym="compression.type"),
+              "keeps the producer's codec).", valid=_COMPRESSION_TYPES, synonym="compression.type"),
     ConfigKey("compression.gzip.level", "int", None, "The gzip level when compression.type is gzip.",
               valid=Range(-1, 9), synonym="compression.gzip.level"),
     ConfigKey("compression.lz4.level", "int", None, "The lz4 level when compression.type is lz4.",
@@ -363,8 +375,6 @@ TOPIC_KEYS = [
     ConfigKey("unclean.leader.election.enable", "boolean", None, "Elect an out-of-sync replica as leader as a "
               "last resort.", synonym="unclean.leader.election.enable"),
 ]
-# compression.type shares the broker key's enum (looked up by name, not position)
-TOPIC_KEYS[1] = dataclasses.replace(TOPIC_KEYS[1], valid=next(k.valid for k in BROKER_KEYS if k.name == "compression.type"))
 
 BROKER_KEYS_BY_NAME = {key.name: key for key in BROKER_KEYS}
 TOPIC_KEYS_BY_NAME = {key.name: key for key in TOPIC_KEYS}
@@ -387,3 +397,407 @@ def broker_synonyms(name: str) -> list[tuple[str, int]]:
         if name in names:
             return group[names.index(name):]
     return [(name, 1)]
+
+
+# --- Java .properties files ---
+
+_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Parse a Java ``.properties`` document (``java.util.Properties.load``).
+
+    Rules: ``#`` or ``!`` starts a comment line; a key ends at the first
+    unescaped ``=``, ``:`` or whitespace; a line ending in an odd number of
+    backslashes continues on the next line (whose leading blanks are dropped);
+    ``\\t \\n \\r \\f \\uXXXX`` are escapes and any other ``\\c`` means ``c``.
+    A later duplicate key wins.
+    """
+    result = {}
+    for line in _logical_lines(text):
+        key, value = _split_key_value(line)
+        result[_unescape(key)] = _unescape(value)
+    return result
+
+
+def _logical_lines(text: str):
+    pending = None
+    for raw in text.splitlines():
+        line = raw.lstrip(" \t\f")
+        if pending is None:
+            if not line or line[0] in "#!":
+                continue
+        else:
+            line = pending + line
+        trailing = len(line) - len(line.rstrip("\\"))
+        if trailing % 2 == 1:  # an odd count means the last backslash escapes the newline
+            pending = line[:-1]
+            continue
+        pending = None
+        yield line
+    if pending is not None:
+        yield pending
+
+
+def _split_key_value(line: str) -> tuple[str, str]:
+    i, escaped = 0, False
+    while i < len(line):
+        c = line[i]
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c in "=: \t\f":
+            break
+        i += 1
+    key, rest = line[:i], line[i:].lstrip(" \t\f")
+    if rest[:1] in ("=", ":"):
+        rest = rest[1:].lstrip(" \t\f")
+    return key, rest
+
+
+def _unescape(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[i + 2:i + 6]):
+                out.append(chr(int(text[i + 2:i + 6], 16)))
+                i += 6
+                continue
+            out.append(_ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+# --- the broker's configuration ---
+
+
+class BrokerConfig:
+    """One broker's configuration: static values plus dynamic overrides.
+
+    ``config[key]`` is the effective typed value: a dynamic per-broker value,
+    else a dynamic cluster-wide default, else server.properties, else the
+    declared default. For keys set in several units (``log.retention.ms``,
+    ``log.roll.ms``, ``log.roll.jitter.ms``, ``log.flush.interval.ms``) it
+    applies Kafka's precedence and answers in the finest unit;
+    ``config["log.dirs"]`` falls back to ``[log.dir]`` as Kafka does.
+    ``config.raw(key)`` gives one key's own value without these rules.
+
+    Owned by one Broker; the TopicRegistry persists the dynamic layers.
+    """
+
+    def __init__(self, values: dict | None = None):
+        """Build from ``{key: string or typed value}``; raises ``ConfigError``."""
+        self.static: dict[str, object] = {}
+        self.unknown: dict[str, str] = {}  # kept, as Kafka does (it only warns)
+        self.dynamic_broker: dict[str, object] = {}
+        self.dynamic_default: dict[str, object] = {}
+        for name, value in (values or {}).items():
+            key = BROKER_KEYS_BY_NAME.get(name)
+            if key is None:
+                self.unknown[name] = value
+            else:
+                self.static[name] = parse_value(key, value)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, overrides: dict | None = None) -> "BrokerConfig":
+        """Read ``server.properties`` (if given) and apply ``--override`` values on top.
+
+        Java reads .properties files as ISO-8859-1 (non-Latin text uses
+        ``\\uXXXX`` escapes), and so do we.
+        """
+        values = {}
+        if path is not None:
+            try:
+                with open(path, encoding="latin-1") as f:
+                    values = parse_properties(f.read())
+            except OSError as exc:
+                raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        values.update(overrides or {})
+        return cls(values)
+
+    def _layers(self):
+        return (
+            (self.dynamic_broker, ConfigSource.DYNAMIC_BROKER_CONFIG),
+            (self.dynamic_default, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG),
+            (self.static, ConfigSource.STATIC_BROKER_CONFIG),
+        )
+
+    def lookup(self, name: str) -> tuple[object, ConfigSource]:
+        """One broker key's own typed value and where it came from."""
+        for layer, source in self._layers():
+            if layer.get(name) is not None:
+                return layer[name], source
+        if name in self.unknown:
+            return self.unknown[name], ConfigSource.STATIC_BROKER_CONFIG
+        key = BROKER_KEYS_BY_NAME.get(name)
+        return (key.default if key else None), ConfigSource.DEFAULT_CONFIG
+
+    def raw(self, name: str):
+        return self.lookup(name)[0]
+
+    def __getitem__(self, name: str):
+        if name == "log.dirs":  # Kafka's KafkaConfig.logDirs: log.dirs, else log.dir
+            return self.raw("log.dirs") or [self.raw("log.dir")]
+        if name not in UNIT_SYNONYMS:
+            if name not in BROKER_KEYS_BY_NAME and name not in self.unknown:
+                raise KeyError(name)
+            return self.raw(name)
+        for unit_name, multiplier in UNIT_SYNONYMS[name]:
+            value = self.raw(unit_name)
+            if value is not None:
+                # Kafka: any negative retention means "unlimited", written -1.
+                return -1 if value < 0 else value * multiplier
+        return None
+
+    def get(self, name: str, default=None):
+        try:
+            value = self[name]
+        except KeyError:
+            return default
+        return default if value is None else value
+
+    @property
+    def node_id(self) -> int:
+        return self["node.id"]
+
+    @property
+    def log_dirs(self) -> list[str]:
+        """``log.dirs`` if set, else ``[log.dir]`` (Kafka's rule)."""
+        return self["log.dirs"]
+
+    # -- dynamic broker configs (IncrementalAlterConfigs on BROKER resources) --
+
+    def dynamic_layer(self, per_broker: bool) -> dict:
+        """The dynamic layer for ``BROKER "<node.id>"`` (True) or ``BROKER ""`` (False)."""
+        return self.dynamic_broker if per_broker else self.dynamic_default
+
+    def broker_resource_scope(self, resource_name: str | None) -> bool:
+        """Which dynamic layer a BROKER resource names: True for this broker's
+        id, False for ``""`` (the cluster-wide default).
+
+        Raises:
+            KafkaError: INVALID_REQUEST for another broker's id or a non-number.
+        """
+        if not resource_name:
+            return False
+        try:
+            broker_id = int(resource_name)
+        except ValueError:
+            raise KafkaError(ErrorCode.INVALID_REQUEST,
+                             f"Broker id must be an integer, but it is: {resource_name}") from None
+        if broker_id != self.node_id:
+            raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unexpected broker id, expected {self.node_id} "
+                             f"or empty string, but received {resource_name}")
+        return True
+
+    @staticmethod
+    def validate_dynamic(updates: dict[str, str | None]) -> dict[str, object]:
+        """Type-check dynamic broker updates; None means "delete".
+
+        Raises:
+            KafkaError: INVALID_CONFIG for unknown, read-only or bad values.
+        """
+        typed = {}
+        for name, value in updates.items():
+            key = BROKER_KEYS_BY_NAME.get(name)
+            if key is None:
+                raise KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown broker config name: {name}")
+            if not key.dynamic:
+                raise KafkaError(ErrorCode.INVALID_CONFIG, f"Cannot update these configs dynamically: Set({name})")
+            try:
+                typed[name] = None if value is None else parse_value(key, value)
+            except ConfigError as exc:
+                raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+        return typed
+
+    # -- topic configs --
+
+    def topic_entry(self, name: str, overrides: dict) -> "ConfigEntry":
+        """Describe topic key ``name``: its value, source and synonyms.
+
+        ``overrides`` holds the topic's own typed values. The synonyms are
+        listed as Kafka lists them: the topic override, then per layer
+        (dynamic broker, dynamic default, static, default) each broker
+        synonym that the layer sets.
+
+        One simplification: Kafka's ``ConfigHelper`` drops the synonyms that
+        precede the primary broker key in that list, so for ``retention.ms``
+        with only ``log.retention.hours`` set Kafka reports no synonyms and
+        source DEFAULT_CONFIG; minikafka shows where the value comes from.
+        """
+        key = TOPIC_KEYS_BY_NAME[name]
+        synonyms = []
+        if overrides.get(name) is not None:
+            synonyms.append(Synonym(name, overrides[name], ConfigSource.TOPIC_CONFIG))
+        unit_names = broker_synonyms(key.synonym)
+        for layer, source in (*self._layers(), (_DEFAULTS, ConfigSource.DEFAULT_CONFIG)):
+            synonyms += [Synonym(n, layer[n], source) for n, _ in unit_names if layer.get(n) is not None]
+        if overrides.get(name) is not None:
+            value, source = overrides[name], ConfigSource.TOPIC_CONFIG
+        else:
+            value, source = self[key.synonym], self._winning_source(unit_names)
+        return ConfigEntry(key, value, source, synonyms, read_only=False)
+
+    def _winning_source(self, unit_names) -> ConfigSource:
+        for unit_name, _ in unit_names:
+            value, source = self.lookup(unit_name)
+            if value is not None:
+                return source
+        return ConfigSource.DEFAULT_CONFIG
+
+    def effective_topic_config(self, overrides: dict | None = None) -> dict:
+        """Every topic key's typed value for a topic with these (typed) overrides."""
+        overrides = overrides or {}
+        return {key.name: (overrides[key.name] if overrides.get(key.name) is not None else self[key.synonym])
+                for key in TOPIC_KEYS}
+
+    def broker_entry(self, name: str, per_broker: bool = True) -> "ConfigEntry":
+        """Describe broker key ``name`` (Kafka's ``createBrokerConfigEntry``)."""
+        key = BROKER_KEYS_BY_NAME.get(name) or ConfigKey(name, "string", None, "")
+        layers = (*self._layers(), (_DEFAULTS, ConfigSource.DEFAULT_CONFIG))
+        if not per_broker:  # BROKER "" shows only the cluster-wide dynamic defaults
+            layers = ((self.dynamic_default, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG),)
+        synonyms = []
+        for layer, source in layers:
+            synonyms += [Synonym(n, layer[n], source) for n, _ in broker_synonyms(name) if layer.get(n) is not None]
+        value = self.raw(name) if per_broker else self.dynamic_default.get(name)
+        source = synonyms[0].source if synonyms else ConfigSource.DEFAULT_CONFIG
+        if name in self.unknown and per_broker:
+            source = ConfigSource.STATIC_BROKER_CONFIG
+        return ConfigEntry(key, value, source, synonyms, read_only=not key.dynamic)
+
+
+_DEFAULTS = {key.name: key.default for key in BROKER_KEYS if key.default is not None}
+
+
+@dataclasses.dataclass
+class Synonym:
+    """One place a value could come from (DescribeConfigs ``synonyms``)."""
+
+    name: str
+    value: object
+    source: ConfigSource
+
+
+@dataclasses.dataclass
+class ConfigEntry:
+    """One described config: typed value, source, synonyms (most important first)."""
+
+    key: ConfigKey
+    value: object
+    source: ConfigSource
+    synonyms: list[Synonym]
+    read_only: bool
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+
+def validate_topic_configs(configs: dict[str, str | None]) -> dict[str, object]:
+    """Check topic overrides given as strings; return them typed.
+
+    Raises:
+        KafkaError: INVALID_CONFIG with Kafka's message for an unknown key, a
+            null value, a value of the wrong type or out of range.
+    """
+    typed = {}
+    for name, value in configs.items():
+        key = TOPIC_KEYS_BY_NAME.get(name)
+        if key is None:
+            raise KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {name}")
+        if value is None:
+            raise KafkaError(ErrorCode.INVALID_CONFIG, f"Null value not supported for topic configs: {name}")
+        try:
+            typed[name] = parse_value(key, value)
+        except ConfigError as exc:
+            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+    return typed
+
+
+# --- meta.properties: the identity of a log directory ---
+
+
+def random_uuid() -> bytes:
+    """16 random bytes usable as a Kafka Uuid (never all-zero, never the
+    reserved metadata-topic id ...0001, and never one whose base64 form starts
+    with '-', which command-line tools would take for an option)."""
+    while True:
+        raw = uuid.uuid4().bytes
+        if raw not in (bytes(16), bytes(15) + b"\x01") and not uuid_to_str(raw).startswith("-"):
+            return raw
+
+
+def uuid_to_str(raw: bytes) -> str:
+    """Kafka's Uuid text form: URL-safe base64 without padding (22 characters)."""
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+@dataclasses.dataclass
+class MetaProperties:
+    """The contents of ``<log dir>/meta.properties`` (KRaft, version 1)."""
+
+    cluster_id: str
+    node_id: int
+    directory_id: str
+
+    def to_text(self) -> str:
+        return (f"#\n#Written by minikafka\nnode.id={self.node_id}\ndirectory.id={self.directory_id}\n"
+                f"version=1\ncluster.id={self.cluster_id}\n")
+
+
+def load_or_create_meta_properties(log_dirs: list[str], node_id: int) -> str:
+    """Check (or, on first start, write) ``meta.properties`` in every log dir.
+
+    Like Kafka, every directory records the same cluster.id and node.id and
+    its own directory.id. Kafka's ``kafka-storage.sh format`` writes these
+    files; minikafka formats a missing one itself. Returns the cluster id.
+
+    Raises:
+        ConfigError: a directory belongs to another node or another cluster.
+    """
+    found = {}
+    for log_dir in log_dirs:
+        path = os.path.join(log_dir, "meta.properties")
+        if os.path.exists(path):
+            with open(path, encoding="latin-1") as f:
+                found[log_dir] = parse_properties(f.read())
+    cluster_ids = {props.get("cluster.id") for props in found.values()}
+    if len(cluster_ids) > 1:
+        raise ConfigError(f"log dirs disagree on cluster.id: {sorted(map(str, cluster_ids))}")
+    for log_dir, props in found.items():
+        if props.get("node.id") != str(node_id):
+            raise ConfigError(f"Stored node id {props.get('node.id')} doesn't match previous node id "
+                              f"{node_id} in {os.path.join(log_dir, 'meta.properties')}")
+    cluster_id = cluster_ids.pop() if cluster_ids else uuid_to_str(random_uuid())
+    for log_dir in log_dirs:
+        if log_dir not in found:
+            os.makedirs(log_dir, exist_ok=True)
+            meta = MetaProperties(cluster_id, node_id, uuid_to_str(random_uuid()))
+            atomic_write(os.path.join(log_dir, "meta.properties"), meta.to_text().encode("latin-1"))
+    return cluster_id
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so a crash leaves the old or the new file, never half.
+
+    Write a temporary file, fsync it, rename it over the target, then fsync
+    the directory so the rename itself is durable.
+    """
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

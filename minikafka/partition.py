@@ -43,6 +43,7 @@ from minikafka.errors import ErrorCode, KafkaError
 log = logging.getLogger("minikafka.partition")
 
 NO_PRODUCER_ID = -1
+ZSTD = 4  # compression codec id in the batch attributes
 
 
 @dataclasses.dataclass
@@ -65,17 +66,19 @@ class Partition:
         topic: the topic name.
         index: the partition number.
         log: the opened ``Log`` of this partition.
-        producer_state: this partition's ``ProducerStateManager``.
+        producer_state: this partition's (empty) ``ProducerStateManager``;
+            it is rebuilt here from the snapshot and the log.
+        now_ms: the wall clock, for expiring idle producers on recovery.
     """
 
-    def __init__(self, topic: str, index: int, log, producer_state):
+    def __init__(self, topic: str, index: int, log, producer_state, now_ms: int):
         self.topic = topic
         self.index = index
         self.log = log
         self.producer_state = producer_state
         self.leader_epoch = 0  # single broker: never changes (yet)
         self._append_listeners: list[Callable[[], None]] = []
-        self._rebuild_producer_state()
+        self._rebuild_producer_state(now_ms)
         self.high_watermark = log.log_end_offset
 
     def __repr__(self) -> str:
@@ -98,13 +101,15 @@ class Partition:
 
     # -- producing -----------------------------------------------------------
 
-    def append_records(self, records, now_ms: int, *, single_batch: bool = False) -> AppendResult:
+    def append_records(self, records, now_ms: int, *, single_batch: bool = False,
+                       allow_zstd: bool = True) -> AppendResult:
         """Validate and append a produce request's records for this partition.
 
         Args:
             records: one or more magic v2 record batches, as sent.
             now_ms: the wall clock, for LogAppendTime and time-based rolls.
             single_batch: require exactly one batch (Produce v3+ does).
+            allow_zstd: False for Produce below v7, which predates zstd (KIP-110).
 
         Raises:
             KafkaError: the partition's error (CORRUPT_MESSAGE, INVALID_RECORD,
@@ -115,51 +120,36 @@ class Partition:
         if single_batch and len(batches) != 1:
             raise KafkaError(ErrorCode.INVALID_RECORD,
                              f"expected exactly one record batch, got {len(batches)}")
-        duplicate = self._find_duplicate(batches)
+        if not allow_zstd and any(batch.compression == ZSTD for batch in batches):
+            raise KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+                             "zstd needs Produce v7 or later")
+        duplicate = self.producer_state.check_batches(batches)
         if duplicate is not None:
-            return duplicate
-        for batch in batches:
-            self._check_producer(batch)
+            log.info("%s-%d: duplicate batch from producer %d answered with offset %d",
+                     self.topic, self.index, batches[0].producer_id, duplicate.first_offset)
+            # Kafka answers a duplicate with its original offsets and timestamp.
+            return AppendResult(duplicate.first_offset, duplicate.last_offset,
+                                duplicate.timestamp,
+                                self.log.log_start_offset, duplicate=True)
         info = self.log.append(records, batches, now_ms)
-        self._record_producers(batches, info.first_offset)
+        self._record_producers(batches, info.first_offset, now_ms)
         self._advance_high_watermark()
         return AppendResult(info.first_offset, info.last_offset,
                             info.log_append_time_ms, self.log.log_start_offset)
 
-    def _find_duplicate(self, batches) -> AppendResult | None:
-        """A retried batch already in the log: answer with its first offsets."""
-        if len(batches) != 1 or batches[0].producer_id == NO_PRODUCER_ID:
-            return None
-        original = self.producer_state.find_duplicate(batches[0])
-        if original is None:
-            return None
-        first_offset, last_offset = original
-        log.info("%s-%d: duplicate batch from producer %d (seq %d) at offset %d",
-                 self.topic, self.index, batches[0].producer_id,
-                 batches[0].base_sequence, first_offset)
-        return AppendResult(first_offset, last_offset, -1,
-                            self.log.log_start_offset, duplicate=True)
-
-    def _check_producer(self, batch) -> None:
-        if batch.producer_id != NO_PRODUCER_ID:
-            self.producer_state.check(batch)  # raises KafkaError
-
-    def _record_producers(self, batches, first_offset: int) -> None:
-        """Tell the producer state where each batch landed."""
+    def _record_producers(self, batches, first_offset: int, now_ms: int) -> None:
+        """Tell the producer state where each idempotent batch landed."""
         offset = first_offset
         for batch in batches:
             last_offset = offset + batch.last_offset_delta
             if batch.producer_id != NO_PRODUCER_ID:
-                self.producer_state.update(batch, offset, last_offset)
+                self.producer_state.update(batch, offset, last_offset, now_ms)
             offset = last_offset + 1
 
-    def _rebuild_producer_state(self) -> None:
-        """Replay the batches the producer-state snapshot does not cover."""
-        start = max(self.producer_state.snapshot_offset(), self.log.log_start_offset)
-        for batch in self.log.batches(start):
-            if batch.producer_id != NO_PRODUCER_ID:
-                self.producer_state.update(
-                    batch, batch.base_offset, batch.base_offset + batch.last_offset_delta)
+    def _rebuild_producer_state(self, now_ms: int) -> None:
+        """Load the newest snapshot and replay the log after it (recovery)."""
+        self.producer_state.recover(self.log.dir, self.log.log_start_offset,
+                                    self.log.log_end_offset, self.log.batches, now_ms)
 
     def _advance_high_watermark(self) -> None:
         # LAB replication: only the ISR's minimum log end offset is committed.
@@ -215,5 +205,5 @@ class Partition:
     def close(self) -> None:
         """Flush, write the producer-state snapshot and close the log."""
         self.log.flush()
-        self.producer_state.take_snapshot(self.log.log_end_offset)
+        self.producer_state.write_snapshot(self.log.dir, self.log.log_end_offset)
         self.log.close()

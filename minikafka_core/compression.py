@@ -64,10 +64,24 @@ XERIAL_HEADER = XERIAL_MAGIC + struct.pack(">ii", 1, 1)
 XERIAL_BLOCK_SIZE = 32 * 1024  # snappy-java's default block size
 _INT32 = struct.Struct(">i")
 
+# --- lz4 frame -----------------------------------------------------------
+# Magic 0x184D2204 (little-endian), FLG 0x60 (version 01, independent blocks,
+# no block checksum, no content size, no content checksum), BD 0x40 (64 KiB
+# maximum block size), then the header checksum: the second byte of
+# xxHash32(FLG, BD). With FLG and BD fixed, that checksum is the constant
+# 0x82. (Kafka before 0.10 hashed the magic too: the bug KIP-57 fixed.)
+LZ4_FRAME_HEADER = b"\x04\x22\x4d\x18\x60\x40\x82"
+LZ4_BLOCK_SIZE = 64 * 1024
+_LZ4_UNCOMPRESSED_BIT = 0x80000000
+_UINT32_LE = struct.Struct("<I")
+
 # --- gzip ----------------------------------------------------------------
 # wbits = 16 + 15: a gzip wrapper around a 32 KiB-window deflate stream.
-# When decompressing, 32 + 15 would also accept zlib; Kafka only writes gzip.
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
+# magic (2 bytes), method, flags, mtime, extra flags (XFL), OS; then the
+# trailer: CRC-32 and size modulo 2**32 of the uncompressed data.
+_GZIP_HEADER = struct.Struct("<BBBBIBB")
+_GZIP_TRAILER = struct.Struct("<II")
 
 
 def compress(codec: int, data, level: int | None = None) -> bytes:
@@ -143,10 +157,20 @@ def _unknown_codec_message(codec: int) -> str:
 
 
 def _gzip_compress(data, level: int) -> bytes:
-    # A header with mtime 0 and no file name, like Java's GZIPOutputStream:
-    # the same records then always compress to the same bytes.
-    compressor = zlib.compressobj(level, zlib.DEFLATED, _GZIP_WBITS)
-    return compressor.compress(data) + compressor.flush()
+    """One gzip member with a fixed header, like Java's GZIPOutputStream.
+
+    The header (RFC 1952) is ours rather than zlib's so that it does not
+    depend on the platform or Python version: mtime 0 and no file name (the
+    same records always compress to the same bytes), XFL 2/4 for the
+    best/fastest level as the RFC says (0 otherwise, as Java writes at Kafka's
+    default level 6), OS 255 "unknown" (Java since JDK 16, Python's gzip).
+    """
+    xfl = 2 if level == 9 else 4 if level == 1 else 0
+    header = _GZIP_HEADER.pack(0x1F, 0x8B, zlib.DEFLATED, 0, 0, xfl, 255)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)  # raw deflate
+    body = compressor.compress(data) + compressor.flush()
+    trailer = _GZIP_TRAILER.pack(zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return header + body + trailer
 
 
 def _gzip_decompress(data) -> bytes:
@@ -204,9 +228,27 @@ def _xerial_snappy_decompress(view: memoryview) -> bytes:
 
 
 def _lz4_compress(data, level: int) -> bytes:
-    # Kafka's KafkaLZ4BlockOutputStream: 64 KiB blocks (cramjam's default),
-    # independent blocks (KIP-57: Kafka never supported linked blocks), no
-    # content size, no block or content checksum.
-    compressor = cramjam.lz4.Compressor(level=level, content_checksum=False, block_linked=False)
-    compressor.compress(data)
-    return bytes(compressor.finish())
+    """An LZ4 frame exactly as Kafka's KafkaLZ4BlockOutputStream writes it.
+
+    Written by hand because cramjam's frame encoder always adds block
+    checksums. Layout: the frame header (magic, FLG, BD, header checksum),
+    then per 64 KiB of input one block -- a little-endian uint32 size, whose
+    high bit marks a block stored uncompressed because compression did not
+    shrink it -- and an end mark of four zero bytes. No content checksum.
+    """
+    view = memoryview(data).cast("B")
+    # Kafka uses lz4-java's fast compressor at its default level and the
+    # high-compression one for any other level (KIP-390).
+    mode = "default" if level == DEFAULT_LEVELS[LZ4] else "high_compression"
+    parts = [LZ4_FRAME_HEADER]
+    for start in range(0, len(view), LZ4_BLOCK_SIZE):
+        chunk = bytes(view[start : start + LZ4_BLOCK_SIZE])
+        block = bytes(cramjam.lz4.compress_block(chunk, mode=mode, compression=level, store_size=False))
+        if len(block) >= len(chunk):
+            parts.append(_UINT32_LE.pack(len(chunk) | _LZ4_UNCOMPRESSED_BIT))
+            parts.append(chunk)
+        else:
+            parts.append(_UINT32_LE.pack(len(block)))
+            parts.append(block)
+    parts.append(_UINT32_LE.pack(0))  # end mark
+    return b"".join(parts)

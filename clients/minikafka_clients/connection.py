@@ -34,6 +34,7 @@ from __future__ import annotations
 import collections
 import itertools
 import math
+import os
 
 import trio
 
@@ -183,7 +184,7 @@ class Connection:
             raise KafkaConnectionError(f"unexpected response from {self.host}:{self.port}")
         pending = self._pending.popleft()
         try:
-            correlation_id, body = framing.read_response(frame, pending.api_key, pending.api_version)
+            correlation_id, body = _decode_response(frame, pending.api_key, pending.api_version)
         except ValueError as exc:  # codec.DecodeError is a ValueError
             pending.resolve(error=KafkaConnectionError(f"undecodable response: {exc}"))
             return
@@ -242,6 +243,20 @@ class Connection:
         self.api_versions = pick_versions(response.api_keys)
 
 
+def _decode_response(frame, api_key: int, api_version: int):
+    """``framing.read_response``, plus ApiVersions' special case.
+
+    A broker that does not speak our ApiVersions version answers in v0 (KIP-511),
+    so a body that does not decode at our version is read again as v0.
+    """
+    try:
+        return framing.read_response(frame, api_key, api_version)
+    except ValueError:
+        if api_key != API_VERSIONS_KEY or api_version == 0:
+            raise
+        return framing.read_response(frame, api_key, 0)
+
+
 def pick_versions(broker_api_keys) -> dict[int, int]:
     """Per API, the highest version both we (our declarations) and the broker speak."""
     chosen = {}
@@ -286,6 +301,11 @@ async def connect(nursery: trio.Nursery, host: str, port: int, *, client_id: str
 
 
 def _reason(exc: OSError) -> str:
-    # trio wraps per-address failures in one OSError whose cause is the last one.
-    cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
-    return cause.strerror or str(cause)
+    # trio raises one OSError for all the addresses tried; the per-address
+    # errors (ECONNREFUSED, ...) hang off __cause__, possibly as a group.
+    cause = exc.__cause__
+    while getattr(cause, "exceptions", None):
+        cause = cause.exceptions[-1]
+    if isinstance(cause, OSError) and cause.errno:
+        return os.strerror(cause.errno)
+    return exc.strerror or str(exc)

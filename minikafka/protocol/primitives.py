@@ -132,6 +132,8 @@ _MAX_VARINT_BYTES = 10
 def read_unsigned_varint(buf, pos):
     """Read an unsigned varint (at most 10 bytes, i.e. 64 bits)."""
     end = len(buf)
+    if pos < end and buf[pos] < 0x80:  # fast path: one byte, values 0-127
+        return buf[pos], pos + 1
     value = 0
     shift = 0
     for i in range(pos, min(end, pos + _MAX_VARINT_BYTES)):

@@ -102,6 +102,9 @@ class Field:
             not have it, instead of failing (as Kafka's ``ignorable``).
         fields: the fields of a struct type.
         about: what the field means (Kafka's ``about``).
+        flexible_versions: for the rare field that keeps its non-compact
+            encoding in a flexible version (RequestHeader's client_id,
+            Kafka's field-level ``flexibleVersions``); None = as the message.
     """
 
     name: str
@@ -114,10 +117,13 @@ class Field:
     ignorable: bool = False
     fields: list["Field"] | None = None
     about: str = ""
+    flexible_versions: str | Versions | None = None
 
     def __post_init__(self):
         self.versions = Versions.parse(self.versions)
         self.nullable = Versions.parse(self.nullable)
+        if self.flexible_versions is not None:
+            self.flexible_versions = Versions.parse(self.flexible_versions)
         if self.tagged_versions is not None:
             self.tagged_versions = Versions.parse(self.tagged_versions)
         elif self.tag is not None:
@@ -193,3 +199,26 @@ class Message:
 
     def is_flexible(self, version: int) -> bool:
         return version in self.flexible_versions
+
+    # The codec is imported lazily: it imports this module.
+
+    def decode(self, buf, version: int, strict: bool = False):
+        """Decode ``buf`` at ``version``; returns a ``codec.Struct``.
+
+        Raises ``codec.DecodeError`` on bad bytes (with ``strict``, also on
+        bytes after the last field, which Kafka ignores) and
+        ``codec.InvalidVersionError`` for a version not in ``valid_versions``.
+        """
+        from . import codec
+
+        return codec.decode(self, buf, version, strict)
+
+    def encode(self, obj, version: int) -> bytes:
+        """Encode ``obj`` (a ``codec.Struct`` or a dict) at ``version``.
+
+        Raises ``codec.EncodeError`` for a value the version cannot carry and
+        ``codec.InvalidVersionError`` for a version not in ``valid_versions``.
+        """
+        from . import codec
+
+        return codec.encode(self, obj, version)

@@ -27,11 +27,10 @@ Produce with ``acks=0`` has no response: the handler returns ``None``.
 from __future__ import annotations
 
 import logging
-import struct
 
 import trio
 
-from minikafka.errors import ErrorCode
+from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.protocol import codec, framing, messages
 from minikafka.server.frames import FrameError, FrameReader
@@ -41,10 +40,6 @@ log = logging.getLogger("minikafka.server")
 API_VERSIONS_KEY = 18
 RECEIVE_BYTES = 256 * 1024  # one receive_some when nothing larger is expected
 MAX_RECEIVE_BYTES = 8 * 1024 * 1024  # cap when the frame in progress is large
-
-# api_key int16, api_version int16, correlation_id int32: the start of every
-# request header version, so it can be read even when the rest cannot.
-_HEADER_PREFIX = struct.Struct(">hhi")
 
 
 class CloseConnection(Exception):
@@ -74,7 +69,9 @@ class Connection:
             await self._serve_frames()
         except FrameError as exc:
             log.warning("broker %s: closing %s: %s", self.broker.node_id, self.peer, exc)
-        except CloseConnection as exc:
+        except (CloseConnection, KafkaError) as exc:
+            # KafkaError escapes a handler only on purpose (Produce with acks=0
+            # has no other way to report an error).
             log.warning("broker %s: closing %s: %s", self.broker.node_id, self.peer, exc)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the client went away; nothing to answer
@@ -105,7 +102,7 @@ class Connection:
         try:
             header, body_offset = framing.read_request_header(frame)
         except framing.UnsupportedVersionError as exc:
-            return self._unsupported_version(frame, exc)
+            return self._unsupported_version(exc)
         except framing.UnknownApiError as exc:
             raise CloseConnection(f"unknown API: {exc}") from None
         except codec.DecodeError as exc:
@@ -129,14 +126,10 @@ class Connection:
             return None
         return framing.encode_response(api_key, version, header.correlation_id, body)
 
-    def _unsupported_version(self, frame: memoryview, exc: Exception) -> bytes:
+    def _unsupported_version(self, exc: framing.UnsupportedVersionError) -> bytes:
         """Answer an ApiVersions probe we cannot parse; close for anything else."""
-        if len(frame) < _HEADER_PREFIX.size:
-            raise CloseConnection(f"truncated request header: {exc}")
-        api_key, version, correlation_id = _HEADER_PREFIX.unpack_from(frame)
-        if api_key != API_VERSIONS_KEY:
-            raise CloseConnection(
-                f"unsupported version {version} of API key {api_key}: {exc}")
+        if exc.api_key != API_VERSIONS_KEY:
+            raise CloseConnection(str(exc))
         from minikafka.handlers import api_versions  # the API list lives there
 
         body = {
@@ -144,4 +137,4 @@ class Connection:
             "api_keys": api_versions.supported_api_keys(self.broker),
         }
         # A client that sent an unknown version reads the answer as v0.
-        return framing.encode_response(API_VERSIONS_KEY, 0, correlation_id, body)
+        return framing.encode_response(API_VERSIONS_KEY, 0, exc.correlation_id, body)

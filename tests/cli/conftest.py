@@ -3,6 +3,7 @@
 import pathlib
 import sys
 
-_CLIENTS = pathlib.Path(__file__).resolve().parents[2] / "clients"
-if str(_CLIENTS) not in sys.path:
-    sys.path.insert(0, str(_CLIENTS))
+_HERE = pathlib.Path(__file__).resolve().parent
+for _path in (_HERE.parents[1] / "clients", _HERE):  # the clients; cli_brokers.py
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))

@@ -61,7 +61,7 @@ DESCRIBE_LOG_DIRS_REQUEST = Message(
     name="DescribeLogDirsRequest",
     api_key=35,
     kind="request",
-    # KIP-896: Kafka 4.0 removed v0-0.
+    # KIP-896: Kafka 4.0 removed v0.
     valid_versions="1-4",
     flexible_versions="2+",
     about="Ask for a broker's log directories and partition sizes.",
@@ -79,7 +79,7 @@ DESCRIBE_LOG_DIRS_RESPONSE = Message(
     name="DescribeLogDirsResponse",
     api_key=35,
     kind="response",
-    # KIP-896: Kafka 4.0 removed v0-0.
+    # KIP-896: Kafka 4.0 removed v0.
     valid_versions="1-4",
     flexible_versions="2+",
     about="Per log directory: its partitions' sizes, and its total and usable bytes.",

@@ -17,7 +17,7 @@ DESCRIBE_CONFIGS_REQUEST = Message(
     name="DescribeConfigsRequest",
     api_key=32,
     kind="request",
-    # KIP-896: Kafka 4.0 removed v0-0.
+    # KIP-896: Kafka 4.0 removed v0.
     valid_versions="1-4",
     flexible_versions="4+",
     about="Describe the configs of topics or brokers.",
@@ -40,7 +40,7 @@ DESCRIBE_CONFIGS_RESPONSE = Message(
     name="DescribeConfigsResponse",
     api_key=32,
     kind="response",
-    # KIP-896: Kafka 4.0 removed v0-0.
+    # KIP-896: Kafka 4.0 removed v0.
     valid_versions="1-4",
     flexible_versions="4+",
     about="Per resource: each config's value, source and (v1+) synonyms.",

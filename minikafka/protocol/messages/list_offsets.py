@@ -14,7 +14,7 @@ LIST_OFFSETS_REQUEST = Message(
     name="ListOffsetsRequest",
     api_key=2,
     kind="request",
-    # KIP-896: Kafka 4.0 removed v0-0.
+    # KIP-896: Kafka 4.0 removed v0.
     valid_versions="1-10",
     flexible_versions="6+",
     about="Find each partition's offset for a timestamp.",
@@ -47,7 +47,7 @@ LIST_OFFSETS_RESPONSE = Message(
     name="ListOffsetsResponse",
     api_key=2,
     kind="response",
-    # KIP-896: Kafka 4.0 removed v0-0.
+    # KIP-896: Kafka 4.0 removed v0.
     valid_versions="1-10",
     flexible_versions="6+",
     about="Per partition: the offset found, and the timestamp of its record.",

@@ -95,7 +95,7 @@ DELETE_TOPICS_REQUEST = Message(
     name="DeleteTopicsRequest",
     api_key=20,
     kind="request",
-    # KIP-896: Kafka 4.0 removed v0-0.
+    # KIP-896: Kafka 4.0 removed v0.
     valid_versions="1-6",
     flexible_versions="4+",
     about="Delete topics, by name or (v6+) by id.",
@@ -116,7 +116,7 @@ DELETE_TOPICS_RESPONSE = Message(
     name="DeleteTopicsResponse",
     api_key=20,
     kind="response",
-    # KIP-896: Kafka 4.0 removed v0-0.
+    # KIP-896: Kafka 4.0 removed v0.
     valid_versions="1-6",
     flexible_versions="4+",
     about="Per topic: whether it was deleted.",

@@ -1,0 +1,118 @@
+"""The ``minikafka`` command: one entry point, one subcommand per tool.
+
+Apache Kafka ships a shell script per tool (``kafka-server-start.sh``,
+``kafka-topics.sh``, ``kafka-console-producer.sh``, ``kafka-dump-log.sh``);
+minikafka has one command with subcommands that take the same options:
+
+    minikafka broker --config server.properties --override node.id=1
+    minikafka topics create --bootstrap-server 127.0.0.1:9092 --topic t --partitions 3
+    minikafka produce --bootstrap-server 127.0.0.1:9092 --topic t --key-separator :
+    minikafka consume --bootstrap-server 127.0.0.1:9092 --topic t --from-beginning
+    minikafka dump-log 00000000000000000000.log
+
+Each subcommand module provides ``add_arguments(parser)`` and ``run(args) ->
+exit status``. This module builds the parser and turns failures into one
+readable line on stderr (``minikafka: error: topic 'x' does not exist
+(UNKNOWN_TOPIC_OR_PARTITION)``) and exit status 1; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pathlib
+import sys
+
+from minikafka import __version__
+
+# (name, module, one-line help). Every module is imported to build the
+# parser, so each keeps its heavy imports (trio, the clients) inside run().
+SUBCOMMANDS = [
+    ("broker", "minikafka.cli.broker_command", "run a broker until SIGINT/SIGTERM"),
+    ("topics", "minikafka.cli.topics", "create, list, describe, alter or delete topics"),
+    ("produce", "minikafka.cli.console_producer", "send lines from stdin as records"),
+    ("consume", "minikafka.cli.console_consumer", "print records of a topic"),
+    ("dump-log", "minikafka.cli.dump_log", "print the batches of log segment files"),
+]
+
+
+def ensure_clients_importable() -> None:
+    """Let a source checkout find ``minikafka_clients`` (installed, it lives in clients/)."""
+    try:
+        import minikafka_clients  # noqa: F401
+    except ImportError:
+        clients = pathlib.Path(__file__).resolve().parents[2] / "clients"
+        sys.path.insert(0, str(clients))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: global options, then one subparser per tool."""
+    parser = argparse.ArgumentParser(
+        prog="minikafka",
+        description="minikafka: an educational, Kafka-compatible log broker and its tools.",
+    )
+    parser.add_argument("--version", action="version", version=f"minikafka {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show a full traceback when a command fails")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name, summary in SUBCOMMANDS:
+        sub = commands.add_parser(name, help=summary, description=summary)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show a full traceback when the command fails")
+        module = _import(module_name)
+        if module is None:
+            sub.set_defaults(module_name=module_name)
+            continue
+        module.add_arguments(sub)
+        sub.set_defaults(module_name=module_name)
+    return parser
+
+
+def _import(module_name: str):
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        if exc.name != module_name:
+            raise
+        return None  # a tool not written yet: the subcommand says so when run
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a failure, naming Kafka's error code where there is one."""
+    from minikafka.errors import KafkaError
+
+    while getattr(exc, "exceptions", None):  # a trio MultiError / ExceptionGroup
+        exc = exc.exceptions[0]
+    if isinstance(exc, KafkaError):
+        return f"{exc.message} ({exc.code.name})" if exc.message else exc.code.name
+    if isinstance(exc, OSError) and exc.strerror:
+        name = f"{exc.filename}: " if exc.filename else ""
+        return f"{name}{exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``minikafka`` with ``argv`` (default ``sys.argv[1:]``) and exit."""
+    ensure_clients_importable()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = _import(args.module_name)
+    if module is None:
+        parser.exit(2, f"minikafka: error: '{args.command}' is not available in this build\n")
+    try:
+        status = module.run(args)
+    except KeyboardInterrupt:
+        status = 130  # 128 + SIGINT, as a shell reports it
+    except BrokenPipeError:
+        status = 0  # `minikafka consume ... | head`: the reader went away
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"minikafka: error: {describe_error(exc)}", file=sys.stderr)
+        status = 1
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

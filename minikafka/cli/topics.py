@@ -1,0 +1,165 @@
+"""``minikafka topics``: create, list, describe, alter and delete topics.
+
+The options are ``kafka-topics.sh``'s, and ``describe`` prints what it prints::
+
+    Topic: orders	TopicId: 3QbKpQ2xTM2a1XcYJm5u0g	PartitionCount: 3	ReplicationFactor: 1	Configs: retention.ms=3600000
+    	Topic: orders	Partition: 0	Leader: 1	Replicas: 1	Isr: 1
+
+``alter`` combines ``kafka-topics.sh --alter --partitions N`` (grow a topic;
+Kafka never shrinks one) with ``kafka-configs.sh --alter --add-config k=v
+--delete-config k`` (topic config overrides, via IncrementalAlterConfigs).
+
+Topic ids print as Kafka prints a ``Uuid``: URL-safe base64 without padding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+
+from minikafka.cli.broker_command import parse_override
+
+ACTIONS = ["create", "list", "describe", "alter", "delete"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=ACTIONS, help="what to do")
+    parser.add_argument("--bootstrap-server", required=True, metavar="HOST:PORT",
+                        help="a broker to connect to (several: comma-separated)")
+    parser.add_argument("--topic", metavar="NAME",
+                        help="the topic (for describe: omit to describe every topic)")
+    parser.add_argument("--partitions", type=int, metavar="N",
+                        help="create: the partition count (default: the broker's "
+                        "num.partitions); alter: the new, larger, total")
+    parser.add_argument("--replication-factor", type=int, metavar="N",
+                        help="create: copies of each partition (default: the broker's "
+                        "default.replication.factor)")
+    parser.add_argument("--config", metavar="KEY=VALUE", type=parse_override, action="append",
+                        default=[], help="create: a topic config override; repeatable")
+    parser.add_argument("--add-config", metavar="KEY=VALUE", type=parse_override,
+                        action="append", default=[],
+                        help="alter: set a topic config override; repeatable")
+    parser.add_argument("--delete-config", metavar="KEY", action="append", default=[],
+                        help="alter: remove a topic config override; repeatable")
+    parser.add_argument("--exclude-internal", action="store_true",
+                        help="list/describe: leave out internal topics")
+    parser.add_argument("--if-not-exists", action="store_true",
+                        help="create: succeed if the topic already exists")
+    parser.add_argument("--if-exists", action="store_true",
+                        help="alter/delete: succeed if the topic does not exist")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minikafka_clients import SyncClient
+
+    if args.action not in ("list", "describe") and not args.topic:
+        raise ValueError(f"topics {args.action} needs --topic")
+    with SyncClient(args.bootstrap_server, client_id="minikafka-topics") as client:
+        return _ACTIONS[args.action](client, args)
+
+
+def _create(client, args) -> int:
+    from minikafka.errors import ErrorCode, KafkaError
+    from minikafka_clients import NewTopic
+
+    topic = NewTopic(args.topic, _or_default(args.partitions),
+                     _or_default(args.replication_factor), dict(args.config))
+    try:
+        client.create_topics([topic])
+    except KafkaError as exc:
+        if exc.code == ErrorCode.TOPIC_ALREADY_EXISTS and args.if_not_exists:
+            return 0
+        raise
+    print(f"Created topic {args.topic}.")
+    return 0
+
+
+def _or_default(value: int | None) -> int:
+    return -1 if value is None else value  # -1: the broker's default (KIP-464)
+
+
+def _list(client, args) -> int:
+    for name in client.list_topics(include_internal=not args.exclude_internal):
+        print(name)
+    return 0
+
+
+def _describe(client, args) -> int:
+    names = [args.topic] if args.topic else client.list_topics(
+        include_internal=not args.exclude_internal)
+    for topic in client.describe_topics(names):
+        overrides = _overrides(client.describe_configs(topic.name))
+        print(describe_topic_line(topic, overrides))
+        for partition in sorted(topic.partitions.values(), key=lambda p: p.partition):
+            print(describe_partition_line(topic.name, partition))
+    return 0
+
+
+def _overrides(configs) -> dict[str, str]:
+    """The topic-level overrides, as kafka-topics.sh shows them (not the defaults)."""
+    from minikafka_clients.admin import ConfigSource
+
+    return {name: ("<sensitive>" if entry.is_sensitive else entry.value)
+            for name, entry in sorted(configs.items())
+            if entry.source == ConfigSource.DYNAMIC_TOPIC_CONFIG}
+
+
+def describe_topic_line(topic, overrides: dict[str, str]) -> str:
+    """``Topic: t	TopicId: ...	PartitionCount: 3	ReplicationFactor: 1	Configs: ...``"""
+    replication_factor = max((len(p.replicas) for p in topic.partitions.values()), default=0)
+    configs = ",".join(f"{k}={v}" for k, v in overrides.items())
+    return (f"Topic: {topic.name}\tTopicId: {format_topic_id(topic.topic_id)}\t"
+            f"PartitionCount: {len(topic.partitions)}\tReplicationFactor: {replication_factor}\t"
+            f"Configs: {configs}")
+
+
+def describe_partition_line(topic_name: str, partition) -> str:
+    """``	Topic: t	Partition: 0	Leader: 1	Replicas: 1	Isr: 1``"""
+    leader = partition.leader_id if partition.leader_id >= 0 else "none"
+    return (f"\tTopic: {topic_name}\tPartition: {partition.partition}\tLeader: {leader}\t"
+            f"Replicas: {_ids(partition.replicas)}\tIsr: {_ids(partition.isr)}")
+
+
+def _ids(node_ids) -> str:
+    return ",".join(str(node_id) for node_id in node_ids)
+
+
+def format_topic_id(raw: bytes) -> str:
+    """Kafka's ``Uuid.toString()``: URL-safe base64 of the 16 bytes, no padding."""
+    return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+
+
+def _alter(client, args) -> int:
+    from minikafka.errors import ErrorCode, KafkaError
+
+    if args.partitions is None and not args.add_config and not args.delete_config:
+        raise ValueError("topics alter needs --partitions, --add-config or --delete-config")
+    try:
+        if args.partitions is not None:
+            client.create_partitions(args.topic, args.partitions)
+        if args.add_config or args.delete_config:
+            client.alter_configs(args.topic, set_configs=dict(args.add_config),
+                                 delete_configs=list(args.delete_config))
+    except KafkaError as exc:
+        if exc.code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION and args.if_exists:
+            return 0
+        raise
+    print(f"Altered topic {args.topic}.")
+    return 0
+
+
+def _delete(client, args) -> int:
+    from minikafka.errors import ErrorCode, KafkaError
+
+    try:
+        client.delete_topics([args.topic])
+    except KafkaError as exc:
+        if exc.code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION and args.if_exists:
+            return 0
+        raise
+    print(f"Deleted topic {args.topic}.")
+    return 0
+
+
+_ACTIONS = {"create": _create, "list": _list, "describe": _describe, "alter": _alter,
+            "delete": _delete}

@@ -1,0 +1,506 @@
+"""Idempotent-producer state of one partition (Kafka's ``ProducerStateManager``).
+
+What problem this solves
+    A producer that gets no answer to a Produce request cannot know whether
+    the broker appended the batch, so it sends it again. Without help, the
+    retry would be appended a second time. With ``enable.idempotence`` (the
+    default in Kafka clients), every batch carries the producer's id
+    (``producer_id``), its ``producer_epoch`` and a ``base_sequence``: the
+    per-partition number of the batch's first record, counting from 0 and
+    wrapping to 0 after Int32 max. This module remembers, per partition and
+    per producer id, what was appended last, so that the broker can tell a
+    retry from new data before it appends anything.
+
+The rules (``check``), in Kafka's order
+    1. ``producer_id == -1``: the producer is not idempotent; no checks.
+    2. **Duplicate**: same epoch and the same ``[base_sequence,
+       last_sequence]`` as one of the producer's last five batches. Nothing is
+       appended; the broker answers with the *original* offsets, as if the
+       retry had succeeded. This is what makes a retry safe.
+    3. **Fencing**: an epoch older than the one we know raises
+       ``INVALID_PRODUCER_EPOCH``. A new epoch means the producer was reset
+       (InitProducerId, or an epoch bump after an error); batches still in
+       flight from the old incarnation must never land after the new ones.
+    4. **A new epoch starts at sequence 0**, else ``OUT_OF_ORDER_SEQUENCE_NUMBER``.
+    5. **Same epoch: no gaps**. ``base_sequence`` must be ``last_sequence + 1``
+       (or 0 after Int32 max), else ``OUT_OF_ORDER_SEQUENCE_NUMBER``: an earlier
+       batch is missing, so appending this one would leave a hole.
+    6. **Unknown producer**: accepted whatever its sequence. This is what
+       Apache Kafka 4.0 does (``ProducerAppendInfo.checkSequence``: "If there
+       is no current producer epoch (possibly because all producer records
+       have been deleted due to retention or the DeleteRecords API) accept
+       writes with any sequence number"). Before KIP-360 (Kafka 2.5) the broker
+       answered ``UNKNOWN_PRODUCER_ID`` here; that error is retired. Rejecting
+       would make an idle producer whose state expired fail for good (for
+       librdkafka an out-of-order sequence is fatal).
+
+Why five batches
+    An idempotent producer keeps at most ``max.in.flight.requests.per.connection
+    <= 5`` requests in flight per connection, so a retry is always a retry of
+    one of the last five batches the producer sent to this partition. Kafka
+    keeps exactly five (``ProducerStateEntry.NUM_BATCHES_TO_RETAIN``).
+
+Life cycle
+    ``check(batch)`` before the append, ``update(batch, first_offset,
+    last_offset, now_ms)`` after it; ``load_from_batches`` replays batches read
+    back from the log (recovery runs the same code as normal operation); a
+    snapshot (``<20-digit offset>.snapshot`` in the partition directory, as
+    Kafka names it) saves replaying the whole log at start-up. ``recover``
+    loads the newest snapshot at or below the log end offset and replays the
+    batches after it. Producers idle for ``producer.id.expiration.ms``
+    (default 86400000, one day) are forgotten by ``remove_expired_producers``;
+    as in Kafka, "idle" is measured from the max timestamp of the producer's
+    last batch, so a rebuilt state ages exactly like the live one.
+
+Differences from Kafka, on purpose
+    - The snapshot content is msgpack, not Kafka's binary schema with a CRC,
+      and it keeps all five batches of each producer (Kafka keeps only the
+      last one, so right after a restart Kafka can only recognise a retry of
+      the last batch). The file *name* is Kafka's.
+    - Transactions are not tracked here yet (no ``current_txn_first_offset``,
+      no coordinator epoch); a control batch only moves the producer epoch.
+
+Sans-I/O: no clock reads (``now_ms`` is passed in) and no sockets; only the
+snapshot functions touch files. Not task-safe: owned by one ``Partition``.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import re
+from typing import Callable, Iterable, Protocol
+
+import msgpack
+
+from minikafka.errors import ErrorCode, KafkaError
+
+NO_PRODUCER_ID = -1
+NO_PRODUCER_EPOCH = -1
+NO_SEQUENCE = -1
+NO_TIMESTAMP = -1
+INT32_MAX = 2**31 - 1
+# max.in.flight.requests.per.connection is at most 5 with idempotence.
+NUM_BATCHES_TO_RETAIN = 5
+DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000
+
+SNAPSHOT_SUFFIX = ".snapshot"
+SNAPSHOT_VERSION = 1
+SNAPSHOTS_TO_KEEP = 2
+_SNAPSHOT_NAME = re.compile(r"^(\d{20})\.snapshot$")
+
+
+class BatchLike(Protocol):
+    """What this module reads from a batch (``minikafka_core.batch.BatchInfo``)."""
+
+    producer_id: int
+    producer_epoch: int
+    base_sequence: int
+    last_sequence: int
+    last_offset_delta: int
+    max_timestamp: int
+    base_offset: int
+    is_control: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchMetadata:
+    """Where one appended batch of a producer landed (Kafka's ``BatchMetadata``)."""
+
+    first_sequence: int
+    last_sequence: int
+    first_offset: int
+    last_offset: int
+    timestamp: int
+
+
+@dataclasses.dataclass(frozen=True)
+class DuplicateBatch:
+    """``check`` found a retry of an appended batch: answer with these, append nothing.
+
+    Attributes:
+        first_offset: offset the original batch was given.
+        last_offset: offset of the original batch's last record.
+        timestamp: the original batch's max timestamp (Kafka answers it as
+            ``log_append_time_ms`` for a duplicate).
+    """
+
+    first_offset: int
+    last_offset: int
+    timestamp: int
+
+
+@dataclasses.dataclass
+class ProducerStateEntry:
+    """One producer's state in one partition: its epoch and its last five batches."""
+
+    producer_id: int
+    producer_epoch: int = NO_PRODUCER_EPOCH
+    batches: collections.deque = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=NUM_BATCHES_TO_RETAIN)
+    )
+    last_timestamp: int = NO_TIMESTAMP
+
+    @property
+    def last_sequence(self) -> int:
+        """Sequence of the last appended record, or -1 if none in this epoch."""
+        return self.batches[-1].last_sequence if self.batches else NO_SEQUENCE
+
+    @property
+    def last_offset(self) -> int:
+        """Offset of the last appended record, or -1 if none in this epoch."""
+        return self.batches[-1].last_offset if self.batches else -1
+
+    def find_duplicate(self, batch: BatchLike) -> BatchMetadata | None:
+        """The cached batch with the same epoch and sequence range, if any."""
+        if batch.producer_epoch != self.producer_epoch:
+            return None
+        for cached in self.batches:
+            if (cached.first_sequence, cached.last_sequence) == (
+                batch.base_sequence,
+                batch.last_sequence,
+            ):
+                return cached
+        return None
+
+    def update_epoch(self, producer_epoch: int) -> None:
+        """Move to another epoch; sequences restart, so the cached batches go."""
+        if producer_epoch != self.producer_epoch:
+            self.producer_epoch = producer_epoch
+            self.batches.clear()
+
+    def add_batch(self, producer_epoch: int, metadata: BatchMetadata) -> None:
+        """Remember an appended batch; the deque drops the sixth-oldest."""
+        self.update_epoch(producer_epoch)
+        self.batches.append(metadata)
+        self.last_timestamp = metadata.timestamp
+
+    def copy(self) -> ProducerStateEntry:
+        """An independent copy (for validating several batches of one request)."""
+        return dataclasses.replace(
+            self, batches=collections.deque(self.batches, maxlen=NUM_BATCHES_TO_RETAIN)
+        )
+
+
+def in_sequence(last_sequence: int, next_sequence: int) -> bool:
+    """True if ``next_sequence`` directly follows ``last_sequence`` (wrapping at Int32 max)."""
+    if last_sequence == INT32_MAX:
+        return next_sequence == 0
+    return next_sequence == last_sequence + 1
+
+
+def validate_sequence(entry: ProducerStateEntry | None, batch: BatchLike) -> None:
+    """Raise ``KafkaError`` unless ``batch`` may follow ``entry``; rules 3 to 6 above.
+
+    Args:
+        entry: the producer's state, ``None`` for a producer we do not know.
+        batch: a data batch from this producer (not a duplicate).
+    """
+    pid, epoch, seq = batch.producer_id, batch.producer_epoch, batch.base_sequence
+    if seq < 0:
+        # Kafka's LogValidator: a batch with a producer id must carry a sequence.
+        raise KafkaError(
+            ErrorCode.INVALID_RECORD,
+            f"batch of producer {pid} has a producer id but no sequence ({seq})",
+        )
+    if entry is None or entry.producer_epoch == NO_PRODUCER_EPOCH:
+        return  # Rule 6: state lost (expired, retention) or never seen: accept.
+    if epoch < entry.producer_epoch:
+        raise KafkaError(
+            ErrorCode.INVALID_PRODUCER_EPOCH,
+            f"producer {pid} sent epoch {epoch}, older than the current "
+            f"epoch {entry.producer_epoch}: fenced",
+        )
+    if epoch > entry.producer_epoch:
+        if seq != 0:
+            raise KafkaError(
+                ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+                f"producer {pid} started new epoch {epoch} (current "
+                f"{entry.producer_epoch}) at sequence {seq}; a new epoch starts at 0",
+            )
+        return
+    if not in_sequence(entry.last_sequence, seq):
+        raise KafkaError(
+            ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+            f"producer {pid} epoch {epoch} sent sequence {seq}, expected "
+            f"{0 if entry.last_sequence == INT32_MAX else entry.last_sequence + 1}",
+        )
+
+
+class ProducerStateManager:
+    """Idempotence state of one partition: producer id -> ``ProducerStateEntry``.
+
+    Owned by one ``Partition``; not task-safe (the partition serialises
+    ``check`` + append + ``update``).
+
+    Args:
+        producer_id_expiration_ms: ``producer.id.expiration.ms``; how long a
+            producer may stay idle before its state is dropped.
+    """
+
+    def __init__(self, producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS):
+        self.producer_id_expiration_ms = producer_id_expiration_ms
+        self.producers: dict[int, ProducerStateEntry] = {}
+        # Kafka's lastMapOffset: every batch below this offset is reflected here.
+        self.map_end_offset = 0
+
+    # -- before and after an append ------------------------------------------
+
+    def check(self, batch: BatchLike) -> DuplicateBatch | None:
+        """Validate one batch before it is appended.
+
+        Returns:
+            ``DuplicateBatch`` if this is a retry of one of the producer's last
+            five batches (do not append it), else ``None`` (append it).
+
+        Raises:
+            KafkaError: INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER or
+                INVALID_RECORD, with the reason.
+        """
+        return self.check_batches([batch])
+
+    def check_batches(self, batches: Iterable[BatchLike]) -> DuplicateBatch | None:
+        """Validate all the batches of one produce request, in order.
+
+        As in Kafka, a later batch of the same producer is checked against the
+        earlier ones of the same request, while duplicates are looked for only
+        among batches already appended; the first duplicate answers for the
+        whole request.
+        """
+        pending: dict[int, ProducerStateEntry] = {}
+        for batch in batches:
+            pid = batch.producer_id
+            if pid == NO_PRODUCER_ID or batch.is_control:
+                continue
+            appended = self.producers.get(pid)
+            duplicate = appended.find_duplicate(batch) if appended else None
+            if duplicate is not None:
+                return DuplicateBatch(
+                    duplicate.first_offset, duplicate.last_offset, duplicate.timestamp
+                )
+            entry = pending.get(pid, appended)
+            validate_sequence(entry, batch)
+            if pid not in pending:
+                pending[pid] = entry.copy() if entry else ProducerStateEntry(pid)
+            # Offsets are not known yet; only sequence and epoch matter here.
+            pending[pid].add_batch(
+                batch.producer_epoch,
+                BatchMetadata(batch.base_sequence, batch.last_sequence, -1, -1, NO_TIMESTAMP),
+            )
+        return None
+
+    def update(
+        self,
+        batch: BatchLike,
+        first_offset: int,
+        last_offset: int,
+        now_ms: int,
+        *,
+        log_append_time_ms: int = NO_TIMESTAMP,
+    ) -> None:
+        """Record a batch the log has just appended at ``[first_offset, last_offset]``.
+
+        Args:
+            now_ms: the broker's clock at the append. Kafka's rules do not need
+                it: a producer's age is measured from its batches' timestamps,
+                which is also all that replaying the log can see.
+            log_append_time_ms: for a LogAppendTime topic, the time the log
+                wrote into the batch (``AppendInfo.log_append_time_ms``); the
+                batch is then remembered with it, as replay will see it.
+                Otherwise the batch's own max timestamp is kept, as Kafka does.
+        """
+        timestamp = batch.max_timestamp
+        if log_append_time_ms != NO_TIMESTAMP:
+            timestamp = log_append_time_ms
+        self._apply(batch, first_offset, last_offset, timestamp)
+        self.map_end_offset = max(self.map_end_offset, last_offset + 1)
+
+    def _apply(self, batch: BatchLike, first_offset: int, last_offset: int, timestamp: int) -> None:
+        """Fold one appended batch into the state, without validation."""
+        pid = batch.producer_id
+        if pid == NO_PRODUCER_ID:
+            return
+        entry = self.producers.setdefault(pid, ProducerStateEntry(pid))
+        if batch.is_control:
+            # A transaction marker carries no sequence; it only moves the epoch.
+            entry.update_epoch(batch.producer_epoch)
+            entry.last_timestamp = timestamp
+            return
+        metadata = BatchMetadata(
+            batch.base_sequence, batch.last_sequence, first_offset, last_offset, timestamp
+        )
+        entry.add_batch(batch.producer_epoch, metadata)
+
+    def load_from_batches(self, batches: Iterable[BatchLike]) -> None:
+        """Replay batches read back from the log (recovery, or a follower's fetch).
+
+        No validation: these batches were validated when first appended, just
+        as Kafka replays with ``AppendOrigin.REPLICATION``.
+        """
+        for batch in batches:
+            last_offset = batch.base_offset + batch.last_offset_delta
+            self._apply(batch, batch.base_offset, last_offset, batch.max_timestamp)
+            self.map_end_offset = max(self.map_end_offset, last_offset + 1)
+
+    # -- forgetting producers ------------------------------------------------
+
+    def is_expired(self, entry: ProducerStateEntry, now_ms: int) -> bool:
+        """Kafka's rule: idle (by its last batch timestamp) for the expiration time."""
+        return now_ms - entry.last_timestamp >= self.producer_id_expiration_ms
+
+    def remove_expired_producers(self, now_ms: int) -> list[int]:
+        """Forget producers idle for ``producer.id.expiration.ms``; return their ids.
+
+        Their next batch is then accepted whatever its sequence (rule 6).
+        """
+        expired = [pid for pid, e in self.producers.items() if self.is_expired(e, now_ms)]
+        for pid in expired:
+            del self.producers[pid]
+        return expired
+
+    def evict_unretained_producers(self, log_start_offset: int) -> list[int]:
+        """Forget producers whose last batch lies entirely below ``log_start_offset``.
+
+        Their batches were deleted (retention, DeleteRecords), so the log can no
+        longer prove what they wrote. This is Kafka's pre-KIP-360 behaviour
+        (``evictUnretainedProducers``); Kafka 4.0 keeps such producers until
+        they expire, which lets an idle producer keep its deduplication.
+        """
+        evicted = [
+            pid
+            for pid, entry in self.producers.items()
+            if entry.batches and entry.last_offset < log_start_offset
+        ]
+        for pid in evicted:
+            del self.producers[pid]
+        return evicted
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Forget everything (the log was emptied or replaced from ``offset``)."""
+        self.producers.clear()
+        self.map_end_offset = offset
+
+    # -- snapshots -----------------------------------------------------------
+
+    def write_snapshot(self, log_dir: str | os.PathLike, offset: int) -> str:
+        """Save the state as ``<offset:020d>.snapshot`` in the partition directory.
+
+        ``offset`` is exclusive: the state reflects every batch below it. The
+        file is written to a temporary name, fsynced and renamed, so a crash
+        leaves either the old files or the complete new one. Only the newest
+        ``SNAPSHOTS_TO_KEEP`` snapshots are kept.
+
+        Returns:
+            The path of the new snapshot.
+        """
+        path = os.path.join(log_dir, snapshot_file_name(offset))
+        _write_atomically(path, msgpack.packb(self._to_snapshot(), use_bin_type=True))
+        for old in list_snapshot_offsets(log_dir)[:-SNAPSHOTS_TO_KEEP]:
+            os.remove(os.path.join(log_dir, snapshot_file_name(old)))
+        return path
+
+    def load_snapshot(self, log_dir: str | os.PathLike, max_offset: int | None = None) -> int | None:
+        """Replace the state with the newest readable snapshot at or below ``max_offset``.
+
+        A snapshot that cannot be decoded is deleted and the next older one is
+        tried, as Kafka does with a corrupt snapshot.
+
+        Returns:
+            The snapshot's offset (replay the log from there), or ``None`` if
+            there was none: the state is then empty.
+        """
+        self.producers.clear()
+        for offset in reversed(list_snapshot_offsets(log_dir)):
+            if max_offset is not None and offset > max_offset:
+                continue
+            path = os.path.join(log_dir, snapshot_file_name(offset))
+            try:
+                with open(path, "rb") as f:
+                    self._from_snapshot(msgpack.unpackb(f.read(), raw=False))
+            except (ValueError, TypeError, KeyError, msgpack.UnpackException):
+                self.producers.clear()
+                os.remove(path)
+                continue
+            self.map_end_offset = offset
+            return offset
+        return None
+
+    def recover(
+        self,
+        log_dir: str | os.PathLike,
+        log_start_offset: int,
+        log_end_offset: int,
+        batches_from: Callable[[int], Iterable[BatchLike]],
+        now_ms: int,
+    ) -> None:
+        """Rebuild the state at start-up or after the log was truncated.
+
+        Deletes snapshots above the log end (they describe records that are
+        gone), loads the newest remaining one, drops expired producers and
+        replays the batches after it.
+
+        Args:
+            batches_from: ``Log.batches``: an iterator of batches from an offset.
+            now_ms: the wall clock, for expiration.
+        """
+        for offset in list_snapshot_offsets(log_dir):
+            if offset > log_end_offset:
+                os.remove(os.path.join(log_dir, snapshot_file_name(offset)))
+        snapshot_offset = self.load_snapshot(log_dir, max_offset=log_end_offset)
+        start = max(snapshot_offset or 0, log_start_offset)
+        self.map_end_offset = start
+        self.remove_expired_producers(now_ms)
+        if start < log_end_offset:
+            self.load_from_batches(batches_from(start))
+        self.map_end_offset = log_end_offset
+
+    def _to_snapshot(self) -> dict:
+        """The state as plain msgpack-able data."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "producers": [
+                [
+                    e.producer_id,
+                    e.producer_epoch,
+                    e.last_timestamp,
+                    [dataclasses.astuple(b) for b in e.batches],
+                ]
+                for e in self.producers.values()
+            ],
+        }
+
+    def _from_snapshot(self, data: dict) -> None:
+        """Load what ``_to_snapshot`` produced."""
+        if data["version"] != SNAPSHOT_VERSION:
+            raise ValueError(f"unknown producer snapshot version {data['version']}")
+        for producer_id, epoch, last_timestamp, batches in data["producers"]:
+            entry = ProducerStateEntry(producer_id, epoch, last_timestamp=last_timestamp)
+            entry.batches.extend(BatchMetadata(*b) for b in batches)
+            self.producers[producer_id] = entry
+
+
+def snapshot_file_name(offset: int) -> str:
+    """Kafka's snapshot file name: the offset, zero-padded to 20 digits."""
+    return f"{offset:020d}{SNAPSHOT_SUFFIX}"
+
+
+def list_snapshot_offsets(log_dir: str | os.PathLike) -> list[int]:
+    """Offsets of the snapshot files in ``log_dir``, oldest first."""
+    names = os.listdir(log_dir) if os.path.isdir(log_dir) else []
+    return sorted(int(m.group(1)) for m in map(_SNAPSHOT_NAME.match, names) if m)
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write ``path`` via a temporary file, fsync and rename, then fsync the directory."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,72 @@
+"""AlterConfigs (API 33, v0-2): replace a resource's whole set of config overrides.
+
+This is the old, non-incremental API: the request's configs *become* the
+resource's overrides, and every override not listed is removed. Clients
+that want to change one key without knowing the others should use
+IncrementalAlterConfigs (KIP-339), which computes the new set and then
+applies it with the same ``apply_overrides`` as here.
+
+Resources: a TOPIC (its overrides), a BROKER named by this broker's id (its
+dynamic per-broker configs) or ``""`` (the cluster-wide dynamic defaults).
+``validate_only`` checks without changing anything. Each resource gets its
+own result; all of one resource's changes apply, or none do.
+
+After a change the open logs pick up their new ``LogConfig``: a topic's own
+partitions for a topic override, every topic for a broker-level change
+(a topic inherits the broker values it does not override).
+"""
+
+from __future__ import annotations
+
+from minikafka.config import ResourceType
+from minikafka.errors import ErrorCode, KafkaError
+
+API_KEY = 33
+
+
+async def handle(broker, request, ctx) -> dict:
+    responses = []
+    for resource in request.resources:
+        try:
+            configs = {config.name: config.value for config in resource.configs}
+            nulls = [name for name, value in configs.items() if value is None]
+            if nulls:
+                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {', '.join(nulls)}")
+            apply_overrides(broker, resource.resource_type, resource.resource_name, configs, request.validate_only)
+            responses.append(response_for(resource, ErrorCode.NONE, None))
+        except KafkaError as exc:
+            responses.append(response_for(resource, exc.code, exc.message))
+    return {"throttle_time_ms": 0, "responses": responses}
+
+
+def current_overrides(broker, resource_type: int, resource_name: str) -> dict[str, str]:
+    """A resource's overrides as strings (raises ``KafkaError`` for a bad resource)."""
+    if resource_type == ResourceType.TOPIC:
+        return dict(broker.topics.require(resource_name).configs)
+    if resource_type == ResourceType.BROKER:
+        per_broker = broker.config.broker_resource_scope(resource_name)
+        return broker.topics.dynamic_broker_configs(per_broker)
+    raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
+
+
+def apply_overrides(broker, resource_type: int, resource_name: str, overrides: dict[str, str],
+                    validate_only: bool) -> None:
+    """Make ``overrides`` the resource's complete set of overrides (validated first)."""
+    if resource_type == ResourceType.TOPIC:
+        broker.topics.alter_configs(resource_name, overrides, validate_only)
+        if not validate_only:
+            broker.topic_config_changed(resource_name)
+        return
+    if resource_type == ResourceType.BROKER:
+        per_broker = broker.config.broker_resource_scope(resource_name)
+        broker.topics.set_dynamic_broker_configs(per_broker, overrides, validate_only)
+        if not validate_only:
+            for name in broker.topics.names():
+                broker.topic_config_changed(name)
+        return
+    raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
+
+
+def response_for(resource, code, message) -> dict:
+    return {"error_code": code, "error_message": message,
+            "resource_type": resource.resource_type, "resource_name": resource.resource_name}

@@ -1,0 +1,57 @@
+"""CreatePartitions (API 37, v0-3): raise topics' partition counts.
+
+``count`` is the new total, which must be larger than the current one:
+Kafka never removes partitions, because records are spread over them by key
+hash and fewer partitions would lose data and move keys. (More partitions
+also move keys; clients that rely on key order must plan for that.)
+
+An explicit assignment, if given, lists the broker ids of each *new*
+partition; on one broker every id must be this broker's. ``validate_only``
+checks without changing anything. Each topic gets its own result.
+"""
+
+from __future__ import annotations
+
+import collections
+
+from minikafka.errors import ErrorCode, KafkaError
+
+API_KEY = 37
+
+
+async def handle(broker, request, ctx) -> dict:
+    counts = collections.Counter(topic.name for topic in request.topics)
+    results, answered = [], set()
+    for topic in request.topics:
+        if topic.name in answered:
+            continue
+        answered.add(topic.name)
+        try:
+            if counts[topic.name] > 1:
+                raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+            _create_partitions(broker, topic, request.validate_only)
+            results.append({"name": topic.name, "error_code": ErrorCode.NONE, "error_message": None})
+        except KafkaError as exc:
+            results.append({"name": topic.name, "error_code": exc.code, "error_message": exc.message})
+    return {"throttle_time_ms": 0, "results": results}
+
+
+def _create_partitions(broker, topic, validate_only: bool) -> None:
+    info = broker.topics.validate_new_partition_count(topic.name, topic.count)
+    if topic.assignments is not None:
+        _check_assignments(broker, topic, topic.count - info.num_partitions, info.replication_factor)
+    if not validate_only:
+        broker.add_partitions(topic.name, topic.count)
+
+
+def _check_assignments(broker, topic, new_partitions: int, replication_factor: int) -> None:
+    if len(topic.assignments) != new_partitions:
+        raise KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                         f"Attempted to add {new_partitions} additional partition(s), but only "
+                         f"{len(topic.assignments)} assignment(s) were specified.")
+    for assignment in topic.assignments:
+        ids = assignment.broker_ids
+        if len(ids) != replication_factor or any(b != broker.node_id for b in ids):
+            raise KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                             f"The manual partition assignment {ids} is not valid on this cluster "
+                             f"(brokers: [{broker.node_id}], replication factor {replication_factor}).")

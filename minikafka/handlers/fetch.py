@@ -1,0 +1,134 @@
+"""Fetch (key 1): read record batches, long-polling until there is enough.
+
+A consumer names, per partition, the ``fetch_offset`` to read from and how
+much it will take (``partition_max_bytes``; ``max_bytes`` for the whole
+response). The broker answers with whole record batches exactly as stored,
+plus each partition's ``high_watermark``, ``last_stable_offset`` and
+``log_start_offset``.
+
+Long poll (Kafka's ``DelayedFetch``):
+    If fewer than ``min_bytes`` are available, the broker holds the request
+    until enough data has been appended or ``max_wait_ms`` has passed, and
+    then answers with whatever there is (possibly nothing). Appends wake the
+    waiting fetch early (``broker.wait_for_appends``); it then reads again.
+    An error in any partition answers at once.
+
+Sizes:
+    Batches are never split. The first batch of the response is returned
+    even if it is larger than the limits (KIP-74), so a consumer can always
+    make progress; after that, a partition gets at most
+    ``partition_max_bytes`` and the response at most ``max_bytes``.
+
+Reading stops at the high watermark: records not yet committed are never
+given to consumers. ``last_stable_offset`` equals the high watermark while
+there are no transactions. ``aborted_transactions`` is null, or an empty
+list for READ_COMMITTED consumers, for the same reason.
+
+Fetch sessions (KIP-227): a full fetch (``session_id`` 0) is answered with
+``session_id`` 0, which tells the client that no session was created and
+every later fetch must be full. An incremental fetch (``session_epoch`` > 0)
+names a session we never created: ``FETCH_SESSION_ID_NOT_FOUND``, after which
+the client falls back to full fetches.
+
+Topic ids (v13+) replace topic names; an unknown id is ``UNKNOWN_TOPIC_ID``.
+Fetches from follower replicas (``replica_id >= 0``) come with replication.
+"""
+
+from __future__ import annotations
+
+from minikafka.errors import ErrorCode, KafkaError
+
+API_KEY = 1
+FIRST_VERSION_WITH_TOPIC_IDS = 13
+READ_COMMITTED = 1
+FULL_FETCH_EPOCHS = (-1, 0)  # -1: no session wanted; 0: full fetch, session allowed
+
+
+async def handle(broker, request, ctx) -> dict:
+    if request.session_id != 0 or request.session_epoch not in FULL_FETCH_EPOCHS:
+        return {"throttle_time_ms": 0, "error_code": ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
+                "session_id": 0, "responses": []}
+    wanted = _resolve(broker, request, ctx)
+    partitions = [p for _, _, p, _ in wanted if p is not None]
+    deadline_ms = broker.monotonic_ms() + max(0, request.max_wait_ms)
+    while True:
+        responses, total_bytes, has_error = _read(broker, request, ctx, wanted)
+        remaining_ms = deadline_ms - broker.monotonic_ms()
+        if total_bytes >= request.min_bytes or has_error or remaining_ms <= 0 or not partitions:
+            break
+        await broker.wait_for_appends(partitions, remaining_ms)
+    return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0,
+            "responses": responses}
+
+
+def _resolve(broker, request, ctx) -> list:
+    """``[(topic_entry, fetch_partition, Partition | None, error)]`` in request order."""
+    by_id = ctx.api_version >= FIRST_VERSION_WITH_TOPIC_IDS
+    wanted = []
+    for topic in request.topics:
+        name = broker.topic_name_by_id(topic.topic_id) if by_id else topic.topic
+        for fetch_partition in topic.partitions:
+            partition, error = None, ErrorCode.NONE
+            if name is None:
+                error = ErrorCode.UNKNOWN_TOPIC_ID
+            else:
+                try:
+                    partition = broker.partition(name, fetch_partition.partition)
+                except KafkaError as exc:
+                    error = exc.code
+            wanted.append((topic, fetch_partition, partition, error))
+    return wanted
+
+
+def _read(broker, request, ctx, wanted) -> tuple[list, int, bool]:
+    """Read every partition once; return (responses, bytes read, any error)."""
+    responses, by_topic = [], {}
+    remaining_bytes = request.max_bytes
+    total_bytes, has_error = 0, False
+    for topic, fetch_partition, partition, error in wanted:
+        key = id(topic)
+        if key not in by_topic:
+            by_topic[key] = {"topic": topic.topic, "topic_id": topic.topic_id, "partitions": []}
+            responses.append(by_topic[key])
+        if partition is not None:
+            limit = min(fetch_partition.partition_max_bytes, max(remaining_bytes, 0))
+            try:
+                records = partition.read(fetch_partition.fetch_offset, limit,
+                                         min_one_batch=total_bytes == 0)
+            except KafkaError as exc:
+                error = exc.code
+            else:
+                total_bytes += len(records)
+                remaining_bytes -= len(records)
+                by_topic[key]["partitions"].append(
+                    _partition_data(fetch_partition.partition, partition, records, request))
+                continue
+        has_error = True
+        by_topic[key]["partitions"].append(_partition_error(fetch_partition.partition, error))
+    return responses, total_bytes, has_error
+
+
+def _partition_data(index: int, partition, records: bytes, request) -> dict:
+    return {
+        "partition_index": index,
+        "error_code": ErrorCode.NONE,
+        "high_watermark": partition.high_watermark,
+        "last_stable_offset": partition.last_stable_offset,
+        "log_start_offset": partition.log_start_offset,
+        "aborted_transactions": [] if request.isolation_level == READ_COMMITTED else None,
+        "preferred_read_replica": -1,
+        "records": records,
+    }
+
+
+def _partition_error(index: int, code: ErrorCode) -> dict:
+    return {
+        "partition_index": index,
+        "error_code": code,
+        "high_watermark": -1,
+        "last_stable_offset": -1,
+        "log_start_offset": -1,
+        "aborted_transactions": None,
+        "preferred_read_replica": -1,
+        "records": b"",
+    }

@@ -1,0 +1,79 @@
+"""ListOffsets (key 2): find an offset by time, or the log's first or last.
+
+``timestamp`` in each partition is either a time in milliseconds or one of
+Kafka's special values:
+
+=====  ======================  ===========================================
+  -1   LATEST                  the high watermark (the last stable offset
+                               for READ_COMMITTED): where a new consumer
+                               with ``auto.offset.reset=latest`` starts
+  -2   EARLIEST                the log start offset
+  -3   MAX_TIMESTAMP           the record with the largest timestamp (KIP-734)
+  -4   EARLIEST_LOCAL          earliest offset on local disk (KIP-405); no
+                               tiered storage here, so the same as EARLIEST
+  -5   LATEST_TIERED           no tiered storage: offset -1 (as Kafka)
+=====  ======================  ===========================================
+
+A time ``t >= 0`` gives the first offset whose record timestamp is ``>= t``
+(through the time index), or offset -1 if every record is older. Offsets at
+or beyond the high watermark are never returned. Kafka 4.0 serves v1+, so the
+v0-only ``old_style_offsets`` array is never filled.
+"""
+
+from __future__ import annotations
+
+from minikafka.errors import ErrorCode, KafkaError
+
+API_KEY = 2
+
+LATEST = -1
+EARLIEST = -2
+MAX_TIMESTAMP = -3
+EARLIEST_LOCAL = -4
+LATEST_TIERED = -5
+READ_COMMITTED = 1
+NO_TIMESTAMP = -1
+
+
+async def handle(broker, request, ctx) -> dict:
+    return {
+        "throttle_time_ms": 0,
+        "topics": [
+            {"name": topic.name,
+             "partitions": [_list_one(broker, request, topic.name, p) for p in topic.partitions]}
+            for topic in request.topics
+        ],
+    }
+
+
+def _list_one(broker, request, topic: str, requested) -> dict:
+    try:
+        partition = broker.partition(topic, requested.partition_index)
+        timestamp, offset = _find(partition, requested.timestamp, request.isolation_level)
+    except KafkaError as exc:
+        return {"partition_index": requested.partition_index, "error_code": exc.code,
+                "timestamp": NO_TIMESTAMP, "offset": -1, "leader_epoch": -1}
+    return {"partition_index": requested.partition_index, "error_code": ErrorCode.NONE,
+            "timestamp": timestamp, "offset": offset, "leader_epoch": partition.leader_epoch}
+
+
+def _find(partition, timestamp: int, isolation_level: int) -> tuple[int, int]:
+    """(timestamp, offset) answering one partition's query."""
+    if timestamp in (EARLIEST, EARLIEST_LOCAL):
+        return NO_TIMESTAMP, partition.log_start_offset
+    if timestamp == LATEST:
+        if isolation_level == READ_COMMITTED:
+            return NO_TIMESTAMP, partition.last_stable_offset
+        return NO_TIMESTAMP, partition.high_watermark
+    if timestamp == MAX_TIMESTAMP:
+        found = partition.log.max_timestamp_and_offset()
+        if found is None or found[1] < 0 or found[1] >= partition.high_watermark:
+            return NO_TIMESTAMP, -1
+        return found
+    if timestamp < 0:  # LATEST_TIERED and anything newer: no tiered storage
+        return NO_TIMESTAMP, -1
+    found = partition.log.offset_for_timestamp(timestamp)
+    if found is None or found[0] >= partition.high_watermark:
+        return NO_TIMESTAMP, -1
+    offset, record_timestamp = found
+    return record_timestamp, offset

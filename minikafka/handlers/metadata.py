@@ -1,0 +1,96 @@
+"""Metadata (key 3): brokers, controller and the partitions of topics.
+
+Clients ask for metadata to learn which broker leads each partition. This
+broker is alone, so every partition has ``leader_id`` = this node, leader
+epoch 0, and ``replica_nodes`` = ``isr_nodes`` = ``[node]``. The broker's
+address is the first ``advertised.listeners`` entry, else the first listener
+(with the port actually bound).
+
+Which topics:
+    ``topics`` null (v1+), or an empty array in v0, means every topic; an
+    empty array in v1+ means none (the client only wants the brokers). From
+    v10 a topic may be named by ``topic_id`` instead of ``name``
+    (``UNKNOWN_TOPIC_ID`` if it does not exist).
+
+Auto-creation:
+    A requested topic that does not exist is created with ``num.partitions``
+    when ``auto.create.topics.enable`` is true and the request allows it
+    (``allow_auto_topic_creation``, v4+; earlier versions always allow). An
+    invalid name answers ``INVALID_TOPIC_EXCEPTION``; without auto-creation
+    the answer is ``UNKNOWN_TOPIC_OR_PARTITION``.
+
+    Difference from Kafka: Kafka asks its controller to create the topic and
+    answers ``LEADER_NOT_AVAILABLE`` with no partitions; the client retries
+    and sees the topic a moment later. Creation here is immediate, so the
+    topic is answered at once with ``NONE`` and its partitions.
+"""
+
+from __future__ import annotations
+
+from minikafka.errors import ErrorCode, KafkaError
+
+API_KEY = 3
+
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+NO_TOPIC_ID = b"\x00" * 16
+UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
+
+
+async def handle(broker, request, ctx) -> dict:
+    host, port = broker.advertised_endpoint()
+    return {
+        "throttle_time_ms": 0,
+        "brokers": [{"node_id": broker.node_id, "host": host, "port": port, "rack": None}],
+        "cluster_id": broker.cluster_id,
+        "controller_id": broker.node_id,
+        "topics": [_describe(broker, topic, request, ctx) for topic in _requested(broker, request, ctx)],
+    }
+
+
+def _requested(broker, request, ctx) -> list[tuple[str | None, bytes]]:
+    """The (name, topic_id) pairs asked for; all topics when the list is null."""
+    if request.topics is None or (ctx.api_version == 0 and not request.topics):
+        return [(name, broker.topics.get(name).topic_id) for name in sorted(broker.topics.names())]
+    return [(topic.name, topic.topic_id or NO_TOPIC_ID) for topic in request.topics]
+
+
+def _describe(broker, requested: tuple[str | None, bytes], request, ctx) -> dict:
+    name, topic_id = requested
+    if name is None:  # v10+: by topic id
+        name = broker.topic_name_by_id(topic_id)
+        if name is None:
+            return _topic_error(ErrorCode.UNKNOWN_TOPIC_ID, None, topic_id)
+    info = broker.topics.get(name)
+    if info is None:
+        if not _may_auto_create(broker, request, ctx):
+            return _topic_error(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name)
+        try:
+            info = broker.auto_create_topic(name)
+        except KafkaError as exc:
+            if exc.code == ErrorCode.TOPIC_ALREADY_EXISTS:
+                info = broker.topics.get(name)
+            else:
+                return _topic_error(exc.code, name)
+    node = broker.node_id
+    return {
+        "error_code": ErrorCode.NONE,
+        "name": info.name,
+        "topic_id": info.topic_id,
+        "is_internal": info.name in INTERNAL_TOPICS,
+        "partitions": [
+            {"error_code": ErrorCode.NONE, "partition_index": index, "leader_id": node,
+             "leader_epoch": broker.partition(info.name, index).leader_epoch,
+             "replica_nodes": [node], "isr_nodes": [node], "offline_replicas": []}
+            for index in range(info.num_partitions)
+        ],
+        "topic_authorized_operations": UNKNOWN_AUTHORIZED_OPERATIONS,
+    }
+
+
+def _may_auto_create(broker, request, ctx) -> bool:
+    allowed = request.allow_auto_topic_creation if ctx.api_version >= 4 else True
+    return allowed and broker.config["auto.create.topics.enable"]
+
+
+def _topic_error(code: ErrorCode, name: str | None, topic_id: bytes = NO_TOPIC_ID) -> dict:
+    return {"error_code": code, "name": name, "topic_id": topic_id, "partitions": []}

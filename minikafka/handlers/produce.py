@@ -1,0 +1,114 @@
+"""Produce (key 0): append the producer's record batches to partitions.
+
+For each partition in the request: ``Partition.append_records`` validates the
+batches (sizes, CRC, timestamps, idempotence sequence numbers) and appends
+them; the response carries the offset given to the first record
+(``base_offset``), ``log_append_time_ms`` (-1 unless the topic uses
+LogAppendTime) and the ``log_start_offset``. An error concerns only its
+partition: the other partitions of the request are still appended, as in
+Kafka.
+
+``acks``:
+    0: no response at all. Kafka then has no way to report an error except
+    closing the connection, which makes the producer refresh its metadata;
+    we do the same (by letting the ``KafkaError`` escape to the server).
+    1 and -1: answered once the leader has appended. With a single broker the
+    ISR is just the leader, so -1 waits no longer than 1.
+    # LAB replication: acks=-1 must wait until the ISR has the records.
+    Anything else: ``INVALID_REQUIRED_ACKS`` for every partition.
+
+Transactions are not implemented yet. A produce request with a
+``transactional_id`` writes to partitions no transaction coordinator has
+added to a transaction; Kafka 4.0's answer for that (KIP-890 verification) is
+``INVALID_TXN_STATE``, and that is what every partition gets here.
+
+Errors with details (v8+, KIP-467): ``error_message`` holds the reason and
+``record_errors`` the index of the offending record when known.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from minikafka.errors import ErrorCode, KafkaError
+
+try:
+    from minikafka_core.batch import InvalidBatchError
+except ImportError:  # pragma: no cover - the core is built at install time
+    class InvalidBatchError(Exception):
+        pass
+
+API_KEY = 0
+VALID_ACKS = (-1, 0, 1)
+FIRST_VERSION_WITH_ZSTD = 7  # KIP-110
+
+log = logging.getLogger("minikafka.handlers.produce")
+
+
+async def handle(broker, request, ctx) -> dict | None:
+    now_ms = broker.now_ms()
+    responses = []
+    failed = []
+    for topic in request.topic_data:
+        partitions = []
+        for data in topic.partition_data:
+            result = _produce_one(broker, request, ctx, topic.name, data, now_ms)
+            if result["error_code"] != ErrorCode.NONE:
+                failed.append((topic.name, data.index, result))
+            partitions.append(result)
+        responses.append({"name": topic.name, "partition_responses": partitions})
+    if request.acks == 0:
+        if failed:
+            topic, index, result = failed[0]
+            raise KafkaError(ErrorCode(result["error_code"]),
+                             f"acks=0 produce to {topic}-{index} failed; closing the connection")
+        return None
+    return {"responses": responses, "throttle_time_ms": 0}
+
+
+def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> dict:
+    """Append one partition's records; return its PartitionProduceResponse."""
+    if request.acks not in VALID_ACKS:
+        return _error(data.index, ErrorCode.INVALID_REQUIRED_ACKS)
+    if request.transactional_id is not None:
+        return _error(data.index, ErrorCode.INVALID_TXN_STATE,
+                      "transactions are not supported by this broker yet")
+    if data.records is None or len(data.records) == 0:
+        return _error(data.index, ErrorCode.INVALID_RECORD, "no record batch")
+    try:
+        partition = broker.partition(topic, data.index)
+        result = partition.append_records(
+            data.records, now_ms, single_batch=True,
+            allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD)
+    except KafkaError as exc:
+        return _error(data.index, exc.code, exc.message)
+    except InvalidBatchError as exc:
+        return _error(data.index, exc.code, getattr(exc, "reason", str(exc)),
+                      getattr(exc, "record_index", None))
+    return {
+        "index": data.index,
+        "error_code": ErrorCode.NONE,
+        "base_offset": result.base_offset,
+        "log_append_time_ms": result.log_append_time_ms,
+        "log_start_offset": result.log_start_offset,
+        "record_errors": [],
+        "error_message": None,
+    }
+
+
+def _error(index: int, code: ErrorCode, message: str | None = None,
+           record_index: int | None = None) -> dict:
+    if code not in (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NOT_LEADER_OR_FOLLOWER):
+        log.info("produce to partition %d failed: %s %s", index, ErrorCode(code).name, message or "")
+    record_errors = []
+    if record_index is not None:
+        record_errors.append({"batch_index": record_index, "batch_index_error_message": message})
+    return {
+        "index": index,
+        "error_code": code,
+        "base_offset": -1,
+        "log_append_time_ms": -1,
+        "log_start_offset": -1,
+        "record_errors": record_errors,
+        "error_message": message,
+    }

@@ -1,0 +1,64 @@
+"""LogConfig: the per-topic settings a partition's log obeys.
+
+Field names are Kafka's topic config keys in snake_case (``segment.bytes`` ->
+``segment_bytes``), and the defaults are Kafka 4.0's broker defaults.
+``Long.MAX_VALUE`` (``LONG_MAX``) means "never" (flush.messages, flush.ms,
+message.timestamp.before.max.ms). A broker builds one ``LogConfig`` per topic
+from its ``log.*`` settings overlaid with the topic's overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+LONG_MAX = 2**63 - 1
+
+# Kafka topic config key -> LogConfig field.
+TOPIC_CONFIG_KEYS = {
+    "segment.bytes": "segment_bytes",
+    "segment.ms": "segment_ms",
+    "segment.index.bytes": "segment_index_bytes",
+    "index.interval.bytes": "index_interval_bytes",
+    "retention.ms": "retention_ms",
+    "retention.bytes": "retention_bytes",
+    "flush.messages": "flush_messages",
+    "flush.ms": "flush_ms",
+    "max.message.bytes": "max_message_bytes",
+    "message.timestamp.type": "message_timestamp_type",
+    "message.timestamp.before.max.ms": "message_timestamp_before_max_ms",
+    "message.timestamp.after.max.ms": "message_timestamp_after_max_ms",
+    "cleanup.policy": "cleanup_policy",
+    "file.delete.delay.ms": "file_delete_delay_ms",
+}
+
+
+@dataclasses.dataclass
+class LogConfig:
+    """The effective log settings of one topic (Kafka's names and defaults)."""
+
+    segment_bytes: int = 1073741824
+    segment_ms: int = 604800000
+    segment_index_bytes: int = 10485760
+    index_interval_bytes: int = 4096
+    retention_ms: int = 604800000  # -1: keep forever
+    retention_bytes: int = -1  # -1: no size limit
+    flush_messages: int = LONG_MAX
+    flush_ms: int = LONG_MAX
+    max_message_bytes: int = 1048588
+    message_timestamp_type: str = "CreateTime"  # or "LogAppendTime"
+    message_timestamp_before_max_ms: int = LONG_MAX
+    message_timestamp_after_max_ms: int = 3600000
+    cleanup_policy: str = "delete"
+    file_delete_delay_ms: int = 60000
+
+    @classmethod
+    def from_topic_config(cls, config: dict) -> "LogConfig":
+        """Build from Kafka topic config keys (typed values); unknown keys are ignored."""
+        fields = {TOPIC_CONFIG_KEYS[key]: value for key, value in config.items()
+                  if key in TOPIC_CONFIG_KEYS and value is not None}
+        return cls(**fields)
+
+    @property
+    def log_append_time(self) -> bool:
+        """True when the broker stamps batches (message.timestamp.type=LogAppendTime)."""
+        return self.message_timestamp_type == "LogAppendTime"

@@ -1,0 +1,300 @@
+"""Size-prefixed frames and the request/response headers around every body.
+
+On a Kafka connection every request and every response is one *frame*:
+
+    size: int32 | header | body        (size counts header + body)
+
+The request header has three versions and the response header two; which one
+a frame uses is not written anywhere in it, both ends derive it from the API
+key and version (Kafka's ``ApiKeys.requestHeaderVersion``):
+
+======================  ===================================================
+request header v0       api_key int16, api_version int16, correlation_id int32
+request header v1       v0 + client_id (nullable string)
+request header v2       v1 + tagged fields; used by *flexible* API versions.
+                        client_id stays a non-compact string (KIP-482 kept
+                        it readable by a broker that does not know the API)
+response header v0      correlation_id int32
+response header v1      v0 + tagged fields; used by flexible API versions,
+                        except ApiVersions, always v0: a client that does not
+                        yet know the broker's versions must still read it
+                        (KIP-511)
+======================  ===================================================
+
+The headers are declared with ``schema.Message`` like any other message, so
+the one codec handles them.
+
+This module is sans-I/O: ``FrameReader`` is fed whatever bytes the socket
+produced and hands back complete frames; the server owns the socket.
+"""
+
+from __future__ import annotations
+
+from . import codec
+from .codec import DecodeError
+from .primitives import INT16, INT32
+from .schema import Field, Message
+
+API_VERSIONS_KEY = 18
+CONTROLLED_SHUTDOWN_KEY = 7
+
+REQUEST_HEADER = Message(
+    "RequestHeader", None, "header", valid_versions="0-2", flexible_versions="2+",
+    fields=[
+        Field("request_api_key", "int16", "0+", about="The API key of this request."),
+        Field("request_api_version", "int16", "0+", about="The API version of this request."),
+        Field("correlation_id", "int32", "0+", about="The correlation ID of this request."),
+        Field("client_id", "string", "1+", nullable="1+", ignorable=True,
+              flexible_versions="none", about="The client ID string."),
+    ],
+    about="The header of every request.",
+)
+
+RESPONSE_HEADER = Message(
+    "ResponseHeader", None, "header", valid_versions="0-1", flexible_versions="1+",
+    fields=[Field("correlation_id", "int32", "0+",
+                  about="The correlation ID of this response.")],
+    about="The header of every response.",
+)
+
+
+class FramingError(ValueError):
+    """A frame the broker cannot even route; the connection is closed."""
+
+
+class UnknownApiError(FramingError):
+    """The request's API key is not one this broker declares."""
+
+    def __init__(self, api_key: int, correlation_id: int):
+        super().__init__(f"unknown API key {api_key} (correlation id {correlation_id})")
+        self.api_key = api_key
+        self.correlation_id = correlation_id
+
+
+class UnsupportedVersionError(FramingError):
+    """The API is known but not at this version.
+
+    The server answers an ApiVersions request in this state with
+    UNSUPPORTED_VERSION in an ApiVersions v0 response (KIP-511), so the
+    correlation id has been parsed already.
+    """
+
+    def __init__(self, api_key: int, api_version: int, correlation_id: int):
+        super().__init__(f"API key {api_key} has no version {api_version} "
+                         f"(correlation id {correlation_id})")
+        self.api_key = api_key
+        self.api_version = api_version
+        self.correlation_id = correlation_id
+
+
+class FrameTooLargeError(FramingError):
+    """A frame's size prefix exceeds the limit (``socket.request.max.bytes``)."""
+
+    def __init__(self, size: int, max_bytes: int):
+        super().__init__(f"frame of {size} bytes exceeds the limit of {max_bytes} bytes")
+        self.size = size
+        self.max_bytes = max_bytes
+
+
+class InvalidFrameSizeError(FramingError):
+    """A negative size prefix: the stream is not Kafka's protocol."""
+
+
+def _registry(kind: str):
+    # Imported on first use: the declarations import schema, not framing.
+    from . import messages
+
+    return getattr(messages, kind)
+
+
+def request_header_version(api_key: int, api_version: int, message: Message) -> int:
+    """The request header version for an API version (Kafka's rule)."""
+    if api_key == CONTROLLED_SHUTDOWN_KEY and api_version == 0:
+        return 0  # the one request older than client_id
+    return 2 if message.is_flexible(api_version) else 1
+
+
+def response_header_version(api_key: int, api_version: int, message: Message) -> int:
+    """The response header version: v1 for flexible, v0 for ApiVersions."""
+    if api_key == API_VERSIONS_KEY:
+        return 0
+    return 1 if message.is_flexible(api_version) else 0
+
+
+# --- requests -------------------------------------------------------------------
+
+
+def read_request_header(frame, requests=None):
+    """Decode the header of a request frame (without its size prefix).
+
+    Args:
+        frame: the frame's bytes, size prefix excluded.
+        requests: the request declarations by API key (default:
+            ``messages.REQUESTS``).
+
+    Returns:
+        (header, body_offset): a Struct with ``request_api_key``,
+        ``request_api_version``, ``correlation_id``, ``client_id``, and the
+        offset of the body in ``frame``.
+
+    Raises:
+        DecodeError: too short or malformed.
+        UnknownApiError, UnsupportedVersionError: as their names say.
+    """
+    requests = _registry("REQUESTS") if requests is None else requests
+    view = memoryview(frame)
+    if len(view) < 8:
+        raise DecodeError(f"a request frame of {len(view)} bytes is too short for a header")
+    api_key = INT16.unpack_from(view, 0)[0]
+    api_version = INT16.unpack_from(view, 2)[0]
+    correlation_id = INT32.unpack_from(view, 4)[0]
+    message = requests.get(api_key)
+    if message is None:
+        raise UnknownApiError(api_key, correlation_id)
+    if api_version not in message.valid_versions:
+        raise UnsupportedVersionError(api_key, api_version, correlation_id)
+    header_version = request_header_version(api_key, api_version, message)
+    return codec.decode_from(REQUEST_HEADER, view, 0, header_version)
+
+
+def read_request(frame, requests=None):
+    """Decode a whole request frame; return (header, body Struct)."""
+    requests = _registry("REQUESTS") if requests is None else requests
+    header, offset = read_request_header(frame, requests)
+    message = requests[header.request_api_key]
+    body = message.decode(memoryview(frame)[offset:], header.request_api_version)
+    return header, body
+
+
+def encode_request(api_key, api_version, correlation_id, client_id, body, requests=None):
+    """Encode a whole request frame, size prefix included (used by clients).
+
+    ``body`` is a Struct or dict, or bytes already encoded at ``api_version``.
+    """
+    requests = _registry("REQUESTS") if requests is None else requests
+    message = requests[api_key]
+    header = {"request_api_key": api_key, "request_api_version": api_version,
+              "correlation_id": correlation_id, "client_id": client_id}
+    header_version = request_header_version(api_key, api_version, message)
+    parts = [b""]
+    codec.encode_into(parts, REQUEST_HEADER, header, header_version)
+    _append_body(parts, message, body, api_version)
+    return _finish_frame(parts)
+
+
+# --- responses ------------------------------------------------------------------
+
+
+def encode_response(api_key, api_version, correlation_id, body, responses=None):
+    """Encode a whole response frame, size prefix included.
+
+    ``body`` is a Struct or dict (fields left out take their default), or
+    bytes already encoded at ``api_version``.
+    """
+    responses = _registry("RESPONSES") if responses is None else responses
+    message = responses[api_key]
+    header_version = response_header_version(api_key, api_version, message)
+    parts = [b""]
+    codec.encode_into(parts, RESPONSE_HEADER, {"correlation_id": correlation_id},
+                      header_version)
+    _append_body(parts, message, body, api_version)
+    return _finish_frame(parts)
+
+
+def read_response(frame, api_key, api_version, responses=None):
+    """Decode a response frame (without its size prefix).
+
+    Returns:
+        (correlation_id, body Struct).
+    """
+    responses = _registry("RESPONSES") if responses is None else responses
+    message = responses[api_key]
+    view = memoryview(frame)
+    header_version = response_header_version(api_key, api_version, message)
+    header, offset = codec.decode_from(RESPONSE_HEADER, view, 0, header_version)
+    return header.correlation_id, message.decode(view[offset:], api_version)
+
+
+def _append_body(parts, message, body, api_version):
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        parts.append(body)
+    else:
+        codec.encode_into(parts, message, body, api_version)
+
+
+def _finish_frame(parts) -> bytes:
+    """Fill in parts[0] with the size prefix and join: one copy of the body."""
+    size = sum(memoryview(part).nbytes for part in parts)
+    parts[0] = INT32.pack(size)
+    return b"".join(parts)
+
+
+# --- frames on a stream ----------------------------------------------------------
+
+
+def frame_size(buf, max_bytes: int | None = None) -> int | None:
+    """Read the size prefix at the start of ``buf``.
+
+    Returns:
+        the size of the frame that follows the 4-byte prefix, or None if
+        fewer than 4 bytes have arrived.
+
+    Raises:
+        InvalidFrameSizeError: the size is negative.
+        FrameTooLargeError: the size exceeds ``max_bytes``.
+    """
+    if len(buf) < 4:
+        return None
+    size = INT32.unpack_from(buf, 0)[0]
+    if size < 0:
+        raise InvalidFrameSizeError(f"invalid frame size {size}")
+    if max_bytes is not None and size > max_bytes:
+        raise FrameTooLargeError(size, max_bytes)
+    return size
+
+
+class FrameReader:
+    """Cuts a byte stream into frames (size prefix removed).
+
+    Owned by one connection; not task-safe. The size is checked as soon as
+    its 4 bytes arrive, before the body is buffered, so an oversized or
+    garbage prefix never makes the broker allocate for it.
+
+    Args:
+        max_bytes: the largest frame accepted (``socket.request.max.bytes``);
+            None for no limit (clients reading responses).
+    """
+
+    def __init__(self, max_bytes: int | None = None):
+        self.max_bytes = max_bytes
+        self._buffer = bytearray()
+
+    def feed(self, data) -> None:
+        """Append bytes received from the socket."""
+        self._buffer += data
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes received but not yet returned as a frame."""
+        return len(self._buffer)
+
+    def next_frame(self) -> bytes | None:
+        """Return the next complete frame, or None if it has not all arrived.
+
+        Raises:
+            InvalidFrameSizeError, FrameTooLargeError: see ``frame_size``.
+        """
+        buffer = self._buffer
+        size = frame_size(buffer, self.max_bytes)
+        if size is None or len(buffer) < 4 + size:
+            return None
+        frame = bytes(memoryview(buffer)[4:4 + size])
+        # Deleting a prefix of a bytearray is cheap in CPython (it moves a
+        # start pointer), so a burst of small frames stays linear.
+        del buffer[:4 + size]
+        return frame
+
+    def frames(self):
+        """Yield every complete frame buffered so far."""
+        while (frame := self.next_frame()) is not None:
+            yield frame
