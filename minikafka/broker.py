@@ -35,11 +35,16 @@ from typing import Callable
 import trio
 
 from minikafka.config import load_or_create_meta_properties
+from minikafka.coordinator.producer_ids import ProducerIdManager
+from minikafka.coordinator.producer_state import ProducerStateManager
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
+from minikafka.log.config import LogConfig
+from minikafka.log.manager import LogManager
 from minikafka.partition import Partition
-from minikafka.server.listener import Endpoint, parse_endpoints, serve_endpoints
+from minikafka.server.listener import parse_endpoints, serve_endpoints
 from minikafka.server.network import TcpNetwork
+from minikafka.topics import TopicRegistry
 
 log = logging.getLogger("minikafka.broker")
 
@@ -90,10 +95,6 @@ class Broker:
         """Load topics, logs and producer ids from the log dirs. Idempotent."""
         if self._opened:
             return
-        from minikafka.coordinator.producer_ids import ProducerIdManager
-        from minikafka.log.manager import LogManager
-        from minikafka.topics import TopicRegistry
-
         log_dirs = self.log_dirs()
         for log_dir in log_dirs:
             os.makedirs(log_dir, exist_ok=True)
@@ -101,22 +102,29 @@ class Broker:
         self.topics = TopicRegistry(self.config)
         self.log_manager = LogManager(log_dirs)
         self.producer_ids = ProducerIdManager(os.path.join(log_dirs[0], PRODUCER_IDS_FILE))
-        logs = self.log_manager.load()
+        logs = self.log_manager.load(self._log_config_for, self.now_ms())
         for name in self.topics.names():
             self._open_partitions(self.topics.get(name), logs)
-        for topic, index in logs.keys() - self.partitions.keys():
-            log.warning("broker %s: log %s-%d has no topic; leaving it alone",
+        for topic, index in sorted(logs.keys() - self.partitions.keys()):
+            # Kafka would delete such a stray log; we keep the data and say so.
+            log.warning("broker %s: log %s-%d belongs to no topic; ignoring it",
                         self.node_id, topic, index)
-            logs[(topic, index)].close()
         self._opened = True
 
     def close(self) -> None:
-        """Flush and close every partition (snapshots included)."""
+        """Clean shutdown: flush and close every log, write producer snapshots.
+
+        Logs are flushed first, then each partition's producer state is saved
+        at its log end offset, so a restart replays nothing.
+        """
+        if not self._opened:
+            return
+        self.log_manager.close()  # fsync, close, write the checkpoints once
         for partition in self.partitions.values():
             try:
-                partition.close()
-            except Exception:  # keep closing the others
-                log.exception("broker %s: closing %r failed", self.node_id, partition)
+                partition.take_snapshot()
+            except Exception:  # keep saving the others
+                log.exception("broker %s: snapshot of %r failed", self.node_id, partition)
         self.partitions.clear()
         self._opened = False
 
@@ -189,9 +197,7 @@ class Broker:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"no topic {name}")
         self.topics.delete(name)
         for index in range(info.num_partitions):
-            partition = self.partitions.pop((name, index), None)
-            if partition is not None:
-                partition.log.close()
+            self.partitions.pop((name, index), None)
             self.log_manager.delete(name, index)
         log.info("broker %s: deleted topic %s", self.node_id, name)
 
@@ -240,10 +246,12 @@ class Broker:
 
     # -- internals -----------------------------------------------------------
 
+    def _log_config_for(self, topic: str):
+        """The LogConfig of a topic; Kafka's defaults for a log with no topic."""
+        return self.topics.log_config(topic) if topic in self.topics else LogConfig()
+
     def _open_partitions(self, info, logs: dict) -> None:
         """Open (or create) the logs of every partition of a topic we lack."""
-        from minikafka.coordinator.producer_state import ProducerStateManager
-
         config = self.topics.log_config(info.name)
         for index in range(info.num_partitions):
             if (info.name, index) in self.partitions:

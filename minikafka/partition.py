@@ -116,7 +116,7 @@ class Partition:
                 OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, ...).
             minikafka_core.batch.InvalidBatchError: from validation.
         """
-        batches = self.log.validate(records)
+        batches = self.log.validate(records, now_ms)
         if single_batch and len(batches) != 1:
             raise KafkaError(ErrorCode.INVALID_RECORD,
                              f"expected exactly one record batch, got {len(batches)}")
@@ -199,11 +199,11 @@ class Partition:
         return self.log.log_start_offset
 
     def maintenance(self, now_ms: int) -> None:
-        """Time-based roll, retention and flush (called periodically)."""
+        """Time-based roll, retention and flush; forget long-idle producers."""
         self.log.maintenance(now_ms)
+        self.producer_state.remove_expired_producers(now_ms)
 
-    def close(self) -> None:
-        """Flush, write the producer-state snapshot and close the log."""
-        self.log.flush()
+    def take_snapshot(self) -> None:
+        """Save the producer state at the log end (clean shutdown), so a
+        restart need not replay the log to rebuild it."""
         self.producer_state.write_snapshot(self.log.dir, self.log.log_end_offset)
-        self.log.close()

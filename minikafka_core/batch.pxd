@@ -12,6 +12,7 @@ cpdef int16_t read_int16(const unsigned char[::1] buf, Py_ssize_t pos) noexcept
 cpdef int64_t read_int64(const unsigned char[::1] buf, Py_ssize_t pos) noexcept
 
 
+@cython.final
 cdef class BatchInfo:
     cdef readonly Py_ssize_t position
     cdef readonly Py_ssize_t size
@@ -28,6 +29,7 @@ cdef class BatchInfo:
     cdef readonly uint32_t crc
 
 
+@cython.final
 cdef class RecordReader:
     cdef const unsigned char[::1] buf
     cdef public Py_ssize_t pos

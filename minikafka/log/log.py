@@ -103,7 +103,11 @@ class Log:
         os.makedirs(dir, exist_ok=True)
         self._load_segments(now_ms, recovery_point)
         self.log_end_offset = self._segments[-1].next_offset
-        self.log_start_offset = min(max(log_start_offset, self._base_offsets[0]), self.log_end_offset)
+        self.log_start_offset = max(log_start_offset, self._base_offsets[0])
+        if self.log_start_offset > self.log_end_offset:
+            # Recovery cut below the checkpointed start (a torn tail after
+            # DeleteRecords): Kafka starts the log over, empty, at that offset.
+            self._truncate_fully_and_start_at(self.log_start_offset, now_ms)
         self.recovery_point = min(max(recovery_point, self.log_start_offset), self.log_end_offset)
         epoch_path = os.path.join(dir, LEADER_EPOCH_CHECKPOINT)
         if not os.path.exists(epoch_path):
@@ -388,16 +392,21 @@ class Log:
             self._base_offsets.pop()
         active = self.active_segment
         if active.base_offset >= offset:  # nothing left: start over at ``offset``
-            active.delete()
-            self._segments.clear()
-            self._base_offsets.clear()
-            self._new_segment(offset, active.created_ms)
-            self.log_start_offset = offset
+            self._truncate_fully_and_start_at(offset, active.created_ms)
         else:
             active.truncate_to(offset)
         self.log_end_offset = self.active_segment.next_offset
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self._notify_checkpoint()
+
+    def _truncate_fully_and_start_at(self, offset: int, now_ms: int) -> None:
+        """Delete every segment; the log restarts, empty, at ``offset``."""
+        for segment in self._segments:
+            segment.delete()
+        self._segments.clear()
+        self._base_offsets.clear()
+        self._new_segment(offset, now_ms)
+        self.log_start_offset = self.log_end_offset = offset
 
     # -- flushing and closing ---------------------------------------------------
 

@@ -39,7 +39,7 @@ log = logging.getLogger("minikafka.server")
 
 API_VERSIONS_KEY = 18
 RECEIVE_BYTES = 256 * 1024  # one receive_some when nothing larger is expected
-MAX_RECEIVE_BYTES = 8 * 1024 * 1024  # cap when the frame in progress is large
+MAX_RECEIVE_BYTES = 1024 * 1024  # cap: recv() allocates this much up front
 
 
 class CloseConnection(Exception):
@@ -83,7 +83,9 @@ class Connection:
 
     async def _serve_frames(self) -> None:
         while True:
-            wanted = min(max(RECEIVE_BYTES, self._reader.bytes_missing()), MAX_RECEIVE_BYTES)
+            # Ask for exactly what the frame in progress lacks, so its pieces
+            # end where it ends and need no join; small reads otherwise.
+            wanted = min(self._reader.bytes_missing() or RECEIVE_BYTES, MAX_RECEIVE_BYTES)
             data = await self.stream.receive_some(wanted)
             if not data:
                 return  # orderly close by the client

@@ -9,7 +9,7 @@ import trio
 
 from broker_rawclient import RawClient, batch, fetch_body, produce_body, values_of
 from minikafka.errors import ErrorCode
-from minikafka.protocol import framing, messages
+from minikafka.protocol import framing
 from minikafka.testing import open_broker
 
 PRODUCE, FETCH, LIST_OFFSETS, METADATA, API_VERSIONS, INIT_PRODUCER_ID = 0, 1, 2, 3, 18, 22
@@ -81,7 +81,6 @@ async def assert_closed(client):
 
 
 async def test_unsupported_version_of_other_api_closes(client, broker):
-    frame = framing.encode_request(API_VERSIONS, 0, 1, "x", {})
     # Rewrite the version of a Metadata request to 99.
     frame = framing.encode_request(METADATA, 1, 1, "x", {"topics": []})
     bad = frame[:6] + struct.pack(">h", 99) + frame[8:]

@@ -1,0 +1,173 @@
+"""The LEADER role: answer fetches, advance the high watermark, check the quorum.
+
+On election the leader writes a LeaderChange control record (Kafka does the
+same) at ``epoch_start_offset`` and tells every voter with BeginQuorumEpoch,
+repeated every election timeout to voters that have not fetched yet.
+
+**Fetch validation.** A follower at ``(fetch_offset, last_fetched_epoch)``
+claims that its log ends at ``fetch_offset`` with an entry of
+``last_fetched_epoch``. The leader looks up that epoch in its own log
+(:meth:`RaftLog.end_offset_for_epoch`):
+
+- same epoch known and ``fetch_offset <= its end``: the logs match below
+  ``fetch_offset`` (log matching: same offset and epoch means same history),
+  so send records from ``fetch_offset``;
+- otherwise answer ``diverging_epoch = (largest epoch <= last_fetched_epoch,
+  its end offset)``, and the follower truncates;
+- ``fetch_offset`` below the log start offset, or an epoch lost in the
+  snapshot: answer ``snapshot_id``, and the follower downloads it.
+
+**High watermark.** After a valid fetch the follower's ``fetch_offset`` is
+its log end offset. The high watermark is the largest offset that a
+majority of voters (the leader included) have reached, provided it lies past
+``epoch_start_offset``: a leader commits entries of older epochs only by
+committing one of its own (Raft paper 5.4.2). It never moves backwards.
+
+**Check-quorum.** Every ``fetch_timeout_ticks`` the leader counts the voters
+that fetched since the last check; without a majority it resigns and sends
+EndQuorumEpoch. A leader cut off from the majority thus stops accepting
+proposals instead of leading a quorum that has moved on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from minikafka.errors import ErrorCode
+from minikafka.quorum import messages as m
+from minikafka.quorum.log import Entry
+
+if TYPE_CHECKING:
+    from minikafka.quorum.raft import RaftNode
+
+
+@dataclasses.dataclass
+class ReplicaState:
+    """What the leader knows of one follower (or observer)."""
+
+    log_end_offset: int = -1  # its fetch offset after the last valid fetch
+    fetched_recently: bool = False  # fetched since the last check-quorum
+
+
+class LeaderState:
+    """The leader's view of its followers. Owned by the RaftNode."""
+
+    def __init__(self, node: RaftNode):
+        config = node.config
+        self.epoch_start_offset = node.log.log_end_offset
+        self.replicas = {voter_id: ReplicaState() for voter_id in node.other_voters()}
+        self.check_quorum_ticks_left = config.fetch_timeout_ticks
+        self.begin_epoch_ticks_left = config.election_timeout_ticks
+        # Kafka's LeaderChangeMessage control record opens every epoch.
+        node.log.append(Entry(self.epoch_start_offset, node.epoch, b"", is_control=True))
+        self._send_begin_quorum_epoch(node)
+        self._update_high_watermark(node)
+
+    # --- proposals ---------------------------------------------------------------
+
+    def append(self, node: RaftNode, data: bytes) -> int:
+        offset = node.log.log_end_offset
+        node.log.append(Entry(offset, node.epoch, bytes(data)))
+        self._update_high_watermark(node)  # a one-voter quorum commits at once
+        return offset
+
+    # --- time ---------------------------------------------------------------------
+
+    def on_tick(self, node: RaftNode) -> None:
+        self.check_quorum_ticks_left -= 1
+        if self.check_quorum_ticks_left <= 0:
+            if not self._quorum_is_alive(node):
+                self.resign(node)
+                return
+            self.check_quorum_ticks_left = node.config.fetch_timeout_ticks
+        self.begin_epoch_ticks_left -= 1
+        if self.begin_epoch_ticks_left <= 0:
+            self._send_begin_quorum_epoch(node)
+            self.begin_epoch_ticks_left = node.config.election_timeout_ticks
+
+    def _quorum_is_alive(self, node: RaftNode) -> bool:
+        voters = node.config.voters
+        alive = 1 + sum(1 for replica_id, replica in self.replicas.items()
+                        if replica_id in voters and replica.fetched_recently)
+        for replica in self.replicas.values():
+            replica.fetched_recently = False
+        return alive >= node.config.majority
+
+    def _send_begin_quorum_epoch(self, node: RaftNode) -> None:
+        request = m.BeginQuorumEpochRequest(leader_id=node.node_id, leader_epoch=node.epoch)
+        for voter_id in node.other_voters():
+            if self.replicas[voter_id].log_end_offset < 0:  # has not fetched from us yet
+                node.send(voter_id, request)
+
+    def resign(self, node: RaftNode) -> None:
+        """Give up leadership of this epoch and ask the others to elect a successor."""
+        by_progress = sorted(node.other_voters(), key=lambda v: -self.replicas[v].log_end_offset)
+        request = m.EndQuorumEpochRequest(node.node_id, node.epoch, tuple(by_progress))
+        for voter_id in by_progress:
+            node.send(voter_id, request)
+        node.become_resigned()
+
+    # --- fetch ----------------------------------------------------------------------
+
+    def on_fetch(self, node: RaftNode, env: m.Envelope, req: m.FetchRequest) -> None:
+        replica = self.replicas.setdefault(env.source_id, ReplicaState())
+        replica.fetched_recently = True
+        response = self._validate_fetch(node, req)
+        if response is None:
+            replica.log_end_offset = req.fetch_offset
+            self._update_high_watermark(node)
+            response = m.FetchResponse(
+                ErrorCode.NONE,
+                node.current_leader(),
+                high_watermark=node.high_watermark,
+                log_start_offset=node.log.log_start_offset,
+                records=node.log.read(req.fetch_offset, req.max_bytes),
+            )
+        node.send(env.source_id, response, env.correlation_id)
+
+    def _validate_fetch(self, node: RaftNode, req: m.FetchRequest) -> m.FetchResponse | None:
+        """None if the follower's log matches ours at ``fetch_offset``, else the answer."""
+        log = node.log
+        found = log.end_offset_for_epoch(req.last_fetched_epoch)
+        if req.fetch_offset < log.log_start_offset or found.epoch < 0:
+            return self._answer(node, snapshot_id=log.snapshot_id)
+        if found.epoch == req.last_fetched_epoch and req.fetch_offset <= found.end_offset:
+            return None
+        return self._answer(node, diverging_epoch=m.EpochEndOffset(found.epoch, found.end_offset))
+
+    @staticmethod
+    def _answer(node: RaftNode, **fields) -> m.FetchResponse:
+        return m.FetchResponse(ErrorCode.NONE, node.current_leader(),
+                               high_watermark=node.high_watermark,
+                               log_start_offset=node.log.log_start_offset, **fields)
+
+    def _update_high_watermark(self, node: RaftNode) -> None:
+        voters = node.config.voters
+        offsets = [node.log.log_end_offset]
+        offsets += [r.log_end_offset for v, r in self.replicas.items() if v in voters]
+        offsets.sort(reverse=True)
+        reached_by_majority = offsets[node.config.majority - 1]
+        if reached_by_majority > max(node.high_watermark, self.epoch_start_offset):
+            node.high_watermark = reached_by_majority
+
+    # --- fetch snapshot ------------------------------------------------------------
+
+    def on_fetch_snapshot(self, node: RaftNode, env: m.Envelope, req: m.FetchSnapshotRequest) -> None:
+        self.replicas.setdefault(env.source_id, ReplicaState()).fetched_recently = True
+        snapshot = node.log.snapshot
+        if snapshot is None or req.snapshot_id != snapshot.snapshot_id:
+            response = m.FetchSnapshotResponse(ErrorCode.SNAPSHOT_NOT_FOUND, node.current_leader())
+        elif not 0 <= req.position <= len(snapshot.data):
+            response = m.FetchSnapshotResponse(ErrorCode.POSITION_OUT_OF_RANGE, node.current_leader())
+        else:
+            chunk_bytes = min(req.max_bytes, node.config.snapshot_chunk_bytes)
+            response = m.FetchSnapshotResponse(
+                ErrorCode.NONE,
+                node.current_leader(),
+                snapshot_id=snapshot.snapshot_id,
+                size=len(snapshot.data),
+                position=req.position,
+                unaligned_records=snapshot.data[req.position:req.position + chunk_bytes],
+            )
+        node.send(env.source_id, response, env.correlation_id)
