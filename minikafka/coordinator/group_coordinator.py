@@ -159,7 +159,9 @@ class GroupCoordinator(offsets.OffsetOperations, group_admin.AdminOperations):
         if group is None:
             if request.member_id:
                 raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID)
-            group = self.groups[request.group_id] = Group(request.group_id, now_ms)
+            # No state timestamp yet: the group has not *become* empty, and a
+            # group rebuilt from its offsets alone would not have one either.
+            group = self.groups[request.group_id] = Group(request.group_id, None)
         if group.is_in(DEAD):
             raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE)
         if not self._accepts_joining_member(group, request.member_id):

@@ -260,6 +260,20 @@ class SimulatedCluster:
             raise AssertionError("no leader to propose to")
         return self._feed(node.node_id, lambda n: n.propose(data))
 
+    def replicate(self, data: bytes, attempts: int = 5, max_ticks: int = 200) -> None:
+        """Propose ``data`` until every live node has applied it, like a client
+        that retries when a leader change loses its uncommitted proposal."""
+        for _ in range(attempts):
+            self.wait_for_leader(max_ticks=1000)
+            self.propose(data)
+            try:
+                self.run_until(lambda: all(data in self.applied_data(n.node_id)
+                                           for n in self.live_nodes()), max_ticks)
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"{data!r} was not replicated in {attempts} attempts")
+
     def applied_data(self, node_id: int) -> list[bytes]:
         """The application records (control records left out) a node has applied."""
         return [d for _, _, d in self.applied[node_id] if d]

@@ -6,6 +6,7 @@ written so far; its offsets must equal the live ones exactly, and every
 settled (STABLE or EMPTY) live group must equal its replayed twin.
 """
 
+import pytest
 from group_scenario import GROUP, Scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -94,10 +95,26 @@ def assert_replay_matches(live: GroupCoordinator, records) -> None:
             assert twin.to_record_value() == group.to_record_value()
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
 @given(operations, st.sampled_from([0, 3000]))
 def test_replay_of_records_rebuilds_live_state(ops, initial_delay_ms):
     driver = Driver(initial_delay_ms)
     for op, i, n in ops:
         driver.step(op, i, n)
         assert_replay_matches(driver.s.coordinator, driver.s.records)
+
+
+def test_replay_after_long_seeded_random_walks():
+    """Longer walks than Hypothesis explores by default, reproducible by seed."""
+    import random
+
+    kinds = ["join", "join", "sync", "sync", "heartbeat", "leave", "commit", "advance",
+             "simple_commit", "delete"]
+    for seed in range(150):
+        rng = random.Random(seed)
+        driver = Driver(rng.choice([0, 3000]))
+        for _ in range(40):
+            op = rng.choice(kinds)
+            driver.step(op, rng.randrange(len(CLIENTS)), rng.randrange(12000 if op == "advance" else 100))
+            assert_replay_matches(driver.s.coordinator, driver.s.records)
