@@ -38,6 +38,7 @@ import re
 import uuid
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.fileutil import atomic_write
 
 INT_MAX = 2**31 - 1
 LONG_MAX = 2**63 - 1
@@ -782,22 +783,3 @@ def load_or_create_meta_properties(log_dirs: list[str], node_id: int) -> str:
             meta = MetaProperties(cluster_id, node_id, uuid_to_str(random_uuid()))
             atomic_write(os.path.join(log_dir, "meta.properties"), meta.to_text().encode("latin-1"))
     return cluster_id
-
-
-def atomic_write(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so a crash leaves the old or the new file, never half.
-
-    Write a temporary file, fsync it, rename it over the target, then fsync
-    the directory so the rename itself is durable.
-    """
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -39,12 +39,12 @@ import msgpack
 from minikafka.config import (
     BrokerConfig,
     ConfigError,
-    atomic_write,
     format_value,
     random_uuid,
     validate_topic_configs,
 )
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.fileutil import atomic_write
 
 log = logging.getLogger("minikafka.topics")
 

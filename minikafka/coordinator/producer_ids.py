@@ -44,6 +44,8 @@ from typing import NamedTuple
 
 import msgpack
 
+from minikafka.fileutil import atomic_write
+
 PRODUCER_ID_BLOCK_SIZE = 1000
 # Kafka's epochs are int16; an exhausted epoch still leaves one bump for fencing.
 SHORT_MAX = 2**15 - 1
@@ -138,14 +140,4 @@ def _read_next_producer_id(path: str) -> int:
 def _write_next_producer_id(path: str, next_producer_id: int) -> None:
     """Atomically replace the persist file: temporary file, fsync, rename, fsync dir."""
     data = msgpack.packb({"version": STATE_VERSION, "next_producer_id": next_producer_id})
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename must survive a power cut too
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, data)

@@ -75,6 +75,7 @@ from typing import Callable, Iterable, Protocol
 import msgpack
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.fileutil import atomic_write
 
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
@@ -395,7 +396,7 @@ class ProducerStateManager:
             The path of the new snapshot.
         """
         path = os.path.join(log_dir, snapshot_file_name(offset))
-        _write_atomically(path, msgpack.packb(self._to_snapshot(), use_bin_type=True))
+        atomic_write(path, msgpack.packb(self._to_snapshot(), use_bin_type=True))
         for old in list_snapshot_offsets(log_dir)[:-SNAPSHOTS_TO_KEEP]:
             os.remove(os.path.join(log_dir, snapshot_file_name(old)))
         return path
@@ -489,18 +490,3 @@ def list_snapshot_offsets(log_dir: str | os.PathLike) -> list[int]:
     """Offsets of the snapshot files in ``log_dir``, oldest first."""
     names = os.listdir(log_dir) if os.path.isdir(log_dir) else []
     return sorted(int(m.group(1)) for m in map(_SNAPSHOT_NAME.match, names) if m)
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    """Write ``path`` via a temporary file, fsync and rename, then fsync the directory."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)

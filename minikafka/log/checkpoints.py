@@ -26,6 +26,8 @@ import base64
 import os
 import uuid
 
+from minikafka.fileutil import atomic_write
+
 RECOVERY_POINT_CHECKPOINT = "recovery-point-offset-checkpoint"
 LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint"
 LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint"
@@ -34,14 +36,7 @@ PARTITION_METADATA = "partition.metadata"
 
 def write_atomically(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` so readers see the old or the new file."""
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    atomic_write(path, text.encode())
 
 
 def write_offset_checkpoint(path: str, offsets: dict[tuple[str, int], int]) -> None:
