@@ -31,12 +31,7 @@ from __future__ import annotations
 import logging
 
 from minikafka.errors import ErrorCode, KafkaError
-
-try:
-    from minikafka_core.batch import InvalidBatchError
-except ImportError:  # pragma: no cover - the core is built at install time
-    class InvalidBatchError(Exception):
-        pass
+from minikafka_core.batch import InvalidBatchError
 
 API_KEY = 0
 VALID_ACKS = (-1, 0, 1)
