@@ -138,11 +138,15 @@ class Cluster:
 
     # -- metadata -----------------------------------------------------------
 
-    async def refresh_metadata(self, topics: list[str] | None = None) -> dict[str, TopicMetadata]:
+    async def refresh_metadata(self, topics: list[str] | None = None, *,
+                               auto_create: bool = False) -> dict[str, TopicMetadata]:
         """Ask a broker for Metadata; update brokers and the named topics.
 
         Args:
             topics: the topics to describe; None for every topic.
+            auto_create: let the broker create missing topics (if its
+                ``auto.create.topics.enable`` allows), as Kafka's producers
+                and consumers ask by default; admin tools do not.
 
         Returns:
             The topics in the response that exist, by name. Topics that do not
@@ -150,7 +154,7 @@ class Cluster:
         """
         body = {
             "topics": None if topics is None else [{"name": name} for name in topics],
-            "allow_auto_topic_creation": False,
+            "allow_auto_topic_creation": auto_create,
             "include_topic_authorized_operations": False,
         }
         response = await self.request(None, METADATA_KEY, body)
@@ -168,14 +172,18 @@ class Cluster:
             found[topic.name] = self.topics[topic.name] = _topic_metadata(topic)
         return found
 
-    async def topic(self, name: str, *, refresh: bool = False) -> TopicMetadata:
+    async def topic(self, name: str, *, refresh: bool = False,
+                    auto_create: bool = False) -> TopicMetadata:
         """The metadata of one topic.
+
+        Args:
+            auto_create: see ``refresh_metadata``.
 
         Raises:
             KafkaError(UNKNOWN_TOPIC_OR_PARTITION): no such topic.
         """
         if refresh or name not in self.topics:
-            await self.refresh_metadata([name])
+            await self.refresh_metadata([name], auto_create=auto_create)
         if name not in self.topics:
             code = self._topic_errors.get(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
             detail = "does not exist" if code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION else "is not available"

@@ -100,7 +100,7 @@ async def produce(cluster: Cluster, topic: str, records: list[ProducerRecord], *
             refused the records (the partition's error code).
     """
     acks, codec = parse_acks(acks), parse_compression(compression)
-    metadata = await cluster.topic(topic)
+    metadata = await cluster.topic(topic, auto_create=True)  # as Kafka's producer asks
     by_partition = _assign_partitions(records, partition, len(metadata.partitions))
     for index in by_partition:
         if index not in metadata.partitions:
