@@ -9,6 +9,7 @@ minikafka has one command with subcommands that take the same options:
     minikafka produce --bootstrap-server 127.0.0.1:9092 --topic t --key-separator :
     minikafka consume --bootstrap-server 127.0.0.1:9092 --topic t --from-beginning
     minikafka dump-log 00000000000000000000.log
+    minikafka groups describe my-group --bootstrap-server 127.0.0.1:9092
 
 Each subcommand module provides ``add_arguments(parser)`` and ``run(args) ->
 exit status``. This module builds the parser and turns failures into one
@@ -34,6 +35,7 @@ SUBCOMMANDS = [
     ("produce", "minikafka.cli.console_producer", "send lines from stdin as records"),
     ("consume", "minikafka.cli.console_consumer", "print records of a topic"),
     ("dump-log", "minikafka.cli.dump_log", "print the batches of log segment files"),
+    ("groups", "minikafka.cli.groups", "list, describe, reset offsets of or delete consumer groups"),
 ]
 
 
