@@ -29,6 +29,10 @@ TOPIC_CONFIG_KEYS = {
     "message.timestamp.after.max.ms": "message_timestamp_after_max_ms",
     "cleanup.policy": "cleanup_policy",
     "file.delete.delay.ms": "file_delete_delay_ms",
+    "delete.retention.ms": "delete_retention_ms",
+    "min.compaction.lag.ms": "min_compaction_lag_ms",
+    "max.compaction.lag.ms": "max_compaction_lag_ms",
+    "min.cleanable.dirty.ratio": "min_cleanable_dirty_ratio",
 }
 
 
@@ -50,6 +54,11 @@ class LogConfig:
     message_timestamp_after_max_ms: int = 3600000
     cleanup_policy: str = "delete"
     file_delete_delay_ms: int = 60000
+    # Log compaction (``minikafka.log.cleaner``); used when cleanup.policy has "compact".
+    delete_retention_ms: int = 86400000
+    min_compaction_lag_ms: int = 0
+    max_compaction_lag_ms: int = LONG_MAX
+    min_cleanable_dirty_ratio: float = 0.5
 
     @classmethod
     def from_topic_config(cls, config: dict) -> "LogConfig":
@@ -57,6 +66,21 @@ class LogConfig:
         fields = {TOPIC_CONFIG_KEYS[key]: value for key, value in config.items()
                   if key in TOPIC_CONFIG_KEYS and value is not None}
         return cls(**fields)
+
+    @property
+    def compact(self) -> bool:
+        """True when cleanup.policy includes "compact" (a string or a list of policies)."""
+        policy = self.cleanup_policy
+        policies = policy.split(",") if isinstance(policy, str) else list(policy or ())
+        return "compact" in (p.strip() for p in policies)
+
+    @property
+    def roll_ms(self) -> int:
+        """Kafka's ``maxSegmentMs``: a compacted log also rolls by max.compaction.lag.ms,
+        since the cleaner never touches the active segment."""
+        if self.compact and self.max_compaction_lag_ms > 0:
+            return min(self.segment_ms, self.max_compaction_lag_ms)
+        return self.segment_ms
 
     @property
     def log_append_time(self) -> bool:

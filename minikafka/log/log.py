@@ -3,8 +3,9 @@
 A partition directory ``<log.dirs>/<topic>-<partition>/`` holds segments
 (``segment.LogSegment``: ``<base_offset>.log``, ``.index``, ``.timeindex``),
 ``leader-epoch-checkpoint`` and ``partition.metadata``. Offsets run without
-gaps from ``log_start_offset`` to ``log_end_offset`` (exclusive); only the
-last segment, the *active* one, is appended to.
+gaps from ``log_start_offset`` to ``log_end_offset`` (exclusive) until the
+log cleaner compacts it (then batches keep their offsets and leave gaps);
+only the last segment, the *active* one, is appended to.
 
 This module is the policy around the compiled core (Kafka's ``UnifiedLog``):
 
@@ -21,6 +22,8 @@ This module is the policy around the compiled core (Kafka's ``UnifiedLog``):
   never the active segment. Deleted segments are removed AT ONCE (Kafka
   renames them ``.deleted`` and waits ``file.delete.delay.ms`` because other
   threads may be reading them; here reads are synchronous, so none can be);
+- compaction (``maintenance``, topics with cleanup.policy=compact): see
+  ``cleaner.py``; keyless records are refused at ``validate``;
 - flush: fsync per ``flush.messages`` / ``flush.ms`` (by default never: the
   page cache and replication are Kafka's durability);
 - recovery at open: segments after the recovery point are re-read, a torn or
@@ -49,6 +52,9 @@ from minikafka_core.batch import (ATTRIBUTES_POS, CREATE_TIME, HEADER_SIZE, LOG_
                                   MAX_TIMESTAMP_POS, TIMESTAMP_TYPE_MASK, iter_record_timestamps,
                                   validate_batches)
 from minikafka_core.segment import LogSegment, segment_file_name
+
+from minikafka.log.cleaner import check_records_have_keys, clean_if_needed
+from minikafka.log.segment_swap import complete_interrupted_swaps
 
 logger = logging.getLogger("minikafka.log")
 
@@ -84,12 +90,14 @@ class Log:
             it skip the full scan. 0 (the default) re-reads everything.
         log_start_offset: from ``log-start-offset-checkpoint`` (if known).
         on_checkpoint_change: called with no arguments when
-            ``log_start_offset`` or ``recovery_point`` changed, so the owner
-            can rewrite its checkpoint files.
+            ``log_start_offset``, ``recovery_point`` or ``last_clean_offset``
+            changed, so the owner can rewrite its checkpoint files.
+        last_clean_offset: from ``cleaner-offset-checkpoint``: where the
+            cleaner's dirty section starts (0: unknown, the whole log).
     """
 
     def __init__(self, dir: str, config: LogConfig, now_ms: int, recovery_point: int = 0,
-                 log_start_offset: int = 0, on_checkpoint_change=None):
+                 log_start_offset: int = 0, on_checkpoint_change=None, last_clean_offset: int = 0):
         self.dir = dir
         self.config = config
         self.topic, self.partition = parse_partition_dir(dir)
@@ -100,6 +108,7 @@ class Log:
         self._unflushed_messages = 0
         self._last_flush_ms = now_ms
         self._closed = False
+        self.last_clean_offset = last_clean_offset
         os.makedirs(dir, exist_ok=True)
         self._load_segments(now_ms, recovery_point)
         self.log_end_offset = self._segments[-1].next_offset
@@ -116,6 +125,7 @@ class Log:
     # -- opening and recovery ------------------------------------------------
 
     def _load_segments(self, now_ms: int, recovery_point: int) -> None:
+        complete_interrupted_swaps(self.dir)  # a cleaning killed mid-swap
         names = os.listdir(self.dir)
         for name in names:
             if name.endswith((".tmp", ".deleted")):
@@ -161,6 +171,19 @@ class Log:
     def segments(self) -> list[LogSegment]:
         return list(self._segments)
 
+    def remove_segments(self, old: list[LogSegment]) -> None:
+        """Forget ``old`` (non-active) segments; the cleaner deletes their files."""
+        for segment in old:
+            i = self._segments.index(segment)
+            del self._segments[i]
+            del self._base_offsets[i]
+
+    def insert_segment(self, segment: LogSegment) -> None:
+        """Add a (cleaned) non-active segment in base offset order."""
+        i = bisect.bisect_left(self._base_offsets, segment.base_offset)
+        self._segments.insert(i, segment)
+        self._base_offsets.insert(i, segment.base_offset)
+
     @property
     def size_in_bytes(self) -> int:
         return sum(segment.size for segment in self._segments)
@@ -170,12 +193,15 @@ class Log:
     def validate(self, records, now_ms: int | None = None) -> list:
         """Validate a produce request's records against this topic's config."""
         config = self.config
-        return validate_batches(
+        batches = validate_batches(
             records, config.max_message_bytes,
             now_ms=int(time.time() * 1000) if now_ms is None else now_ms,
             timestamp_type=LOG_APPEND_TIME if config.log_append_time else CREATE_TIME,
             timestamp_before_max_ms=config.message_timestamp_before_max_ms,
             timestamp_after_max_ms=config.message_timestamp_after_max_ms)
+        if config.compact:
+            check_records_have_keys(records, batches, f"{self.topic}-{self.partition}")
+        return batches
 
     def append(self, records, batches: list, now_ms: int) -> AppendInfo:
         """Append validated batches, assigning offsets from ``log_end_offset``.
@@ -237,7 +263,7 @@ class Log:
         if (active.size + incoming_bytes > self.config.segment_bytes
                 or active.is_index_full
                 or last_offset - active.base_offset > _INT32_MAX
-                or self._time_waited_for_roll(active, now_ms, max_timestamp) > self.config.segment_ms):
+                or self._time_waited_for_roll(active, now_ms, max_timestamp) > self.config.roll_ms):
             self.roll(now_ms)
 
     @staticmethod
@@ -350,11 +376,13 @@ class Log:
         self._notify_checkpoint()
 
     def maintenance(self, now_ms: int) -> None:
-        """Periodic work: roll by segment.ms, retention, flush by flush.ms."""
+        """Periodic work: roll by segment.ms, retention, compaction, flush by flush.ms."""
         active = self.active_segment
-        if active.size and self._time_waited_for_roll(active, now_ms, -1) > self.config.segment_ms:
+        if active.size and self._time_waited_for_roll(active, now_ms, -1) > self.config.roll_ms:
             self.roll(now_ms)
         self._apply_retention(now_ms)
+        if self.config.compact:
+            clean_if_needed(self, now_ms)
         if now_ms - self._last_flush_ms >= self.config.flush_ms:
             self.flush(now_ms)
 
@@ -397,6 +425,7 @@ class Log:
             active.truncate_to(offset)
         self.log_end_offset = self.active_segment.next_offset
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
+        self.last_clean_offset = min(self.last_clean_offset, self.log_end_offset)
         self._notify_checkpoint()
 
     def _truncate_fully_and_start_at(self, offset: int, now_ms: int) -> None:
@@ -424,6 +453,10 @@ class Log:
         if offset != self.recovery_point:
             self.recovery_point = offset
             self._notify_checkpoint()
+
+    def notify_checkpoint(self) -> None:
+        """Tell the owner a checkpointed value changed (the cleaner calls it)."""
+        self._notify_checkpoint()
 
     def _notify_checkpoint(self) -> None:
         if self.on_checkpoint_change is not None:

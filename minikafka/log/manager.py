@@ -5,6 +5,7 @@ Layout of each log dir (Kafka's)::
     <log dir>/
       recovery-point-offset-checkpoint    offsets below which data was fsynced
       log-start-offset-checkpoint         each partition's log start offset
+      cleaner-offset-checkpoint           where each compacted log's dirty part starts
       orders-0/                           one directory per partition (a Log)
         00000000000000000000.log  .index  .timeindex
         leader-epoch-checkpoint
@@ -29,6 +30,8 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.log.checkpoints import (LOG_START_OFFSET_CHECKPOINT, PARTITION_METADATA,
                                        RECOVERY_POINT_CHECKPOINT, read_offset_checkpoint,
                                        write_offset_checkpoint, write_partition_metadata)
+from minikafka.log.cleaner import (CLEANER_OFFSET_CHECKPOINT, read_cleaner_checkpoint,
+                                   write_cleaner_checkpoint)
 from minikafka.log.config import LogConfig
 from minikafka.log.log import Log, parse_partition_dir
 
@@ -57,6 +60,7 @@ class LogManager:
         for log_dir in self.log_dirs:
             recovery_points = read_offset_checkpoint(os.path.join(log_dir, RECOVERY_POINT_CHECKPOINT))
             start_offsets = read_offset_checkpoint(os.path.join(log_dir, LOG_START_OFFSET_CHECKPOINT))
+            clean_offsets = read_cleaner_checkpoint(log_dir)
             for name in sorted(os.listdir(log_dir)):
                 path = os.path.join(log_dir, name)
                 if not os.path.isdir(path) or not _is_partition_dir(name):
@@ -64,15 +68,17 @@ class LogManager:
                 key = parse_partition_dir(path)
                 config = config_for(key[0]) if config_for else LogConfig()
                 self._open(key, log_dir, config, now_ms, recovery_points.get(key, 0),
-                           start_offsets.get(key, 0))
+                           start_offsets.get(key, 0), clean_offsets.get(key, 0))
             self.checkpoint(log_dir)
         return dict(self.logs)
 
-    def _open(self, key, log_dir, config, now_ms, recovery_point=0, log_start_offset=0) -> Log:
+    def _open(self, key, log_dir, config, now_ms, recovery_point=0, log_start_offset=0,
+              last_clean_offset=0) -> Log:
         topic, partition = key
         log = Log(os.path.join(log_dir, f"{topic}-{partition}"), config, now_ms,
                   recovery_point=recovery_point, log_start_offset=log_start_offset,
-                  on_checkpoint_change=lambda: self.checkpoint(log_dir))
+                  on_checkpoint_change=lambda: self.checkpoint(log_dir),
+                  last_clean_offset=last_clean_offset)
         self.logs[key] = log
         self._dir_of[key] = log_dir
         return log
@@ -113,12 +119,16 @@ class LogManager:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"{topic}-{partition}") from None
 
     def checkpoint(self, log_dir: str) -> None:
-        """Rewrite ``log_dir``'s recovery-point and log-start-offset checkpoints."""
+        """Rewrite ``log_dir``'s recovery-point and log-start-offset checkpoints
+        (and the cleaner's, once some log in it was cleaned)."""
         logs = {key: log for key, log in self.logs.items() if self._dir_of[key] == log_dir}
         write_offset_checkpoint(os.path.join(log_dir, RECOVERY_POINT_CHECKPOINT),
                                 {key: log.recovery_point for key, log in logs.items()})
         write_offset_checkpoint(os.path.join(log_dir, LOG_START_OFFSET_CHECKPOINT),
                                 {key: log.log_start_offset for key, log in logs.items()})
+        cleaned = {key: log.last_clean_offset for key, log in logs.items() if log.last_clean_offset > 0}
+        if cleaned or os.path.exists(os.path.join(log_dir, CLEANER_OFFSET_CHECKPOINT)):
+            write_cleaner_checkpoint(log_dir, cleaned)
 
     def maintenance(self, now_ms: int) -> None:
         """Roll, retention and flush-by-time for every log (the broker's timer calls it)."""
