@@ -53,8 +53,9 @@ from typing import Iterator, Sequence
 
 import crc32c
 
-from minikafka.protocol.primitives import read_varint, read_varlong, write_varint, write_varlong
+from minikafka.protocol.primitives import read_varint, read_varlong
 from minikafka_core import compression as codecs
+from minikafka_core.builder import encode_record, finish_batch  # the one batch writer
 
 MAGIC = 2
 
@@ -250,35 +251,30 @@ def build_batch(
     if not records:
         raise ValueError("a record batch needs at least one record")
     base_timestamp = records[0].timestamp
-    parts: list[bytes] = []
-    for record in records:
-        _write_record(parts, record, base_offset, base_timestamp)
-    body = codecs.compress(compression, b"".join(parts), compression_level)
+    body = b"".join(
+        encode_record(record.offset - base_offset, record.timestamp - base_timestamp,
+                      record.key, record.value,
+                      [(k.encode("utf-8"), v) for k, v in record.headers])
+        for record in records)
     attributes = (
         compression
         | (TIMESTAMP_TYPE_MASK if timestamp_type == LOG_APPEND_TIME else 0)
         | (TRANSACTIONAL_MASK if is_transactional else 0)
         | (CONTROL_MASK if is_control else 0)
     )
-    header = HEADER.pack(
-        base_offset,
-        HEADER_SIZE - LOG_OVERHEAD + len(body),
-        partition_leader_epoch,
-        MAGIC,
-        0,  # crc, filled in below
-        attributes,
-        records[-1].offset - base_offset,
-        base_timestamp,
-        max(record.timestamp for record in records),
-        producer_id,
-        producer_epoch,
-        base_sequence,
-        len(records),
+    return finish_batch(
+        codecs.compress(compression, body, compression_level),
+        record_count=len(records),
+        first_timestamp=base_timestamp,
+        max_timestamp=max(record.timestamp for record in records),
+        last_offset_delta=records[-1].offset - base_offset,
+        base_offset=base_offset,
+        attributes=attributes,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        base_sequence=base_sequence,
+        partition_leader_epoch=partition_leader_epoch,
     )
-    batch = bytearray(header)
-    batch += body
-    struct.pack_into(">I", batch, CRC_OFFSET, crc32c.crc32c(memoryview(batch)[ATTRIBUTES_OFFSET:]))
-    return bytes(batch)
 
 
 def build_control_batch(
@@ -312,31 +308,6 @@ def build_control_batch(
         is_control=True,
         partition_leader_epoch=partition_leader_epoch,
     )
-
-
-def _write_record(parts: list[bytes], record: Record, base_offset: int, base_timestamp: int) -> None:
-    """Append one record's encoding (length prefix included) to ``parts``."""
-    body: list[bytes] = [b"\x00"]  # record attributes: unused, always 0
-    write_varlong(body, record.timestamp - base_timestamp)
-    write_varint(body, record.offset - base_offset)
-    _write_nullable_bytes(body, record.key)
-    _write_nullable_bytes(body, record.value)
-    write_varint(body, len(record.headers))
-    for header_key, header_value in record.headers:
-        encoded_key = header_key.encode("utf-8")
-        write_varint(body, len(encoded_key))
-        body.append(encoded_key)
-        _write_nullable_bytes(body, header_value)
-    write_varint(parts, sum(len(part) for part in body))
-    parts.extend(body)
-
-
-def _write_nullable_bytes(out: list[bytes], value: bytes | None) -> None:
-    if value is None:
-        write_varint(out, -1)
-    else:
-        write_varint(out, len(value))
-        out.append(bytes(value))
 
 
 # --- reading -------------------------------------------------------------
