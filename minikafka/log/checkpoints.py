@@ -23,7 +23,6 @@ old or the new version.
 from __future__ import annotations
 
 import base64
-import os
 import uuid
 
 from minikafka.fileutil import atomic_write
