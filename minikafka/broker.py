@@ -10,12 +10,15 @@ What it owns:
 - ``topics`` (``TopicRegistry``): names, ids, partition counts, config overrides;
 - ``log_manager`` (``LogManager``) and ``partitions``: ``{(topic, index): Partition}``;
 - ``producer_ids`` (``ProducerIdManager``): ids handed to idempotent producers;
+- ``group_coordinator`` (``GroupCoordinatorRuntime``): consumer groups and
+  committed offsets, kept in ``__consumer_offsets``;
 - ``handlers``: ``{api_key: handle}`` from ``minikafka.handlers``.
 
 Life cycle: ``open()`` loads the topics and logs (``serve()`` calls it if
-needed); ``serve()`` starts the listeners and the maintenance timer and runs
-until cancelled; on the way out ``close()`` flushes every log and writes the
-producer-state snapshots, so a restart recovers quickly.
+needed); ``serve()`` starts the listeners, the group coordinator (which
+loads ``__consumer_offsets`` and runs the group timers) and the maintenance
+timer, and runs until cancelled; on the way out ``close()`` flushes every
+log and writes the producer-state snapshots, so a restart recovers quickly.
 
 Time: record timestamps use the injected wall clock ``now_ms`` (default
 ``time.time``); waiting uses Trio's clock, so ``trio.testing.MockClock`` can
@@ -37,6 +40,7 @@ import trio
 from minikafka.config import load_or_create_meta_properties
 from minikafka.coordinator.producer_ids import ProducerIdManager
 from minikafka.coordinator.producer_state import ProducerStateManager
+from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
 from minikafka.log.config import LogConfig
@@ -78,6 +82,7 @@ class Broker:
         self.topics = None
         self.log_manager = None
         self.producer_ids = None
+        self.group_coordinator: GroupCoordinatorRuntime | None = None
         self.partitions: dict[tuple[str, int], Partition] = {}
         self._opened = False
 
@@ -109,6 +114,8 @@ class Broker:
             # Kafka would delete such a stray log; we keep the data and say so.
             log.warning("broker %s: log %s-%d belongs to no topic; ignoring it",
                         self.node_id, topic, index)
+        self.group_coordinator = GroupCoordinatorRuntime(self)
+        self.group_coordinator.open()
         self._opened = True
 
     def close(self) -> None:
@@ -138,6 +145,7 @@ class Broker:
         try:
             async with trio.open_nursery() as nursery:
                 self.bound_ports = await nursery.start(serve_endpoints, self, self.listeners)
+                await nursery.start(self.group_coordinator.run)
                 nursery.start_soon(self._maintenance_loop)
                 task_status.started(self)
         finally:

@@ -518,6 +518,19 @@ class GroupCoordinator(offsets.OffsetOperations, group_admin.AdminOperations):
 
     # -- timers -------------------------------------------------------------------
 
+    def on_loaded(self, now_ms: int) -> None:
+        """Start the clocks of a coordinator just rebuilt by ``replay`` (Kafka's onLoaded).
+
+        Replayed members have no session deadline: give each a full session
+        from now, so members that died with the old coordinator are removed
+        and the group rebalances (or empties) instead of staying STABLE with
+        ghosts. Offset retention checks start one interval from now.
+        """
+        for group in self.groups.values():
+            for member in group.members.values():
+                member.heartbeat_deadline_ms = now_ms + member.session_timeout_ms
+        self._next_offsets_expiry_ms = now_ms + self.config.offsets_retention_check_interval_ms
+
     def poll_timers(self, now_ms: int) -> CoordinatorResult:
         """Fire every timer due at ``now_ms``: sessions, join and sync deadlines, offset expiry.
 

@@ -11,8 +11,11 @@ Who may commit (Kafka's ``ClassicGroup.validateOffsetCommit``):
   consumers with manual assignment). Only allowed while the group is EMPTY;
   it creates the group if there is none.
 - otherwise the member must be in the group (UNKNOWN_MEMBER_ID,
-  FENCED_INSTANCE_ID) and in the current generation (ILLEGAL_GENERATION);
-  during a rebalance the commit gets REBALANCE_IN_PROGRESS.
+  FENCED_INSTANCE_ID) and in the current generation (ILLEGAL_GENERATION).
+  While the group is PREPARING_REBALANCE such a commit is accepted: it is
+  how an eager consumer saves its progress before giving its partitions up.
+  In COMPLETING_REBALANCE it gets REBALANCE_IN_PROGRESS (the member already
+  has the new generation but not yet its assignment).
 
 Retention (KIP-211, ``offsets.retention.minutes``): an EMPTY group's offsets
 expire that long after the group became empty; a simple group's (no protocol
@@ -192,7 +195,7 @@ def _validate_offset_commit(group: Group, member_id: str, instance_id: str | Non
             raise KafkaError(ErrorCode.ILLEGAL_GENERATION)
     else:
         raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID)  # anonymous commit into a live group
-    if group.is_in(GroupState.PREPARING_REBALANCE):
+    if group.is_in(GroupState.COMPLETING_REBALANCE):
         raise KafkaError(ErrorCode.REBALANCE_IN_PROGRESS)
 
 

@@ -40,6 +40,17 @@ HANDLER_MODULES = (
     "delete_records",
     "describe_cluster",
     "describe_log_dirs",
+    "find_coordinator",
+    "join_group",
+    "sync_group",
+    "heartbeat",
+    "leave_group",
+    "offset_commit",
+    "offset_fetch",
+    "offset_delete",
+    "list_groups",
+    "describe_groups",
+    "delete_groups",
 )
 
 

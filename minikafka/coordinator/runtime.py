@@ -1,0 +1,364 @@
+"""The group coordinator runtime: the thin Trio layer around ``GroupCoordinator``.
+
+The coordinator itself (``group_coordinator.py``) is sans-I/O: an operation
+returns a ``CoordinatorResult`` of records to write and responses to send.
+This module does the I/O, in the style of Kafka's ``CoordinatorRuntime``:
+
+- **Shards.** Every group lives in one partition of ``__consumer_offsets``
+  (``partition_for``). The runtime keeps one ``GroupCoordinator`` (a *shard*)
+  per partition this broker leads; on one broker that is all of them. A
+  shard is LOADING while its partition is replayed and ACTIVE afterwards;
+  requests for a LOADING shard get COORDINATOR_LOAD_IN_PROGRESS and requests
+  for a partition we do not lead get NOT_COORDINATOR.
+- **Write, then answer.** ``execute`` runs one operation, appends its records
+  to the shard's partition as one batch (on a single broker the append
+  returns once the records are in the log: acks=all), and only then
+  releases the response and the *deliveries* (responses of parked JoinGroup
+  and SyncGroup requests the operation completed). A client never learns of
+  a generation or an offset commit that a crash could lose. Nothing between
+  the operation and the append awaits, so under Trio no other request can
+  observe the coordinator's memory ahead of the log.
+- **Failure.** If an append fails, memory is ahead of the log: the shard's
+  coordinator is thrown away and rebuilt by replaying the partition, and
+  every parked request of the shard fails (its client rejoins), as Kafka does
+  when it unloads and reloads a coordinator.
+- **Loading** replays a partition's records through ``GroupCoordinator.replay``,
+  the same code the live path uses for offsets, so memory after a restart is
+  memory before it.
+- **Timers.** One task sleeps until the earliest ``next_deadline_ms()`` of
+  any shard (or until an operation changed the deadlines) and then runs
+  ``poll_timers``: expired sessions, join and sync deadlines, offset
+  retention. Its records and deliveries go through the same write-then-answer
+  path.
+
+Clocks: the coordinator's ``now_ms`` is the broker's wall clock
+(``broker.now_ms()``, injectable), because it ends up in records (commit
+timestamps) that outlive the process. Waiting uses Trio's clock for the
+*difference* between a deadline and now, so a test that injects
+``now_ms=lambda: int(trio.current_time() * 1000)`` can drive every timer with
+``trio.testing.MockClock``.
+
+``__consumer_offsets`` is created on first need (FindCoordinator) with
+``offsets.topic.num.partitions`` partitions, ``cleanup.policy=compact`` and
+``segment.bytes=offsets.topic.segment.bytes``, as Kafka does.
+
+Owned by one ``Broker``; all methods run in the broker's Trio loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+from typing import Callable
+
+import trio
+
+from minikafka.coordinator.group import GroupCoordinator, partition_for
+from minikafka.coordinator.result import CoordinatorResult, GroupConfig
+from minikafka.errors import ErrorCode, KafkaError
+from minikafka.protocol.records import Record, build_batch, read_batches
+
+log = logging.getLogger("minikafka.coordinator")
+
+OFFSETS_TOPIC = "__consumer_offsets"
+LOAD_READ_BYTES = 1024 * 1024  # how much of the log one replay step reads
+MIN_TIMER_SLEEP_S = 0.001  # never spin if a deadline in the past is not cleared
+
+# What a failed append of coordinator records tells the client (Kafka's
+# CoordinatorRuntime maps storage errors the same way): retry elsewhere or later.
+_APPEND_ERRORS = {
+    ErrorCode.NOT_LEADER_OR_FOLLOWER: ErrorCode.NOT_COORDINATOR,
+    ErrorCode.MESSAGE_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
+    ErrorCode.RECORD_LIST_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
+}
+
+
+class ShardState(enum.Enum):
+    """Where a shard is in its life (Kafka's CoordinatorState, simplified)."""
+
+    LOADING = "Loading"
+    ACTIVE = "Active"
+
+
+class _Waiter:
+    """A handler waiting for the response to its parked request."""
+
+    def __init__(self):
+        self._event = trio.Event()
+        self._response: dict | None = None
+        self._error: ErrorCode | None = None
+
+    def deliver(self, response: dict) -> None:
+        self._response = response
+        self._event.set()
+
+    def fail(self, code: ErrorCode) -> None:
+        self._error = code
+        self._event.set()
+
+    async def wait(self) -> dict:
+        await self._event.wait()
+        if self._error is not None:
+            raise KafkaError(self._error, "the coordinator was reloaded")
+        return self._response
+
+
+class _Shard:
+    """One ``__consumer_offsets`` partition this broker leads, with its coordinator."""
+
+    def __init__(self, index: int, partition, coordinator: GroupCoordinator):
+        self.index = index
+        self.partition = partition
+        self.coordinator = coordinator
+        self.state = ShardState.LOADING
+        self.waiters: dict[int, _Waiter] = {}  # ticket -> parked request's handler
+
+    def fail_waiters(self, code: ErrorCode) -> None:
+        for waiter in self.waiters.values():
+            waiter.fail(code)
+        self.waiters.clear()
+
+
+class GroupCoordinatorRuntime:
+    """Drives one ``GroupCoordinator`` per led ``__consumer_offsets`` partition.
+
+    Args:
+        broker: the owning ``Broker`` (its partitions, topics, clocks, config).
+
+    Handlers call ``find_coordinator``, ``execute`` (operations that may
+    write), ``read`` (operations that only look) and ``shards_for_listing``.
+    ``run`` is the runtime's task (loading, then timers).
+    """
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.num_partitions: int = broker.config["offsets.topic.num.partitions"]
+        self.group_config = GroupConfig.from_broker_config(broker.config)
+        self._shards: dict[int, _Shard] = {}
+        self._timers_changed = trio.Event()
+        self._loaded = trio.Event()
+
+    # -- life cycle -----------------------------------------------------------------
+
+    def open(self) -> None:
+        """At start-up: a LOADING shard per existing partition (``run`` loads them)."""
+        if self.broker.topics.get(OFFSETS_TOPIC) is not None:
+            self._open_shards()
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Load the shards opened by ``open``, then run the timers until cancelled."""
+        task_status.started()
+        for shard in list(self._shards.values()):
+            if shard.state is ShardState.LOADING:
+                self._load(shard)
+                await trio.sleep(0)  # let requests for loaded partitions through
+        self._loaded.set()
+        await self._run_timers()
+
+    async def wait_loaded(self) -> None:
+        """Return once every partition that existed at start-up is loaded."""
+        await self._loaded.wait()
+
+    def ensure_offsets_topic(self) -> None:
+        """Create ``__consumer_offsets`` (Kafka does it on the first FindCoordinator).
+
+        Raises:
+            KafkaError: COORDINATOR_NOT_AVAILABLE if the topic cannot be created.
+        """
+        if self.broker.topics.get(OFFSETS_TOPIC) is not None:
+            return
+        config = self.broker.config
+        configs = {
+            "cleanup.policy": "compact",
+            "segment.bytes": str(config["offsets.topic.segment.bytes"]),
+        }
+        # Kafka 4.0 refuses to create the topic (and answers COORDINATOR_NOT_AVAILABLE)
+        # while fewer brokers than offsets.topic.replication.factor are registered;
+        # single-node setups configure 1. A lone minikafka broker uses what it has.
+        replication_factor = min(config["offsets.topic.replication.factor"],
+                                 self.broker.topics.num_brokers)
+        try:
+            self.broker.create_topic(OFFSETS_TOPIC, self.num_partitions, configs, replication_factor)
+        except KafkaError as exc:
+            if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
+                log.error("broker %s: cannot create %s: %s", self.broker.node_id, OFFSETS_TOPIC, exc)
+                raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
+        self._open_shards()
+        for shard in self._shards.values():
+            if shard.state is ShardState.LOADING:
+                self._load(shard)  # empty logs: instant
+
+    def _open_shards(self) -> None:
+        """A LOADING shard for every partition we lead (all of them, on one broker)."""
+        # LAB replication: only partitions this broker leads; move shards on leader changes.
+        info = self.broker.topics.get(OFFSETS_TOPIC)
+        for index in range(info.num_partitions):
+            if index not in self._shards:
+                partition = self.broker.partition(OFFSETS_TOPIC, index)
+                self._shards[index] = _Shard(index, partition, self._new_coordinator())
+
+    def _new_coordinator(self) -> GroupCoordinator:
+        return GroupCoordinator(self.group_config)
+
+    # -- loading --------------------------------------------------------------------
+
+    def _load(self, shard: _Shard) -> None:
+        """Replay the shard's partition into a fresh coordinator, then activate it."""
+        shard.state = ShardState.LOADING
+        shard.coordinator = self._new_coordinator()
+        count = 0
+        for key, value in self._committed_records(shard.partition):
+            try:
+                shard.coordinator.replay(key, value)
+                count += 1
+            except ValueError as exc:
+                # Kafka would fail the load; skipping one bad record keeps the
+                # rest of the partition's groups available, and we say so.
+                log.warning("%s-%d: skipping unreadable record: %s", OFFSETS_TOPIC, shard.index, exc)
+        shard.coordinator.on_loaded(self.broker.now_ms())
+        shard.state = ShardState.ACTIVE
+        self._timers_changed.set()
+        if count:
+            log.info("broker %s: loaded %d records of %s-%d (%d groups)", self.broker.node_id,
+                     count, OFFSETS_TOPIC, shard.index, len(shard.coordinator.groups))
+
+    @staticmethod
+    def _committed_records(partition):
+        """Yield ``(key, value)`` of every data record below the high watermark."""
+        offset = partition.log_start_offset
+        while offset < partition.high_watermark:
+            data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True)
+            if not data:
+                return
+            for batch in read_batches(data):
+                if not batch.is_control:  # transaction markers carry no group state
+                    for record in batch.records:
+                        if record.key is not None and record.offset >= offset:
+                            yield record.key, record.value
+                offset = max(offset, batch.last_offset + 1)
+
+    # -- what handlers call -----------------------------------------------------------
+
+    def partition_for(self, group_id: str) -> int:
+        """The ``__consumer_offsets`` partition that holds ``group_id``."""
+        return partition_for(group_id, self.num_partitions)
+
+    def is_coordinator_for(self, group_id: str) -> bool:
+        """True if this broker leads the partition of ``group_id``."""
+        return self.partition_for(group_id) in self._shards
+
+    async def execute(self, group_id: str,
+                      operation: Callable[[GroupCoordinator, int], CoordinatorResult]) -> dict:
+        """Run ``operation(coordinator, now_ms)`` on the group's shard; write, then answer.
+
+        Returns:
+            The response dict; for a parked request, once it is delivered.
+
+        Raises:
+            KafkaError: INVALID_GROUP_ID, NOT_COORDINATOR,
+                COORDINATOR_LOAD_IN_PROGRESS, or the error that failed the
+                append (COORDINATOR_NOT_AVAILABLE, ...). The handler turns it
+                into its API's error response.
+        """
+        shard = self._shard_of(group_id)
+        result = operation(shard.coordinator, self.broker.now_ms())
+        waiter = None
+        if result.ticket is not None:
+            waiter = shard.waiters[result.ticket] = _Waiter()
+        self._apply(shard, result)
+        if waiter is None:
+            return result.response
+        try:
+            return await waiter.wait()
+        finally:
+            shard.waiters.pop(result.ticket, None)
+
+    def read(self, group_id: str, operation: Callable[[GroupCoordinator], object]):
+        """Run a read-only ``operation(coordinator)`` on the group's shard (no records).
+
+        Raises:
+            KafkaError: as ``execute``.
+        """
+        return operation(self._shard_of(group_id).coordinator)
+
+    def shards_for_listing(self) -> tuple[list[GroupCoordinator], bool]:
+        """``(active coordinators, any shard still loading)`` for ListGroups."""
+        active = [s.coordinator for s in self._shards.values() if s.state is ShardState.ACTIVE]
+        loading = any(s.state is ShardState.LOADING for s in self._shards.values())
+        return active, loading
+
+    def _shard_of(self, group_id: str) -> _Shard:
+        if not group_id:
+            raise KafkaError(ErrorCode.INVALID_GROUP_ID, "the group id is empty")
+        shard = self._shards.get(self.partition_for(group_id))
+        if shard is None:
+            raise KafkaError(ErrorCode.NOT_COORDINATOR, f"broker {self.broker.node_id} "
+                             f"does not coordinate group {group_id!r}")
+        if shard.state is ShardState.LOADING:
+            raise KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+        return shard
+
+    # -- write, then answer --------------------------------------------------------------
+
+    def _apply(self, shard: _Shard, result: CoordinatorResult) -> None:
+        """Append the result's records, then release its deliveries.
+
+        Raises:
+            KafkaError: the append failed; the shard was reloaded from its log
+                and its parked requests failed with the same error.
+        """
+        if result.records:
+            try:
+                self._append(shard, result.records)
+            except Exception as exc:
+                code = _APPEND_ERRORS.get(getattr(exc, "code", None),
+                                          ErrorCode.COORDINATOR_NOT_AVAILABLE)
+                log.exception("%s-%d: appending %d coordinator records failed; reloading",
+                              OFFSETS_TOPIC, shard.index, len(result.records))
+                shard.fail_waiters(code)
+                self._load(shard)
+                raise KafkaError(code, f"could not write to {OFFSETS_TOPIC}: {exc}") from None
+        for ticket, response in result.deliveries:
+            waiter = shard.waiters.pop(ticket, None)
+            if waiter is not None:  # None: its handler is gone (broker shutting down)
+                waiter.deliver(response)
+        self._timers_changed.set()
+
+    def _append(self, shard: _Shard, records) -> None:
+        """Append ``records`` as one batch: an operation's records land together or not at all."""
+        now_ms = self.broker.now_ms()
+        batch = build_batch([Record(delta, now_ms, key, value)
+                             for delta, (key, value) in enumerate(records)])
+        shard.partition.append_records(batch, now_ms)
+
+    # -- timers -------------------------------------------------------------------------
+
+    async def _run_timers(self) -> None:
+        """Sleep until the next deadline (or a change of deadlines), then fire timers."""
+        while True:
+            self._timers_changed = trio.Event()
+            with trio.move_on_after(self._seconds_to_next_deadline()):
+                await self._timers_changed.wait()
+            self._poll_due_timers()
+
+    def _seconds_to_next_deadline(self) -> float:
+        deadlines = [s.coordinator.next_deadline_ms() for s in self._shards.values()
+                     if s.state is ShardState.ACTIVE]
+        deadlines = [d for d in deadlines if d is not None]
+        if not deadlines:
+            return math.inf
+        return max((min(deadlines) - self.broker.now_ms()) / 1000, MIN_TIMER_SLEEP_S)
+
+    def _poll_due_timers(self) -> None:
+        now_ms = self.broker.now_ms()
+        for shard in list(self._shards.values()):
+            if shard.state is not ShardState.ACTIVE:
+                continue
+            deadline_ms = shard.coordinator.next_deadline_ms()
+            if deadline_ms is None or deadline_ms > now_ms:
+                continue
+            try:
+                self._apply(shard, shard.coordinator.poll_timers(now_ms))
+            except KafkaError:
+                pass  # logged and reloaded by _apply; the timers run again from the log

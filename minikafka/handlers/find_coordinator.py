@@ -1,0 +1,60 @@
+"""FindCoordinator (key 10): which broker coordinates a group (or a transaction).
+
+A group lives in one partition of ``__consumer_offsets``, picked by Kafka's
+hash of the group id (``coordinator.group.partition_for``); the coordinator is
+that partition's leader, so in a cluster the coordinator moves with
+leadership. v0-v3 ask about one key; v4+ batch several (``coordinator_keys``)
+and answer one entry per key.
+
+Key types: 0 is a group, 1 a transactional id. Transactions have no
+coordinator yet, so they are answered COORDINATOR_NOT_AVAILABLE (which a
+client retries); any other key type is INVALID_REQUEST.
+
+The first group lookup creates ``__consumer_offsets``. Kafka asks its
+controller to create it and answers COORDINATOR_NOT_AVAILABLE meanwhile (the
+client retries); here creation is immediate, so the first answer is already
+the coordinator.
+"""
+
+from __future__ import annotations
+
+from minikafka.errors import ErrorCode, KafkaError
+
+API_KEY = 10
+
+GROUP_KEY_TYPE = 0
+TRANSACTION_KEY_TYPE = 1
+NO_NODE = {"node_id": -1, "host": "", "port": -1}
+
+
+async def handle(broker, request, ctx) -> dict:
+    if ctx.api_version >= 4:
+        coordinators = [_find(broker, key, request.key_type) for key in request.coordinator_keys]
+        return {"throttle_time_ms": 0, "coordinators": coordinators}
+    found = _find(broker, request.key, request.key_type)
+    del found["key"]
+    return {"throttle_time_ms": 0, **found}
+
+
+def _find(broker, key: str, key_type: int) -> dict:
+    """One coordinator entry: ``key``, the node, ``error_code`` and ``error_message``."""
+    if key_type == TRANSACTION_KEY_TYPE:
+        return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                      "this broker has no transaction coordinator yet")
+    if key_type != GROUP_KEY_TYPE:
+        return _error(key, ErrorCode.INVALID_REQUEST, f"unknown coordinator key type {key_type}")
+    runtime = broker.group_coordinator
+    try:
+        runtime.ensure_offsets_topic()
+    except KafkaError as exc:
+        return _error(key, exc.code, exc.message)
+    if not runtime.is_coordinator_for(key):
+        # LAB replication: answer with the partition's leader, wherever it is.
+        return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "no leader for the group's partition")
+    host, port = broker.advertised_endpoint()
+    return {"key": key, "node_id": broker.node_id, "host": host, "port": port,
+            "error_code": ErrorCode.NONE, "error_message": None}
+
+
+def _error(key: str, code: ErrorCode, message: str | None) -> dict:
+    return {"key": key, **NO_NODE, "error_code": code, "error_message": message}

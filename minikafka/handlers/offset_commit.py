@@ -1,0 +1,58 @@
+"""OffsetCommit (key 8): store a group's committed offsets in ``__consumer_offsets``.
+
+Each committed offset becomes one OffsetCommitValue record; the records of
+one request are appended as one batch, and the response is sent only once
+they are in the log. Who may commit (member, generation, simple commits with
+``generation_id = -1``) is the coordinator's rule (``coordinator/offsets.py``).
+
+As in Kafka's request handler, partitions of topics that do not exist are
+answered UNKNOWN_TOPIC_OR_PARTITION before the coordinator sees the request.
+"""
+
+from __future__ import annotations
+
+from minikafka.errors import ErrorCode, KafkaError
+from minikafka.protocol.codec import Struct
+
+API_KEY = 8
+
+
+async def handle(broker, request, ctx) -> dict:
+    version = ctx.api_version
+    known, unknown = split_by_existence(broker, request.topics)
+    if known:
+        filtered = Struct(**{**vars(request), "topics": known})
+        try:
+            response = await broker.group_coordinator.execute(
+                request.group_id, lambda coordinator, now_ms: coordinator.commit_offsets(
+                    filtered, now_ms, version=version))
+            topics = response["topics"]
+        except KafkaError as exc:
+            topics = every_partition(known, exc.code)
+    else:
+        topics = []
+    return {"throttle_time_ms": 0,
+            "topics": topics + every_partition(unknown, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)}
+
+
+def split_by_existence(broker, topics) -> tuple[list, list]:
+    """``(topics with only existing partitions, the rest)`` of a request's topic list."""
+    known, unknown = [], []
+    for topic in topics:
+        info = broker.topics.get(topic.name)
+        present = [p for p in topic.partitions
+                   if info is not None and 0 <= p.partition_index < info.num_partitions]
+        missing = [p for p in topic.partitions if p not in present]
+        if present:
+            known.append(Struct(**{**vars(topic), "partitions": present}))
+        if missing:
+            unknown.append(Struct(**{**vars(topic), "partitions": missing}))
+    return known, unknown
+
+
+def every_partition(topics, code: ErrorCode) -> list[dict]:
+    """The same error code for every partition of ``topics``."""
+    return [{"name": topic.name,
+             "partitions": [{"partition_index": p.partition_index, "error_code": code}
+                            for p in topic.partitions]}
+            for topic in topics]

@@ -1,0 +1,48 @@
+"""OffsetFetch (key 9): a group's committed offsets.
+
+v1-v7 ask about one group (``topics`` null from v2: every partition the
+group has committed); v8+ batch several groups, each with its own error
+code. A partition without a commit answers offset -1. Reading needs no
+write, so the coordinator is only read (``GroupCoordinatorRuntime.read``).
+
+Errors (INVALID_GROUP_ID, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS)
+go to the top level from v2, to the group from v8; v1 has no top-level
+error code, so Kafka repeats it on every requested partition.
+``require_stable`` (v7+, KIP-447) waits for pending transactional commits:
+there are none yet, so it changes nothing.
+"""
+
+from __future__ import annotations
+
+from minikafka.errors import ErrorCode, KafkaError
+
+API_KEY = 9
+
+
+async def handle(broker, request, ctx) -> dict:
+    if ctx.api_version >= 8:
+        groups = [_fetch(broker, group.group_id, group.topics, request.require_stable)
+                  for group in request.groups]
+        return {"throttle_time_ms": 0, "groups": groups}
+    entry = _fetch(broker, request.group_id, request.topics, request.require_stable)
+    if ctx.api_version < 2 and entry["error_code"] != ErrorCode.NONE:
+        entry["topics"] = _every_partition(request.topics, entry["error_code"])
+    return {"throttle_time_ms": 0, "topics": entry["topics"], "error_code": entry["error_code"]}
+
+
+def _fetch(broker, group_id: str, topics, require_stable: bool) -> dict:
+    """One group's entry, v8+ shaped: ``{group_id, topics, error_code}``."""
+    try:
+        return broker.group_coordinator.read(
+            group_id, lambda coordinator: coordinator.fetch_offsets(
+                group_id, topics, require_stable=require_stable))
+    except KafkaError as exc:
+        return {"group_id": group_id, "topics": [], "error_code": exc.code}
+
+
+def _every_partition(topics, code: ErrorCode) -> list[dict]:
+    return [{"name": topic.name,
+             "partitions": [{"partition_index": index, "committed_offset": -1,
+                             "committed_leader_epoch": -1, "metadata": "", "error_code": code}
+                            for index in topic.partition_indexes]}
+            for topic in topics or []]
