@@ -1,0 +1,23 @@
+"""Cluster metadata (KRaft): records, the metadata image, and the controller logic.
+
+- ``records``: the metadata record types (Kafka's names) and their encoding;
+- ``image``: ``MetadataImage``, rebuilt by replaying committed records;
+- ``controller``: ``QuorumController``, the active controller's operations,
+  each returning ``ControllerResult(records, response)``; its helpers are
+  ``partition_change`` (who leads, ISR, epochs), ``placement``,
+  ``heartbeats``, ``topic_control``, ``partition_control`` and
+  ``config_control``.
+
+All of it is sans-I/O: the metadata runtime appends the records to the Raft
+log (``minikafka.quorum``) and replays committed ones into each node's image.
+"""
+
+from minikafka.metadata.controller import QuorumController
+from minikafka.metadata.image import BrokerRegistration, MetadataImage, PartitionRegistration, TopicImage
+from minikafka.metadata.records import decode_record, encode_record
+from minikafka.metadata.result import ControllerConfig, ControllerResult
+
+__all__ = [
+    "BrokerRegistration", "ControllerConfig", "ControllerResult", "MetadataImage", "PartitionRegistration",
+    "QuorumController", "TopicImage", "decode_record", "encode_record",
+]
