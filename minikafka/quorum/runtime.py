@@ -1,0 +1,506 @@
+"""QuorumRuntime: drives one RaftNode with Trio, plus the transports it talks through.
+
+The Raft core (:class:`~minikafka.quorum.raft.RaftNode`) never sleeps, reads a
+clock or touches a socket. This module is the thin layer that does:
+
+- **time**: a task ticks the node every ``tick_ms`` with ``trio.sleep_until``,
+  so a ``trio.testing.MockClock`` drives a whole cluster deterministically;
+- **events**: received messages (``receive``), proposals (``propose``) and
+  snapshots (``snapshot``) are fed to the node;
+- **the Ready rule**: after every event the runtime takes the node's Ready and,
+  *in this order*, persists it (:meth:`RaftStorage.persist`, which fsyncs),
+  queues its messages, loads a snapshot from the leader (``on_snapshot``),
+  applies the committed entries (``on_commit``), then ``advance``\\ s the node.
+
+Every node event and its Ready run in one synchronous stretch (no ``await``
+between ``ready()`` and ``advance()``), so under Trio's cooperative scheduling
+no other task can feed the node in between. Sending is the one asynchronous
+step: messages go into an outbox that a separate task hands to the transport.
+
+**Transports** are the network seam: an object with ``async send(destination_id,
+envelope)`` that eventually calls ``runtime.receive(envelope)`` on the
+destination (a transport may also have ``async run(deliver)``, which the
+runtime starts beside itself). Raft tolerates lost, late and duplicated
+messages, so a transport may drop anything; the core resends.
+
+- :class:`InMemoryNetwork` connects runtimes in one process, with a
+  ``cut``/``heal`` per directed link, for cluster tests under MockClock.
+- :class:`TcpTransport` speaks Kafka's protocol (see :mod:`.wire`) to the other
+  voters named in ``controller.quorum.voters``: one connection and one
+  request in flight per peer. The answering side is
+  :func:`handle_raft_request`, which a broker's handlers call with the decoded
+  Vote, BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot or metadata Fetch.
+
+A request that arrives through :func:`handle_raft_request` is stepped into the
+node with a *negative* correlation id (the node's own requests use positive
+ones), and the node's answer, which it produces in the same step, is handed
+back to the caller instead of the transport.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from typing import Callable
+
+import trio
+
+from minikafka.errors import ErrorCode, KafkaError
+from minikafka.protocol import framing
+from minikafka.protocol.codec import DecodeError
+from minikafka.quorum import wire
+from minikafka.quorum.log import Entry, Snapshot, SnapshotId
+from minikafka.quorum.messages import Envelope
+from minikafka.quorum.raft import RaftNode
+from minikafka.quorum.state import RaftConfig, Role
+from minikafka.quorum.storage import RaftStorage
+
+log = logging.getLogger("minikafka.quorum")
+
+
+class ProposalLost(KafkaError):
+    """A proposed entry was not committed: leadership changed first.
+
+    The offset now holds another leader's entry (or the outcome is unknown,
+    when a snapshot from the leader replaced the log). Retriable on the
+    current leader.
+    """
+
+    def __init__(self, offset: int, reason: str):
+        super().__init__(ErrorCode.NOT_LEADER_OR_FOLLOWER, f"entry {offset}: {reason}")
+        self.offset = offset
+
+
+def quorum_config(node_id: int, voters, *, tick_ms: int = 100, election_timeout_ms: int = 1000,
+                  fetch_timeout_ms: int = 2000, request_timeout_ms: int = 500,
+                  pre_vote: bool = True) -> RaftConfig:
+    """A RaftConfig from Kafka's millisecond settings.
+
+    Args:
+        node_id: ``node.id``.
+        voters: the voter ids (``controller.quorum.voters``).
+        tick_ms: the runtime's tick; every timeout is rounded to whole ticks.
+        election_timeout_ms: ``controller.quorum.election.timeout.ms``.
+        fetch_timeout_ms: ``controller.quorum.fetch.timeout.ms``.
+        request_timeout_ms: when an unanswered fetch is resent (Kafka's
+            ``controller.quorum.request.timeout.ms`` is 2000; shorter here so a
+            lost fetch is retried well inside the fetch timeout).
+    """
+    def ticks(ms: int) -> int:
+        return max(1, round(ms / tick_ms))
+
+    return RaftConfig(node_id=node_id, voters=frozenset(voters),
+                      election_timeout_ticks=ticks(election_timeout_ms),
+                      fetch_timeout_ticks=ticks(fetch_timeout_ms),
+                      request_timeout_ticks=ticks(request_timeout_ms), pre_vote=pre_vote)
+
+
+class QuorumRuntime:
+    """Runs one quorum replica. Owned by one broker; its methods are task-safe
+    in the Trio sense (each call is synchronous or awaits only waiting).
+
+    Args:
+        config: the node id, voters and timeouts in ticks.
+        storage: the node's durable state (``FileStorage`` or ``MemoryStorage``).
+        transport: the network seam (see the module docstring).
+        tick_ms: how often the node is ticked.
+        cluster_id: sent with every request; requests for another cluster
+            are refused (INCONSISTENT_CLUSTER_ID).
+        rng: election jitter; seed it for reproducible runs.
+        on_commit: ``on_commit(entries)`` with newly committed entries, in
+            order, control records (``entry.is_control``) included.
+        on_snapshot: ``on_snapshot(snapshot)`` when the application must
+            replace its state (restart from a snapshot, or one from the leader).
+        on_leader_change: ``on_leader_change(leader_id, epoch)`` when either
+            changes (``leader_id`` None while an election runs).
+    """
+
+    def __init__(self, config: RaftConfig, storage: RaftStorage, transport, *, tick_ms: int = 100,
+                 cluster_id: str | None = None, rng: random.Random | None = None,
+                 on_commit: Callable[[tuple[Entry, ...]], None] | None = None,
+                 on_snapshot: Callable[[Snapshot], None] | None = None,
+                 on_leader_change: Callable[[int | None, int], None] | None = None):
+        self.config = config
+        self.storage = storage
+        self.transport = transport
+        self.tick_ms = tick_ms
+        self.cluster_id = cluster_id
+        self.rng = rng or random.Random()
+        self.on_commit = on_commit or (lambda entries: None)
+        self.on_snapshot = on_snapshot or (lambda snapshot: None)
+        self.on_leader_change = on_leader_change or (lambda leader_id, epoch: None)
+        self.node: RaftNode | None = None
+        self._inbox_send, self._inbox_receive = trio.open_memory_channel(math.inf)
+        self._outbox_send, self._outbox_receive = trio.open_memory_channel(math.inf)
+        self._answers: dict[tuple[int, int], object] = {}  # handled requests' responses
+        self._last_handled_id = 0
+        self._proposals: dict[int, int] = {}  # offset -> epoch it was proposed in
+        self._outcomes: dict[int, str | None] = {}  # offset -> None (committed) or why lost
+        self._changed = trio.Event()
+        self._leader = (None, -1)
+
+    # --- looking --------------------------------------------------------------------
+
+    @property
+    def node_id(self) -> int:
+        return self.config.node_id
+
+    @property
+    def running(self) -> bool:
+        return self.node is not None
+
+    @property
+    def leader_id(self) -> int | None:
+        """The leader this replica follows (itself if it leads), or None."""
+        return self.node.leader_id if self.node else None
+
+    @property
+    def epoch(self) -> int:
+        return self.node.epoch if self.node else -1
+
+    @property
+    def role(self) -> Role | None:
+        return self.node.role if self.node else None
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role is Role.LEADER
+
+    @property
+    def high_watermark(self) -> int:
+        return self.node.high_watermark if self.node else -1
+
+    # --- running ---------------------------------------------------------------------
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Load the storage, then drive the node until cancelled.
+
+        Cancelling the enclosing scope is a crash as far as Raft is concerned:
+        everything persisted stays, nothing else does.
+        """
+        self.node = RaftNode(self.config, self.rng, self.storage.load())
+        try:
+            async with trio.open_nursery() as nursery:
+                self._drive(lambda node: None)  # the restart Ready: load the snapshot
+                nursery.start_soon(self._tick_loop)
+                nursery.start_soon(self._receive_loop)
+                nursery.start_soon(self._send_loop)
+                if hasattr(self.transport, "run"):
+                    await nursery.start(self.transport.run, self.receive)
+                task_status.started()
+        finally:
+            self.node = None
+            self._changed.set()
+
+    async def _tick_loop(self) -> None:
+        deadline = trio.current_time()
+        while True:
+            deadline += self.tick_ms / 1000
+            await trio.sleep_until(deadline)
+            self._drive(RaftNode.tick)
+
+    async def _receive_loop(self) -> None:
+        async for envelope in self._inbox_receive:
+            self._drive(lambda node: node.step(envelope))
+
+    async def _send_loop(self) -> None:
+        async for envelope in self._outbox_receive:
+            await self.transport.send(envelope.destination_id, envelope)
+
+    def receive(self, envelope: Envelope) -> None:
+        """Deliver a message from another replica (called by the transport).
+
+        Dropped if this runtime is not running: to its peers a stopped
+        replica is one whose network is down.
+        """
+        if self.node is not None and envelope.destination_id == self.node_id:
+            self._inbox_send.send_nowait(envelope)
+
+    # --- the Ready rule --------------------------------------------------------------
+
+    def _drive(self, event):
+        """Feed one event to the node, then do what its Ready says."""
+        if self.node is None:
+            raise KafkaError(ErrorCode.NOT_CONTROLLER,
+                             f"quorum replica {self.node_id} is not running")
+        result = event(self.node)
+        ready = self.node.ready()
+        self.storage.persist(ready)  # durable before anything leaves or is applied
+        for envelope in ready.messages:
+            self._route(envelope)
+        if ready.load_snapshot:
+            self._outcomes.update({o: "replaced by the leader's snapshot" for o in self._proposals
+                                   if o < ready.snapshot.snapshot_id.end_offset})
+            self.on_snapshot(ready.snapshot)
+        if ready.committed_entries:
+            self._record_outcomes(ready.committed_entries)
+            self.on_commit(ready.committed_entries)
+        self.node.advance(ready)
+        self._notice_changes(bool(ready.committed_entries or ready.load_snapshot))
+        return result
+
+    def _route(self, envelope: Envelope) -> None:
+        key = (envelope.destination_id, envelope.correlation_id)
+        if key in self._answers:
+            self._answers[key] = envelope.message  # the answer to a handled request
+        else:
+            self._outbox_send.send_nowait(envelope)
+
+    def _record_outcomes(self, entries: tuple[Entry, ...]) -> None:
+        for entry in entries:
+            epoch = self._proposals.pop(entry.offset, None)
+            if epoch is not None:
+                self._outcomes[entry.offset] = (None if entry.epoch == epoch
+                                                else f"epoch {entry.epoch} overwrote epoch {epoch}")
+
+    def _notice_changes(self, progressed: bool) -> None:
+        leader = (self.node.leader_id, self.node.epoch)
+        changed = leader != self._leader
+        if changed:
+            self._leader = leader
+            self.on_leader_change(*leader)
+        if changed or progressed:
+            self._changed.set()
+            self._changed = trio.Event()
+
+    async def _wait_change(self) -> None:
+        if self.node is None:
+            raise KafkaError(ErrorCode.NOT_CONTROLLER, f"quorum replica {self.node_id} stopped")
+        await self._changed.wait()
+
+    # --- the application's side ----------------------------------------------------------
+
+    def propose(self, data: bytes) -> int:
+        """Append ``data`` to the metadata log as the leader; returns its offset.
+
+        Raises:
+            NotLeader: this replica does not lead (``exc.leader_id`` may say who does).
+        """
+        offset = self._drive(lambda node: node.propose(data))
+        self._proposals[offset] = self.node.epoch
+        return offset
+
+    async def wait_committed(self, offset: int) -> None:
+        """Wait until the entry proposed at ``offset`` is committed (and applied).
+
+        Raises:
+            ProposalLost: another leader's entry was committed at ``offset``.
+        """
+        while offset not in self._outcomes:
+            if offset not in self._proposals and self.node and self.node.next_apply_offset > offset:
+                return  # not proposed here: committed is all we can say
+            await self._wait_change()
+        reason = self._outcomes.pop(offset)
+        if reason is not None:
+            raise ProposalLost(offset, reason)
+
+    async def wait_for_leader(self) -> int:
+        """Wait until this replica knows a leader of its current epoch; return its id."""
+        while self.node is None or self.node.role not in (Role.LEADER, Role.FOLLOWER):
+            await self._wait_change()
+        return self.node.leader_id
+
+    def snapshot(self, offset: int, data: bytes) -> SnapshotId:
+        """The application's state after applying every entry below ``offset``."""
+        return self._drive(lambda node: node.snapshot(offset, data))
+
+    def resign(self) -> None:
+        """Controlled shutdown: hand leadership to another voter now."""
+        self._drive(RaftNode.resign)
+
+    # --- requests from other replicas (the handler side) ------------------------------------
+
+    def handle_request(self, source_id: int, message):
+        """Step a request from ``source_id`` and return the node's response.
+
+        Raises:
+            KafkaError: NOT_CONTROLLER if the runtime is not running.
+        """
+        self._last_handled_id -= 1  # negative: never one of the node's own ids
+        key = (source_id, self._last_handled_id)
+        self._answers[key] = None
+        try:
+            self._drive(lambda node: node.step(Envelope(source_id, self.node_id, message, key[1])))
+            response = self._answers[key]
+        finally:
+            del self._answers[key]
+        if response is None:  # every core handler answers in the same step
+            raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, f"no answer to {message!r}")
+        return response
+
+
+async def handle_raft_request(runtime: QuorumRuntime, api_key: int, request) -> dict:
+    """Answer a decoded Vote / BeginQuorumEpoch / EndQuorumEpoch / FetchSnapshot
+    request, or a Fetch of ``__cluster_metadata-0``, with a response body dict.
+
+    This is what a broker's handler calls (its Fetch handler only for
+    :func:`wire.is_metadata_fetch` requests); the dict goes to
+    ``framing.encode_response`` at the request's version.
+    """
+    try:
+        source_id, cluster_id, message = wire.decode_request(api_key, request)
+    except wire.WireError as exc:
+        return wire.error_response(api_key, exc.error_code)
+    if None not in (cluster_id, runtime.cluster_id) and cluster_id != runtime.cluster_id:
+        return wire.error_response(api_key, ErrorCode.INCONSISTENT_CLUSTER_ID)
+    try:
+        response = runtime.handle_request(source_id, message)
+    except KafkaError as exc:
+        return wire.error_response(api_key, exc.code)
+    return wire.encode_response(response)
+
+
+# --- transports ----------------------------------------------------------------------------
+
+
+class InMemoryNetwork:
+    """Links the runtimes of one process; each directed link can be cut.
+
+    Delivery is immediate (plus one Trio checkpoint), so under MockClock a
+    message takes no virtual time. A stopped runtime drops what it receives.
+    """
+
+    def __init__(self) -> None:
+        self.runtimes: dict[int, QuorumRuntime] = {}
+        self.cut_links: set[tuple[int, int]] = set()
+
+    def transport(self, node_id: int) -> "InMemoryTransport":
+        return InMemoryTransport(self, node_id)
+
+    def register(self, runtime: QuorumRuntime) -> QuorumRuntime:
+        """Attach ``runtime`` (replacing an earlier one of the same node id)."""
+        self.runtimes[runtime.node_id] = runtime
+        return runtime
+
+    def cut(self, a: int, b: int) -> None:
+        """Cut both directions between ``a`` and ``b``."""
+        self.cut_links |= {(a, b), (b, a)}
+
+    def isolate(self, node_id: int) -> None:
+        for other in self.runtimes:
+            if other != node_id:
+                self.cut(node_id, other)
+
+    def heal(self) -> None:
+        self.cut_links.clear()
+
+    def deliver(self, envelope: Envelope) -> None:
+        if (envelope.source_id, envelope.destination_id) in self.cut_links:
+            return
+        runtime = self.runtimes.get(envelope.destination_id)
+        if runtime is not None:
+            runtime.receive(envelope)
+
+
+class InMemoryTransport:
+    """One runtime's handle on an :class:`InMemoryNetwork`."""
+
+    def __init__(self, network: InMemoryNetwork, node_id: int):
+        self.network = network
+        self.node_id = node_id
+
+    async def send(self, destination_id: int, envelope: Envelope) -> None:
+        await trio.lowlevel.checkpoint()
+        self.network.deliver(envelope)
+
+
+def parse_quorum_voters(text: str) -> dict[int, tuple[str, int]]:
+    """Kafka's ``controller.quorum.voters``: ``1@host:port,2@host:port`` -> ``{1: (host, port)}``.
+
+    Also takes ``controller.quorum.bootstrap.servers`` (``host:port,...``):
+    Kafka learns the voter ids of a dynamic quorum from its log (KIP-853);
+    this project's quorum is static, so a bootstrap entry without ``id@`` is
+    given the id of its position (1, 2, 3, ...), the order ``cluster start``
+    writes them in.
+    """
+    voters = {}
+    for position, item in enumerate(filter(None, (s.strip() for s in text.split(","))), 1):
+        node_id, at, address = item.rpartition("@")
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"bad quorum voter {item!r}: expected id@host:port")
+        voters[int(node_id) if at else position] = (host.strip("[]"), int(port))
+    return voters
+
+
+class TcpTransport:
+    """Kafka-protocol connections to the other voters; one request in flight each.
+
+    Args:
+        node_id: this replica's id (not dialled).
+        voters: ``{node_id: (host, port)}``, e.g. from :func:`parse_quorum_voters`.
+        cluster_id: sent in every request.
+        request_timeout_s: a request unanswered for this long closes its
+            connection (a hung peer); the core resends on its own schedule.
+        queue_size: messages waiting per peer beyond this are dropped.
+    """
+
+    def __init__(self, node_id: int, voters: dict[int, tuple[str, int]], *,
+                 cluster_id: str | None = None, request_timeout_s: float = 2.0,
+                 queue_size: int = 16):
+        self.node_id = node_id
+        self.voters = voters
+        self.cluster_id = cluster_id
+        self.request_timeout_s = request_timeout_s
+        self._queues = {peer: trio.open_memory_channel(queue_size)
+                        for peer in voters if peer != node_id}
+        self._correlation_id = 0
+
+    async def send(self, destination_id: int, envelope: Envelope) -> None:
+        if not wire.is_request(envelope.message) or destination_id not in self._queues:
+            return  # answers travel back on the request's own connection
+        try:
+            self._queues[destination_id][0].send_nowait(envelope)
+        except trio.WouldBlock:
+            pass  # the peer is slow or down: losing a message is safe in Raft
+
+    async def run(self, deliver, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """One task per peer; ``deliver(envelope)`` takes each response."""
+        async with trio.open_nursery() as nursery:
+            for peer, (_, receive_channel) in self._queues.items():
+                nursery.start_soon(self._peer_loop, peer, receive_channel, deliver)
+            task_status.started()
+
+    async def _peer_loop(self, peer: int, requests, deliver) -> None:
+        stream = None
+        try:
+            async for envelope in requests:
+                try:
+                    with trio.fail_after(self.request_timeout_s):
+                        if stream is None:
+                            stream = await trio.open_tcp_stream(*self.voters[peer])
+                        response = await self._exchange(stream, envelope)
+                except (OSError, trio.TooSlowError, trio.BrokenResourceError, ValueError) as exc:
+                    log.debug("quorum %s -> %s: %s", self.node_id, peer, exc)
+                    if stream is not None:
+                        await trio.aclose_forcefully(stream)
+                    stream = None
+                    continue
+                deliver(Envelope(peer, envelope.source_id, response, envelope.correlation_id))
+        finally:
+            if stream is not None:
+                await trio.aclose_forcefully(stream)
+
+    async def _exchange(self, stream: trio.abc.Stream, envelope: Envelope):
+        """Send one request frame, read its response frame, decode it.
+
+        Raises:
+            ValueError: a malformed answer (DecodeError, WireError, framing).
+        """
+        api_key, version, body = wire.encode_request(envelope.message, self.cluster_id,
+                                                     envelope.destination_id)
+        self._correlation_id += 1
+        correlation_id = self._correlation_id
+        await stream.send_all(framing.encode_request(api_key, version, correlation_id,
+                                                     f"raft-{self.node_id}", body))
+        reader = framing.FrameReader()
+        while (frame := reader.next_frame()) is None:
+            data = await stream.receive_some(65536)
+            if not data:
+                raise trio.BrokenResourceError("the peer closed the connection")
+            reader.feed(data)
+        got_id, response = framing.read_response(frame, api_key, version)
+        if got_id != correlation_id:
+            raise DecodeError(f"correlation id {got_id}, expected {correlation_id}")
+        return wire.decode_response(api_key, response, envelope.message)
