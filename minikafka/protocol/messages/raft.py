@@ -15,7 +15,7 @@ the all-zero directory id and no endpoints, which Kafka accepts.
 
 Vote v2 (KIP-996, pre-vote) is in Apache Kafka 4.0 but not in the reference
 JSON of this repository (a 4.0.0-SNAPSHOT with Vote up to v1). It is declared
-here from Kafka 4.0's VoteRequest.json: one new partition field, ``PreVote``
+here from Kafka 4.0's Vote request definition: one new partition field, ``PreVote``
 (bool, v2+), after ``LastOffset``; the response is unchanged in v2. Kafka 4.0
 also renamed ``CandidateEpoch``/``CandidateId`` to ``ReplicaEpoch``/``ReplicaId``
 (same position and type, so the same bytes); we keep the names of the
