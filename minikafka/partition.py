@@ -159,8 +159,21 @@ class Partition:
 
     # -- reading -------------------------------------------------------------
 
-    def read(self, fetch_offset: int, max_bytes: int, *, min_one_batch: bool) -> bytes:
+    def read(self, fetch_offset: int, max_bytes: int, *, min_one_batch: bool,
+             zero_copy: bool = False):
         """Read whole batches from ``fetch_offset`` up to the high watermark.
+
+        Args:
+            fetch_offset: the first offset wanted.
+            max_bytes: the size limit (the first batch may exceed it if
+                ``min_one_batch``).
+            min_one_batch: see ``Log.read``.
+            zero_copy: return a ``FileRegion`` of the log instead of bytes
+                (``Log.read_region``); the caller must close it once sent.
+
+        Returns:
+            ``bytes``, or a ``FileRegion`` when ``zero_copy`` and there is
+            something to send. Either way ``len()`` is its size in bytes.
 
         Raises:
             KafkaError: OFFSET_OUT_OF_RANGE if ``fetch_offset`` is outside
@@ -174,7 +187,8 @@ class Partition:
             )
         if fetch_offset >= self.high_watermark:
             return b""
-        return self.log.read(fetch_offset, max_bytes, self.high_watermark, min_one_batch)
+        read = self.log.read_region if zero_copy else self.log.read
+        return read(fetch_offset, max_bytes, self.high_watermark, min_one_batch)
 
     def add_append_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after each append (until removed)."""

@@ -14,10 +14,27 @@ with ``O_APPEND`` (no Python buffering), so once ``append`` returns, a kill
 -9 of the broker loses nothing; only ``flush`` (fsync) protects against a
 power loss. Reads use ``os.pread`` and never move a file pointer.
 
-The hot read path: the offset index gives a position at most
-``index.interval.bytes`` before the wanted batch; ONE ``pread`` of that slack
-plus ``max_bytes`` fetches a chunk; ``batch.scan_read_range`` (compiled)
-walks the batch headers inside the chunk and picks the whole batches to send.
+Two read paths choose the same whole batches (the first is Kafka's
+``LogSegment.read`` answer as bytes, the second as a ``FileRegion``):
+
+- ``read`` copies: the offset index gives a position at most
+  ``index.interval.bytes`` before the wanted batch; ONE ``pread`` of that
+  slack plus ``max_bytes`` fetches a chunk; ``batch.scan_read_range``
+  (compiled) walks the batch headers inside the chunk and picks the whole
+  batches to send.
+- ``read_region`` copies nothing but headers (zero copy, Kafka's
+  ``FileRecords.slice`` sent with ``transferTo``/sendfile). It walks the same
+  headers with the same ``scan_read_range``, but over small *windows*
+  (``_HEADER_WINDOW_BYTES``) pread at each header it needs: a batch bigger
+  than a window is stepped over without reading its payload, and small
+  batches share a window. Only one pread per window (not one per batch, as
+  Kafka's ``FileLogInputStream`` does) keeps a log of tiny batches fast too.
+  The answer is ``(position, length)`` wrapped in a ``FileRegion`` that holds
+  its own duplicate of the file descriptor: the server sends it with
+  ``os.sendfile`` straight from the page cache to the socket, and retention
+  or compaction may unlink the file meanwhile (Linux keeps an unlinked
+  file's data while a descriptor is open; Kafka delays deletion by
+  ``file.delete.delay.ms`` for the same reason).
 
 Owned by one ``Log``; not task-safe on its own.
 """
@@ -33,6 +50,10 @@ from minikafka_core.time_index import TimeIndex
 
 _IOV_MAX = 1024  # os.writev takes at most this many buffers at once (Linux)
 _OFFSET_HEADER = 27  # bytes of a batch header that tell its offsets and size
+# How much read_region preads at a time to look at batch headers: a few pages,
+# so a window holds dozens of small batches' headers but costs little when
+# only its first 27 bytes are needed (a big batch is then stepped over).
+_HEADER_WINDOW_BYTES = 16 * 1024
 
 
 def segment_file_name(base_offset: int, suffix: str) -> str:
@@ -195,12 +216,70 @@ class LogSegment:
         while position < self.size:
             chunk = os.pread(self._fd, min(self.size - position, max_bytes + slack), position)
             start, end, needed = scan_read_range(chunk, offset, max_offset, max_bytes, min_one_batch)
+            found = start + _OFFSET_HEADER <= len(chunk)
+            if found and start and start + max_bytes > len(chunk) and position + len(chunk) < self.size:
+                # The wanted batch lies far from its index entry (a big batch
+                # before it), so the chunk ends before the budget does: read
+                # again from the wanted batch, or we would send too little.
+                position += start
+                continue
             if needed:
-                return os.pread(self._fd, needed, position + start)
-            if start + _OFFSET_HEADER <= len(chunk):
+                return os.pread(self._fd, needed, position + start)  # one batch over the limit
+            if found:
                 return chunk if start == 0 and end == len(chunk) else chunk[start:end]
             position += start  # the wanted batch starts beyond this chunk
         return None
+
+    def read_region(self, offset: int, max_bytes: int, max_offset: int,
+                    min_one_batch: bool) -> FileRegion | bytes | None:
+        """The batches ``read`` would return, as a region of the file; see ``Log.read_region``.
+
+        Returns:
+            A ``FileRegion`` (close it when sent), ``b""`` if the batch
+            holding ``offset`` is here but none may be sent (no descriptor is
+            held for nothing), or ``None`` if no batch here reaches ``offset``.
+        """
+        found = self.find_read_range(offset, max_bytes, max_offset, min_one_batch)
+        if found is None:
+            return None
+        position, length = found
+        if length == 0:
+            return b""
+        return FileRegion(os.dup(self._fd), position, length)
+
+    def find_read_range(self, offset: int, max_bytes: int, max_offset: int,
+                        min_one_batch: bool) -> tuple[int, int] | None:
+        """``(position, length)`` of the batches ``read`` returns, reading headers only.
+
+        The walk goes window by window. Each window starts at a batch
+        boundary; ``scan_read_range`` reports, relative to the window, where
+        the wanted batches start (``skip``), where the whole batches inside
+        the window end (``stop``), or that the first one runs past the window
+        (``needed``, its size: taken without reading it). The budget shrinks
+        by what was taken, and only the very first batch may exceed it.
+        """
+        _, position = self.offset_index.lookup(offset)
+        start = None  # where the wanted batches begin, once found
+        while position < self.size:
+            window = os.pread(self._fd, min(self.size - position, _HEADER_WINDOW_BYTES), position)
+            budget = max_bytes if start is None else max_bytes - (position - start)
+            first_may_exceed = min_one_batch and (start is None or position == start)
+            skip, stop, needed = scan_read_range(window, offset, max_offset, budget,
+                                                 first_may_exceed)
+            if start is None:
+                if skip + _OFFSET_HEADER > len(window):
+                    if skip == 0:
+                        break  # a torn header at the end: recovery's business
+                    position += skip  # the wanted batch starts after this window
+                    continue
+                start = position + skip
+            taken = needed or stop - skip
+            if taken == 0:
+                break  # the budget, max_offset or the segment's end stopped us
+            position += skip + taken
+        if start is None:
+            return None
+        return start, max(position, start) - start
 
     def _header_at(self, position: int):
         if position + HEADER_SIZE > self.size:
@@ -269,6 +348,61 @@ class LogSegment:
         for path in (self.log_path, stem + ".index", stem + ".timeindex"):
             if os.path.exists(path):
                 os.unlink(path)
+
+
+class FileRegion:
+    """``length`` bytes at ``position`` of an open file: Kafka's ``FileRecords`` slice.
+
+    What a zero-copy fetch puts in a response's ``records`` field instead of
+    bytes. It owns ``fd``, a duplicate of the segment's descriptor, so the
+    data stays readable after the segment is closed, deleted by retention or
+    swapped by the cleaner. Whoever ends up holding it (the server, once it
+    has sent it) must ``close()`` it; ``with region:`` does.
+
+    Owned by one task; not task-safe.
+
+    Attributes:
+        fd: the file descriptor (-1 once closed).
+        position: where the bytes start in the file.
+        length: how many bytes (whole batches).
+    """
+
+    __slots__ = ("fd", "position", "length")
+
+    def __init__(self, fd: int, position: int, length: int):
+        self.fd = fd
+        self.position = position
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __repr__(self) -> str:
+        return f"FileRegion(fd={self.fd}, position={self.position}, length={self.length})"
+
+    def read(self) -> bytes:
+        """The bytes themselves (a copy): for streams that have no socket to sendfile to."""
+        data = os.pread(self.fd, self.length, self.position)
+        if len(data) != self.length:
+            raise EOFError(f"{self!r}: the file was truncated, only {len(data)} bytes left")
+        return data
+
+    def close(self) -> None:
+        """Release the descriptor (idempotent)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> FileRegion:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self):
+        # A safety net only: a response dropped on an error path must not
+        # leak a descriptor (and pin a deleted segment) forever.
+        self.close()
 
 
 def _at_position(info, position: int):

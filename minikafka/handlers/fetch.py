@@ -30,6 +30,13 @@ every later fetch must be full. An incremental fetch (``session_epoch`` > 0)
 names a session we never created: ``FETCH_SESSION_ID_NOT_FOUND``, after which
 the client falls back to full fetches.
 
+Zero copy (Kafka's ``FileRecords`` and ``transferTo``): when the connection
+asks for it (``ctx.connection.zero_copy``), each partition's ``records`` is a
+``FileRegion`` of its segment instead of bytes (``Partition.read(...,
+zero_copy=True)``). Nothing here reads the batches: the server sends each
+region with sendfile, from the page cache to the socket, and closes it.
+Regions read while long-polling and then dropped are closed at once.
+
 Topic ids (v13+) replace topic names; an unknown id is ``UNKNOWN_TOPIC_ID``.
 Fetches from follower replicas (``replica_id >= 0``) come with replication.
 """
@@ -50,12 +57,14 @@ async def handle(broker, request, ctx) -> dict:
                 "session_id": 0, "responses": []}
     wanted = _resolve(broker, request, ctx)
     partitions = [p for _, _, p, _ in wanted if p is not None]
+    zero_copy = getattr(ctx.connection, "zero_copy", False)
     deadline_ms = broker.monotonic_ms() + max(0, request.max_wait_ms)
     while True:
-        responses, total_bytes, has_error = _read(broker, request, ctx, wanted)
+        responses, total_bytes, has_error = _read(request, wanted, zero_copy)
         remaining_ms = deadline_ms - broker.monotonic_ms()
         if total_bytes >= request.min_bytes or has_error or remaining_ms <= 0 or not partitions:
             break
+        _close_regions(responses)  # not enough yet: this answer is dropped
         await broker.wait_for_appends(partitions, remaining_ms)
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0,
             "responses": responses}
@@ -80,8 +89,11 @@ def _resolve(broker, request, ctx) -> list:
     return wanted
 
 
-def _read(broker, request, ctx, wanted) -> tuple[list, int, bool]:
-    """Read every partition once; return (responses, bytes read, any error)."""
+def _read(request, wanted, zero_copy: bool) -> tuple[list, int, bool]:
+    """Read every partition once; return (responses, bytes read, any error).
+
+    With ``zero_copy``, ``records`` are ``FileRegion``s (or ``b""``).
+    """
     responses, by_topic = [], {}
     remaining_bytes = request.max_bytes
     total_bytes, has_error = 0, False
@@ -94,7 +106,7 @@ def _read(broker, request, ctx, wanted) -> tuple[list, int, bool]:
             limit = min(fetch_partition.partition_max_bytes, max(remaining_bytes, 0))
             try:
                 records = partition.read(fetch_partition.fetch_offset, limit,
-                                         min_one_batch=total_bytes == 0)
+                                         min_one_batch=total_bytes == 0, zero_copy=zero_copy)
             except KafkaError as exc:
                 error = exc.code
             else:
@@ -108,7 +120,15 @@ def _read(broker, request, ctx, wanted) -> tuple[list, int, bool]:
     return responses, total_bytes, has_error
 
 
-def _partition_data(index: int, partition, records: bytes, request) -> dict:
+def _close_regions(responses: list) -> None:
+    """Release the file descriptors of the regions in responses that will not be sent."""
+    for topic in responses:
+        for partition_data in topic["partitions"]:
+            if hasattr(partition_data["records"], "close"):
+                partition_data["records"].close()
+
+
+def _partition_data(index: int, partition, records, request) -> dict:
     return {
         "partition_index": index,
         "error_code": ErrorCode.NONE,

@@ -21,7 +21,11 @@ This module is the policy around the compiled core (Kafka's ``UnifiedLog``):
   ``retention.ms`` (the segment's largest timestamp) and ``retention.bytes``,
   never the active segment. Deleted segments are removed AT ONCE (Kafka
   renames them ``.deleted`` and waits ``file.delete.delay.ms`` because other
-  threads may be reading them; here reads are synchronous, so none can be);
+  threads may be reading them; here a zero-copy read holds its own file
+  descriptor, which keeps an unlinked file's data alive until it is sent);
+- read: ``read`` returns the bytes; ``read_region`` the same batches as a
+  ``FileRegion`` (file, position, length) that the server sends with
+  sendfile, from the page cache to the socket without a copy in Python;
 - compaction (``maintenance``, topics with cleanup.policy=compact): see
   ``cleaner.py``; keyless records are refused at ``validate``;
 - flush: fsync per ``flush.messages`` / ``flush.ms`` (by default never: the
@@ -51,7 +55,7 @@ from minikafka.log.config import LogConfig
 from minikafka_core.batch import (ATTRIBUTES_POS, CREATE_TIME, HEADER_SIZE, LOG_APPEND_TIME,
                                   MAX_TIMESTAMP_POS, TIMESTAMP_TYPE_MASK, iter_record_timestamps,
                                   validate_batches)
-from minikafka_core.segment import LogSegment, segment_file_name
+from minikafka_core.segment import FileRegion, LogSegment, segment_file_name
 
 from minikafka.log.cleaner import check_records_have_keys, clean_if_needed
 from minikafka.log.segment_swap import complete_interrupted_swaps
@@ -303,6 +307,26 @@ class Log:
             KafkaError: OFFSET_OUT_OF_RANGE below ``log_start_offset`` or
                 above ``log_end_offset``.
         """
+        return self._read_with(LogSegment.read, offset, max_bytes, max_offset, min_one_batch)
+
+    def read_region(self, offset: int, max_bytes: int, max_offset: int | None = None,
+                    min_one_batch: bool = True) -> FileRegion | bytes:
+        """The batches ``read`` returns, as a ``FileRegion`` of one segment (zero copy).
+
+        Same arguments, same batches, same errors as ``read``; only the
+        batch headers are read. The region holds its own file descriptor, so
+        it stays valid if retention or compaction removes the segment before
+        it is sent. The caller must ``close()`` it.
+
+        Returns:
+            A ``FileRegion``, or ``b""`` when there is nothing to send.
+        """
+        return self._read_with(LogSegment.read_region, offset, max_bytes, max_offset,
+                               min_one_batch)
+
+    def _read_with(self, segment_read, offset: int, max_bytes: int, max_offset: int | None,
+                   min_one_batch: bool):
+        """Find the segment holding ``offset`` and call ``segment_read`` on it (or the next)."""
         if offset < self.log_start_offset or offset > self.log_end_offset:
             raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
                              f"offset {offset} is outside [{self.log_start_offset}, {self.log_end_offset}]")
@@ -310,7 +334,9 @@ class Log:
             max_offset = self.log_end_offset
         i = bisect.bisect_right(self._base_offsets, offset) - 1
         while 0 <= i < len(self._segments) and offset < max_offset:
-            data = self._segments[i].read(offset, max_bytes, max_offset, min_one_batch)
+            # None: no batch of this segment reaches ``offset`` (the cleaner
+            # may have emptied its tail); the next segment has it.
+            data = segment_read(self._segments[i], offset, max_bytes, max_offset, min_one_batch)
             if data is not None:
                 return data
             i += 1

@@ -28,6 +28,13 @@ Rules the compiler applies (all from Kafka's message generator, KIP-482):
   default.
 - ``records`` decode to a ``memoryview`` slice of the input: a fetched or
   produced batch is never copied by the codec.
+- Zero copy (Kafka's ``FileRecords`` in a fetch response): a ``records``
+  value may also be a *file region*, any object that is not bytes-like and
+  has a ``length`` (the storage core's ``FileRegion``: file, position,
+  length). The codec writes the length prefix from ``region.length`` and puts
+  the region itself in the list of parts, unread; ``encode`` then returns
+  that list (bytes runs joined, regions in between) instead of one
+  ``bytes``, and the server sends the regions with sendfile.
 
 The codec is pure and synchronous: bytes in, ``Struct`` out, and back.
 """
@@ -41,7 +48,8 @@ from .primitives import DecodeError
 from .schema import _NO_DEFAULT, Field, Message
 
 __all__ = ["Struct", "DecodeError", "EncodeError", "InvalidVersionError",
-           "decode", "decode_from", "encode", "encode_into", "as_dict"]
+           "decode", "decode_from", "encode", "encode_into", "as_dict", "join_parts",
+           "part_size"]
 
 
 class EncodeError(ValueError):
@@ -110,9 +118,32 @@ _PRIMITIVES = {
                (p.read_compact_string, p.write_compact_string)),
     "bytes": ((p.read_bytes, p.write_bytes),
               (p.read_compact_bytes, p.write_compact_bytes)),
-    "records": ((p.read_bytes_view, p.write_bytes),
-                (p.read_compact_bytes_view, p.write_compact_bytes)),
+    "records": ((p.read_bytes_view, None), (p.read_compact_bytes_view, None)),  # below
 }
+
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+def _write_records(out, value):
+    """``records`` (int32 length): bytes as ``bytes`` are, a file region unread."""
+    if value is None or isinstance(value, _BYTES_LIKE):
+        p.write_bytes(out, value)
+    else:
+        out.append(p.INT32.pack(value.length))
+        out.append(value)
+
+
+def _write_compact_records(out, value):
+    """``records`` in flexible versions (unsigned varint length + 1)."""
+    if value is None or isinstance(value, _BYTES_LIKE):
+        p.write_compact_bytes(out, value)
+    else:
+        out.append(p.encode_unsigned_varint(value.length + 1))
+        out.append(value)
+
+
+_PRIMITIVES["records"] = ((p.read_bytes_view, _write_records),
+                          (p.read_compact_bytes_view, _write_compact_records))
 
 # Types whose wire form can say "null" (the others can never decode to None).
 _NULLABLE_KINDS = frozenset({"string", "bytes", "records"})
@@ -427,8 +458,43 @@ def encode_into(out: list, message: Message, obj, version: int) -> None:
     write(out, obj)
 
 
-def encode(message: Message, obj, version: int) -> bytes:
-    """Encode ``obj`` (a Struct or a dict) as ``message`` at ``version``."""
+def encode(message: Message, obj, version: int):
+    """Encode ``obj`` (a Struct or a dict) as ``message`` at ``version``.
+
+    Returns:
+        ``bytes``; or, when a ``records`` field holds a file region, the list
+        of parts from ``join_parts``.
+    """
     out = []
     encode_into(out, message, obj, version)
-    return b"".join(out)
+    return join_parts(out)
+
+
+def part_size(part) -> int:
+    """Bytes a part of an encoding stands for: its length, or a region's ``length``."""
+    if isinstance(part, _BYTES_LIKE):
+        return memoryview(part).nbytes
+    return part.length
+
+
+def join_parts(parts):
+    """Join encoded parts into one ``bytes``, unless file regions are among them.
+
+    With regions, return a list in which each run of bytes-like parts is
+    joined into one ``bytes`` (one send each) and each region stays as it is:
+    ``[bytes, region, bytes, region, ..., bytes]``.
+    """
+    if all(isinstance(part, _BYTES_LIKE) for part in parts):
+        return b"".join(parts)
+    joined, run = [], []
+    for part in parts:
+        if isinstance(part, _BYTES_LIKE):
+            run.append(part)
+            continue
+        if run:
+            joined.append(b"".join(run))
+            run = []
+        joined.append(part)
+    if run:
+        joined.append(b"".join(run))
+    return joined

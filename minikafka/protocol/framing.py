@@ -190,6 +190,12 @@ def encode_response(api_key, api_version, correlation_id, body, responses=None):
 
     ``body`` is a Struct or dict (fields left out take their default), or
     bytes already encoded at ``api_version``.
+
+    Returns:
+        ``bytes``; or, if a ``records`` field of ``body`` holds a file region
+        (zero-copy Fetch), a list of ``bytes`` and regions to send in order
+        (see ``codec.join_parts``). The size prefix counts the regions'
+        lengths either way.
     """
     responses = _registry("RESPONSES") if responses is None else responses
     message = responses[api_key]
@@ -222,11 +228,15 @@ def _append_body(parts, message, body, api_version):
         codec.encode_into(parts, message, body, api_version)
 
 
-def _finish_frame(parts) -> bytes:
-    """Fill in parts[0] with the size prefix and join: one copy of the body."""
-    size = sum(memoryview(part).nbytes for part in parts)
+def _finish_frame(parts):
+    """Fill in parts[0] with the size prefix and join: one copy of the body.
+
+    A file region among the parts (a zero-copy fetch) counts its ``length``
+    in the size and stays unread: the frame is then a list of parts.
+    """
+    size = sum(codec.part_size(part) for part in parts)
     parts[0] = INT32.pack(size)
-    return b"".join(parts)
+    return codec.join_parts(parts)
 
 
 # --- frames on a stream ----------------------------------------------------------
