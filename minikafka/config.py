@@ -309,6 +309,30 @@ BROKER_KEYS = [
               "registered consumers."),
     ConfigKey("group.max.session.timeout.ms", "int", 1800000, "The maximum allowed session timeout for "
               "registered consumers."),
+    ConfigKey("group.max.size", "int", INT_MAX, "The maximum number of consumers that a single consumer "
+              "group can accommodate.", valid=Range(1)),
+    ConfigKey("offset.metadata.max.bytes", "int", 4096, "The maximum size for a metadata entry associated "
+              "with an offset commit."),
+    ConfigKey("offsets.retention.check.interval.ms", "long", 600000, "Frequency at which to check for stale "
+              "offsets.", valid=Range(1)),
+    ConfigKey("group.coordinator.rebalance.protocols", "list", ["classic", "consumer"], "The list of enabled "
+              "rebalance protocols. 'classic' cannot be disabled.", valid=OneOf(("classic", "consumer"))),
+    ConfigKey("group.consumer.session.timeout.ms", "int", 45000, "The timeout to detect client failures "
+              "when using the consumer group protocol.", valid=Range(1)),
+    ConfigKey("group.consumer.min.session.timeout.ms", "int", 45000, "The minimum allowed session timeout "
+              "for registered consumers.", valid=Range(1)),
+    ConfigKey("group.consumer.max.session.timeout.ms", "int", 60000, "The maximum allowed session timeout "
+              "for registered consumers.", valid=Range(1)),
+    ConfigKey("group.consumer.heartbeat.interval.ms", "int", 5000, "The heartbeat interval given to the "
+              "members of a consumer group.", valid=Range(1)),
+    ConfigKey("group.consumer.min.heartbeat.interval.ms", "int", 5000, "The minimum heartbeat interval "
+              "for registered consumers.", valid=Range(1)),
+    ConfigKey("group.consumer.max.heartbeat.interval.ms", "int", 15000, "The maximum heartbeat interval "
+              "for registered consumers.", valid=Range(1)),
+    ConfigKey("group.consumer.max.size", "int", INT_MAX, "The maximum number of consumers that a single "
+              "consumer group can accommodate.", valid=Range(1)),
+    ConfigKey("group.consumer.assignors", "list", ["uniform", "range"], "The server side assignors as a "
+              "list of names; the first one is the default.", valid=OneOf(("uniform", "range"))),
     ConfigKey("transaction.state.log.num.partitions", "int", 50, "The number of partitions for the "
               "transaction topic.", valid=Range(1)),
     ConfigKey("transaction.max.timeout.ms", "int", 900000, "The maximum allowed timeout for transactions.",
@@ -478,6 +502,30 @@ def _unescape(text: str) -> str:
 # --- the broker's configuration ---
 
 
+def check_group_coordinator_config(config) -> None:
+    """Kafka's cross-key checks of the group coordinator settings (GroupCoordinatorConfig).
+
+    Raises:
+        ConfigError: a session timeout or heartbeat interval outside its
+            min/max keys, a heartbeat interval not below the session timeout,
+            or 'classic' missing from the enabled rebalance protocols.
+    """
+    for name in ("session.timeout.ms", "heartbeat.interval.ms"):
+        value = config.raw(f"group.consumer.{name}")
+        low, high = config.raw(f"group.consumer.min.{name}"), config.raw(f"group.consumer.max.{name}")
+        if value < low:
+            raise ConfigError(f"group.consumer.{name} must be greater than or equal to "
+                              f"group.consumer.min.{name}")
+        if value > high:
+            raise ConfigError(f"group.consumer.{name} must be less than or equal to "
+                              f"group.consumer.max.{name}")
+    if config.raw("group.consumer.heartbeat.interval.ms") >= config.raw("group.consumer.session.timeout.ms"):
+        raise ConfigError("group.consumer.heartbeat.interval.ms must be less than "
+                          "group.consumer.session.timeout.ms")
+    if "classic" not in config.raw("group.coordinator.rebalance.protocols"):
+        raise ConfigError("Disabling the 'classic' protocol is not supported.")
+
+
 class BrokerConfig:
     """One broker's configuration: static values plus dynamic overrides.
 
@@ -504,6 +552,7 @@ class BrokerConfig:
                 self.unknown[name] = value
             else:
                 self.static[name] = parse_value(key, value)
+        check_group_coordinator_config(self)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, overrides: dict | None = None) -> "BrokerConfig":

@@ -14,7 +14,10 @@ operation           API key  notes
 find_coordinator    10       key_type 0 = group; one key per request in v4+
 list_groups         16       asked of *every* broker: each lists only the
                              groups it coordinates; v4+ filters by state
-describe_groups     15       state, protocol, members and their assignments
+describe_groups     15       state, protocol, members and their assignments;
+                    69       ConsumerGroupDescribe when DescribeGroups says
+                             Dead: a KIP-848 (``group.protocol=consumer``)
+                             group is no classic group
 fetch_offsets       9        OffsetFetch; v8+ nests topics under groups
 commit_offsets      8        OffsetCommit; generation -1 and member "" for a
                              group with no members (what ``--reset-offsets``
@@ -45,6 +48,7 @@ from .cluster import Cluster
 
 OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR = 8, 9, 10
 DESCRIBE_GROUPS, LIST_GROUPS, DELETE_GROUPS = 15, 16, 42
+CONSUMER_GROUP_DESCRIBE = 69  # KIP-848 groups are no classic groups: DescribeGroups does not know them
 GROUP_KEY_TYPE = 0  # FindCoordinator key_type: 0 group, 1 transaction
 NO_OFFSET = -1  # OffsetFetch's "no committed offset"
 
@@ -195,8 +199,9 @@ async def describe_group(cluster: Cluster, group_id: str) -> GroupDescription:
     coordinator, response = await _coordinator_request(
         cluster, group_id, DESCRIBE_GROUPS, body, lambda r: r.groups[0].error_code)
     group = response.groups[0]
-    if group.error_code == ErrorCode.GROUP_ID_NOT_FOUND:
-        return GroupDescription(group_id, "Dead", "", "", [], coordinator)
+    if group.error_code == ErrorCode.GROUP_ID_NOT_FOUND or group.group_state == "Dead":
+        described = await _describe_consumer_group(cluster, group_id)
+        return described or GroupDescription(group_id, "Dead", "", "", [], coordinator)
     check(group.error_code, f"describing group '{group_id}'")
     is_consumer = group.protocol_type == "consumer"
     members = [
@@ -211,6 +216,32 @@ async def describe_group(cluster: Cluster, group_id: str) -> GroupDescription:
     ]
     return GroupDescription(group.group_id, group.group_state, group.protocol_type,
                             group.protocol_data, members, coordinator)
+
+
+async def _describe_consumer_group(cluster: Cluster, group_id: str) -> GroupDescription | None:
+    """A KIP-848 consumer-protocol group by ConsumerGroupDescribe, or None if there is none."""
+    body = {"group_ids": [group_id], "include_authorized_operations": False}
+    try:
+        coordinator, response = await _coordinator_request(
+            cluster, group_id, CONSUMER_GROUP_DESCRIBE, body, lambda r: r.groups[0].error_code)
+    except KafkaError as exc:
+        if exc.code == ErrorCode.UNSUPPORTED_VERSION:
+            return None  # a broker without the consumer protocol
+        raise
+    group = response.groups[0]
+    if group.error_code == ErrorCode.GROUP_ID_NOT_FOUND:
+        return None
+    check(group.error_code, f"describing group '{group_id}'", group.error_message)
+    members = [
+        MemberDescription(
+            member_id=m.member_id, group_instance_id=m.instance_id, client_id=m.client_id,
+            client_host=m.client_host,
+            assignment={tp.topic_name: sorted(tp.partitions) for tp in m.assignment.topic_partitions},
+        )
+        for m in group.members
+    ]
+    return GroupDescription(group.group_id, group.group_state, "consumer", group.assignor_name,
+                            members, coordinator)
 
 
 async def describe_groups(cluster: Cluster, group_ids: list[str]) -> dict[str, GroupDescription]:

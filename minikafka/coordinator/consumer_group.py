@@ -130,6 +130,12 @@ class ConsumerGroupConfig:
                 value = None
             if value is not None:
                 values[attribute] = int(value)
+        try:
+            assignors = config["group.consumer.assignors"]
+        except (KeyError, LookupError):
+            assignors = None
+        if assignors:
+            values["assignors"] = tuple(assignors)
         return cls(**values)
 
 

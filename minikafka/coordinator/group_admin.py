@@ -137,6 +137,11 @@ class AdminOperations:
             if group is not None:
                 group.transition_to(GroupState.DEAD, None)
                 del self.groups[group_id]
+                if group.offsets:
+                    # Offsets outlive the group's metadata (as in Kafka): a
+                    # consumer group that took over the id keeps them here.
+                    self.groups[group_id] = Group(group_id, None)
+                    self.groups[group_id].offsets = group.offsets
             return
         if group is None:
             group = self.groups[group_id] = Group(group_id, None)

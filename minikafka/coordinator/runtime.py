@@ -5,8 +5,12 @@ returns a ``CoordinatorResult`` of records to write and responses to send.
 This module does the I/O, in the style of Kafka's ``CoordinatorRuntime``:
 
 - **Shards.** Every group lives in one partition of ``__consumer_offsets``
-  (``partition_for``). The runtime keeps one ``GroupCoordinator`` (a *shard*)
-  per partition this broker leads; on one broker that is all of them. A
+  (``partition_for``). The runtime keeps one *shard* per partition this
+  broker leads (on one broker, all of them): a ``GroupCoordinator`` for the
+  classic protocol and a ``ConsumerGroupCoordinator`` for KIP-848's
+  consumer protocol, fed by the same records (each ignores the other's
+  record types) and sharing one id space: a group id belongs to one
+  protocol at a time (``_ClassicGroupsHook``, ``classic_join_check``). A
   shard is LOADING while its partition is replayed and ACTIVE afterwards;
   requests for a LOADING shard get COORDINATOR_LOAD_IN_PROGRESS and requests
   for a partition we do not lead get NOT_COORDINATOR.
@@ -22,14 +26,20 @@ This module does the I/O, in the style of Kafka's ``CoordinatorRuntime``:
   coordinator is thrown away and rebuilt by replaying the partition, and
   every parked request of the shard fails (its client rejoins), as Kafka does
   when it unloads and reloads a coordinator.
-- **Loading** replays a partition's records through ``GroupCoordinator.replay``,
-  the same code the live path uses for offsets, so memory after a restart is
-  memory before it.
+- **Loading** replays a partition's records through both coordinators'
+  ``replay``, the same code the live path uses, so memory after a restart
+  is memory before it.
 - **Timers.** One task sleeps until the earliest ``next_deadline_ms()`` of
-  any shard (or until an operation changed the deadlines) and then runs
-  ``poll_timers``: expired sessions, join and sync deadlines, offset
-  retention. Its records and deliveries go through the same write-then-answer
-  path.
+  any shard's coordinators (or until an operation changed the deadlines)
+  and then runs their ``poll_timers``: expired sessions, join, sync and
+  rebalance deadlines, offset retention. Their records and deliveries go
+  through the same write-then-answer path.
+
+Committed offsets live in the classic coordinator for groups of both
+protocols (Kafka keeps them apart from group metadata too): a consumer
+group's offsets sit in a *simple* classic group, which holds offsets and
+never members. Handlers that touch both (OffsetCommit, JoinGroup,
+DeleteGroups, ...) use ``execute_both``/``read_both``.
 
 Clocks: the coordinator's ``now_ms`` is the broker's wall clock
 (``broker.now_ms()``, injectable), because it ends up in records (commit
@@ -54,7 +64,13 @@ from typing import Callable
 
 import trio
 
-from minikafka.coordinator.group import GroupCoordinator, partition_for
+from minikafka.coordinator.consumer_group import (
+    ClassicGroupUse,
+    ConsumerGroupConfig,
+    ConsumerGroupCoordinator,
+)
+from minikafka.coordinator.group import GroupCoordinator, GroupState, partition_for
+from minikafka.coordinator.records import group_metadata_tombstone
 from minikafka.coordinator.result import CoordinatorResult, GroupConfig
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol.records import Record, build_batch, read_batches
@@ -105,19 +121,57 @@ class _Waiter:
 
 
 class _Shard:
-    """One ``__consumer_offsets`` partition this broker leads, with its coordinator."""
+    """One ``__consumer_offsets`` partition this broker leads, with its coordinators.
 
-    def __init__(self, index: int, partition, coordinator: GroupCoordinator):
+    ``coordinator`` is the classic one (and the keeper of committed offsets),
+    ``consumer_groups`` the KIP-848 one. Both are replaced on a reload.
+    """
+
+    def __init__(self, index: int, partition, coordinator: GroupCoordinator,
+                 consumer_groups: ConsumerGroupCoordinator):
         self.index = index
         self.partition = partition
         self.coordinator = coordinator
+        self.consumer_groups = consumer_groups
         self.state = ShardState.LOADING
         self.waiters: dict[int, _Waiter] = {}  # ticket -> parked request's handler
+
+    def next_deadline_ms(self) -> int | None:
+        deadlines = (self.coordinator.next_deadline_ms(), self.consumer_groups.next_deadline_ms())
+        return min((d for d in deadlines if d is not None), default=None)
 
     def fail_waiters(self, code: ErrorCode) -> None:
         for waiter in self.waiters.values():
             waiter.fail(code)
         self.waiters.clear()
+
+
+class _ClassicGroupsHook:
+    """What a shard's consumer coordinator may ask of its classic coordinator.
+
+    A group id is either classic or consumer. A consumer-protocol member may
+    take over an id whose classic group is absent, *simple* (offsets only)
+    or EMPTY; the empty classic group is then deleted (a GroupMetadata
+    tombstone), but its committed offsets stay, as in Kafka.
+    """
+
+    def __init__(self, shard: _Shard):
+        self._shard = shard  # not the coordinator: a reload replaces it
+
+    def classic_group_use(self, group_id: str) -> ClassicGroupUse:
+        group = self._shard.coordinator.groups.get(group_id)
+        if group is None or group.is_in(GroupState.DEAD):
+            return ClassicGroupUse.NONE
+        if not group.is_in(GroupState.EMPTY) or group.members or group.pending_members:
+            return ClassicGroupUse.IN_USE
+        if group.protocol_type is None:
+            return ClassicGroupUse.NONE  # a simple group: only offsets, nothing to release
+        return ClassicGroupUse.EMPTY
+
+    def release_classic_group(self, group_id: str) -> list:
+        record = group_metadata_tombstone(group_id)
+        self._shard.coordinator.replay(*record)  # applied now, appended with the caller's records
+        return [record]
 
 
 class GroupCoordinatorRuntime:
@@ -135,6 +189,7 @@ class GroupCoordinatorRuntime:
         self.broker = broker
         self.num_partitions: int = broker.config["offsets.topic.num.partitions"]
         self.group_config = GroupConfig.from_broker_config(broker.config)
+        self.consumer_group_config = ConsumerGroupConfig.from_broker_config(broker.config)
         self._shards: dict[int, _Shard] = {}
         self._timers_changed = trio.Event()
         self._loaded = trio.Event()
@@ -196,32 +251,41 @@ class GroupCoordinatorRuntime:
         for index in range(info.num_partitions):
             if index not in self._shards:
                 partition = self.broker.partition(OFFSETS_TOPIC, index)
-                self._shards[index] = _Shard(index, partition, self._new_coordinator())
+                shard = _Shard(index, partition, None, None)
+                self._new_coordinators(shard)
+                self._shards[index] = shard
 
-    def _new_coordinator(self) -> GroupCoordinator:
-        return GroupCoordinator(self.group_config)
+    def _new_coordinators(self, shard: _Shard) -> None:
+        shard.coordinator = GroupCoordinator(self.group_config)
+        shard.consumer_groups = ConsumerGroupCoordinator(
+            self.broker.topics, self.consumer_group_config, classic_groups=_ClassicGroupsHook(shard))
 
     # -- loading --------------------------------------------------------------------
 
     def _load(self, shard: _Shard) -> None:
         """Replay the shard's partition into a fresh coordinator, then activate it."""
         shard.state = ShardState.LOADING
-        shard.coordinator = self._new_coordinator()
+        self._new_coordinators(shard)
         count = 0
         for key, value in self._committed_records(shard.partition):
             try:
+                # Each coordinator ignores the other protocol's record types.
                 shard.coordinator.replay(key, value)
+                shard.consumer_groups.replay(key, value)
                 count += 1
             except ValueError as exc:
                 # Kafka would fail the load; skipping one bad record keeps the
                 # rest of the partition's groups available, and we say so.
                 log.warning("%s-%d: skipping unreadable record: %s", OFFSETS_TOPIC, shard.index, exc)
-        shard.coordinator.on_loaded(self.broker.now_ms())
+        now_ms = self.broker.now_ms()
+        shard.coordinator.on_loaded(now_ms)
+        shard.consumer_groups.on_loaded(now_ms)
         shard.state = ShardState.ACTIVE
         self._timers_changed.set()
         if count:
-            log.info("broker %s: loaded %d records of %s-%d (%d groups)", self.broker.node_id,
-                     count, OFFSETS_TOPIC, shard.index, len(shard.coordinator.groups))
+            log.info("broker %s: loaded %d records of %s-%d (%d classic, %d consumer groups)",
+                     self.broker.node_id, count, OFFSETS_TOPIC, shard.index,
+                     len(shard.coordinator.groups), len(shard.consumer_groups.groups))
 
     @staticmethod
     def _committed_records(partition):
@@ -261,8 +325,19 @@ class GroupCoordinatorRuntime:
                 append (COORDINATOR_NOT_AVAILABLE, ...). The handler turns it
                 into its API's error response.
         """
+        return await self.execute_both(
+            group_id, lambda classic, _consumer, now_ms: operation(classic, now_ms))
+
+    async def execute_both(self, group_id: str, operation: Callable[
+            [GroupCoordinator, ConsumerGroupCoordinator, int], CoordinatorResult]) -> dict:
+        """``execute`` for operations that need both protocols' coordinators.
+
+        ``operation(classic, consumer_groups, now_ms)``; the consumer
+        coordinator's operations (ConsumerGroupHeartbeat, ...) go through
+        here too. Raises as ``execute``.
+        """
         shard = self._shard_of(group_id)
-        result = operation(shard.coordinator, self.broker.now_ms())
+        result = operation(shard.coordinator, shard.consumer_groups, self.broker.now_ms())
         waiter = None
         if result.ticket is not None:
             waiter = shard.waiters[result.ticket] = _Waiter()
@@ -282,11 +357,21 @@ class GroupCoordinatorRuntime:
         """
         return operation(self._shard_of(group_id).coordinator)
 
+    def read_both(self, group_id: str,
+                  operation: Callable[[GroupCoordinator, ConsumerGroupCoordinator], object]):
+        """``read`` with both coordinators: ``operation(classic, consumer_groups)``."""
+        shard = self._shard_of(group_id)
+        return operation(shard.coordinator, shard.consumer_groups)
+
     def shards_for_listing(self) -> tuple[list[GroupCoordinator], bool]:
         """``(active coordinators, any shard still loading)`` for ListGroups."""
         active = [s.coordinator for s in self._shards.values() if s.state is ShardState.ACTIVE]
         loading = any(s.state is ShardState.LOADING for s in self._shards.values())
         return active, loading
+
+    def consumer_groups_for_listing(self) -> list[ConsumerGroupCoordinator]:
+        """The consumer coordinators of the ACTIVE shards (ListGroups merges them)."""
+        return [s.consumer_groups for s in self._shards.values() if s.state is ShardState.ACTIVE]
 
     def _shard_of(self, group_id: str) -> _Shard:
         if not group_id:
@@ -343,7 +428,7 @@ class GroupCoordinatorRuntime:
             self._poll_due_timers()
 
     def _seconds_to_next_deadline(self) -> float:
-        deadlines = [s.coordinator.next_deadline_ms() for s in self._shards.values()
+        deadlines = [s.next_deadline_ms() for s in self._shards.values()
                      if s.state is ShardState.ACTIVE]
         deadlines = [d for d in deadlines if d is not None]
         if not deadlines:
@@ -355,10 +440,11 @@ class GroupCoordinatorRuntime:
         for shard in list(self._shards.values()):
             if shard.state is not ShardState.ACTIVE:
                 continue
-            deadline_ms = shard.coordinator.next_deadline_ms()
-            if deadline_ms is None or deadline_ms > now_ms:
-                continue
-            try:
-                self._apply(shard, shard.coordinator.poll_timers(now_ms))
-            except KafkaError:
-                pass  # logged and reloaded by _apply; the timers run again from the log
+            for coordinator in (shard.coordinator, shard.consumer_groups):
+                deadline_ms = coordinator.next_deadline_ms()
+                if deadline_ms is None or deadline_ms > now_ms:
+                    continue
+                try:
+                    self._apply(shard, coordinator.poll_timers(now_ms))
+                except KafkaError:
+                    break  # logged and reloaded by _apply; the timers run again from the log

@@ -51,6 +51,8 @@ HANDLER_MODULES = (
     "list_groups",
     "describe_groups",
     "delete_groups",
+    "consumer_group_heartbeat",
+    "consumer_group_describe",
 )
 
 

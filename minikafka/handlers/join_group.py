@@ -6,12 +6,18 @@ handler simply awaits the runtime, which returns once the response is
 delivered; meanwhile this connection answers nothing else, as in Kafka
 (whose network layer mutes a channel while a request is in flight).
 
+A group id held by a consumer-protocol group (KIP-848) with members is
+INCONSISTENT_GROUP_PROTOCOL: this broker does not mix classic members into
+consumer groups (Kafka 4.0 can, under ``group.consumer.migration.policy``).
+An *empty* consumer group is deleted to make room, in the same append.
+
 ``client_host`` is recorded as Kafka writes it (``InetAddress.toString()``:
 ``"/127.0.0.1"``), which is what DescribeGroups and kafka-consumer-groups show.
 """
 
 from __future__ import annotations
 
+from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
 
 API_KEY = 11
@@ -20,13 +26,18 @@ API_KEY = 11
 async def handle(broker, request, ctx) -> dict:
     version = ctx.api_version
 
-    def join(coordinator, now_ms):
-        return coordinator.join_group(request, now_ms, version=version,
-                                      client_id=ctx.client_id or "",
-                                      client_host=client_host(ctx.peer))
+    def join(classic, consumer_groups, now_ms):
+        code, records = consumer_groups.classic_join_check(request.group_id)
+        if code is not None:
+            return CoordinatorResult(response=error_response(code, request.member_id, version))
+        result = classic.join_group(request, now_ms, version=version,
+                                    client_id=ctx.client_id or "",
+                                    client_host=client_host(ctx.peer))
+        result.records[:0] = records  # the consumer group's tombstones go first
+        return result
 
     try:
-        response = await broker.group_coordinator.execute(request.group_id, join)
+        response = await broker.group_coordinator.execute_both(request.group_id, join)
     except KafkaError as exc:
         response = error_response(exc.code, request.member_id, version)
     return {"throttle_time_ms": 0, **response}

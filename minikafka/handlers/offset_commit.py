@@ -5,6 +5,12 @@ one request are appended as one batch, and the response is sent only once
 they are in the log. Who may commit (member, generation, simple commits with
 ``generation_id = -1``) is the coordinator's rule (``coordinator/offsets.py``).
 
+A member of a consumer-protocol group (KIP-848) commits with its member
+epoch in ``generation_id_or_member_epoch``: the consumer coordinator checks
+it (``validate_offset_commit``: UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH,
+UNSUPPORTED_VERSION below v9), and the offsets are then stored like a
+simple commit, in the classic coordinator that keeps every group's offsets.
+
 As in Kafka's request handler, partitions of topics that do not exist are
 answered UNKNOWN_TOPIC_OR_PARTITION before the coordinator sees the request.
 """
@@ -22,10 +28,18 @@ async def handle(broker, request, ctx) -> dict:
     known, unknown = split_by_existence(broker, request.topics)
     if known:
         filtered = Struct(**{**vars(request), "topics": known})
+
+        def commit(classic, consumer_groups, now_ms):
+            if request.group_id not in consumer_groups.groups:
+                return classic.commit_offsets(filtered, now_ms, version=version)
+            consumer_groups.validate_offset_commit(  # raises: every partition gets the error
+                request.group_id, request.member_id, request.generation_id_or_member_epoch, version)
+            simple = Struct(**{**vars(filtered), "generation_id_or_member_epoch": -1,
+                               "member_id": "", "group_instance_id": None})
+            return classic.commit_offsets(simple, now_ms, version=version)
+
         try:
-            response = await broker.group_coordinator.execute(
-                request.group_id, lambda coordinator, now_ms: coordinator.commit_offsets(
-                    filtered, now_ms, version=version))
+            response = await broker.group_coordinator.execute_both(request.group_id, commit)
             topics = response["topics"]
         except KafkaError as exc:
             topics = every_partition(known, exc.code)

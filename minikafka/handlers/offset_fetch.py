@@ -8,6 +8,9 @@ write, so the coordinator is only read (``GroupCoordinatorRuntime.read``).
 Errors (INVALID_GROUP_ID, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS)
 go to the top level from v2, to the group from v8; v1 has no top-level
 error code, so Kafka repeats it on every requested partition.
+From v9 a member of a consumer-protocol group (KIP-848) sends its member
+id and epoch; the consumer coordinator checks them (UNKNOWN_MEMBER_ID,
+STALE_MEMBER_EPOCH) before the offsets are read.
 ``require_stable`` (v7+, KIP-447) waits for pending transactional commits:
 there are none yet, so it changes nothing.
 """
@@ -21,7 +24,8 @@ API_KEY = 9
 
 async def handle(broker, request, ctx) -> dict:
     if ctx.api_version >= 8:
-        groups = [_fetch(broker, group.group_id, group.topics, request.require_stable)
+        groups = [_fetch(broker, group.group_id, group.topics, request.require_stable,
+                         getattr(group, "member_id", None), getattr(group, "member_epoch", -1))
                   for group in request.groups]
         return {"throttle_time_ms": 0, "groups": groups}
     entry = _fetch(broker, request.group_id, request.topics, request.require_stable)
@@ -30,12 +34,16 @@ async def handle(broker, request, ctx) -> dict:
     return {"throttle_time_ms": 0, "topics": entry["topics"], "error_code": entry["error_code"]}
 
 
-def _fetch(broker, group_id: str, topics, require_stable: bool) -> dict:
+def _fetch(broker, group_id: str, topics, require_stable: bool,
+           member_id: str | None = None, member_epoch: int = -1) -> dict:
     """One group's entry, v8+ shaped: ``{group_id, topics, error_code}``."""
+    def fetch(classic, consumer_groups):
+        if group_id in consumer_groups.groups:
+            consumer_groups.validate_offset_fetch(group_id, member_id, member_epoch)
+        return classic.fetch_offsets(group_id, topics, require_stable=require_stable)
+
     try:
-        return broker.group_coordinator.read(
-            group_id, lambda coordinator: coordinator.fetch_offsets(
-                group_id, topics, require_stable=require_stable))
+        return broker.group_coordinator.read_both(group_id, fetch)
     except KafkaError as exc:
         return {"group_id": group_id, "topics": [], "error_code": exc.code}
 
