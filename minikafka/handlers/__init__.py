@@ -72,14 +72,9 @@ class RequestContext:
 
 
 def load_handlers() -> dict:
-    """Return ``{api_key: handle}`` for every handler module that exists."""
+    """Return ``{api_key: handle}`` for every module in ``HANDLER_MODULES``."""
     handlers = {}
     for name in HANDLER_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue  # not written yet
+        module = importlib.import_module(f"{__name__}.{name}")
         handlers[module.API_KEY] = module.handle
     return handlers
