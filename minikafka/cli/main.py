@@ -36,6 +36,7 @@ SUBCOMMANDS = [
     ("consume", "minikafka.cli.console_consumer", "print records of a topic"),
     ("dump-log", "minikafka.cli.dump_log", "print the batches of log segment files"),
     ("groups", "minikafka.cli.groups", "list, describe, reset offsets of or delete consumer groups"),
+    ("cluster", "minikafka.cli.cluster", "start, inspect, break and stop a local N-broker cluster"),
 ]
 
 
