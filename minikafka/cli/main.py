@@ -63,22 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=summary, description=summary)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help="show a full traceback when the command fails")
-        module = _import(module_name)
-        if module is None:
-            sub.set_defaults(module_name=module_name)
-            continue
-        module.add_arguments(sub)
+        importlib.import_module(module_name).add_arguments(sub)
         sub.set_defaults(module_name=module_name)
     return parser
-
-
-def _import(module_name: str):
-    try:
-        return importlib.import_module(module_name)
-    except ImportError as exc:
-        if exc.name != module_name:
-            raise
-        return None  # a tool not written yet: the subcommand says so when run
 
 
 def describe_error(exc: BaseException) -> str:
@@ -100,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_clients_importable()
     parser = build_parser()
     args = parser.parse_args(argv)
-    module = _import(args.module_name)
-    if module is None:
-        parser.exit(2, f"minikafka: error: '{args.command}' is not available in this build\n")
+    module = importlib.import_module(args.module_name)
     try:
         status = module.run(args)
     except KeyboardInterrupt:
