@@ -275,7 +275,7 @@ def compare(rounds: int, scale_mb: int) -> dict:
                 proc.wait(30)
                 shutil.rmtree(data_dir, ignore_errors=True)
     medians = {name: medians_of(results) for name, results in runs.items()}
-    ratios = {key: round(medians["minikafka"][key] / medians["tansu"][key], 2)
+    ratios = {key: round(medians["minikafka"][key] / medians["tansu"][key], 3)
               for key in medians["minikafka"] if medians["tansu"][key]}
     return {"rounds": rounds, "median": medians, "minikafka_over_tansu": ratios,
             "note": "consume_1k_kcat is minikafka-only: Debian's kcat (librdkafka 2.0.2)"
