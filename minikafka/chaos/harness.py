@@ -87,7 +87,7 @@ class Cluster:
         try:
             trio.run(self._main)
         except BaseException as exc:  # reported to start()
-            self._error = exc
+            self._error = _single_cause(exc)
         finally:
             self._ready.set()
 
@@ -208,3 +208,15 @@ def _is_async(function) -> bool:
     import inspect
 
     return inspect.iscoroutinefunction(function)
+
+
+def _single_cause(exc: BaseException) -> BaseException:
+    """The one error inside Trio's nested exception groups, or the group itself.
+
+    A failed start surfaces through two nurseries (ours and the supervisor's),
+    each wrapping it in an ``ExceptionGroup``; the caller wants the
+    ``SupervisorError`` that says what went wrong.
+    """
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc

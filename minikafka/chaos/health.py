@@ -101,6 +101,6 @@ async def _metadata(host: str, port: int, timeout_ms: float):
                                     request_timeout_ms=timeout_ms) as cluster:
                 topics = await cluster.refresh_metadata(None)
                 return cluster.controller_id, topics
-        except (KafkaConnectionError, OSError):
-            return None
+        except* (KafkaConnectionError, OSError):  # raised inside open_cluster's nursery: grouped
+            pass
     return None

@@ -136,8 +136,9 @@ class BrokerProcess:
                     connection = await connect(nursery, HOST, self.ports.internal_port, timeout_ms=1000)
                     await connection.aclose()
                 return
-            except (KafkaConnectionError, OSError):
-                await trio.sleep(0.1)
+            except* (KafkaConnectionError, OSError):  # raised inside a nursery: grouped
+                pass
+            await trio.sleep(0.1)
         raise SupervisorError(f"broker {self.node_id} did not answer ApiVersions within {timeout_s:.0f} s; "
                               f"see {self.layout.log_path(self.node_id)}")
 
