@@ -244,6 +244,24 @@ class Broker:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                              f"{topic}-{index} is not on this broker") from None
 
+    def leader_partition(self, topic: str, index: int) -> Partition:
+        """The partition if the metadata image names this broker its leader.
+
+        Produce, consumer Fetch and ListOffsets go to the leader only (Kafka
+        without KIP-392 fetch-from-follower).
+
+        Raises:
+            KafkaError: UNKNOWN_TOPIC_OR_PARTITION, or NOT_LEADER_OR_FOLLOWER
+                (the client refreshes its metadata and finds the leader).
+        """
+        partition = self.partition(topic, index)
+        image_topic = self.metadata.image.topic(topic)
+        registration = image_topic.partitions.get(index) if image_topic is not None else None
+        if registration is None or registration.leader != self.node_id:
+            raise KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER,
+                             f"broker {self.node_id} is not the leader of {topic}-{index}")
+        return partition
+
     def topic_name_by_id(self, topic_id: bytes) -> str | None:
         """Resolve a topic id (Fetch v13+) to its name, or None."""
         info = self.topics.get_by_id(topic_id)

@@ -125,3 +125,21 @@ async def test_whole_cluster_restart_keeps_topics(tmp_path, autojump_clock):
         for broker in cluster.brokers.values():
             assert broker.topics.get("kept") == created
             assert broker.topics.effective_config("kept")["retention.ms"] == 60000
+
+
+async def test_only_the_leader_takes_produce_and_fetch(tmp_path, autojump_clock):
+    from minikafka.errors import ErrorCode, KafkaError
+
+    async with open_cluster(tmp_path, brokers=3) as cluster:
+        await cluster.brokers[1].create_topic("t", 1, {}, 3)
+        await cluster.wait_for(lambda: same_images(cluster))
+        leader = cluster.brokers[1].metadata.image.topic("t").partitions[0].leader
+        assert cluster.brokers[leader].leader_partition("t", 0) is cluster.brokers[leader].partition("t", 0)
+        for node_id, broker in cluster.brokers.items():
+            if node_id != leader:
+                try:
+                    broker.leader_partition("t", 0)
+                except KafkaError as exc:
+                    assert exc.code == ErrorCode.NOT_LEADER_OR_FOLLOWER
+                else:
+                    raise AssertionError(f"broker {node_id} accepted a leader-only request")
