@@ -5,20 +5,35 @@ broker.serve()`` inside a Trio nursery. Nothing is process-global: several
 brokers can run in one ``trio.run`` (tests, the cluster simulator), each with
 its own config, data directories and listeners.
 
+Every broker is a KRaft combined-mode node (``process.roles=broker,controller``):
+a voter of the controller quorum and, while it leads it, the active controller.
+A lone broker is simply a one-voter quorum (empty ``controller.quorum.voters``).
+
 What it owns:
 
-- ``topics`` (``TopicRegistry``): names, ids, partition counts, config overrides;
+- ``metadata`` (``MetadataRuntime``): the Raft quorum replica, the committed
+  ``MetadataImage`` and, when active, the ``QuorumController``;
+- ``topics`` (``TopicRegistry``): the read view of the image handlers use;
+- ``lifecycle`` (``BrokerLifecycleManager``): registration and heartbeats to
+  the active controller; ``controller_channel`` reaches it;
 - ``log_manager`` (``LogManager``) and ``partitions``: ``{(topic, index): Partition}``;
 - ``producer_ids`` (``ProducerIdManager``): ids handed to idempotent producers;
 - ``group_coordinator`` (``GroupCoordinatorRuntime``): consumer groups and
   committed offsets, kept in ``__consumer_offsets``;
 - ``handlers``: ``{api_key: handle}`` from ``minikafka.handlers``.
 
-Life cycle: ``open()`` loads the topics and logs (``serve()`` calls it if
-needed); ``serve()`` starts the listeners, the group coordinator (which
-loads ``__consumer_offsets`` and runs the group timers) and the maintenance
-timer, and runs until cancelled; on the way out ``close()`` flushes every
-log and writes the producer-state snapshots, so a restart recovers quickly.
+Life cycle: ``open()`` loads the logs (``serve()`` calls it if needed);
+``serve()`` starts the metadata quorum (which replays the metadata log into
+the image; every applied change is *published* to ``_publish``, which opens,
+reconfigures and deletes partitions to match the image), the listeners, the
+registration (``serve`` reports started once the controller has unfenced
+this broker), the group coordinator and the maintenance timer, and runs until
+cancelled; on the way out ``close()`` flushes every log and writes the
+producer-state snapshots, so a restart recovers quickly.
+
+Topic changes (``create_topic``, ``delete_topic``, ``add_partitions``,
+``set_resource_configs``) are controller operations: they return once the
+records are committed *and* this broker's image has applied them.
 
 Time: record timestamps use the injected wall clock ``now_ms`` (default
 ``time.time``); waiting uses Trio's clock, so ``trio.testing.MockClock`` can
@@ -43,9 +58,14 @@ from minikafka.coordinator.producer_state import ProducerStateManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
-from minikafka.log.config import LogConfig
 from minikafka.log.manager import LogManager
+from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel
+from minikafka.metadata.image import BROKER_RESOURCE
+from minikafka.metadata.runtime import MetadataRuntime
 from minikafka.partition import Partition
+from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
+from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
+                                      quorum_config)
 from minikafka.server.listener import parse_endpoints, serve_endpoints
 from minikafka.server.network import TcpNetwork
 from minikafka.topics import TopicRegistry
@@ -54,6 +74,7 @@ log = logging.getLogger("minikafka.broker")
 
 MAINTENANCE_TICK_MS = 1000
 PRODUCER_IDS_FILE = "producer-ids"  # in the first log dir; see coordinator/producer_ids.py  # roll-by-time and flush-by-time need a short tick
+QUORUM_TICK_MS = 50  # the Raft runtime's tick; every quorum timeout is a whole number of ticks
 
 
 def wall_clock_ms() -> int:
@@ -68,9 +89,15 @@ class Broker:
         now_ms: the wall clock in milliseconds (for record timestamps,
             retention); injectable for tests.
         network: the network seam (``TcpNetwork`` by default).
+        quorum_network: an ``InMemoryNetwork`` joining the quorum replicas of
+            brokers in one process; None: Kafka's RPCs over TCP to the voters
+            of ``controller.quorum.voters``.
+        controllers: ``InMemoryControllers`` of an in-process cluster (how a
+            broker reaches a peer's active controller), or None.
     """
 
-    def __init__(self, config, *, now_ms: Callable[[], int] | None = None, network=None):
+    def __init__(self, config, *, now_ms: Callable[[], int] | None = None, network=None,
+                 quorum_network=None, controllers=None):
         self.config = config
         self.node_id: int = config["node.id"]
         self._now_ms = now_ms or wall_clock_ms
@@ -84,6 +111,12 @@ class Broker:
         self.producer_ids = None
         self.group_coordinator: GroupCoordinatorRuntime | None = None
         self.partitions: dict[tuple[str, int], Partition] = {}
+        self.quorum_network = quorum_network
+        self.controllers = controllers
+        self.metadata: MetadataRuntime | None = None
+        self.controller_channel: ControllerChannel | None = None
+        self.lifecycle: BrokerLifecycleManager | None = None
+        self._unclaimed_logs: dict = {}  # logs found on disk, not (yet) in the image
         self._opened = False
 
     def now_ms(self) -> int:
@@ -97,26 +130,53 @@ class Broker:
     # -- life cycle ----------------------------------------------------------
 
     def open(self) -> None:
-        """Load topics, logs and producer ids from the log dirs. Idempotent."""
+        """Load logs and producer ids, build the metadata runtime. Idempotent.
+
+        Partitions open only once the metadata image names them (``_publish``).
+        """
         if self._opened:
             return
         log_dirs = self.log_dirs()
         for log_dir in log_dirs:
             os.makedirs(log_dir, exist_ok=True)
         self.cluster_id = load_or_create_meta_properties(log_dirs, self.node_id)
-        self.topics = TopicRegistry(self.config)
         self.log_manager = LogManager(log_dirs)
         self.producer_ids = ProducerIdManager(os.path.join(log_dirs[0], PRODUCER_IDS_FILE))
-        logs = self.log_manager.load(self._log_config_for, self.now_ms())
-        for name in self.topics.names():
-            self._open_partitions(self.topics.get(name), logs)
-        for topic, index in sorted(logs.keys() - self.partitions.keys()):
-            # Kafka would delete such a stray log; we keep the data and say so.
-            log.warning("broker %s: log %s-%d belongs to no topic; ignoring it",
-                        self.node_id, topic, index)
+        self._unclaimed_logs = self.log_manager.load(None, self.now_ms())
+        self.metadata = MetadataRuntime(self.config, self._build_quorum, on_publish=self._publish)
+        if self.controllers is not None:
+            self.controllers.register(self.metadata)
+        self.topics = TopicRegistry(self.config, self.metadata)
+        self.controller_channel = ControllerChannel(self.metadata, self.controllers)
+        self.lifecycle = BrokerLifecycleManager(self, self.controller_channel)
         self.group_coordinator = GroupCoordinatorRuntime(self)
-        self.group_coordinator.open()
         self._opened = True
+
+    def quorum_voters(self) -> dict[int, tuple[str, int] | None]:
+        """``controller.quorum.voters`` (or the bootstrap servers); ``{node.id: None}`` if empty."""
+        text = ",".join(self.config["controller.quorum.voters"]
+                        or self.config["controller.quorum.bootstrap.servers"])
+        return parse_quorum_voters(text) if text else {self.node_id: None}
+
+    def _build_quorum(self, on_commit, on_snapshot, on_leader_change) -> QuorumRuntime:
+        voters = self.quorum_voters()
+        if self.quorum_network is not None:
+            transport = self.quorum_network.transport(self.node_id)
+        elif len(voters) == 1:
+            transport = InMemoryNetwork().transport(self.node_id)  # nobody to talk to
+        else:
+            transport = TcpTransport(self.node_id, voters, cluster_id=self.cluster_id)
+        storage = FileStorage(metadata_log_dir(self.config["metadata.log.dir"] or self.log_dirs()[0]),
+                              now_ms=self.now_ms)
+        runtime = QuorumRuntime(
+            quorum_config(self.node_id, voters, tick_ms=QUORUM_TICK_MS,
+                          election_timeout_ms=self.config["controller.quorum.election.timeout.ms"],
+                          fetch_timeout_ms=self.config["controller.quorum.fetch.timeout.ms"]),
+            storage, transport, tick_ms=QUORUM_TICK_MS, cluster_id=self.cluster_id,
+            on_commit=on_commit, on_snapshot=on_snapshot, on_leader_change=on_leader_change)
+        if self.quorum_network is not None:
+            self.quorum_network.register(runtime)
+        return runtime
 
     def close(self) -> None:
         """Clean shutdown: flush and close every log, write producer snapshots.
@@ -126,6 +186,7 @@ class Broker:
         """
         if not self._opened:
             return
+        self.metadata.quorum.storage.close()
         self.log_manager.close()  # fsync, close, write the checkpoints once
         for partition in self.partitions.values():
             try:
@@ -136,20 +197,28 @@ class Broker:
         self._opened = False
 
     async def serve(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """Listen and serve until cancelled, then shut down cleanly.
+        """Join the cluster, listen and serve until cancelled, then shut down cleanly.
 
         ``task_status.started(self)`` is called once every listener is bound
-        (``bound_ports`` is then filled in).
+        (``bound_ports`` is then filled in) and the controller has unfenced
+        this broker (its metadata has caught up).
         """
         self.open()
         try:
             async with trio.open_nursery() as nursery:
+                await nursery.start(self.metadata.run)
                 self.bound_ports = await nursery.start(serve_endpoints, self, self.listeners)
+                await nursery.start(self.lifecycle.run)
+                self.group_coordinator.open()
                 await nursery.start(self.group_coordinator.run)
                 nursery.start_soon(self._maintenance_loop)
                 task_status.started(self)
         finally:
             self.close()
+
+    async def controlled_shutdown(self) -> bool:
+        """Ask the controller to move leadership away before this broker exits."""
+        return await self.lifecycle.controlled_shutdown()
 
     async def _maintenance_loop(self) -> None:
         interval_ms = min(self.config["log.retention.check.interval.ms"], MAINTENANCE_TICK_MS)
@@ -175,50 +244,96 @@ class Broker:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                              f"{topic}-{index} is not on this broker") from None
 
+    def leader_partition(self, topic: str, index: int) -> Partition:
+        """The partition if the metadata image names this broker its leader.
+
+        Produce, consumer Fetch and ListOffsets go to the leader only (Kafka
+        without KIP-392 fetch-from-follower).
+
+        Raises:
+            KafkaError: UNKNOWN_TOPIC_OR_PARTITION, or NOT_LEADER_OR_FOLLOWER
+                (the client refreshes its metadata and finds the leader).
+        """
+        partition = self.partition(topic, index)
+        image_topic = self.metadata.image.topic(topic)
+        registration = image_topic.partitions.get(index) if image_topic is not None else None
+        if registration is None or registration.leader != self.node_id:
+            raise KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER,
+                             f"broker {self.node_id} is not the leader of {topic}-{index}")
+        return partition
+
     def topic_name_by_id(self, topic_id: bytes) -> str | None:
         """Resolve a topic id (Fetch v13+) to its name, or None."""
         info = self.topics.get_by_id(topic_id)
         return info.name if info is not None else None
 
-    def create_topic(self, name: str, num_partitions: int, configs: dict,
-                     replication_factor: int = -1):
-        """Create a topic and its partitions; returns its ``TopicInfo``.
+    async def create_topic(self, name: str, num_partitions: int, configs: dict,
+                           replication_factor: int = -1):
+        """Create a topic through the controller; returns its ``TopicInfo``.
 
         Raises:
             KafkaError: TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION,
-                INVALID_PARTITIONS, INVALID_CONFIG, ...
+                INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR, INVALID_CONFIG, ...
         """
-        info = self.topics.create(name, num_partitions, configs, replication_factor)
-        self._open_partitions(info, {})
-        log.info("broker %s: created topic %s with %d partitions",
-                 self.node_id, name, info.num_partitions)
-        return info
+        num_partitions, replication_factor, configs = self.topics.validate_new_topic(
+            name, num_partitions, configs, replication_factor)
+        request = {"topics": [{"name": name, "num_partitions": num_partitions,
+                               "replication_factor": replication_factor, "assignments": [],
+                               "configs": [{"name": k, "value": v} for k, v in configs.items()]}],
+                   "validate_only": False}
+        result = (await self._controller_call("create_topics", request))["topics"][0]
+        _raise_for(result)
+        await self._wait_for_topic(lambda: self.topics.get(name) is not None)
+        log.info("broker %s: created topic %s with %d partitions", self.node_id, name, num_partitions)
+        return self.topics.get(name)
 
-    def auto_create_topic(self, name: str):
+    async def auto_create_topic(self, name: str):
         """Create ``name`` with the broker defaults (``auto.create.topics.enable``)."""
-        return self.create_topic(name, self.config["num.partitions"], {})
+        return await self.create_topic(name, self.config["num.partitions"], {})
 
-    def delete_topic(self, name: str) -> None:
-        """Delete a topic and its logs. Raises UNKNOWN_TOPIC_OR_PARTITION."""
-        info = self.topics.get(name)
-        if info is None:
-            raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"no topic {name}")
-        self.topics.delete(name)
-        for index in range(info.num_partitions):
-            self.partitions.pop((name, index), None)
-            self.log_manager.delete(name, index)
+    async def delete_topic(self, name: str) -> None:
+        """Delete a topic (its logs go when the image drops it). Raises UNKNOWN_TOPIC_OR_PARTITION."""
+        info = self.topics.require(name)
+        request = {"topic_names": [name]}
+        response = await self._controller_call("delete_topics", request)
+        _raise_for(response["responses"][0])
+        await self._wait_for_topic(lambda: self.topics.get(name) is None)
         log.info("broker %s: deleted topic %s", self.node_id, name)
 
-    def add_partitions(self, name: str, total: int) -> None:
+    async def add_partitions(self, name: str, total: int) -> None:
         """Grow a topic to ``total`` partitions (CreatePartitions)."""
-        self.topics.set_partitions(name, total)
-        self._open_partitions(self.topics.get(name), {})
+        self.topics.validate_new_partition_count(name, total)
+        request = {"topics": [{"name": name, "count": total, "assignments": None}], "validate_only": False}
+        response = await self._controller_call("create_partitions", request)
+        _raise_for(response["results"][0])
+        await self._wait_for_topic(lambda: self.topics.require(name).num_partitions >= total)
+
+    async def set_resource_configs(self, resource_type: int, resource_name: str,
+                                   overrides: dict[str, str]) -> None:
+        """Make ``overrides`` the complete set of a topic's or broker's dynamic configs."""
+        request = {"resources": [{"resource_type": resource_type, "resource_name": resource_name,
+                                  "configs": [{"name": k, "value": v} for k, v in overrides.items()]}],
+                   "validate_only": False}
+        response = await self._controller_call("alter_configs", request)
+        _raise_for(response["responses"][0])
+        wanted = {k: v for k, v in overrides.items() if v is not None}
+        await self._wait_for_topic(
+            lambda: self.metadata.image.configs.get((resource_type, resource_name), {}) == wanted)
+
+    async def _controller_call(self, operation: str, request) -> dict:
+        return await self.controller_channel.call(operation, request)
+
+    async def _wait_for_topic(self, done: Callable[[], bool], timeout_s: float = 10.0) -> None:
+        """Wait until our own image shows a committed change (forwarded ones arrive later)."""
+        with trio.move_on_after(timeout_s):
+            while not done():
+                await self.metadata.wait_changed()
 
     def topic_config_changed(self, name: str) -> None:
-        """Apply a topic's new config overrides to its open logs."""
+        """Apply a topic's config overrides (from the image) to its open logs."""
         config = self.topics.log_config(name)
         for (topic, _), partition in self.partitions.items():
-            if topic == name:
+            if topic == name and partition.log.config != config:
                 partition.log.config = config
 
     async def wait_for_appends(self, partitions, timeout_ms: int) -> bool:
@@ -254,20 +369,49 @@ class Broker:
 
     # -- internals -----------------------------------------------------------
 
-    def _log_config_for(self, topic: str):
-        """The LogConfig of a topic; Kafka's defaults for a log with no topic."""
-        return self.topics.log_config(topic) if topic in self.topics else LogConfig()
-
-    def _open_partitions(self, info, logs: dict) -> None:
-        """Open (or create) the logs of every partition of a topic we lack."""
-        config = self.topics.log_config(info.name)
-        for index in range(info.num_partitions):
-            if (info.name, index) in self.partitions:
+    def _publish(self, image) -> None:
+        """Make this broker match a newly applied metadata image (Kafka's
+        ``BrokerMetadataPublisher``): dynamic broker configs, then partitions."""
+        for per_broker, name in ((True, str(self.node_id)), (False, "")):
+            layer = self.config.dynamic_layer(per_broker)
+            stored = image.configs.get((BROKER_RESOURCE, name), {})
+            try:
+                typed = self.config.validate_dynamic(stored)
+            except KafkaError as exc:  # a key this version refuses must not stop the broker
+                log.warning("broker %s: ignoring dynamic configs of %r: %s", self.node_id, name, exc)
                 continue
-            plog = logs.get((info.name, index))
-            if plog is None:
-                plog = self.log_manager.create(info.name, index, info.topic_id,
-                                               config, self.now_ms())
-            producer_state = ProducerStateManager(self.config["producer.id.expiration.ms"])
-            self.partitions[(info.name, index)] = Partition(
-                info.name, index, plog, producer_state, self.now_ms())
+            if typed != layer:
+                layer.clear()
+                layer.update({k: v for k, v in typed.items() if v is not None})
+        wanted = {(topic.name, pid): topic for topic, pid, p in image.all_partitions()
+                  if self.node_id in p.replicas}
+        for key in [k for k in self.partitions if k not in wanted]:
+            self._remove_partition(key)
+        for key, topic in wanted.items():
+            if key not in self.partitions:
+                self._open_partition(topic, key[1])
+        for name in {topic for topic, _ in self.partitions}:
+            self.topic_config_changed(name)
+
+    def _remove_partition(self, key) -> None:
+        """The image dropped a partition we hold (topic deleted): delete its log."""
+        self.partitions.pop(key, None)
+        self.log_manager.delete(*key)
+        log.info("broker %s: deleted partition %s-%d", self.node_id, *key)
+
+    def _open_partition(self, topic, index: int) -> None:
+        """Open (or create) one partition's log as the image describes it."""
+        config = self.topics.log_config(topic.name)
+        plog = self._unclaimed_logs.pop((topic.name, index), None)
+        if plog is None:
+            plog = self.log_manager.create(topic.name, index, topic.topic_id, config, self.now_ms())
+        plog.config = config
+        producer_state = ProducerStateManager(self.config["producer.id.expiration.ms"])
+        self.partitions[(topic.name, index)] = Partition(topic.name, index, plog, producer_state, self.now_ms())
+
+
+def _raise_for(result: dict) -> None:
+    """Raise the ``KafkaError`` of a controller result entry, if it has one."""
+    code = result.get("error_code", ErrorCode.NONE)
+    if code != ErrorCode.NONE:
+        raise KafkaError(ErrorCode(code), result.get("error_message") or ErrorCode(code).name)

@@ -344,6 +344,47 @@ BROKER_KEYS = [
               "which to rollback transactions that have timed out.", valid=Range(1)),
     ConfigKey("producer.id.expiration.ms", "int", 86400000, "The time in ms that a topic partition leader "
               "will wait before expiring producer IDs.", _DYN, Range(1)),
+    # --- KRaft and replication (issue 4). Kafka 4.0's names and defaults; tests and
+    # `minikafka cluster start --lab` use shorter timeouts and say so.
+    ConfigKey("controller.quorum.voters", "list", [], "Map of id/endpoint information for the set of voters "
+              "in a comma-separated list of {id}@{host}:{port} entries. Empty: this node is its own sole "
+              "voter (a one-node cluster)."),
+    ConfigKey("controller.quorum.bootstrap.servers", "list", [], "List of endpoints to use for bootstrapping "
+              "the cluster metadata ({host}:{port}; minikafka's quorum is static, see parse_quorum_voters)."),
+    ConfigKey("controller.listener.names", "list", ["CONTROLLER"], "A comma-separated list of the names of "
+              "the listeners used by the controller."),
+    ConfigKey("controller.quorum.election.timeout.ms", "int", 1000, "Maximum time in milliseconds to wait "
+              "without being able to fetch from the leader before triggering a new election.", valid=Range(1)),
+    ConfigKey("controller.quorum.fetch.timeout.ms", "int", 2000, "Maximum time without a successful fetch "
+              "from the current leader before a follower becomes a candidate.", valid=Range(1)),
+    ConfigKey("metadata.log.dir", "string", None, "The directory of the cluster metadata log "
+              "(__cluster_metadata-0); the first log dir when not set."),
+    ConfigKey("metadata.log.max.snapshot.interval.ms", "long", 3600000, "The maximum number of milliseconds "
+              "to wait to generate a snapshot if there are committed records in the log.", valid=Range(0)),
+    ConfigKey("metadata.log.max.record.bytes.between.snapshots", "long", 20971520, "The maximum number of "
+              "bytes in the log between the latest snapshot and the high-watermark needed before "
+              "generating a new snapshot.", valid=Range(1)),
+    ConfigKey("broker.session.timeout.ms", "int", 9000, "The length of time in milliseconds that a broker "
+              "lease lasts if no heartbeats are made.", valid=Range(1)),
+    ConfigKey("broker.heartbeat.interval.ms", "int", 2000, "The length of time in milliseconds between "
+              "broker heartbeats.", valid=Range(1)),
+    ConfigKey("replica.lag.time.max.ms", "long", 30000, "If a follower hasn't sent any fetch requests or "
+              "hasn't consumed up to the leader's log end offset for at least this time, the leader will "
+              "remove the follower from the ISR.", valid=Range(1)),
+    ConfigKey("replica.fetch.wait.max.ms", "int", 500, "The maximum wait time for each fetcher request "
+              "issued by follower replicas.", valid=Range(0)),
+    ConfigKey("replica.fetch.max.bytes", "int", 1048576, "The number of bytes of messages to attempt to "
+              "fetch for each partition.", valid=Range(0)),
+    ConfigKey("replica.fetch.min.bytes", "int", 1, "Minimum bytes expected for each fetch response.",
+              valid=Range(1)),
+    ConfigKey("replica.fetch.backoff.ms", "int", 1000, "The amount of time to sleep when fetch partition "
+              "error occurs.", valid=Range(0)),
+    ConfigKey("auto.leader.rebalance.enable", "boolean", True, "Enables auto leader balancing: the "
+              "controller moves leadership back to preferred leaders."),
+    ConfigKey("leader.imbalance.check.interval.seconds", "long", 300, "The frequency with which the "
+              "partition rebalance check is triggered by the controller.", valid=Range(1)),
+    ConfigKey("leader.imbalance.per.broker.percentage", "int", 10, "The ratio of leader imbalance allowed "
+              "per broker.", valid=Range(0)),
 ]
 
 TOPIC_KEYS = [

@@ -12,8 +12,18 @@ kafka-python) from the main thread:
     with BrokerThread(tmp_path) as broker_thread:
         producer = confluent_kafka.Producer({"bootstrap.servers": broker_thread.bootstrap})
 
-Both listen on ``127.0.0.1`` with a port chosen by the kernel, and both shut
-the broker down cleanly (logs flushed, snapshots written) on exit.
+``open_cluster`` runs N brokers in the test's own ``trio.run``: a KRaft
+combined-mode cluster whose quorum and controller calls travel through
+in-memory seams (``cluster.quorum_network.cut``/``isolate``/``heal`` make
+partitions), while clients reach every broker on its own loopback port:
+
+    async with open_cluster(tmp_path, brokers=3) as cluster:
+        await cluster.brokers[1].create_topic("t", 3, {}, 3)
+        await cluster.stop(2)          # a crash, as far as the others can tell
+        await cluster.start(2)         # the same data dir, a new incarnation
+
+All of them listen on ``127.0.0.1`` with a port chosen by the kernel, and
+shut their brokers down cleanly (logs flushed, snapshots written) on exit.
 
 Overrides are Kafka config keys. Because Kafka's keys never contain ``_``,
 keyword arguments may spell them with underscores
@@ -24,13 +34,27 @@ keys works too (``**{"log.segment.bytes": 1024}``).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import threading
 
 import trio
 
 from minikafka.broker import Broker
-from minikafka.config import BrokerConfig
+from minikafka.config import BrokerConfig, MetaProperties, random_uuid, uuid_to_str
+from minikafka.fileutil import atomic_write
+from minikafka.metadata.broker_lifecycle import InMemoryControllers
+from minikafka.quorum.runtime import InMemoryNetwork
+
+LAB_CLUSTER_OVERRIDES = {
+    # Lab-speed timeouts (Kafka's defaults are 1000, 2000, 9000 and 2000 ms):
+    # elections and fencing then take a fraction of a second.
+    "controller.quorum.election.timeout.ms": 300,
+    "controller.quorum.fetch.timeout.ms": 600,
+    "broker.session.timeout.ms": 1500,
+    "broker.heartbeat.interval.ms": 250,
+    "replica.lag.time.max.ms": 2000,
+}
 
 
 def broker_config(data_dir, **overrides) -> BrokerConfig:
@@ -107,7 +131,9 @@ class BrokerThread:
             raise RuntimeError("broker failed") from self._error
 
     def call(self, fn, *args):
-        """Run ``fn(*args)`` (synchronous) in the broker's thread; return its result."""
+        """Run ``fn(*args)`` in the broker's thread (awaited if it is async); return its result."""
+        if inspect.iscoroutinefunction(fn):
+            return trio.from_thread.run(fn, *args, trio_token=self._token)
         return trio.from_thread.run_sync(fn, *args, trio_token=self._token)
 
     def __enter__(self) -> "BrokerThread":
@@ -133,3 +159,98 @@ class BrokerThread:
             self.broker = broker
             self.bootstrap = f"127.0.0.1:{broker.bound_ports[0]}"
             self._ready.set()
+
+
+class InProcessCluster:
+    """N brokers of one KRaft cluster in the current Trio run (see ``open_cluster``).
+
+    Attributes:
+        brokers: ``{node_id: Broker}`` of the running brokers.
+        quorum_network: the ``InMemoryNetwork`` the Raft messages cross.
+        controllers: the ``InMemoryControllers`` seam for controller calls.
+    """
+
+    def __init__(self, nursery, data_dir, num_brokers: int, now_ms, overrides: dict):
+        self._nursery = nursery
+        self.data_dir = data_dir
+        self.now_ms = now_ms
+        self.node_ids = list(range(1, num_brokers + 1))
+        self.cluster_id = uuid_to_str(random_uuid())
+        self.quorum_network = InMemoryNetwork()
+        self.controllers = InMemoryControllers()
+        self.brokers: dict[int, Broker] = {}
+        self._scopes: dict[int, trio.CancelScope] = {}
+        voters = ",".join(f"{n}@127.0.0.1:0" for n in self.node_ids)  # addresses unused in memory
+        self.overrides = {**LAB_CLUSTER_OVERRIDES, "controller.quorum.voters": voters,
+                          "default.replication.factor": min(3, num_brokers), **overrides}
+
+    def log_dir(self, node_id: int) -> str:
+        return os.path.join(os.fspath(self.data_dir), f"broker-{node_id}")
+
+    def _format(self, node_id: int) -> None:
+        """``kafka-storage format``: every node's dir records the same cluster id."""
+        path = os.path.join(self.log_dir(node_id), "meta.properties")
+        if not os.path.exists(path):
+            os.makedirs(self.log_dir(node_id), exist_ok=True)
+            meta = MetaProperties(self.cluster_id, node_id, uuid_to_str(random_uuid()))
+            atomic_write(path, meta.to_text().encode("latin-1"))
+
+    async def start(self, node_id: int) -> Broker:
+        """Start (or restart) one broker; return once it is unfenced and serving."""
+        self._format(node_id)
+        config = broker_config(self.log_dir(node_id), **{**self.overrides, "node.id": node_id})
+        broker = Broker(config, now_ms=self.now_ms, quorum_network=self.quorum_network,
+                        controllers=self.controllers)
+        scope = trio.CancelScope()
+        self._scopes[node_id] = scope
+
+        async def run(task_status=trio.TASK_STATUS_IGNORED):
+            with scope:
+                await broker.serve(task_status=task_status)
+
+        await self._nursery.start(run)
+        self.brokers[node_id] = broker
+        return broker
+
+    async def start_all(self) -> None:
+        """Start every broker concurrently (none is unfenced before a quorum exists)."""
+        async with trio.open_nursery() as starting:
+            for node_id in self.node_ids:
+                starting.start_soon(self.start, node_id)
+
+    async def stop(self, node_id: int, *, controlled: bool = False) -> None:
+        """Stop one broker: a crash (cancel) or, with ``controlled``, a controlled shutdown first."""
+        broker = self.brokers.pop(node_id)
+        if controlled:
+            await broker.controlled_shutdown()
+        self._scopes.pop(node_id).cancel()
+        self.controllers.pop(node_id, None)
+        await trio.sleep(0)
+
+    def active_controller(self) -> Broker | None:
+        """The broker whose node is the active controller, if any."""
+        return next((b for b in self.brokers.values() if b.metadata.is_active), None)
+
+    async def wait_for(self, condition, timeout_s: float = 30.0) -> None:
+        """Wait (polling Trio's clock) until ``condition()`` is true."""
+        with trio.fail_after(timeout_s):
+            while not condition():
+                await trio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def open_cluster(data_dir, *, brokers: int = 3, now_ms=None, **overrides):
+    """Run a ``brokers``-node KRaft cluster in the current Trio run (combined mode).
+
+    Overrides are Kafka config keys as for ``open_broker``; the lab timeouts
+    of ``LAB_CLUSTER_OVERRIDES`` apply unless overridden. Yields the
+    ``InProcessCluster`` once every broker is unfenced.
+    """
+    overrides = {key.replace("_", "."): value for key, value in overrides.items()}
+    async with trio.open_nursery() as nursery:
+        cluster = InProcessCluster(nursery, data_dir, brokers, now_ms, overrides)
+        await cluster.start_all()
+        try:
+            yield cluster
+        finally:
+            nursery.cancel_scope.cancel()

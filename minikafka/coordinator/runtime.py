@@ -215,7 +215,7 @@ class GroupCoordinatorRuntime:
         """Return once every partition that existed at start-up is loaded."""
         await self._loaded.wait()
 
-    def ensure_offsets_topic(self) -> None:
+    async def ensure_offsets_topic(self) -> None:
         """Create ``__consumer_offsets`` (Kafka does it on the first FindCoordinator).
 
         Raises:
@@ -230,11 +230,11 @@ class GroupCoordinatorRuntime:
         }
         # Kafka 4.0 refuses to create the topic (and answers COORDINATOR_NOT_AVAILABLE)
         # while fewer brokers than offsets.topic.replication.factor are registered;
-        # single-node setups configure 1. A lone minikafka broker uses what it has.
+        # single-node setups configure 1. minikafka uses min(3, registered brokers).
         replication_factor = min(config["offsets.topic.replication.factor"],
-                                 self.broker.topics.num_brokers)
+                                 max(1, self.broker.topics.num_brokers))
         try:
-            self.broker.create_topic(OFFSETS_TOPIC, self.num_partitions, configs, replication_factor)
+            await self.broker.create_topic(OFFSETS_TOPIC, self.num_partitions, configs, replication_factor)
         except KafkaError as exc:
             if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
                 log.error("broker %s: cannot create %s: %s", self.broker.node_id, OFFSETS_TOPIC, exc)

@@ -18,7 +18,7 @@ partitions for a topic override, every topic for a broker-level change
 
 from __future__ import annotations
 
-from minikafka.config import ResourceType
+from minikafka.config import ResourceType, validate_topic_configs
 from minikafka.errors import ErrorCode, KafkaError
 
 API_KEY = 33
@@ -32,7 +32,7 @@ async def handle(broker, request, ctx) -> dict:
             nulls = [name for name, value in configs.items() if value is None]
             if nulls:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {', '.join(nulls)}")
-            apply_overrides(broker, resource.resource_type, resource.resource_name, configs, request.validate_only)
+            await apply_overrides(broker, resource.resource_type, resource.resource_name, configs, request.validate_only)
             responses.append(response_for(resource, ErrorCode.NONE, None))
         except KafkaError as exc:
             responses.append(response_for(resource, exc.code, exc.message))
@@ -49,22 +49,20 @@ def current_overrides(broker, resource_type: int, resource_name: str) -> dict[st
     raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
 
 
-def apply_overrides(broker, resource_type: int, resource_name: str, overrides: dict[str, str],
-                    validate_only: bool) -> None:
-    """Make ``overrides`` the resource's complete set of overrides (validated first)."""
+async def apply_overrides(broker, resource_type: int, resource_name: str, overrides: dict[str, str],
+                          validate_only: bool) -> None:
+    """Make ``overrides`` the resource's complete set of overrides (validated here
+    first, then written by the controller; the broker applies them from the image)."""
     if resource_type == ResourceType.TOPIC:
-        broker.topics.alter_configs(resource_name, overrides, validate_only)
-        if not validate_only:
-            broker.topic_config_changed(resource_name)
-        return
-    if resource_type == ResourceType.BROKER:
-        per_broker = broker.config.broker_resource_scope(resource_name)
-        broker.topics.set_dynamic_broker_configs(per_broker, overrides, validate_only)
-        if not validate_only:
-            for name in broker.topics.names():
-                broker.topic_config_changed(name)
-        return
-    raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
+        broker.topics.require(resource_name)
+        validate_topic_configs(overrides)
+    elif resource_type == ResourceType.BROKER:
+        broker.config.broker_resource_scope(resource_name)
+        broker.config.validate_dynamic(overrides)
+    else:
+        raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
+    if not validate_only:
+        await broker.set_resource_configs(resource_type, resource_name, overrides)
 
 
 def response_for(resource, code, message) -> dict:

@@ -29,19 +29,19 @@ async def handle(broker, request, ctx) -> dict:
         try:
             if counts[topic.name] > 1:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
-            _create_partitions(broker, topic, request.validate_only)
+            await _create_partitions(broker, topic, request.validate_only)
             results.append({"name": topic.name, "error_code": ErrorCode.NONE, "error_message": None})
         except KafkaError as exc:
             results.append({"name": topic.name, "error_code": exc.code, "error_message": exc.message})
     return {"throttle_time_ms": 0, "results": results}
 
 
-def _create_partitions(broker, topic, validate_only: bool) -> None:
+async def _create_partitions(broker, topic, validate_only: bool) -> None:
     info = broker.topics.validate_new_partition_count(topic.name, topic.count)
     if topic.assignments is not None:
         _check_assignments(broker, topic, topic.count - info.num_partitions, info.replication_factor)
     if not validate_only:
-        broker.add_partitions(topic.name, topic.count)
+        await broker.add_partitions(topic.name, topic.count)
 
 
 def _check_assignments(broker, topic, new_partitions: int, replication_factor: int) -> None:

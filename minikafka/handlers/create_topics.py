@@ -40,20 +40,20 @@ async def handle(broker, request, ctx) -> dict:
             results.append(_error(topic.name, KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")))
             continue
         try:
-            results.append(_create_one(broker, topic, request.validate_only))
+            results.append(await _create_one(broker, topic, request.validate_only))
         except KafkaError as exc:
             results.append(_error(topic.name, exc))
     return {"throttle_time_ms": 0, "topics": results}
 
 
-def _create_one(broker, topic, validate_only: bool) -> dict:
+async def _create_one(broker, topic, validate_only: bool) -> dict:
     num_partitions, replication_factor = _partitions_and_replicas(broker, topic)
     configs = {config.name: config.value for config in topic.configs}
     num_partitions, replication_factor, configs = broker.topics.validate_new_topic(
         topic.name, num_partitions, configs, replication_factor)
     topic_id = ZERO_UUID
     if not validate_only:
-        topic_id = broker.create_topic(topic.name, num_partitions, configs).topic_id
+        topic_id = (await broker.create_topic(topic.name, num_partitions, configs, replication_factor)).topic_id
     return {
         "name": topic.name,
         "topic_id": topic_id,

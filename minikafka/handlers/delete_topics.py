@@ -34,7 +34,7 @@ async def handle(broker, request, ctx) -> dict:
             name, topic_id = _resolve(broker, name, topic_id, names, ids)
             if not broker.config["delete.topic.enable"]:
                 raise KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
-            broker.delete_topic(name)
+            await broker.delete_topic(name)
             responses.append(_result(name, topic_id, ErrorCode.NONE, None))
         except KafkaError as exc:
             responses.append(_result(name, topic_id, exc.code, exc.message))

@@ -82,7 +82,7 @@ def _resolve(broker, request, ctx) -> list:
                 error = ErrorCode.UNKNOWN_TOPIC_ID
             else:
                 try:
-                    partition = broker.partition(name, fetch_partition.partition)
+                    partition = broker.leader_partition(name, fetch_partition.partition)
                 except KafkaError as exc:
                     error = exc.code
             wanted.append((topic, fetch_partition, partition, error))

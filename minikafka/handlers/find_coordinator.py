@@ -29,14 +29,14 @@ NO_NODE = {"node_id": -1, "host": "", "port": -1}
 
 async def handle(broker, request, ctx) -> dict:
     if ctx.api_version >= 4:
-        coordinators = [_find(broker, key, request.key_type) for key in request.coordinator_keys]
+        coordinators = [await _find(broker, key, request.key_type) for key in request.coordinator_keys]
         return {"throttle_time_ms": 0, "coordinators": coordinators}
-    found = _find(broker, request.key, request.key_type)
+    found = await _find(broker, request.key, request.key_type)
     del found["key"]
     return {"throttle_time_ms": 0, **found}
 
 
-def _find(broker, key: str, key_type: int) -> dict:
+async def _find(broker, key: str, key_type: int) -> dict:
     """One coordinator entry: ``key``, the node, ``error_code`` and ``error_message``."""
     if key_type == TRANSACTION_KEY_TYPE:
         return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -45,7 +45,7 @@ def _find(broker, key: str, key_type: int) -> dict:
         return _error(key, ErrorCode.INVALID_REQUEST, f"unknown coordinator key type {key_type}")
     runtime = broker.group_coordinator
     try:
-        runtime.ensure_offsets_topic()
+        await runtime.ensure_offsets_topic()
     except KafkaError as exc:
         return _error(key, exc.code, exc.message)
     if not runtime.is_coordinator_for(key):

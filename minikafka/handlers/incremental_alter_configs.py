@@ -50,7 +50,7 @@ async def handle(broker, request, ctx) -> dict:
         try:
             overrides = current_overrides(broker, resource.resource_type, resource.resource_name)
             _apply_ops(overrides, resource)
-            apply_overrides(broker, resource.resource_type, resource.resource_name, overrides,
+            await apply_overrides(broker, resource.resource_type, resource.resource_name, overrides,
                             request.validate_only)
             responses.append(response_for(resource, ErrorCode.NONE, None))
         except KafkaError as exc:

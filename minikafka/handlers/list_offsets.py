@@ -48,7 +48,7 @@ async def handle(broker, request, ctx) -> dict:
 
 def _list_one(broker, request, topic: str, requested) -> dict:
     try:
-        partition = broker.partition(topic, requested.partition_index)
+        partition = broker.leader_partition(topic, requested.partition_index)
         timestamp, offset = _find(partition, requested.timestamp, request.isolation_level)
     except KafkaError as exc:
         return {"partition_index": requested.partition_index, "error_code": exc.code,

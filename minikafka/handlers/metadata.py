@@ -1,10 +1,17 @@
 """Metadata (key 3): brokers, controller and the partitions of topics.
 
-Clients ask for metadata to learn which broker leads each partition. This
-broker is alone, so every partition has ``leader_id`` = this node, leader
-epoch 0, and ``replica_nodes`` = ``isr_nodes`` = ``[node]``. The broker's
-address is the first ``advertised.listeners`` entry, else the first listener
-(with the port actually bound).
+Clients ask for metadata to learn which broker leads each partition. Every
+answer comes from this broker's committed metadata image (KRaft), so every
+broker of a cluster answers the same way once it has applied the same log:
+
+- ``brokers``: the registered, unfenced brokers, each with its first
+  registered listener (Kafka lists only the brokers clients may use);
+- ``controller_id``: the active controller (the quorum leader; Kafka 4.0
+  sends a random broker here, since clients reach the controller through
+  the brokers; the leader teaches more);
+- per partition: ``leader_id`` and ``leader_epoch``, ``replica_nodes``,
+  ``isr_nodes``, and ``offline_replicas`` (replicas whose broker is fenced or
+  gone). A partition without a leader answers LEADER_NOT_AVAILABLE.
 
 Which topics:
     ``topics`` null (v1+), or an empty array in v0, means every topic; an
@@ -37,13 +44,13 @@ UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
 
 
 async def handle(broker, request, ctx) -> dict:
-    host, port = broker.advertised_endpoint()
+    leader = broker.metadata.active_controller_id
     return {
         "throttle_time_ms": 0,
-        "brokers": [{"node_id": broker.node_id, "host": host, "port": port, "rack": None}],
+        "brokers": _brokers(broker.metadata.image),
         "cluster_id": broker.cluster_id,
-        "controller_id": broker.node_id,
-        "topics": [_describe(broker, topic, request, ctx) for topic in _requested(broker, request, ctx)],
+        "controller_id": -1 if leader is None else leader,
+        "topics": [await _describe(broker, topic, request, ctx) for topic in _requested(broker, request, ctx)],
     }
 
 
@@ -54,7 +61,7 @@ def _requested(broker, request, ctx) -> list[tuple[str | None, bytes]]:
     return [(topic.name, topic.topic_id or NO_TOPIC_ID) for topic in request.topics]
 
 
-def _describe(broker, requested: tuple[str | None, bytes], request, ctx) -> dict:
+async def _describe(broker, requested: tuple[str | None, bytes], request, ctx) -> dict:
     name, topic_id = requested
     if name is None:  # v10+: by topic id
         name = broker.topic_name_by_id(topic_id)
@@ -65,26 +72,42 @@ def _describe(broker, requested: tuple[str | None, bytes], request, ctx) -> dict
         if not _may_auto_create(broker, request, ctx):
             return _topic_error(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name)
         try:
-            info = broker.auto_create_topic(name)
+            info = await broker.auto_create_topic(name)
         except KafkaError as exc:
             if exc.code == ErrorCode.TOPIC_ALREADY_EXISTS:
                 info = broker.topics.get(name)
             else:
                 return _topic_error(exc.code, name)
-    node = broker.node_id
+    image = broker.metadata.image
+    topic = image.topics[info.topic_id]
     return {
         "error_code": ErrorCode.NONE,
         "name": info.name,
         "topic_id": info.topic_id,
         "is_internal": info.name in INTERNAL_TOPICS,
-        "partitions": [
-            {"error_code": ErrorCode.NONE, "partition_index": index, "leader_id": node,
-             "leader_epoch": broker.partition(info.name, index).leader_epoch,
-             "replica_nodes": [node], "isr_nodes": [node], "offline_replicas": []}
-            for index in range(info.num_partitions)
-        ],
+        "partitions": [_partition(image, index, p) for index, p in sorted(topic.partitions.items())],
         "topic_authorized_operations": UNKNOWN_AUTHORIZED_OPERATIONS,
     }
+
+
+def _brokers(image) -> list[dict]:
+    """The unfenced brokers and their first listener."""
+    brokers = []
+    for broker_id, registration in sorted(image.brokers.items()):
+        if registration.fenced or not registration.end_points:
+            continue
+        endpoint = registration.end_points[0]
+        brokers.append({"node_id": broker_id, "host": endpoint.host, "port": endpoint.port,
+                        "rack": registration.rack})
+    return brokers
+
+
+def _partition(image, index: int, p) -> dict:
+    has_leader = p.leader >= 0
+    return {"error_code": ErrorCode.NONE if has_leader else ErrorCode.LEADER_NOT_AVAILABLE,
+            "partition_index": index, "leader_id": p.leader, "leader_epoch": p.leader_epoch,
+            "replica_nodes": list(p.replicas), "isr_nodes": list(p.isr),
+            "offline_replicas": [b for b in p.replicas if b not in image.brokers or image.brokers[b].fenced]}
 
 
 def _may_auto_create(broker, request, ctx) -> bool:

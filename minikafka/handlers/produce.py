@@ -71,7 +71,7 @@ def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> dict:
     if data.records is None or len(data.records) == 0:
         return _error(data.index, ErrorCode.INVALID_RECORD, "no record batch")
     try:
-        partition = broker.partition(topic, data.index)
+        partition = broker.leader_partition(topic, data.index)
         result = partition.append_records(
             data.records, now_ms, single_batch=True,
             allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD)

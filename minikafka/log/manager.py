@@ -144,7 +144,16 @@ class LogManager:
             self.checkpoint(log_dir)
 
 
+METADATA_LOG_DIR_NAME = "__cluster_metadata-0"
+
+
 def _is_partition_dir(name: str) -> bool:
-    """``orders-0`` yes; ``orders-0.abc-delete`` / ``-stray`` (Kafka's leftovers) no."""
+    """``orders-0`` yes; ``orders-0.abc-delete`` / ``-stray`` (Kafka's leftovers) no.
+
+    ``__cluster_metadata-0`` neither: the Raft quorum's storage owns it (as
+    Kafka's RaftManager, not its LogManager, does).
+    """
+    if name == METADATA_LOG_DIR_NAME:
+        return False
     topic, _, partition = name.rpartition("-")
     return bool(topic) and partition.isdigit()

@@ -183,6 +183,10 @@ class QuorumRuntime:
         try:
             async with trio.open_nursery() as nursery:
                 self._drive(lambda node: None)  # the restart Ready: load the snapshot
+                if self.config.voters == {self.node_id} and not self.is_leader:
+                    # Kafka's QuorumState: the only voter stands at once, as
+                    # nobody else could ever win or ask for its vote.
+                    self._drive(RaftNode.start_election)
                 nursery.start_soon(self._tick_loop)
                 nursery.start_soon(self._receive_loop)
                 nursery.start_soon(self._send_loop)
@@ -278,7 +282,10 @@ class QuorumRuntime:
             NotLeader: this replica does not lead (``exc.leader_id`` may say who does).
         """
         offset = self._drive(lambda node: node.propose(data))
-        self._proposals[offset] = self.node.epoch
+        if self.node.next_apply_offset <= offset:
+            self._proposals[offset] = self.node.epoch
+        # else a one-voter quorum committed (and applied) it in the same step:
+        # wait_committed() then returns at once.
         return offset
 
     async def wait_committed(self, offset: int) -> None:

@@ -1,7 +1,7 @@
 """The admin handlers called directly, with requests and responses through the real codec.
 
-A small fake broker (registry and config real, partitions faked) lets these
-run before the storage layer exists and keeps them fast. Every version of
+A small fake broker (topic view, controller and config real, no Raft log,
+partitions faked) keeps them fast. Every version of
 every API is exercised, so a response field the declaration lacks, or a
 value a version cannot carry, fails here.
 """
@@ -19,6 +19,9 @@ from minikafka.handlers import (
     describe_cluster, describe_configs, describe_log_dirs, incremental_alter_configs,
 )
 from minikafka.protocol.messages import REQUESTS, RESPONSES
+from minikafka.broker import Broker
+from minikafka.metadata import ControllerConfig, MetadataImage, QuorumController
+from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.topics import TopicRegistry
 
 
@@ -36,36 +39,69 @@ class FakePartition:
         return self.log_start_offset
 
 
+class FakeMetadata:
+    """A controller and its image with no Raft log: records apply as they are
+    written (a one-voter quorum commits them in the same step, too)."""
+
+    def __init__(self, config, node_id):
+        self.image = MetadataImage()
+        self.controller = QuorumController(ControllerConfig.from_broker_config(config), self.image, 0)
+        self.controller.bootstrap(0)
+        self.controller.register_broker({"broker_id": node_id, "incarnation_id": b"i" * 16,
+                                         "listeners": [{"name": "PLAINTEXT", "host": "localhost",
+                                                        "port": 9092}]}, 0, metadata_offset=1)
+        self.controller.broker_heartbeat({"broker_id": node_id, "broker_epoch": 1,
+                                          "current_metadata_offset": 1}, 0)
+
+
 class FakeBroker:
-    """The slice of ``Broker`` the admin handlers use (see docs/internals.md)."""
+    """The slice of ``Broker`` the admin handlers use (see docs/internals.md):
+    the real topic view, controller and admin methods; partitions faked."""
 
     def __init__(self, tmp_path, **overrides):
         self.config = BrokerConfig({"log.dirs": str(tmp_path), **overrides})
         self.node_id = self.config.node_id
         self.cluster_id = "AAAAAAAAAAAAAAAAAAAAAA"
-        self.topics = TopicRegistry(self.config)
+        self.metadata = FakeMetadata(self.config, self.node_id)
+        self.topics = TopicRegistry(self.config, self.metadata)
         self.partitions = {}
         self.changed = []
+        self._seen_configs = {}
         self.log_manager = type("LM", (), {"log_dir_of": lambda _, t, p: str(tmp_path)})()
 
-    def create_topic(self, name, num_partitions, configs):
-        info = self.topics.create(name, num_partitions, configs)
-        self.add_partitions(name, info.num_partitions, grow=False)
-        return info
+    create_topic = Broker.create_topic
+    delete_topic = Broker.delete_topic
+    add_partitions = Broker.add_partitions
+    set_resource_configs = Broker.set_resource_configs
 
-    def delete_topic(self, name):
-        info = self.topics.delete(name)
-        for index in range(info.num_partitions):
-            del self.partitions[(name, index)]
+    async def _controller_call(self, operation, request):
+        response = getattr(self.metadata.controller, operation)(request, 0).response
+        self._publish()
+        return response
 
-    def add_partitions(self, name, total, grow=True):
-        if grow:
-            self.topics.set_partitions(name, total)
-        for index in range(total):
-            self.partitions.setdefault((name, index), FakePartition())
+    async def _wait_for_topic(self, done, timeout_s=0):
+        assert done()  # applied already: there is no log to wait for
+
+    def _publish(self):
+        """What ``Broker._publish`` does, with fake partitions."""
+        for per_broker, name in ((True, str(self.node_id)), (False, "")):
+            layer = self.config.dynamic_layer(per_broker)
+            layer.clear()
+            layer.update(self.config.validate_dynamic(self.metadata.image.configs.get((BROKER_RESOURCE, name), {})))
+        wanted = {(t.name, p) for t, p, _ in self.metadata.image.all_partitions()}
+        for key in set(self.partitions) - wanted:
+            del self.partitions[key]
+        for key in wanted - set(self.partitions):
+            self.partitions[key] = FakePartition()
+        for name in sorted({t for t, _ in self.partitions}):
+            self.topic_config_changed(name)
 
     def topic_config_changed(self, name):
-        self.changed.append(name)
+        """Note a topic whose partitions' effective log config changed (not at creation)."""
+        config = self.topics.log_config(name)
+        if self._seen_configs.setdefault(name, config) != config:
+            self.changed.append(name)
+        self._seen_configs[name] = config
 
     def partition(self, topic, index):
         try:
@@ -84,6 +120,11 @@ def call(broker, module, request: dict, version: int):
     ctx = RequestContext(key, version, 1, "test", "127.0.0.1:1", None)
     response = trio.run(module.handle, broker, decoded, ctx)
     return RESPONSES[key].decode(RESPONSES[key].encode(response, version), version)
+
+
+def run(async_fn, *args):
+    """Run one of the broker's async admin methods to completion."""
+    return trio.run(async_fn, *args)
 
 
 def versions(module):
@@ -141,7 +182,7 @@ def test_create_topics_validate_only_and_assignment(broker):
 
 @pytest.mark.parametrize("version", versions(delete_topics))
 def test_delete_topics_all_versions(broker, version):
-    broker.create_topic("t", 2, {})
+    run(broker.create_topic, "t", 2, {})
     if version >= 6:
         request = {"topics": [{"name": "t"}, {"name": "missing"}, {"topic_id": b"\x01" * 16}]}
     else:
@@ -156,11 +197,11 @@ def test_delete_topics_all_versions(broker, version):
 
 def test_delete_topic_by_id_and_disabled(tmp_path):
     broker = FakeBroker(tmp_path)
-    info = broker.create_topic("t", 1, {})
+    info = run(broker.create_topic, "t", 1, {})
     response = call(broker, delete_topics, {"topics": [{"topic_id": info.topic_id}]}, 6)
     assert (response.responses[0].name, response.responses[0].error_code) == ("t", 0)
     disabled = FakeBroker(tmp_path / "other", **{"delete.topic.enable": "false"})
-    disabled.create_topic("keep", 1, {})
+    run(disabled.create_topic, "keep", 1, {})
     response = call(disabled, delete_topics, {"topic_names": ["keep"]}, 5)
     assert response.responses[0].error_code == ErrorCode.TOPIC_DELETION_DISABLED
     assert disabled.topics.get("keep") is not None
@@ -168,7 +209,7 @@ def test_delete_topic_by_id_and_disabled(tmp_path):
 
 @pytest.mark.parametrize("version", versions(create_partitions))
 def test_create_partitions_all_versions(broker, version):
-    broker.create_topic("t", 1, {})
+    run(broker.create_topic, "t", 1, {})
     request = {"topics": [{"name": "t", "count": 3, "assignments": None},
                           {"name": "missing", "count": 3, "assignments": None}]}
     response = call(broker, create_partitions, dict(request, validate_only=True), version)
@@ -189,7 +230,7 @@ def _describe(broker, resources, version, **flags):
 
 @pytest.mark.parametrize("version", versions(describe_configs))
 def test_describe_configs_all_versions(broker, version):
-    broker.create_topic("t", 1, {"retention.ms": "5000"})
+    run(broker.create_topic, "t", 1, {"retention.ms": "5000"})
     response = _describe(broker, [(2, "t", None), (2, "missing", None), (4, "1", ["num.partitions"]),
                                   (8, "1", None), (4, "2", None)], version,
                          include_synonyms=True, include_documentation=True)
@@ -209,7 +250,7 @@ def test_describe_configs_all_versions(broker, version):
 
 @pytest.mark.parametrize("version", versions(incremental_alter_configs))
 def test_incremental_alter_topic_configs(broker, version):
-    broker.create_topic("t", 1, {"retention.ms": "5000", "segment.ms": "100000"})
+    run(broker.create_topic, "t", 1, {"retention.ms": "5000", "segment.ms": "100000"})
 
     def alter(*configs, validate_only=False):
         resource = {"resource_type": 2, "resource_name": "t",
@@ -233,7 +274,7 @@ def test_incremental_alter_topic_configs(broker, version):
 
 
 def test_incremental_alter_broker_configs(broker):
-    broker.create_topic("t", 1, {})
+    run(broker.create_topic, "t", 1, {})
     resources = [
         {"resource_type": 4, "resource_name": "", "configs": [
             {"name": "log.retention.ms", "config_operation": 0, "value": "60000"}]},
@@ -254,7 +295,7 @@ def test_incremental_alter_broker_configs(broker):
 
 @pytest.mark.parametrize("version", versions(alter_configs))
 def test_alter_configs_replaces_the_set(broker, version):
-    broker.create_topic("t", 1, {"retention.ms": "5000"})
+    run(broker.create_topic, "t", 1, {"retention.ms": "5000"})
     resource = {"resource_type": 2, "resource_name": "t", "configs": [{"name": "segment.ms", "value": "60000"}]}
     response = call(broker, alter_configs, {"resources": [resource]}, version)
     assert response.responses[0].error_code == 0
@@ -267,7 +308,7 @@ def test_alter_configs_replaces_the_set(broker, version):
 
 @pytest.mark.parametrize("version", versions(delete_records))
 def test_delete_records_all_versions(broker, version):
-    broker.create_topic("t", 2, {})
+    run(broker.create_topic, "t", 2, {})
     request = {"topics": [{"name": "t", "partitions": [
         {"partition_index": 0, "offset": 4}, {"partition_index": 1, "offset": 11}]},
         {"name": "missing", "partitions": [{"partition_index": 0, "offset": 1}]}]}
@@ -294,8 +335,8 @@ def test_describe_cluster_all_versions(broker, version):
 
 @pytest.mark.parametrize("version", versions(describe_log_dirs))
 def test_describe_log_dirs_all_versions(broker, tmp_path, version):
-    broker.create_topic("t", 2, {})
-    broker.create_topic("u", 1, {})
+    run(broker.create_topic, "t", 2, {})
+    run(broker.create_topic, "u", 1, {})
     response = call(broker, describe_log_dirs, {"topics": [{"topic": "t", "partitions": [1, 5]}]}, version)
     (result,) = response.results
     assert result.log_dir == str(tmp_path)

@@ -1,4 +1,10 @@
-"""TopicRegistry: Kafka's topic rules, persistence across restarts, dynamic broker configs."""
+"""Topics in the metadata image: Kafka's topic rules, persistence across restarts
+(through the Raft metadata log), dynamic broker configs.
+
+The ``TopicRegistry`` is now a read view of the broker's metadata image; every
+change goes through the (one-voter) controller quorum, so these tests drive
+a real broker.
+"""
 
 from __future__ import annotations
 
@@ -6,98 +12,102 @@ import os
 
 import pytest
 
-from minikafka.config import BrokerConfig
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.topics import REGISTRY_FILE, TopicRegistry
+from minikafka.handlers.alter_configs import apply_overrides
+from minikafka.metadata.image import BROKER_RESOURCE, TOPIC_RESOURCE
+from minikafka.testing import open_broker
 
 
-@pytest.fixture
-def config(tmp_path):
-    return BrokerConfig({"log.dirs": str(tmp_path / "data"), "num.partitions": "3"})
-
-
-def _code(call, *args, **kwargs):
+async def _code(call, *args, **kwargs):
     with pytest.raises(KafkaError) as info:
-        call(*args, **kwargs)
+        await call(*args, **kwargs)
     return info.value.code
 
 
-def test_create_and_get(config):
-    registry = TopicRegistry(config)
-    info = registry.create("orders", 2, {"retention.ms": "1000"})
-    assert info.num_partitions == 2 and info.replication_factor == 1
-    assert len(info.topic_id) == 16 and info.topic_id != bytes(16)
-    assert registry.get("orders") is info
-    assert registry.get_by_id(info.topic_id) is info
-    assert registry.names() == ["orders"]
-    assert registry.effective_config("orders")["retention.ms"] == 1000
-    assert registry.create("defaults", -1).num_partitions == 3  # -1: num.partitions
+async def test_create_and_get(tmp_path):
+    async with open_broker(tmp_path, num_partitions=3) as broker:
+        registry = broker.topics
+        info = await broker.create_topic("orders", 2, {"retention.ms": "1000"})
+        assert info.num_partitions == 2 and info.replication_factor == 1
+        assert len(info.topic_id) == 16 and info.topic_id != bytes(16)
+        assert registry.get("orders") == info
+        assert registry.get_by_id(info.topic_id) == info
+        assert registry.names() == ["orders"]
+        assert registry.effective_config("orders")["retention.ms"] == 1000
+        assert (await broker.create_topic("defaults", -1, {})).num_partitions == 3  # -1: num.partitions
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "a" * 250, "bad name", "slash/", "ümlaut"],
                          ids=["empty", "dot", "dotdot", "too-long", "space", "slash", "non-ascii"])
-def test_illegal_names(config, name):
-    assert _code(TopicRegistry(config).create, name, 1) == ErrorCode.INVALID_TOPIC_EXCEPTION
+async def test_illegal_names(tmp_path, name):
+    async with open_broker(tmp_path) as broker:
+        assert await _code(broker.create_topic, name, 1, {}) == ErrorCode.INVALID_TOPIC_EXCEPTION
 
 
-def test_legal_edge_names(config):
-    registry = TopicRegistry(config)
-    registry.create("a" * 249, 1)
-    registry.create("A-z_0.9", 1)
+async def test_legal_edge_names(tmp_path):
+    async with open_broker(tmp_path) as broker:
+        await broker.create_topic("a" * 249, 1, {})
+        await broker.create_topic("A-z_0.9", 1, {})
 
 
-def test_create_errors(config):
-    registry = TopicRegistry(config)
-    registry.create("t", 1)
-    assert _code(registry.create, "t", 1) == ErrorCode.TOPIC_ALREADY_EXISTS
-    assert _code(registry.create, "x", 0) == ErrorCode.INVALID_PARTITIONS
-    assert _code(registry.create, "x", 1, {}, 3) == ErrorCode.INVALID_REPLICATION_FACTOR
-    assert _code(registry.create, "x", 1, {"segment.bytes": "1"}) == ErrorCode.INVALID_CONFIG
-    registry.create("a.b", 1)
-    assert _code(registry.create, "a_b", 1) == ErrorCode.INVALID_TOPIC_EXCEPTION  # collides in metrics
-    assert registry.names() == ["a.b", "t"]
+async def test_create_errors(tmp_path):
+    async with open_broker(tmp_path) as broker:
+        await broker.create_topic("t", 1, {})
+        assert await _code(broker.create_topic, "t", 1, {}) == ErrorCode.TOPIC_ALREADY_EXISTS
+        assert await _code(broker.create_topic, "x", 0, {}) == ErrorCode.INVALID_PARTITIONS
+        assert await _code(broker.create_topic, "x", 1, {}, 3) == ErrorCode.INVALID_REPLICATION_FACTOR
+        assert await _code(broker.create_topic, "x", 1, {"segment.bytes": "1"}) == ErrorCode.INVALID_CONFIG
+        await broker.create_topic("a.b", 1, {})
+        # '.' and '_' collide in metric names
+        assert await _code(broker.create_topic, "a_b", 1, {}) == ErrorCode.INVALID_TOPIC_EXCEPTION
+        assert broker.topics.names() == ["a.b", "t"]
 
 
-def test_partitions_only_grow(config):
-    registry = TopicRegistry(config)
-    registry.create("t", 2)
-    assert _code(registry.set_partitions, "t", 1) == ErrorCode.INVALID_PARTITIONS
-    assert _code(registry.set_partitions, "t", 2) == ErrorCode.INVALID_PARTITIONS
-    assert _code(registry.set_partitions, "nope", 5) == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-    assert registry.set_partitions("t", 5).num_partitions == 5
+async def test_partitions_only_grow(tmp_path):
+    async with open_broker(tmp_path) as broker:
+        await broker.create_topic("t", 2, {})
+        assert await _code(broker.add_partitions, "t", 1) == ErrorCode.INVALID_PARTITIONS
+        assert await _code(broker.add_partitions, "t", 2) == ErrorCode.INVALID_PARTITIONS
+        assert await _code(broker.add_partitions, "nope", 5) == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        await broker.add_partitions("t", 5)
+        assert broker.topics.get("t").num_partitions == 5
 
 
-def test_state_survives_restart(config):
-    registry = TopicRegistry(config)
-    created = registry.create("t", 2, {"cleanup.policy": "compact"})
-    registry.create("gone", 1)
-    registry.delete("gone")
-    registry.set_partitions("t", 4)
-    registry.alter_configs("t", {"retention.bytes": "100"})
-    registry.set_dynamic_broker_configs(True, {"log.retention.ms": "5000"})
-    registry.set_dynamic_broker_configs(False, {"message.max.bytes": "2000"})
+async def test_state_survives_restart(tmp_path):
+    async with open_broker(tmp_path) as broker:
+        created = await broker.create_topic("t", 2, {"cleanup.policy": "compact"})
+        await broker.create_topic("gone", 1, {})
+        await broker.delete_topic("gone")
+        await broker.add_partitions("t", 4)
+        await broker.set_resource_configs(TOPIC_RESOURCE, "t", {"retention.bytes": "100"})
+        await broker.set_resource_configs(BROKER_RESOURCE, "1", {"log.retention.ms": "5000"})
+        await broker.set_resource_configs(BROKER_RESOURCE, "", {"message.max.bytes": "2000"})
 
-    fresh_config = BrokerConfig({"log.dirs": config.log_dirs[0]})
-    reopened = TopicRegistry(fresh_config)
-    info = reopened.get("t")
-    assert (info.topic_id, info.num_partitions, info.configs) == (created.topic_id, 4, {"retention.bytes": "100"})
-    assert reopened.names() == ["t"]
-    assert fresh_config["log.retention.ms"] == 5000
-    assert fresh_config["message.max.bytes"] == 2000
-    assert reopened.effective_config("t")["retention.ms"] == 5000
-    assert not os.path.exists(os.path.join(config.log_dirs[0], REGISTRY_FILE + ".tmp"))
-
-
-def test_alter_configs_validates_before_changing(config):
-    registry = TopicRegistry(config)
-    registry.create("t", 1, {"retention.ms": "1"})
-    assert _code(registry.alter_configs, "t", {"retention.ms": "2", "bogus": "x"}) == ErrorCode.INVALID_CONFIG
-    assert registry.get("t").configs == {"retention.ms": "1"}
-    registry.alter_configs("t", {"retention.ms": "3"}, validate_only=True)
-    assert registry.get("t").configs == {"retention.ms": "1"}
+    async with open_broker(tmp_path) as reopened:  # a fresh BrokerConfig, replayed from the Raft log
+        info = reopened.topics.get("t")
+        assert (info.topic_id, info.num_partitions, info.configs) == (created.topic_id, 4, {"retention.bytes": "100"})
+        assert reopened.topics.names() == ["t"]
+        assert reopened.config["log.retention.ms"] == 5000
+        assert reopened.config["message.max.bytes"] == 2000
+        assert reopened.topics.effective_config("t")["retention.ms"] == 5000
+        assert not os.path.exists(tmp_path / "gone-0")
+    assert os.path.isdir(tmp_path / "__cluster_metadata-0")
 
 
-def test_dynamic_broker_configs_rejects_static_keys(config):
-    registry = TopicRegistry(config)
-    assert _code(registry.set_dynamic_broker_configs, True, {"num.partitions": "2"}) == ErrorCode.INVALID_CONFIG
-    assert registry.dynamic_broker_configs(True) == {}
+async def test_alter_configs_validates_before_changing(tmp_path):
+    async with open_broker(tmp_path) as broker:
+        await broker.create_topic("t", 1, {"retention.ms": "1"})
+        code = await _code(apply_overrides, broker, TOPIC_RESOURCE, "t", {"retention.ms": "2", "bogus": "x"}, False)
+        assert code == ErrorCode.INVALID_CONFIG
+        assert await _code(broker.set_resource_configs, TOPIC_RESOURCE, "t",
+                           {"retention.ms": "2", "bogus": "x"}) == ErrorCode.INVALID_CONFIG  # the controller too
+        assert broker.topics.get("t").configs == {"retention.ms": "1"}
+        await apply_overrides(broker, TOPIC_RESOURCE, "t", {"retention.ms": "3"}, True)
+        assert broker.topics.get("t").configs == {"retention.ms": "1"}
+
+
+async def test_dynamic_broker_configs_rejects_static_keys(tmp_path):
+    async with open_broker(tmp_path) as broker:
+        assert await _code(broker.set_resource_configs, BROKER_RESOURCE, "1",
+                           {"num.partitions": "2"}) == ErrorCode.INVALID_CONFIG
+        assert broker.topics.dynamic_broker_configs(True) == {}

@@ -29,7 +29,7 @@ async def client(broker):
 
 
 async def create(broker, name="t", partitions=1):
-    return broker.create_topic(name, partitions, {})
+    return await broker.create_topic(name, partitions, {})
 
 
 # -- ApiVersions ------------------------------------------------------------------
@@ -334,7 +334,7 @@ async def test_init_producer_id_transactional_not_available(client):
 
 async def test_topics_and_data_survive_restart(tmp_path):
     async with open_broker(tmp_path) as broker:
-        broker.create_topic("keep", 1, {})
+        await broker.create_topic("keep", 1, {})
         client = await RawClient.connect(broker.bound_ports[0])
         await client.request(PRODUCE, 9, produce_body("keep", 0, batch([b"x", b"y"])))
         await client.aclose()
@@ -349,5 +349,5 @@ async def test_topics_and_data_survive_restart(tmp_path):
 async def test_two_brokers_in_one_trio_run(tmp_path):
     async with open_broker(tmp_path / "a") as a, open_broker(tmp_path / "b", node_id=2) as b:
         assert a.bound_ports != b.bound_ports
-        a.create_topic("only-a", 1, {})
+        await a.create_topic("only-a", 1, {})
         assert "only-a" not in b.topics.names()

@@ -48,7 +48,7 @@ async def test_maintenance_applies_retention(tmp_path):
     wall_clock_ms = [int(time.time() * 1000)]
     async with open_broker(tmp_path, now_ms=lambda: wall_clock_ms[0],
                            log_retention_check_interval_ms=20) as broker:
-        broker.create_topic("old", 1, {})
+        await broker.create_topic("old", 1, {})
         client = await RawClient.connect(broker.bound_ports[0])
         await client.request(PRODUCE, 9, produce_body("old", 0, batch([b"a", b"b"])))
         wall_clock_ms[0] += 10 * DAY_MS  # past segment.ms and retention.ms (7 days)
@@ -62,7 +62,7 @@ async def test_maintenance_applies_retention(tmp_path):
 
 async def test_producer_state_survives_clean_restart(tmp_path):
     async with open_broker(tmp_path) as broker:
-        broker.create_topic("t", 1, {})
+        await broker.create_topic("t", 1, {})
         client = await RawClient.connect(broker.bound_ports[0])
         init = await client.request(INIT_PRODUCER_ID, 4, {"transactional_id": None,
                                                           "transaction_timeout_ms": 1000})
@@ -83,26 +83,23 @@ async def test_producer_state_survives_clean_restart(tmp_path):
 
 async def test_delete_and_grow_topics(tmp_path):
     async with open_broker(tmp_path) as broker:
-        broker.create_topic("t", 1, {})
-        broker.add_partitions("t", 3)
+        await broker.create_topic("t", 1, {})
+        await broker.add_partitions("t", 3)
         assert broker.partition("t", 2).log_end_offset == 0
-        broker.delete_topic("t")
+        await broker.delete_topic("t")
         assert "t" not in broker.topics.names()
         assert not os.path.exists(tmp_path / "t-0")
 
 
 async def test_long_poll_uses_trio_clock(tmp_path, autojump_clock):
-    # No sockets: the handler runs directly, and a virtual clock makes a
+    # The handler is called directly (no client socket), and a virtual clock makes a
     # 30-second long poll instantaneous.
-    from minikafka.broker import Broker
     from minikafka.handlers import RequestContext, fetch
     from minikafka.protocol import messages
-    from minikafka.testing import broker_config
 
-    broker = Broker(broker_config(tmp_path))
-    broker.open()
-    try:
-        broker.create_topic("t", 1, {})
+    # The broker runs (its metadata quorum creates the topic) under the same clock.
+    async with open_broker(tmp_path) as broker:
+        await broker.create_topic("t", 1, {})
         message = messages.REQUESTS[FETCH]
         request = message.decode(message.encode(fetch_body("t", 0, 0, max_wait_ms=30_000), 12), 12)
         ctx = RequestContext(FETCH, 12, 1, "test", "in-memory", None)
@@ -121,5 +118,3 @@ async def test_long_poll_uses_trio_clock(tmp_path, autojump_clock):
             response = await fetch.handle(broker, request, ctx)
         assert trio.current_time() - start == 5.0
         assert values_of(response["responses"][0]["partitions"][0]["records"]) == [b"late"]
-    finally:
-        broker.close()

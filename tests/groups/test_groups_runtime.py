@@ -66,7 +66,7 @@ async def test_find_coordinator_batched_keys_and_key_types(tmp_path):
 
 async def test_a_group_round_trip_over_the_handlers(tmp_path):
     async with open_broker(tmp_path, **FAST) as broker:
-        broker.create_topic("t", 2, {})
+        await broker.create_topic("t", 2, {})
         await call(broker, FIND_COORDINATOR, 3, key="g")
         joined = await join_and_sync(broker, "g")
         member = joined.member_id
@@ -112,7 +112,7 @@ async def test_a_group_round_trip_over_the_handlers(tmp_path):
 
 async def test_group_records_land_in_the_groups_partition(tmp_path):
     async with open_broker(tmp_path, **FAST) as broker:
-        broker.create_topic("t", 1, {})
+        await broker.create_topic("t", 1, {})
         await call(broker, FIND_COORDINATOR, 3, key="g")
         partition = broker.partition(OFFSETS_TOPIC, partition_for("g", 5))
         before = partition.log_end_offset
@@ -125,7 +125,7 @@ async def test_group_records_land_in_the_groups_partition(tmp_path):
 
 async def test_second_join_completes_the_parked_first(tmp_path, autojump_clock):
     async with open_broker(tmp_path, now_ms=trio_clock_ms, **FAST) as broker:
-        broker.create_topic("t", 1, {})
+        await broker.create_topic("t", 1, {})
         await call(broker, FIND_COORDINATOR, 3, key="g")
         first = await join_and_sync(broker, "g")
         responses = {}
@@ -156,7 +156,7 @@ async def test_second_join_completes_the_parked_first(tmp_path, autojump_clock):
 
 async def test_session_timeout_is_driven_by_the_trio_clock(tmp_path, autojump_clock):
     async with open_broker(tmp_path, now_ms=trio_clock_ms, **FAST) as broker:
-        broker.create_topic("t", 1, {})
+        await broker.create_topic("t", 1, {})
         await call(broker, FIND_COORDINATOR, 3, key="g")
         await join_and_sync(broker, "g", session_timeout_ms=6000)
         await trio.sleep(5.9)
@@ -169,7 +169,7 @@ async def test_session_timeout_is_driven_by_the_trio_clock(tmp_path, autojump_cl
 
 async def test_restart_replays_offsets_and_groups(tmp_path, autojump_clock):
     async with open_broker(tmp_path, now_ms=trio_clock_ms, **FAST) as broker:
-        broker.create_topic("t", 2, {})
+        await broker.create_topic("t", 2, {})
         await call(broker, FIND_COORDINATOR, 3, key="g")
         joined = await join_and_sync(broker, "g", session_timeout_ms=6000)
         await commit(broker, "g", "t", {0: 3, 1: 4}, generation_id=1, member_id=joined.member_id)
@@ -190,16 +190,18 @@ async def test_restart_replays_offsets_and_groups(tmp_path, autojump_clock):
 
 async def test_requests_wait_for_the_load(tmp_path):
     async with open_broker(tmp_path, **FAST) as broker:
-        broker.create_topic("t", 1, {})
+        await broker.create_topic("t", 1, {})
         await call(broker, FIND_COORDINATOR, 3, key="g")
         await commit(broker, "g", "t", {0: 11})
     broker = Broker(broker_config(tmp_path, **FAST))
-    broker.open()  # shards exist but nothing is replayed until the runtime runs
+    broker.open()
     try:
-        assert await fetch(broker, "g", "t", [0]) == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
-        listed = await call(broker, LIST_GROUPS, 4, states_filter=[])
-        assert listed.error_code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
         async with trio.open_nursery() as nursery:
+            await nursery.start(broker.metadata.run)  # replays the topics from the metadata log
+            broker.group_coordinator.open()  # shards exist but nothing is replayed until the runtime runs
+            assert await fetch(broker, "g", "t", [0]) == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+            listed = await call(broker, LIST_GROUPS, 4, states_filter=[])
+            assert listed.error_code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
             await nursery.start(broker.group_coordinator.run)
             await broker.group_coordinator.wait_loaded()
             assert await fetch(broker, "g", "t", [0]) == {0: 11}
@@ -210,7 +212,7 @@ async def test_requests_wait_for_the_load(tmp_path):
 
 async def test_a_failed_append_reloads_the_coordinator_from_the_log(tmp_path, monkeypatch):
     async with open_broker(tmp_path, **FAST) as broker:
-        broker.create_topic("t", 1, {})
+        await broker.create_topic("t", 1, {})
         await call(broker, FIND_COORDINATOR, 3, key="g")
         await commit(broker, "g", "t", {0: 1})
         partition = broker.partition(OFFSETS_TOPIC, partition_for("g", 5))

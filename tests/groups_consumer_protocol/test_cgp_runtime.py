@@ -33,8 +33,8 @@ async def started(tmp_path, partitions: int = 4, **overrides):
     context = open_broker(tmp_path, **{**FAST, **overrides})
     broker = await context.__aenter__()
     if broker.topics.get("t") is None:
-        broker.create_topic("t", partitions, {})
-    broker.group_coordinator.ensure_offsets_topic()
+        await broker.create_topic("t", partitions, {})
+    await broker.group_coordinator.ensure_offsets_topic()
     return context, broker
 
 
@@ -99,8 +99,8 @@ async def test_second_member_gets_half_after_the_first_revokes(tmp_path):
 
 async def test_a_member_that_stops_heartbeating_is_removed(tmp_path, autojump_clock):
     async with open_broker(tmp_path, now_ms=trio_clock_ms, **FAST) as broker:
-        broker.create_topic("t", 2, {})
-        broker.group_coordinator.ensure_offsets_topic()
+        await broker.create_topic("t", 2, {})
+        await broker.group_coordinator.ensure_offsets_topic()
         await heartbeat(broker, "g", member_id="m1")
         await trio.sleep(2.9)
         assert (await describe(broker, "g")).group_state == "Stable"
@@ -174,8 +174,8 @@ async def test_list_describe_and_delete_see_consumer_groups(tmp_path):
 
 async def test_restart_brings_back_the_group_its_epochs_and_offsets(tmp_path, autojump_clock):
     async with open_broker(tmp_path, now_ms=trio_clock_ms, **FAST) as broker:
-        broker.create_topic("t", 4, {})
-        broker.group_coordinator.ensure_offsets_topic()
+        await broker.create_topic("t", 4, {})
+        await broker.group_coordinator.ensure_offsets_topic()
         await heartbeat(broker, "g", member_id="m1")
         await commit(broker, "g", "t", {1: 9}, member_id="m1", member_epoch=1)
         before = await describe(broker, "g")

@@ -55,7 +55,7 @@ def fetch_request(version: int, topic: str, topic_id: bytes, offsets, *, max_byt
 @pytest.mark.parametrize("version", [4, 11, 12, 16])
 async def test_fetch_bytes_identical_with_and_without_zero_copy(tmp_path, monkeypatch, version):
     async with open_broker(tmp_path, log_segment_bytes=1 << 20) as broker:
-        info = broker.create_topic("zc", 3, {})
+        info = await broker.create_topic("zc", 3, {})
         fill(broker.partition("zc", 0), 40, 5, 30_000)  # 6 MB: several segments
         fill(broker.partition("zc", 1), 3, 1, 300_000)  # batches bigger than a fetch limit
         port = broker.bound_ports[0]
