@@ -169,18 +169,78 @@ class ReplicatedLog(RuleBasedStateMachine):
         assert self.leader_id in self.isr
         assert self.leader.high_watermark <= len(self.replicas[self.leader_id].log)
 
+    def _fetch_state(self):
+        """Everything a follower fetch can change, to tell when fetching has settled.
+
+        The logs alone are not enough: a diverging-epoch answer can truncate
+        a follower's epoch cache without removing any record (a leader that
+        resigned before writing in its epoch keeps that epoch's start entry,
+        and Kafka's ``truncateTo`` still calls ``truncateFromEnd``), and only
+        the *next* fetch moves its position and lets it rejoin the ISR.
+        """
+        return (frozenset(self.isr), self.leader.high_watermark,
+                {b: (list(r.log), r.cache.entries, r.high_watermark,
+                     r.follower.fetch_offset if r.follower else None)
+                 for b, r in self.replicas.items()})
+
     def teardown(self):
-        for _ in range(100):  # each round either truncates or copies at least one record
-            before = {b: list(r.log) for b, r in self.replicas.items()}
+        for _ in range(100):  # a round that is not the last truncates, copies, or moves a position
+            before = self._fetch_state()
             for broker_id in BROKERS:
                 self.fetch(broker_id, max_records=1_000)
-            if all(before[b] == r.log for b, r in self.replicas.items()):
+            if self._fetch_state() == before:
                 break
+        else:
+            raise AssertionError("followers kept fetching without settling")
         leader_log = self.replicas[self.leader_id].log
         for replica in self.replicas.values():
             assert replica.log == leader_log, f"replica {replica.broker_id} kept a divergent suffix"
         assert self.isr == set(BROKERS)
         assert self.leader.high_watermark == len(leader_log) or self.leader.is_under_min_isr
+
+
+class _Draw:
+    """Stands in for Hypothesis' ``data`` in ``elect``: always picks ``broker_id``."""
+
+    def __init__(self, broker_id):
+        self.broker_id = broker_id
+
+    def draw(self, strategy):
+        return self.broker_id
+
+
+def _leader_resigned_without_writing():
+    """Broker 2 leads epoch 1 but writes nothing, then follows broker 1 (epoch 2)."""
+    state = ReplicatedLog()
+    state.append(count=1)
+    state.tick(ms=40_000)  # ISR shrinks to {1}
+    state.fetch(broker_id=2, max_records=1)
+    state.fetch(broker_id=2, max_records=1)  # 2 rejoins
+    state.elect(data=_Draw(2), fence_old_leader=False)  # epoch 1 starts at 1 on broker 2, nothing written
+    state.elect(data=_Draw(1), fence_old_leader=True)  # epoch 2, ISR {1}
+    state.fetch(broker_id=3, max_records=1)
+    return state
+
+
+def test_follower_rejoins_after_leading_an_epoch_without_writing_in_it():
+    """Its first fetch answers a diverging epoch that only drops the empty
+    epoch 1 from its cache (its log already matches, as Kafka's ``truncateTo``
+    at the log end does); the next fetch brings it back into the ISR.
+    """
+    state = _leader_resigned_without_writing()
+    replica = state.replicas[2]
+    assert replica.log == state.replicas[1].log and replica.cache.latest_epoch == 1
+    state.fetch(broker_id=2, max_records=1_000)  # diverging epoch (0, 1)
+    assert replica.log == state.replicas[1].log and replica.cache.latest_epoch == 0 and 2 not in state.isr
+    state.fetch(broker_id=2, max_records=1_000)
+    assert 2 in state.isr
+
+
+def test_teardown_fetches_until_the_isr_settles_not_just_the_logs():
+    """The thorough run's falsifying example: no round of teardown changes a log."""
+    state = _leader_resigned_without_writing()
+    state.teardown()
+    assert state.isr == set(BROKERS)
 
 
 def run_model(max_examples):
