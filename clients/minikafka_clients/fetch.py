@@ -184,25 +184,51 @@ class Fetcher:
             raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
                              f"offset {self.positions[index]} is out of range for {self.topic}-{index}")
         _check_partition(partition_response.error_code, self.topic, index)
-        if not partition_response.records:
-            return []
-        out = []
-        position = self.positions[index]
-        for batch in record_codec.read_batches(partition_response.records):
-            if batch.next_offset <= position:
-                continue
-            if not batch.is_control:
-                out.extend(self._consumer_record(index, batch, r)
-                           for r in batch.records if r.offset >= position)
-            position = batch.next_offset
-        self.positions[index] = position
+        out, self.positions[index] = partition_records(
+            self.topic, index, self.positions[index], partition_response)
         return out
 
-    def _consumer_record(self, index: int, batch, record) -> ConsumerRecord:
-        timestamp = batch.max_timestamp if batch.timestamp_type == record_codec.LOG_APPEND_TIME \
-            else record.timestamp
-        return ConsumerRecord(self.topic, index, record.offset, timestamp, batch.timestamp_type,
-                              record.key, record.value, list(record.headers))
+
+def partition_records(topic: str, index: int, position: int, partition_response, *,
+                      read_committed: bool = False) -> tuple[list[ConsumerRecord], int]:
+    """The records of one partition of a Fetch response at or after ``position``.
+
+    Returns ``(records, next_position)``. With ``read_committed`` the batches
+    of aborted transactions are dropped, as Java's consumer does: the response
+    lists ``aborted_transactions`` (producer id, first offset); a transactional
+    batch of such a producer at or after that first offset is aborted data,
+    until that producer's ABORT marker (a control batch) ends it.
+    """
+    if not partition_response.records:
+        return [], position
+    aborted = sorted((a.first_offset, a.producer_id)
+                     for a in (partition_response.aborted_transactions or ())) if read_committed else []
+    aborting: set[int] = set()
+    out = []
+    for batch in record_codec.read_batches(partition_response.records):
+        if batch.next_offset <= position:
+            continue
+        while aborted and aborted[0][0] <= batch.last_offset:
+            aborting.add(aborted.pop(0)[1])
+        if batch.is_control:
+            if batch.producer_id in aborting and _is_abort_marker(batch):
+                aborting.discard(batch.producer_id)
+        elif not (batch.is_transactional and batch.producer_id in aborting):
+            out.extend(_consumer_record(topic, index, batch, r)
+                       for r in batch.records if r.offset >= position)
+        position = batch.next_offset
+    return out, position
+
+
+def _is_abort_marker(batch) -> bool:
+    return any(c.type == record_codec.ControlRecordType.ABORT for c in batch.control_records)
+
+
+def _consumer_record(topic: str, index: int, batch, record) -> ConsumerRecord:
+    timestamp = batch.max_timestamp if batch.timestamp_type == record_codec.LOG_APPEND_TIME \
+        else record.timestamp
+    return ConsumerRecord(topic, index, record.offset, timestamp, batch.timestamp_type,
+                          record.key, record.value, list(record.headers))
 
 
 def check_top_level(response) -> None:

@@ -17,11 +17,18 @@ compute the very same 32-bit hash, so this is a faithful port of
 ``to_positive`` is ``h & 0x7fffffff``, *not* ``abs(h)``: ``abs`` of
 ``-2**31`` is still negative in Java.
 
-Records without a key are not hashed; since KIP-480 the Java producer sticks to
-one partition per batch for them (see ``choose_partition``).
+Records without a key are not hashed. Before KIP-480 they went round-robin,
+one record per partition, which made many tiny batches. Since KIP-480 (Kafka
+2.4) the producer *sticks* to one randomly chosen partition until the batch
+for it is full or sent, then picks another one (``StickyPartitioner``): the
+same spread over time, but full batches. (Kafka 3.3's KIP-794 refines the
+switching point to ``batch.size`` bytes per partition and weighs slow brokers;
+KIP-480's rule is the simpler one taught here.)
 """
 
 from __future__ import annotations
+
+import random
 
 _SEED = 0x9747B28C
 _M = 0x5BD1E995
@@ -79,3 +86,45 @@ def choose_partition(key: bytes | None, num_partitions: int, sticky_partition: i
     if key is None:
         return sticky_partition % num_partitions
     return partition_for_key(key, num_partitions)
+
+
+class StickyPartitioner:
+    """The sticky partition of each topic for keyless records (KIP-480).
+
+    Java's ``StickyPartitionCache``. The producer asks ``partition()`` for
+    every keyless record, and calls ``next_partition()`` when appending to
+    the sticky partition would open a new batch (the previous one is full or
+    already drained). Owned by one producer; not task-safe.
+
+    Args:
+        random_source: a ``random.Random``-like object (``randrange``), for tests.
+    """
+
+    def __init__(self, random_source=None):
+        self._random = random_source or random.Random()
+        self._sticky: dict[str, int] = {}
+
+    def partition(self, topic: str, num_partitions: int) -> int:
+        """The partition keyless records of ``topic`` go to now."""
+        current = self._sticky.get(topic)
+        if current is None or current >= num_partitions:
+            return self.next_partition(topic, num_partitions, -1)
+        return current
+
+    def next_partition(self, topic: str, num_partitions: int, previous: int) -> int:
+        """Move ``topic``'s sticky partition to a random *other* partition.
+
+        Only moves if the sticky partition is still ``previous`` (another
+        caller may have moved it already, as in Java).
+        """
+        current = self._sticky.get(topic)
+        if current is not None and current != previous and current < num_partitions:
+            return current
+        if num_partitions == 1:
+            chosen = 0
+        else:
+            chosen = self._random.randrange(num_partitions - 1)
+            if chosen >= previous >= 0:
+                chosen += 1  # skip the previous one: uniform over the others
+        self._sticky[topic] = chosen
+        return chosen

@@ -1,0 +1,143 @@
+"""One round of Fetch for a consumer: every wanted partition, one request per leader.
+
+The consumer hands over ``{(topic, partition): fetch_offset}``; this module
+groups the partitions by leader (from the cluster's metadata), sends one Fetch
+to each leader concurrently, and returns per partition a ``FetchResult``:
+its records at or after the fetch offset (decoded, aborted transactions
+dropped under ``read_committed``), the next offset to fetch, and the
+partition's high watermark and last stable offset (for lag).
+
+Fetch v13+ names topics by ``topic_id`` (KIP-516) in the request and the
+response; older versions by name. The request carries both and the codec
+writes the one the version has; the response is mapped back through the
+metadata.
+
+A partition whose leader moved (NOT_LEADER_OR_FOLLOWER, ...) is left out of
+the result and the metadata is refreshed, so the next round asks the new
+leader. OFFSET_OUT_OF_RANGE is returned for the consumer to apply
+``auto.offset.reset``. Other errors are raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import trio
+
+from minikafka.errors import ErrorCode, KafkaError
+
+from .cluster import Cluster
+from .connection import KafkaConnectionError
+from .fetch import FETCH_KEY, ConsumerRecord, check_top_level, partition_records
+
+READ_UNCOMMITTED, READ_COMMITTED = 0, 1
+TopicPartition = tuple[str, int]
+
+# "Ask the metadata again and retry": the leader moved or is not known yet.
+REFRESH_METADATA = frozenset({
+    ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH,
+    ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.REPLICA_NOT_AVAILABLE,
+    ErrorCode.OFFSET_NOT_AVAILABLE,
+})
+
+
+@dataclasses.dataclass
+class FetchResult:
+    """One partition's share of a Fetch response."""
+
+    error_code: int
+    records: list[ConsumerRecord]
+    next_position: int
+    high_watermark: int
+    last_stable_offset: int
+
+
+async def fetch_from_leaders(cluster: Cluster, wanted: dict[TopicPartition, int],
+                             options: dict) -> dict[TopicPartition, FetchResult]:
+    """Fetch every partition of ``wanted`` from its leader, concurrently.
+
+    Args:
+        wanted: ``{(topic, partition): fetch_offset}``.
+        options: ``max_wait_ms``, ``min_bytes``, ``max_bytes``,
+            ``partition_max_bytes``, ``read_committed``.
+    """
+    results: dict[TopicPartition, FetchResult] = {}
+    by_leader: dict[int, list[TopicPartition]] = {}
+    stale = False
+    for tp in wanted:
+        try:
+            by_leader.setdefault(await cluster.leader_for(*tp), []).append(tp)
+        except KafkaError as exc:
+            if exc.code not in REFRESH_METADATA:
+                raise
+            stale = True
+    async with trio.open_nursery() as nursery:
+        for leader_id, partitions in by_leader.items():
+            nursery.start_soon(_fetch_one_leader, cluster, leader_id,
+                               {tp: wanted[tp] for tp in partitions}, options, results)
+    if stale or len(results) < sum(len(p) for p in by_leader.values()):
+        await _refresh(cluster, {t for t, _ in wanted})
+    return results
+
+
+async def _refresh(cluster: Cluster, topics: set[str]) -> None:
+    try:
+        await cluster.refresh_metadata(sorted(topics))
+    except (KafkaError, KafkaConnectionError):
+        pass  # the next round tries again
+    await trio.sleep(0.05)  # retry.backoff.ms: do not spin on a leaderless partition
+
+
+async def _fetch_one_leader(cluster: Cluster, leader_id: int, positions: dict[TopicPartition, int],
+                            options: dict, results: dict) -> None:
+    try:
+        connection = await cluster.connection_to(leader_id)
+        response = await cluster.request(
+            connection, FETCH_KEY, _request_body(cluster, positions, options),
+            timeout_ms=cluster.request_timeout_ms + options["max_wait_ms"])
+    except KafkaConnectionError:
+        return  # left out: the caller refreshes metadata and the next round retries
+    check_top_level(response)
+    names = {t.topic_id: name for name, t in cluster.topics.items()}
+    for topic_response in response.responses:
+        topic = topic_response.topic or names.get(bytes(topic_response.topic_id))
+        for p in topic_response.partitions:
+            tp = (topic, p.partition_index)
+            if tp in positions:
+                result = _partition_result(tp, positions[tp], p, options["read_committed"])
+                if result is not None:
+                    results[tp] = result
+
+
+def _partition_result(tp: TopicPartition, position: int, p, read_committed: bool) -> FetchResult | None:
+    code = p.error_code
+    if code in REFRESH_METADATA:
+        return None
+    if code not in (ErrorCode.NONE, ErrorCode.OFFSET_OUT_OF_RANGE):
+        raise KafkaError(ErrorCode(code), f"fetching {tp[0]}-{tp[1]}")
+    records, next_position = ([], position) if code else partition_records(
+        tp[0], tp[1], position, p, read_committed=read_committed)
+    return FetchResult(code, records, next_position, p.high_watermark, p.last_stable_offset)
+
+
+def _request_body(cluster: Cluster, positions: dict[TopicPartition, int], options: dict) -> dict:
+    by_topic: dict[str, list[dict]] = {}
+    for (topic, partition), offset in positions.items():
+        by_topic.setdefault(topic, []).append({
+            "partition": partition, "current_leader_epoch": -1, "fetch_offset": offset,
+            "last_fetched_epoch": -1, "log_start_offset": -1,
+            "partition_max_bytes": options["partition_max_bytes"]})
+    return {
+        "replica_id": -1,
+        "max_wait_ms": options["max_wait_ms"],
+        "min_bytes": options["min_bytes"],
+        "max_bytes": options["max_bytes"],
+        "isolation_level": READ_COMMITTED if options["read_committed"] else READ_UNCOMMITTED,
+        "session_id": 0,
+        "session_epoch": -1,  # no fetch session (KIP-227): every fetch is a full one
+        "topics": [{"topic": topic, "topic_id": cluster.topics[topic].topic_id, "partitions": ps}
+                   for topic, ps in by_topic.items()],
+        "forgotten_topics_data": [],
+        "rack_id": "",
+    }

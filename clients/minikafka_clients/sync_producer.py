@@ -1,0 +1,187 @@
+"""The producer's synchronous face, for scripts and notebooks.
+
+``SyncProducer`` runs the Trio ``Producer`` (``producer.py``) in a background
+thread, as ``sync.SyncClient`` does for the one-shot helpers: a blocking call
+is forwarded into that thread with ``trio.from_thread.run`` and returns when
+the coroutine there returns. So the batching, the sender task and the
+retries are exactly the async producer's; only the calling convention
+differs::
+
+    with SyncProducer({"bootstrap.servers": "127.0.0.1:9092"}) as producer:
+        future = producer.produce("orders", b"value", key=b"customer-7")
+        producer.flush()
+        print(future.result())   # RecordMetadata(topic, partition, offset, timestamp_ms)
+
+``produce()`` returns a ``concurrent.futures.Future`` at once. It does not
+wait for the Trio thread: it appends the record to a hand-off queue (a
+``deque``, safe between threads) and wakes the Trio thread only when the
+queue was empty; a pump task there feeds the queue to ``Producer.send`` in
+order. A round trip into Trio per record would cost more than the whole
+rest of the producer. Back-pressure: past ``HANDOFF_LIMIT`` queued records,
+``produce()`` waits until the pump has taken them (and so until
+``buffer.memory`` has room, at most ``max.block.ms``). Errors of ``send()``
+(an unknown topic, a record too large) arrive through the future. ``on_delivery(err, metadata)`` callbacks run in the
+producer's background thread, as kafka-python's do, so they must be quick
+and thread-safe. One ``SyncProducer`` may be shared by threads.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import threading
+
+import trio
+
+from .producer import Producer
+
+HANDOFF_LIMIT = 10_000  # records queued between the caller's thread and Trio's
+
+
+class SyncProducer:
+    """A blocking Kafka producer over the Trio one.
+
+    Args:
+        config: Kafka producer settings, as for ``Producer``.
+
+    Raises:
+        KafkaConnectionError: no bootstrap server could be reached.
+        ValueError: a bad setting.
+    """
+
+    def __init__(self, config: dict):
+        self._config = dict(config)
+        self._producer: Producer | None = None
+        self._close_timeout_ms: float | None = None
+        self._handoff: collections.deque = collections.deque()
+        self._pump_wakeup: trio.Event | None = None
+        self._pump_lock: trio.Lock | None = None
+        self._token = None
+        self._stop: trio.Event | None = None
+        self._started = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._thread = threading.Thread(target=trio.run, args=(self._main,),
+                                        name="minikafka-producer", daemon=True)
+        self._thread.start()
+        self._started.wait()
+        if self._startup_error is not None:
+            self._thread.join()
+            raise self._startup_error
+
+    async def _main(self) -> None:
+        try:
+            async with Producer(self._config) as producer:
+                async with trio.open_nursery() as nursery:
+                    self._producer, self._stop = producer, trio.Event()
+                    self._pump_wakeup, self._pump_lock = trio.Event(), trio.Lock()
+                    self._token = trio.lowlevel.current_trio_token()
+                    nursery.start_soon(self._pump)
+                    self._started.set()
+                    await self._stop.wait()
+                    await self._send_handoff()
+                    nursery.cancel_scope.cancel()
+                # Here, not via from_thread: the task that opened the
+                # producer's nursery must be the one that closes it.
+                await producer.close(self._close_timeout_ms)
+        except BaseException as exc:  # reported to the constructor's thread
+            if not self._started.is_set():
+                self._startup_error = exc
+                self._started.set()
+            else:
+                raise
+
+    def _run(self, function, *args):
+        if self._token is None or not self._thread.is_alive():
+            raise RuntimeError("the producer is closed")
+        return trio.from_thread.run(function, *args, trio_token=self._token)
+
+    # -- the producer API ------------------------------------------------------
+
+    def produce(self, topic: str, value: bytes | None = None, key: bytes | None = None, *,
+                partition: int | None = None, timestamp_ms: int | None = None,
+                headers=None, on_delivery=None) -> concurrent.futures.Future:
+        """Queue one record; see ``Producer.send``.
+
+        Returns:
+            A ``concurrent.futures.Future`` of its ``RecordMetadata``.
+        """
+        if self._token is None:
+            raise RuntimeError("the producer is closed")
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()
+        self._handoff.append((future, topic, value, key, partition, timestamp_ms, headers,
+                              on_delivery))
+        if len(self._handoff) == 1:
+            self._token.run_sync_soon(self._wake_pump)
+        elif len(self._handoff) > HANDOFF_LIMIT:
+            self._run(self._send_handoff)
+        return future
+
+    def _wake_pump(self) -> None:
+        self._pump_wakeup.set()
+
+    async def _pump(self) -> None:
+        """In the Trio thread: feed the hand-off queue to ``Producer.send``."""
+        while True:
+            await self._pump_wakeup.wait()
+            self._pump_wakeup = trio.Event()
+            await self._send_handoff()
+
+    async def _send_handoff(self) -> None:
+        async with self._pump_lock:  # one drainer at a time keeps the records in order
+            while self._handoff:
+                future, topic, value, key, partition, timestamp_ms, headers, on_delivery = (
+                    self._handoff.popleft())
+                try:
+                    delivery = await self._producer.send(
+                        topic, value, key, partition=partition, timestamp_ms=timestamp_ms,
+                        headers=headers, on_delivery=on_delivery)
+                except Exception as exc:  # reported through the record's future
+                    future.set_exception(exc)
+                else:
+                    delivery.add_done_callback(_resolve(future))
+
+    async def _flush(self, timeout_ms):
+        await self._send_handoff()
+        return await self._producer.flush(timeout_ms)
+
+    send = produce  # Java's and kafka-python's name
+
+    def flush(self, timeout_ms: float | None = None) -> int:
+        """Block until every buffered record is delivered; see ``Producer.flush``."""
+        return self._run(self._flush, timeout_ms)
+
+    def __len__(self) -> int:
+        return self._run(_sync_len, self._producer)
+
+    def close(self, timeout_ms: float | None = None) -> None:
+        """Deliver what is buffered (at most ``timeout_ms``), then stop (idempotent)."""
+        if self._token is not None and self._thread.is_alive():
+            self._close_timeout_ms = timeout_ms
+            try:
+                trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
+            except trio.RunFinishedError:
+                pass
+            self._thread.join()
+        self._token = None
+
+    def __enter__(self) -> "SyncProducer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _resolve(future: concurrent.futures.Future):
+    """A done-callback that copies a ``DeliveryFuture``'s outcome into ``future``."""
+    def copy(delivery) -> None:
+        error = delivery.exception()
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(delivery.result())
+    return copy
+
+
+async def _sync_len(producer: Producer) -> int:
+    return len(producer)
