@@ -14,6 +14,7 @@ name.
 """
 
 from .admin import ConfigEntry, NewTopic
+from .admin_client import Admin, SyncAdmin
 from .cluster import Cluster, open_cluster
 from .connection import Connection, KafkaConnectionError, RequestTimedOut, connect
 from .fetch import ConsumerRecord, Start
@@ -21,6 +22,7 @@ from .produce import ProducerRecord, RecordMetadata
 from .sync import SyncClient
 
 __all__ = [
+    "Admin", "SyncAdmin",
     "Cluster", "ConfigEntry", "Connection", "ConsumerRecord", "KafkaConnectionError",
     "NewTopic", "ProducerRecord", "RecordMetadata", "RequestTimedOut", "Start", "SyncClient",
     "connect", "open_cluster",

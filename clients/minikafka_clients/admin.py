@@ -13,24 +13,41 @@ list/describe_topics        3        Metadata (any broker answers)
 create_partitions           37       CreatePartitions; ``count`` is the new total
 describe_configs            32       DescribeConfigs; resource type 2 = topic
 alter_configs               44       IncrementalAlterConfigs (KIP-339): SET / DELETE
+list_offsets                2        ListOffsets, to each partition's leader
+delete_records              21       DeleteRecords, to each partition's leader
+describe_cluster            60       DescribeCluster (KIP-700); Metadata if absent
+elect_leaders               43       ElectLeaders (KIP-183, KIP-460)
+groups, group offsets       ...      ``groups.py`` (via the coordinator)
 ==========================  =======  ========================================
 
 Admin requests go to the controller as Metadata names it (a KRaft broker would
-forward them anyway, KIP-590).
+forward them anyway, KIP-590); requests about partitions go to their leaders.
+
+``admin_client.Admin`` bundles these functions (and the group ones of
+``groups.py``) into Kafka's ``Admin`` interface: one object, a config dict,
+retries.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping
 
 from minikafka.errors import ErrorCode, KafkaError
 
 from .cluster import Cluster, TopicMetadata
 
-CREATE_TOPICS, DELETE_TOPICS, CREATE_PARTITIONS = 19, 20, 37
-DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS = 32, 44
+LIST_OFFSETS, CREATE_TOPICS, DELETE_TOPICS, DELETE_RECORDS = 2, 19, 20, 21
+CREATE_PARTITIONS, DESCRIBE_CONFIGS, ELECT_LEADERS, INCREMENTAL_ALTER_CONFIGS = 37, 32, 43, 44
+DESCRIBE_CLUSTER = 60
 TOPIC_RESOURCE = 2  # ConfigResource.Type.TOPIC
+# ListOffsets' special timestamps (OffsetSpec in Java's Admin).
+EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
+READ_UNCOMMITTED, READ_COMMITTED = 0, 1
+PREFERRED_ELECTION, UNCLEAN_ELECTION = 0, 1
+
+TopicPartition = tuple[str, int]
 
 
 class ConfigSource(enum.IntEnum):
@@ -212,3 +229,155 @@ async def alter_configs(cluster: Cluster, topic: str, *, set_configs: dict[str, 
                                      INCREMENTAL_ALTER_CONFIGS, body)
     for result in response.responses:
         check_topic(result.error_code, result.resource_name, result.error_message)
+
+
+# -- partitions: offsets, record deletion, leader election ------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ListOffsetsResultInfo:
+    """What ListOffsets found: an offset, its record's timestamp and leader epoch.
+
+    ``offset`` is -1 when no record matches (a timestamp after the last record).
+    """
+
+    offset: int
+    timestamp_ms: int
+    leader_epoch: int
+
+
+async def _by_leader(cluster: Cluster, partitions) -> dict[int, dict[str, list[int]]]:
+    """``{leader_id: {topic: [partition]}}``: one request per leader."""
+    by_leader: dict[int, dict[str, list[int]]] = {}
+    for topic, partition in sorted(partitions):
+        leader_id = await cluster.leader_for(topic, partition)
+        by_leader.setdefault(leader_id, {}).setdefault(topic, []).append(partition)
+    return by_leader
+
+
+async def _partition_request(cluster: Cluster, partitions, api_key: int, build_body,
+                             response_topics):
+    """Send one request per leader; return ``[(topic, partition_response)]``.
+
+    Args:
+        build_body: ``{topic: [partition]} -> request body`` for one leader.
+        response_topics: ``response -> its list of topic responses``.
+    """
+    answers = []
+    for leader_id, topics in (await _by_leader(cluster, partitions)).items():
+        connection = await cluster.connection_to(leader_id)
+        response = await cluster.request(connection, api_key, build_body(topics))
+        for topic in response_topics(response):
+            answers.extend((topic.name, p) for p in topic.partitions)
+    return answers
+
+
+async def list_offsets(cluster: Cluster, specs: Mapping[TopicPartition, int], *,
+                       isolation_level: int = READ_UNCOMMITTED
+                       ) -> dict[TopicPartition, ListOffsetsResultInfo]:
+    """ListOffsets: ``{(topic, partition): timestamp}`` -> what each points at.
+
+    Args:
+        specs: per partition ``EARLIEST`` (-2), ``LATEST`` (-1),
+            ``MAX_TIMESTAMP`` (-3, KIP-734) or a timestamp in ms.
+        isolation_level: READ_COMMITTED makes LATEST the last stable offset.
+    """
+    def body(topics):
+        return {"replica_id": -1, "isolation_level": isolation_level,
+                "topics": [{"name": t, "partitions": [
+                    {"partition_index": i, "current_leader_epoch": -1, "timestamp": specs[(t, i)]}
+                    for i in indexes]} for t, indexes in topics.items()],
+                "timeout_ms": int(cluster.request_timeout_ms)}
+
+    answers = await _partition_request(cluster, specs, LIST_OFFSETS, body, lambda r: r.topics)
+    result = {}
+    for topic, p in answers:
+        check(p.error_code, f"listing offsets of {topic}-{p.partition_index}")
+        result[(topic, p.partition_index)] = ListOffsetsResultInfo(p.offset, p.timestamp,
+                                                                   p.leader_epoch)
+    return result
+
+
+async def delete_records(cluster: Cluster, before_offsets: Mapping[TopicPartition, int], *,
+                         timeout_ms: int = 30_000) -> dict[TopicPartition, int]:
+    """Delete every record below an offset; return each new ``low_watermark``.
+
+    The log start offset moves up at once (records below it are no longer
+    readable); the segments are removed later. Offset -1 means the high
+    watermark: delete everything.
+    """
+    def body(topics):
+        return {"topics": [{"name": t, "partitions": [
+            {"partition_index": i, "offset": before_offsets[(t, i)]} for i in indexes]}
+            for t, indexes in topics.items()], "timeout_ms": timeout_ms}
+
+    answers = await _partition_request(cluster, before_offsets, DELETE_RECORDS, body,
+                                       lambda r: r.topics)
+    low_watermarks = {}
+    for topic, p in answers:
+        check(p.error_code, f"deleting records of {topic}-{p.partition_index}")
+        low_watermarks[(topic, p.partition_index)] = p.low_watermark
+    return low_watermarks
+
+
+async def elect_leaders(cluster: Cluster, partitions: list[TopicPartition] | None = None, *,
+                        election_type: int = PREFERRED_ELECTION,
+                        timeout_ms: int = 30_000) -> dict[TopicPartition, ErrorCode]:
+    """Elect leaders again; return each partition's outcome (``ErrorCode.NONE``:
+    a new leader; ``ELECTION_NOT_NEEDED``: the right one already leads).
+
+    Args:
+        partitions: which partitions (None: every partition of the cluster).
+        election_type: PREFERRED_ELECTION (0) or UNCLEAN_ELECTION (1).
+
+    Raises:
+        KafkaError: the request as a whole failed (e.g. UNSUPPORTED_VERSION on
+            a broker without ElectLeaders).
+    """
+    by_topic: dict[str, list[int]] = {}
+    for topic, partition in sorted(partitions or ()):
+        by_topic.setdefault(topic, []).append(partition)
+    body = {"election_type": election_type, "timeout_ms": timeout_ms,
+            "topic_partitions": None if partitions is None else
+            [{"topic": t, "partitions": ps} for t, ps in by_topic.items()]}
+    response = await cluster.request(await cluster.controller_connection(), ELECT_LEADERS, body)
+    check(response.error_code, "electing leaders")
+    return {(r.topic, p.partition_id): ErrorCode(p.error_code)
+            for r in response.replica_election_results for p in r.partition_result}
+
+
+# -- the cluster -------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    """One broker: its id, address and rack."""
+
+    node_id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterDescription:
+    """What DescribeCluster says: the cluster id, the controller and the brokers."""
+
+    cluster_id: str | None
+    controller_id: int
+    nodes: list[Node]
+
+
+async def describe_cluster(cluster: Cluster) -> ClusterDescription:
+    """The cluster id, controller and brokers (DescribeCluster; Metadata before KIP-700)."""
+    connection = await cluster.any_connection()
+    if DESCRIBE_CLUSTER not in connection.api_versions:
+        response = await cluster.request(connection, 3, {  # Metadata, no topics
+            "topics": [], "allow_auto_topic_creation": False,
+            "include_topic_authorized_operations": False})
+        nodes = [Node(b.node_id, b.host, b.port, b.rack) for b in response.brokers]
+    else:
+        response = await cluster.request(connection, DESCRIBE_CLUSTER, {
+            "include_cluster_authorized_operations": False, "endpoint_type": 1})
+        check(response.error_code, "describing the cluster", response.error_message)
+        nodes = [Node(b.broker_id, b.host, b.port, b.rack) for b in response.brokers]
+    return ClusterDescription(response.cluster_id, response.controller_id,
+                              sorted(nodes, key=lambda n: n.node_id))

@@ -277,25 +277,33 @@ def _client_version() -> str:
 
 
 async def connect(nursery: trio.Nursery, host: str, port: int, *, client_id: str = "minikafka",
-                  timeout_ms: float = 10_000) -> Connection:
+                  timeout_ms: float = 10_000, setup_timeout_ms: float | None = None) -> Connection:
     """Open a connection, start its reader in ``nursery``, negotiate versions.
+
+    Args:
+        timeout_ms: how long ApiVersions may take (``request.timeout.ms``).
+        setup_timeout_ms: how long opening the TCP connection may take
+            (``socket.connection.setup.timeout.ms``); default ``timeout_ms``.
 
     Raises:
         KafkaConnectionError: the broker cannot be reached or did not answer.
     """
-    with trio.move_on_after(timeout_ms / 1000) as scope:
+    setup_timeout_ms = timeout_ms if setup_timeout_ms is None else setup_timeout_ms
+    with trio.move_on_after(setup_timeout_ms / 1000) as scope:
         try:
             stream = await trio.open_tcp_stream(host, port)
         except OSError as exc:
             raise KafkaConnectionError(f"cannot connect to {host}:{port} ({_reason(exc)})") from None
     if scope.cancelled_caught:
-        raise RequestTimedOut(f"cannot connect to {host}:{port} (timed out after {timeout_ms} ms)")
+        raise RequestTimedOut(f"cannot connect to {host}:{port} "
+                              f"(timed out after {setup_timeout_ms} ms)")
     connection = Connection(stream, host, port, client_id)
     nursery.start_soon(connection._read_responses)
     try:
         await connection.negotiate_versions(timeout_ms)
     except BaseException:
-        await connection.aclose()
+        with trio.CancelScope(shield=True):
+            await connection.aclose()
         raise
     return connection
 
