@@ -70,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
     chunk_lines = 1 if sys.stdin.isatty() else max(1, args.batch_lines)
     line_number = 0
     with SyncClient(args.bootstrap_server, client_id="minikafka-console-producer") as client:
-        client.describe_topics([args.topic])  # fail fast on a missing topic
         for lines in read_chunks(sys.stdin.buffer, chunk_lines):
             records = []
             for line in lines:

@@ -146,9 +146,16 @@ def test_missing_topic_is_one_readable_line(broker):
     assert status == 1 and out == ""
     assert err == ("minikafka: error: topic 'no-such-topic' does not exist "
                    "(UNKNOWN_TOPIC_OR_PARTITION)\n")
+    # Like Kafka's console producer, producing asks the broker to auto-create
+    # the topic (auto.create.topics.enable is true by default) ...
     status, _, err = run_cli("produce", "--bootstrap-server", broker.bootstrap,
-                             "--topic", "no-such-topic", stdin=b"x\n")
-    assert status == 1 and "(UNKNOWN_TOPIC_OR_PARTITION)" in err
+                             "--topic", "no-such-topic-yet", stdin=b"x\n")
+    assert status == 0, err
+    assert consume(broker, "no-such-topic-yet", "--from-beginning") != []
+    # ... and a name Kafka refuses is one readable line.
+    status, _, err = run_cli("produce", "--bootstrap-server", broker.bootstrap,
+                             "--topic", "bad topic!", stdin=b"x\n")
+    assert status == 1 and "(INVALID_TOPIC_EXCEPTION)" in err, err
 
 
 @pytest.fixture(scope="module")
