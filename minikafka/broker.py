@@ -59,7 +59,7 @@ from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
 from minikafka.log.manager import LogManager
-from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel
+from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.metadata.runtime import MetadataRuntime
 from minikafka.partition import Partition
@@ -147,7 +147,11 @@ class Broker:
         if self.controllers is not None:
             self.controllers.register(self.metadata)
         self.topics = TopicRegistry(self.config, self.metadata)
-        self.controller_channel = ControllerChannel(self.metadata, self.controllers)
+        voters = self.quorum_voters()
+        remote = None
+        if self.controllers is None and len(voters) > 1:  # peers in other processes
+            remote = RemoteControllers(self.node_id, voters, self.network.open_stream)
+        self.controller_channel = ControllerChannel(self.metadata, self.controllers, remote)
         self.lifecycle = BrokerLifecycleManager(self, self.controller_channel)
         self.group_coordinator = GroupCoordinatorRuntime(self)
         self._opened = True
@@ -392,6 +396,8 @@ class Broker:
                 self._open_partition(topic, key[1])
         for name in {topic for topic, _ in self.partitions}:
             self.topic_config_changed(name)
+        if self.group_coordinator is not None:
+            self.group_coordinator.on_metadata()  # coordinator shards follow leadership
 
     def _remove_partition(self, key) -> None:
         """The image dropped a partition we hold (topic deleted): delete its log."""

@@ -843,12 +843,16 @@ class MetaProperties:
                 f"version=1\ncluster.id={self.cluster_id}\n")
 
 
-def load_or_create_meta_properties(log_dirs: list[str], node_id: int) -> str:
+def load_or_create_meta_properties(log_dirs: list[str], node_id: int, cluster_id: str | None = None) -> str:
     """Check (or, on first start, write) ``meta.properties`` in every log dir.
 
     Like Kafka, every directory records the same cluster.id and node.id and
     its own directory.id. Kafka's ``kafka-storage.sh format`` writes these
-    files; minikafka formats a missing one itself. Returns the cluster id.
+    files; minikafka formats a missing one itself, with ``cluster_id`` or a
+    random one. Every voter of a multi-node quorum must share the cluster id
+    (the quorum refuses INCONSISTENT_CLUSTER_ID), so whoever starts such a
+    cluster formats the nodes first (``minikafka cluster start`` does).
+    Returns the cluster id.
 
     Raises:
         ConfigError: a directory belongs to another node or another cluster.
@@ -866,7 +870,7 @@ def load_or_create_meta_properties(log_dirs: list[str], node_id: int) -> str:
         if props.get("node.id") != str(node_id):
             raise ConfigError(f"Stored node id {props.get('node.id')} doesn't match previous node id "
                               f"{node_id} in {os.path.join(log_dir, 'meta.properties')}")
-    cluster_id = cluster_ids.pop() if cluster_ids else uuid_to_str(random_uuid())
+    cluster_id = cluster_ids.pop() if cluster_ids else (cluster_id or uuid_to_str(random_uuid()))
     for log_dir in log_dirs:
         if log_dir not in found:
             os.makedirs(log_dir, exist_ok=True)

@@ -42,6 +42,7 @@ import trio
 from minikafka.chaos import health, socket_owner
 from minikafka.chaos.layout import HOST, ClusterLayout, busy_ports
 from minikafka.chaos.proxy import CLIENT, FrontProxy, LinkRules
+from minikafka.config import load_or_create_meta_properties, parse_properties, random_uuid, uuid_to_str
 from minikafka.fileutil import atomic_write
 
 READY_TIMEOUT_S = 30.0
@@ -65,11 +66,13 @@ class BrokerProcess:
         self.python = python
         self.process: subprocess.Popen | None = None
         self.paused = False
+        self._log_offset = 0
 
     def start(self) -> None:
         args = [self.python, "-m", "minikafka", "broker", "--config",
                 os.fspath(self.layout.config_path(self.node_id))]
         with open(self.layout.log_path(self.node_id), "ab") as log_file:
+            self._log_offset = log_file.tell()  # this run's output starts here
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file,
                                             stderr=subprocess.STDOUT, start_new_session=True)
         self.paused = False
@@ -121,6 +124,29 @@ class BrokerProcess:
     def resume(self) -> None:
         self.signal(signal.SIGCONT)
         self.paused = False
+
+    def joined(self) -> bool:
+        """Has this run printed its banner? ``minikafka broker`` prints it once
+        ``Broker.serve`` started: listening, registered and unfenced by the
+        active controller (so the quorum has a leader)."""
+        try:
+            with open(self.layout.log_path(self.node_id), "rb") as f:
+                f.seek(self._log_offset)
+                return f"minikafka broker {self.node_id} listening on".encode() in f.read()
+        except OSError:
+            return False
+
+    async def wait_joined(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Return once the broker has joined the cluster (see :meth:`joined`)."""
+        deadline = trio.current_time() + timeout_s
+        while not self.joined():
+            if not self.alive():
+                raise SupervisorError(f"broker {self.node_id} exited with status "
+                                      f"{self.process.returncode}; see {self.layout.log_path(self.node_id)}")
+            if trio.current_time() > deadline:
+                raise SupervisorError(f"broker {self.node_id} did not join the cluster within "
+                                      f"{timeout_s:.0f} s; see {self.layout.log_path(self.node_id)}")
+            await trio.sleep(POLL_S)
 
     async def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Return once the broker answers ApiVersions on its listener."""
@@ -196,6 +222,11 @@ class Supervisor:
             self._write_state()
             for broker in self.brokers.values():
                 await broker.wait_ready()
+            # Listeners open at once (they must answer the quorum's RPCs);
+            # the cluster is ready once the quorum elected a controller and
+            # every broker registered with it and was unfenced.
+            for broker in self.brokers.values():
+                await broker.wait_joined()
             self.ready = True
             self._write_state()
             started(self)
@@ -218,6 +249,22 @@ class Supervisor:
                                   f"(another cluster running? try --base-port)")
         for node_id in self.layout.node_ids:
             self.layout.config_path(node_id).write_text(self.layout.properties_text(node_id))
+        self._format_storage()
+
+    def _format_storage(self) -> None:
+        """Kafka's ``kafka-storage.sh format``: one cluster id in every broker's
+        ``meta.properties`` (the quorum's RPCs carry it; a stranger is refused).
+        An existing directory keeps its id (a restarted cluster)."""
+        dirs = {n: os.fspath(self.layout.broker(n).log_dir) for n in self.layout.node_ids}
+        cluster_id = None
+        for log_dir in dirs.values():
+            path = os.path.join(log_dir, "meta.properties")
+            if os.path.exists(path):
+                with open(path, encoding="latin-1") as f:
+                    cluster_id = parse_properties(f.read()).get("cluster.id") or cluster_id
+        cluster_id = cluster_id or uuid_to_str(random_uuid())
+        for node_id, log_dir in dirs.items():
+            load_or_create_meta_properties([log_dir], node_id, cluster_id)
 
     async def _start_proxies(self, nursery: trio.Nursery) -> None:
         for node_id in self.layout.node_ids:

@@ -60,13 +60,18 @@ async def _serve_until_signalled(broker) -> None:
 
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
+            # Signals count from the start: a broker still waiting for its
+            # quorum (or its controller) must stop cleanly too.
+            nursery.start_soon(_cancel_on_signal, signals, nursery.cancel_scope)
             await nursery.start(broker.serve)
             print(f"minikafka broker {broker.node_id} listening on {_addresses(broker)}", flush=True)
-            async for signum in signals:
-                logging.getLogger("minikafka.broker").info(
-                    "received %s; shutting down", signal.Signals(signum).name)
-                nursery.cancel_scope.cancel()  # serve() flushes and closes on the way out
-                break
+
+
+async def _cancel_on_signal(signals, cancel_scope) -> None:
+    async for signum in signals:
+        logging.getLogger("minikafka.broker").info("received %s; shutting down", signal.Signals(signum).name)
+        cancel_scope.cancel()  # serve() flushes and closes on the way out
+        return
 
 
 def _addresses(broker) -> str:

@@ -193,11 +193,13 @@ class GroupCoordinatorRuntime:
         self._shards: dict[int, _Shard] = {}
         self._timers_changed = trio.Event()
         self._loaded = trio.Event()
+        self._opened = False  # on_metadata follows leadership once open() ran
 
     # -- life cycle -----------------------------------------------------------------
 
     def open(self) -> None:
-        """At start-up: a LOADING shard per existing partition (``run`` loads them)."""
+        """At start-up: a LOADING shard per partition we lead (``run`` loads them)."""
+        self._opened = True
         if self.broker.topics.get(OFFSETS_TOPIC) is not None:
             self._open_shards()
 
@@ -221,6 +223,8 @@ class GroupCoordinatorRuntime:
         Raises:
             KafkaError: COORDINATOR_NOT_AVAILABLE if the topic cannot be created.
         """
+        if not self._opened:  # still catching up with the metadata: our image may be empty
+            raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the broker is starting")
         if self.broker.topics.get(OFFSETS_TOPIC) is not None:
             return
         config = self.broker.config
@@ -244,16 +248,44 @@ class GroupCoordinatorRuntime:
             if shard.state is ShardState.LOADING:
                 self._load(shard)  # empty logs: instant
 
+    def _led_partitions(self) -> set[int]:
+        """The ``__consumer_offsets`` partitions the metadata image says we lead (and hold)."""
+        topic = self.broker.metadata.image.topic(OFFSETS_TOPIC)
+        if topic is None:
+            return set()
+        return {index for index, registration in topic.partitions.items()
+                if registration.leader == self.broker.node_id
+                and (OFFSETS_TOPIC, index) in self.broker.partitions}
+
     def _open_shards(self) -> None:
         """A LOADING shard for every partition we lead (all of them, on one broker)."""
-        # LAB replication: only partitions this broker leads; move shards on leader changes.
-        info = self.broker.topics.get(OFFSETS_TOPIC)
-        for index in range(info.num_partitions):
+        for index in sorted(self._led_partitions()):
             if index not in self._shards:
                 partition = self.broker.partition(OFFSETS_TOPIC, index)
                 shard = _Shard(index, partition, None, None)
                 self._new_coordinators(shard)
                 self._shards[index] = shard
+
+    def on_metadata(self) -> None:
+        """Follow leadership changes (Kafka's ``onElection`` / ``onResignation``).
+
+        Called by the broker after each applied metadata change: a shard
+        whose partition we no longer lead is dropped (its parked requests
+        get NOT_COORDINATOR and their clients look the coordinator up again);
+        a partition we now lead is loaded from its log. A replica that was
+        not the leader may lack records the old leader wrote (no replication
+        of ``__consumer_offsets`` yet), exactly what it then serves.
+        """
+        if not self._opened:
+            return
+        led = self._led_partitions()
+        for index in [i for i in self._shards if i not in led]:
+            self._shards.pop(index).fail_waiters(ErrorCode.NOT_COORDINATOR)
+        for index in sorted(led - set(self._shards)):
+            shard = _Shard(index, self.broker.partition(OFFSETS_TOPIC, index), None, None)
+            self._shards[index] = shard
+            self._load(shard)
+        self._timers_changed.set()
 
     def _new_coordinators(self, shard: _Shard) -> None:
         shard.coordinator = GroupCoordinator(self.group_config)

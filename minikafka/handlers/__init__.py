@@ -53,6 +53,12 @@ HANDLER_MODULES = (
     "delete_groups",
     "consumer_group_heartbeat",
     "consumer_group_describe",
+    "vote",
+    "begin_quorum_epoch",
+    "end_quorum_epoch",
+    "fetch_snapshot",
+    "broker_registration",
+    "broker_heartbeat",
 )
 
 

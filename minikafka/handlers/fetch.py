@@ -39,11 +39,17 @@ Regions read while long-polling and then dropped are closed at once.
 
 Topic ids (v13+) replace topic names; an unknown id is ``UNKNOWN_TOPIC_ID``.
 Fetches from follower replicas (``replica_id >= 0``) come with replication.
+
+A Fetch of ``__cluster_metadata-0`` is a KRaft follower replicating the
+metadata log (KIP-595): it goes to the quorum
+(:func:`minikafka.quorum.runtime.handle_raft_request`), never to a partition.
 """
 
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.quorum.runtime import handle_raft_request
+from minikafka.quorum.wire import is_metadata_fetch
 
 API_KEY = 1
 FIRST_VERSION_WITH_TOPIC_IDS = 13
@@ -52,6 +58,8 @@ FULL_FETCH_EPOCHS = (-1, 0)  # -1: no session wanted; 0: full fetch, session all
 
 
 async def handle(broker, request, ctx) -> dict:
+    if is_metadata_fetch(request):
+        return {"throttle_time_ms": 0, **await handle_raft_request(broker.metadata.quorum, API_KEY, request)}
     if request.session_id != 0 or request.session_epoch not in FULL_FETCH_EPOCHS:
         return {"throttle_time_ms": 0, "error_code": ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
                 "session_id": 0, "responses": []}

@@ -18,6 +18,7 @@ the coordinator.
 
 from __future__ import annotations
 
+from minikafka.coordinator.runtime import OFFSETS_TOPIC
 from minikafka.errors import ErrorCode, KafkaError
 
 API_KEY = 10
@@ -48,12 +49,31 @@ async def _find(broker, key: str, key_type: int) -> dict:
         await runtime.ensure_offsets_topic()
     except KafkaError as exc:
         return _error(key, exc.code, exc.message)
-    if not runtime.is_coordinator_for(key):
-        # LAB replication: answer with the partition's leader, wherever it is.
+    if runtime.is_coordinator_for(key):
+        host, port = broker.advertised_endpoint()
+        return {"key": key, "node_id": broker.node_id, "host": host, "port": port,
+                "error_code": ErrorCode.NONE, "error_message": None}
+    # In a cluster: the leader of the group's partition, wherever it is.
+    leader = _leader_endpoint(broker, runtime.partition_for(key))
+    if leader is None:
         return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "no leader for the group's partition")
-    host, port = broker.advertised_endpoint()
-    return {"key": key, "node_id": broker.node_id, "host": host, "port": port,
+    node_id, host, port = leader
+    return {"key": key, "node_id": node_id, "host": host, "port": port,
             "error_code": ErrorCode.NONE, "error_message": None}
+
+
+def _leader_endpoint(broker, index: int) -> tuple[int, str, int] | None:
+    """``(node_id, host, port)`` of another, unfenced broker leading ``__consumer_offsets-index``."""
+    image = broker.metadata.image
+    topic = image.topic(OFFSETS_TOPIC)
+    registration = topic.partitions.get(index) if topic is not None else None
+    if registration is None or registration.leader < 0 or registration.leader == broker.node_id:
+        return None  # no leader, or ours but not loaded yet
+    leader = image.brokers.get(registration.leader)
+    if leader is None or leader.fenced or not leader.end_points:
+        return None
+    endpoint = leader.end_points[0]
+    return registration.leader, endpoint.host, endpoint.port
 
 
 def _error(key: str, code: ErrorCode, message: str | None) -> dict:

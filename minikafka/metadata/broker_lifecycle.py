@@ -9,11 +9,30 @@ Two small pieces, both Trio (the decisions stay in the sans-I/O controller):
   the next change and tries again until its timeout, as Kafka's
   ``NodeToControllerChannelManager`` does.
 
-  Reaching a peer goes through one seam, ``controllers``: a mapping
+  Reaching a peer goes through one of two seams. ``controllers``: a mapping
   ``{node_id: MetadataRuntime}`` of the nodes running in this process
-  (:class:`InMemoryControllers`, for clusters in one ``trio.run``). Kafka
-  forwards admin requests to the controller inside an Envelope (API 58);
-  minikafka hands the same operation to the active controller directly.
+  (:class:`InMemoryControllers`, for clusters in one ``trio.run``), which get
+  the operation handed over directly. ``remote``: a :class:`RemoteControllers`
+  for peers in other processes, reached on the CONTROLLER listener named in
+  ``controller.quorum.voters``.
+
+  Across processes (design choice): Kafka's broker forwards a client's admin
+  request to the controller wrapped in an Envelope (API 58, with the
+  client's principal), and talks to it with BrokerRegistration (62) and
+  BrokerHeartbeat (63). minikafka uses Kafka's 62/63 unchanged, but instead
+  of an Envelope it sends the *controller operation's request*, which already
+  is a CreateTopics / DeleteTopics / CreatePartitions / AlterConfigs /
+  IncrementalAlterConfigs body, as that plain request on the controller's
+  CONTROLLER listener, and relays the response
+  (:mod:`minikafka.handlers.controller_apis` answers it there). Why: no
+  principals or quotas to carry, so an Envelope would add a second framing
+  layer for nothing; the request the broker sends is the one it has already
+  validated (for example IncrementalAlterConfigs already turned into the
+  complete override set), so the controller never runs client-facing checks
+  that depend on which broker it is (a per-broker config resource); and the
+  same operation table serves the in-process seam. A NOT_CONTROLLER answer
+  (the peer lost or never had leadership) or a network error makes the
+  channel look for the leader again, as for a local call.
 
 - :class:`BrokerLifecycleManager` is Kafka's ``BrokerLifecycleManager``:
   register (``BrokerRegistration``: node id, a fresh incarnation id, the
@@ -36,12 +55,16 @@ import os
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.protocol import framing
+from minikafka.protocol.codec import DecodeError, as_dict
 
 log = logging.getLogger("minikafka.lifecycle")
 
 RETRY_BACKOFF_S = 0.05
 CATCH_UP_HEARTBEAT_S = 0.01  # Kafka also heartbeats at once while a broker catches up
 DEFAULT_CALL_TIMEOUT_S = 30.0
+REMOTE_REQUEST_TIMEOUT_S = 5.0  # a hung (paused) controller: give up, look again
+REMOTE_RETRY_BACKOFF_S = 0.2  # after a network error, so a dead leader is not hammered
 CONTROLLED_SHUTDOWN_TIMEOUT_S = 10.0
 
 
@@ -52,17 +75,99 @@ class InMemoryControllers(dict):
         self[runtime.node_id] = runtime
 
 
+class RemoteControllers:
+    """Controllers in other processes, reached over Kafka's protocol.
+
+    One connection per controller, one request in flight on it (a lock);
+    any error closes it and the next call dials again. Owned by one
+    ``ControllerChannel``.
+
+    Args:
+        node_id: this node (used as the client id ``controller-channel-N``).
+        voters: ``{node_id: (host, port)}`` of ``controller.quorum.voters``:
+            each voter's CONTROLLER listener.
+        open_stream: ``open_stream(host, port)``, the broker's network seam.
+    """
+
+    def __init__(self, node_id: int, voters: dict, open_stream=None):
+        self.node_id = node_id
+        self.voters = {n: address for n, address in voters.items() if address is not None}
+        self.open_stream = open_stream or trio.open_tcp_stream
+        self._streams: dict[int, trio.abc.Stream] = {}
+        self._locks: dict[int, trio.Lock] = {}
+        self._correlation_id = 0
+
+    def reaches(self, node_id: int | None) -> bool:
+        return node_id is not None and node_id != self.node_id and node_id in self.voters
+
+    async def call(self, node_id: int, operation: str, request) -> dict:
+        """Send ``operation`` to controller ``node_id``; return the response as a dict.
+
+        Raises:
+            KafkaError: NOT_CONTROLLER if the peer is not the active controller
+                or could not be reached in time (both mean: look again).
+        """
+        from minikafka.handlers.controller_apis import FORWARDED  # handlers import metadata
+
+        api = FORWARDED[operation]
+        lock = self._locks.setdefault(node_id, trio.Lock())
+        async with lock:
+            try:
+                with trio.fail_after(REMOTE_REQUEST_TIMEOUT_S):
+                    response = await self._exchange(node_id, api.api_key, api.version, as_dict(request))
+            except (OSError, trio.TooSlowError, trio.BrokenResourceError, trio.ClosedResourceError,
+                    ValueError) as exc:  # ValueError: DecodeError, FramingError
+                await self._close(node_id)
+                log.debug("node %s: controller %s unreachable for %s: %s", self.node_id, node_id, operation, exc)
+                await trio.sleep(REMOTE_RETRY_BACKOFF_S)
+                raise KafkaError(ErrorCode.NOT_CONTROLLER, f"controller {node_id} unreachable: {exc}") from None
+        results = [response] if api.results is None else response.get(api.results) or []
+        if any(r.get("error_code") == ErrorCode.NOT_CONTROLLER for r in results):
+            raise KafkaError(ErrorCode.NOT_CONTROLLER, f"node {node_id} is not the active controller")
+        return response
+
+    async def _exchange(self, node_id: int, api_key: int, version: int, body: dict) -> dict:
+        stream = self._streams.get(node_id)
+        if stream is None:
+            stream = self._streams[node_id] = await self.open_stream(*self.voters[node_id])
+        self._correlation_id += 1
+        correlation_id = self._correlation_id
+        await stream.send_all(framing.encode_request(api_key, version, correlation_id,
+                                                     f"controller-channel-{self.node_id}", body))
+        reader = framing.FrameReader()
+        while (frame := reader.next_frame()) is None:
+            data = await stream.receive_some(65536)
+            if not data:
+                raise trio.BrokenResourceError("the controller closed the connection")
+            reader.feed(data)
+        got_id, response = framing.read_response(frame, api_key, version)
+        if got_id != correlation_id:
+            raise DecodeError(f"correlation id {got_id}, expected {correlation_id}")
+        return as_dict(response)
+
+    async def _close(self, node_id: int) -> None:
+        stream = self._streams.pop(node_id, None)
+        if stream is not None:
+            await trio.aclose_forcefully(stream)
+
+    async def aclose(self) -> None:
+        for node_id in list(self._streams):
+            await self._close(node_id)
+
+
 class ControllerChannel:
     """Sends controller operations to whichever node is the active controller.
 
     Args:
         metadata: this node's ``MetadataRuntime``.
         controllers: the peers reachable in this process (see the module docstring).
+        remote: a ``RemoteControllers`` for peers in other processes, or None.
     """
 
-    def __init__(self, metadata, controllers: dict | None = None):
+    def __init__(self, metadata, controllers: dict | None = None, remote: RemoteControllers | None = None):
         self.metadata = metadata
         self.controllers = controllers if controllers is not None else {}
+        self.remote = remote
 
     def _active_runtime(self):
         if self.metadata.is_active:
@@ -70,6 +175,16 @@ class ControllerChannel:
         leader_id = self.metadata.active_controller_id
         peer = self.controllers.get(leader_id) if leader_id is not None else None
         return peer if peer is not None and peer.is_active else None
+
+    async def _try_once(self, operation: str, request):
+        """One attempt on the controller we know of; None if there is none yet."""
+        runtime = self._active_runtime()
+        if runtime is not None:
+            return await runtime.submit(operation, request)
+        leader_id = self.metadata.active_controller_id
+        if self.remote is not None and self.remote.reaches(leader_id) and leader_id not in self.controllers:
+            return await self.remote.call(leader_id, operation, request)
+        return None
 
     async def call(self, operation: str, request, *, timeout_s: float = DEFAULT_CALL_TIMEOUT_S) -> dict:
         """Run ``operation`` on the active controller; return its response dict.
@@ -79,13 +194,14 @@ class ControllerChannel:
         """
         with trio.move_on_after(timeout_s):
             while True:
-                runtime = self._active_runtime()
-                if runtime is not None:
-                    try:
-                        return await runtime.submit(operation, request)
-                    except KafkaError as exc:
-                        if exc.code != ErrorCode.NOT_CONTROLLER:
-                            raise
+                try:
+                    response = await self._try_once(operation, request)
+                except KafkaError as exc:
+                    if exc.code != ErrorCode.NOT_CONTROLLER:
+                        raise
+                else:
+                    if response is not None:
+                        return response
                 with trio.move_on_after(RETRY_BACKOFF_S):
                     await self.metadata.wait_changed()
         raise KafkaError(ErrorCode.REQUEST_TIMED_OUT, f"no active controller answered {operation}")

@@ -42,6 +42,7 @@ import trio
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
+from minikafka.handlers.controller_apis import handlers_for_listener
 from minikafka.protocol import codec, framing, messages
 from minikafka.server.frames import FrameError, FrameReader
 
@@ -67,14 +68,19 @@ class Connection:
 
     Attributes:
         peer: ``"host:port"`` of the client.
+        listener_name: the name of the listener that accepted it (``PLAINTEXT``,
+            ``CONTROLLER``), or None for a connection made some other way.
         client_software_name: from ApiVersions v3+ (KIP-511), else None.
         client_software_version: from ApiVersions v3+, else None.
     """
 
-    def __init__(self, broker, stream: trio.abc.Stream, peer: str):
+    def __init__(self, broker, stream: trio.abc.Stream, peer: str, listener_name: str | None = None):
         self.broker = broker
         self.stream = stream
         self.peer = peer
+        self.listener_name = listener_name
+        self.handlers = handlers_for_listener(broker.handlers, listener_name,
+                                              broker.config["controller.listener.names"])
         self.client_software_name: str | None = None
         self.client_software_version: str | None = None
         self._reader = FrameReader(broker.config["socket.request.max.bytes"])
@@ -133,7 +139,7 @@ class Connection:
         except codec.DecodeError as exc:
             raise CloseConnection(f"undecodable request header: {exc}") from None
         api_key = header.request_api_key
-        handler = self.broker.handlers.get(api_key)
+        handler = self.handlers.get(api_key)
         if handler is None:
             raise CloseConnection(f"no handler for API key {api_key}")
         version = header.request_api_version

@@ -5,6 +5,10 @@ The ``listeners`` setting is Kafka's: a comma-separated list of
 every interface; port 0 lets the kernel choose, and the port actually bound is
 reported back so tests can connect to it. Only PLAINTEXT is spoken.
 
+Each connection knows the name of the listener that accepted it: on a
+listener named in ``controller.listener.names`` a few admin APIs are the
+controller's (:mod:`minikafka.handlers.controller_apis`).
+
 Each accepted connection runs in its own task (``Connection.run``), which
 catches its own errors: one client's failure never reaches the listener or
 the broker.
@@ -69,16 +73,19 @@ async def serve_endpoints(broker, endpoints: list[Endpoint], *,
     Calls ``task_status.started(ports)`` with the bound port of each endpoint,
     in the order given, once all are listening.
     """
-    all_listeners, ports = [], []
+    bound, ports = [], []
     for endpoint in endpoints:
         listeners = await broker.network.open_listeners(endpoint.host, endpoint.port)
         ports.append(bound_port(listeners[0]))
-        all_listeners.extend(listeners)
+        bound.append((endpoint.name, listeners))
         log.info("broker %s: listening on %s (port %d)", broker.node_id, endpoint, ports[-1])
 
-    async def handle(stream: trio.abc.Stream) -> None:
-        await Connection(broker, stream, peer_name(stream)).run()
+    def handler_for(listener_name: str):
+        async def handle(stream: trio.abc.Stream) -> None:
+            await Connection(broker, stream, peer_name(stream), listener_name).run()
+        return handle
 
     async with trio.open_nursery() as nursery:
-        await nursery.start(trio.serve_listeners, handle, all_listeners)
+        for listener_name, listeners in bound:
+            await nursery.start(trio.serve_listeners, handler_for(listener_name), listeners)
         task_status.started(ports)

@@ -1,8 +1,9 @@
 """``minikafka.chaos.Cluster``: real broker processes, real faults, real clients.
 
-Until the KRaft cluster branch lands, the three processes are independent
-single brokers (they ignore the quorum keys), so these tests check the
-machinery: processes, signals, proxies. Cluster behaviour is in pending/.
+The three processes form one KRaft cluster (a quorum of three voters); these
+tests check the machinery: processes, signals, proxies. A topic's leader is
+wherever the controller put it, so a test that cuts one broker off uses a
+topic led by another. Failover behaviour is in pending/.
 """
 
 import os
@@ -41,11 +42,11 @@ def produce_one(address: str, topic: str, value: bytes, timeout_ms: int = 1500):
     return errors[0] if errors else "no delivery report"
 
 
-def consume_all(address: str, topic: str, count: int) -> list[bytes]:
+def consume_all(address: str, topic: str, count: int, timeout_s: float = 15) -> list[bytes]:
     consumer = confluent_kafka.Consumer({"bootstrap.servers": address, "group.id": f"g-{uuid.uuid4().hex}",
                                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([topic])
-    values, deadline = [], time.monotonic() + 15
+    values, deadline = [], time.monotonic() + timeout_s
     while len(values) < count and time.monotonic() < deadline:
         message = consumer.poll(0.5)
         if message is not None and message.error() is None:
@@ -97,17 +98,30 @@ def test_kill_is_sigkill_and_restart_keeps_the_data(cluster, topic):
     assert produce_one(address, topic, b"while-dead", timeout_ms=1000) is not None
     cluster.restart(3)
     assert cluster.pid_of(3) != old_pid and cluster.state_of(3) == "alive"
-    assert consume_all(address, topic, 5) == [b"m%d" % i for i in range(5)]
+    # A broker killed with -9 may register again only after its old session
+    # expires (broker.session.timeout.ms, 9 s as in Kafka): allow for that.
+    assert consume_all(address, topic, 5, timeout_s=40) == [b"m%d" % i for i in range(5)]
+
+
+def topic_not_led_by(cluster, node_id: int) -> str:
+    """A new topic (RF 1) whose leader is not ``node_id``: the controller places leaders."""
+    for _ in range(20):
+        name = f"chaos-{uuid.uuid4().hex[:8]}"
+        assert produce_one(cluster.address_of(node_id % 3 + 1), name, b"first") is None
+        if cluster.leader_of(name, 0) != node_id:
+            return name
+    raise AssertionError(f"every new topic was led by broker {node_id}")
 
 
 def test_cut_client_blocks_clients_and_heal_lets_them_back(cluster, topic):
     address = cluster.address_of(1)
     assert produce_one(address, topic, b"before") is None
+    other = topic_not_led_by(cluster, 1)
     cluster.cut_client(1)
     try:
         assert produce_one(address, topic, b"during") is not None
         assert cluster.health().brokers_up == [1, 2, 3]  # the broker itself is fine
-        assert produce_one(cluster.address_of(2), topic, b"other broker") is None
+        assert produce_one(cluster.address_of(2), other, b"other broker") is None
     finally:
         cluster.heal_client(1)
     assert produce_one(address, topic, b"after", timeout_ms=10_000) is None

@@ -1,0 +1,18 @@
+"""BrokerHeartbeat (key 63): a broker keeps its session with the active controller (KIP-631).
+
+Carries the sender's broker epoch and the last metadata offset it applied;
+the controller unfences a caught-up broker, and runs a controlled shutdown
+when ``want_shut_down`` is set. Like BrokerRegistration it runs the
+controller operation (``broker_heartbeat``) here when this node is the active
+controller and answers ``NOT_CONTROLLER`` otherwise.
+"""
+
+from __future__ import annotations
+
+from minikafka.handlers import controller_apis
+
+API_KEY = 63
+
+
+async def handle(broker, request, ctx) -> dict:
+    return await controller_apis.submit(broker, API_KEY, request)

@@ -1,0 +1,18 @@
+"""Vote (key 52): a candidate (or pre-vote candidate) asks this voter for its vote (KIP-595).
+
+A KRaft quorum RPC on ``__cluster_metadata-0``. The handler does no work of its own:
+:func:`minikafka.quorum.runtime.handle_raft_request` steps the request into
+this node's Raft core and returns the core's answer. Kafka serves the
+quorum RPCs on the controller listener only; minikafka answers them on every
+listener (a combined-mode node has one handler table).
+"""
+
+from __future__ import annotations
+
+from minikafka.quorum.runtime import handle_raft_request
+
+API_KEY = 52
+
+
+async def handle(broker, request, ctx) -> dict:
+    return await handle_raft_request(broker.metadata.quorum, API_KEY, request)
