@@ -297,7 +297,7 @@ class Broker:
 
     async def delete_topic(self, name: str) -> None:
         """Delete a topic (its logs go when the image drops it). Raises UNKNOWN_TOPIC_OR_PARTITION."""
-        info = self.topics.require(name)
+        self.topics.require(name)  # UNKNOWN_TOPIC_OR_PARTITION before asking the controller
         request = {"topic_names": [name]}
         response = await self._controller_call("delete_topics", request)
         _raise_for(response["responses"][0])

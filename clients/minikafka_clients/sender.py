@@ -43,7 +43,7 @@ import trio
 from minikafka.errors import ErrorCode, KafkaError
 
 from . import retry
-from .accumulator import ProducerBatch, RecordAccumulator, fail_batch
+from .accumulator import ProducerBatch, RecordAccumulator
 from .connection import KafkaConnectionError, RequestTimedOut
 from .idempotence import IdempotenceState
 

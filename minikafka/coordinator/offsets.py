@@ -55,7 +55,8 @@ class OffsetOperations:
         try:
             group = self._group_for_commit(request, version)
         except KafkaError as error:
-            return self._finish(_commit_response(request, lambda _p: error.code))
+            code = error.code  # the same answer for every partition
+            return self._finish(_commit_response(request, lambda _p: code))
         expire_ms = -1
         if getattr(request, "retention_time_ms", -1) not in (None, -1):
             expire_ms = now_ms + request.retention_time_ms
