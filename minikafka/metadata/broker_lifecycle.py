@@ -55,8 +55,8 @@ import os
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.protocol import framing
-from minikafka.protocol.codec import DecodeError, as_dict
+from minikafka.protocol.codec import as_dict
+from minikafka.server.peer import exchange
 
 log = logging.getLogger("minikafka.lifecycle")
 
@@ -131,18 +131,8 @@ class RemoteControllers:
         if stream is None:
             stream = self._streams[node_id] = await self.open_stream(*self.voters[node_id])
         self._correlation_id += 1
-        correlation_id = self._correlation_id
-        await stream.send_all(framing.encode_request(api_key, version, correlation_id,
-                                                     f"controller-channel-{self.node_id}", body))
-        reader = framing.FrameReader()
-        while (frame := reader.next_frame()) is None:
-            data = await stream.receive_some(65536)
-            if not data:
-                raise trio.BrokenResourceError("the controller closed the connection")
-            reader.feed(data)
-        got_id, response = framing.read_response(frame, api_key, version)
-        if got_id != correlation_id:
-            raise DecodeError(f"correlation id {got_id}, expected {correlation_id}")
+        response = await exchange(stream, api_key, version, self._correlation_id,
+                                  f"controller-channel-{self.node_id}", body)
         return as_dict(response)
 
     async def _close(self, node_id: int) -> None:

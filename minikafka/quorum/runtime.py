@@ -47,14 +47,13 @@ from typing import Callable
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.protocol import framing
-from minikafka.protocol.codec import DecodeError
 from minikafka.quorum import wire
 from minikafka.quorum.log import Entry, Snapshot, SnapshotId
 from minikafka.quorum.messages import Envelope
 from minikafka.quorum.raft import RaftNode
 from minikafka.quorum.state import RaftConfig, Role
 from minikafka.quorum.storage import RaftStorage
+from minikafka.server.peer import exchange
 
 log = logging.getLogger("minikafka.quorum")
 
@@ -498,16 +497,6 @@ class TcpTransport:
         api_key, version, body = wire.encode_request(envelope.message, self.cluster_id,
                                                      envelope.destination_id)
         self._correlation_id += 1
-        correlation_id = self._correlation_id
-        await stream.send_all(framing.encode_request(api_key, version, correlation_id,
-                                                     f"raft-{self.node_id}", body))
-        reader = framing.FrameReader()
-        while (frame := reader.next_frame()) is None:
-            data = await stream.receive_some(65536)
-            if not data:
-                raise trio.BrokenResourceError("the peer closed the connection")
-            reader.feed(data)
-        got_id, response = framing.read_response(frame, api_key, version)
-        if got_id != correlation_id:
-            raise DecodeError(f"correlation id {got_id}, expected {correlation_id}")
+        response = await exchange(stream, api_key, version, self._correlation_id,
+                                  f"raft-{self.node_id}", body)
         return wire.decode_response(api_key, response, envelope.message)
