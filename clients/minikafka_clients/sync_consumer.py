@@ -49,7 +49,11 @@ class SyncConsumer:
 
     async def _main(self) -> None:
         self._stop, self._exited = trio.Event(), trio.Event()
-        self._requests_in, self._requests = trio.open_memory_channel(math.inf)
+        # Unbuffered: a send waits until the caller's thread has taken it, so
+        # the "finished" message of close() is received before the Trio run
+        # can end (a buffered one could leave the caller reading from a
+        # finished run: RunFinishedError).
+        self._requests_in, self._requests = trio.open_memory_channel(0)
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
