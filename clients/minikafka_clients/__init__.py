@@ -1,29 +1,36 @@
 """minikafka's bundled Kafka clients (Trio-native, with a synchronous face).
 
-Layers, bottom up:
+The three clients, each an ``async with`` object configured with Kafka's keys,
+and their blocking twins for scripts (a Trio thread behind them, ``sync.py``):
+
+- ``Producer`` / ``SyncProducer``: partition, batch, send (``producer.py``);
+- ``Consumer`` / ``SyncConsumer``: assign or subscribe, poll, commit (``consumer.py``);
+- ``Admin`` / ``SyncAdmin``: topics, configs, groups, offsets (``admin_client.py``).
+
+Layers below them, bottom up:
 
 - ``connection``: one pipelined TCP connection, ApiVersions negotiation;
-- ``cluster``: bootstrap, Metadata cache, one connection per broker;
-- ``admin``, ``produce``, ``fetch``: one operation each, async, taking a Cluster;
-- ``sync.SyncClient``: the same operations as blocking calls, for scripts;
-- ``partitioner``: Kafka's murmur2 default partitioner.
-
-The async operations stay in their modules (``produce.produce``,
-``fetch.consume``): re-exporting them here would hide the modules of the same
-name.
+- ``cluster``: bootstrap, Metadata cache, one connection per broker, retries;
+- ``admin``, ``groups``: one admin operation per function, taking a Cluster;
+- ``accumulator``, ``sender``, ``idempotence``, ``partitioner``: the producer;
+- ``consumer_fetcher``, ``classic_membership``, ``consumer_protocol``,
+  ``assignors``: the consumer;
+- ``client_config``: which config keys are used, ignored or refused.
 """
 
+from .accumulator import RecordMetadata
 from .admin import ConfigEntry, NewTopic
 from .admin_client import Admin, SyncAdmin
 from .cluster import Cluster, open_cluster
 from .connection import Connection, KafkaConnectionError, RequestTimedOut, connect
-from .fetch import ConsumerRecord, Start
-from .produce import ProducerRecord, RecordMetadata
-from .sync import SyncClient
+from .consumer import Consumer
+from .consumer_fetcher import ConsumerRecord
+from .producer import Producer
+from .sync_consumer import SyncConsumer
+from .sync_producer import SyncProducer
 
 __all__ = [
-    "Admin", "SyncAdmin",
-    "Cluster", "ConfigEntry", "Connection", "ConsumerRecord", "KafkaConnectionError",
-    "NewTopic", "ProducerRecord", "RecordMetadata", "RequestTimedOut", "Start", "SyncClient",
-    "connect", "open_cluster",
+    "Admin", "Cluster", "ConfigEntry", "Connection", "Consumer", "ConsumerRecord",
+    "KafkaConnectionError", "NewTopic", "Producer", "RecordMetadata", "RequestTimedOut",
+    "SyncAdmin", "SyncConsumer", "SyncProducer", "connect", "open_cluster",
 ]

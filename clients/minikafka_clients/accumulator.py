@@ -27,6 +27,14 @@ compression call plus a 61-byte header. The header is written at send time
 (``ProducerBatch.build``) because the producer id, epoch and sequence number
 may change between attempts (idempotence, ``idempotence.py``).
 
+A batch the broker refuses as too large (``MESSAGE_TOO_LARGE``: more than the
+topic's ``max.message.bytes``) is *split* if it holds more than one record
+(Java's ``splitAndReenqueue``): its records are re-encoded into smaller
+batches that go back to the front of the queue; the records' futures and
+callbacks follow them (``ProducerBatch.moved_to``), and the old batch's
+result completes once all its pieces have. A single record that is too
+large fails with ``MESSAGE_TOO_LARGE``.
+
 Sans-I/O: every method takes ``now_ms``; nothing here sleeps or reads a clock.
 Completion goes through ``ProduceResult``, which fires callbacks and wakes
 awaiting tasks (an async face over it is ``producer.DeliveryFuture``).
@@ -38,6 +46,7 @@ import collections
 import dataclasses
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.protocol import records as record_codec
 from minikafka_core import compression as codecs
 from minikafka_core.builder import encode_record, finish_batch
 
@@ -104,6 +113,8 @@ class ProducerBatch:
             when first drained (``NO_SEQUENCE`` until then).
         attempts: how many times it has been sent.
         retry_at_ms: not before this time when it is a retry.
+        moved_to: after a split, per relative offset, ``(piece, relative
+            offset in it)``: where each record went; None if not split.
     """
 
     def __init__(self, topic: str, partition: int, created_ms: int, batch_size: int):
@@ -122,6 +133,7 @@ class ProducerBatch:
         self.producer_epoch = -1
         self.attempts = 0
         self.retry_at_ms = 0
+        self.moved_to: list[tuple[ProducerBatch, int]] | None = None
         self._payload: bytes | None = None
 
     @property
@@ -171,6 +183,33 @@ class ProducerBatch:
                             attributes=compression, producer_id=self.producer_id,
                             producer_epoch=self.producer_epoch, base_sequence=self.base_sequence)
 
+    def split(self, max_bytes: int) -> list[ProducerBatch]:
+        """Re-encode the records into new batches of at most ``max_bytes`` each, in order.
+
+        The records' callbacks move with them (``moved_to`` says where each
+        went), and this batch's result completes when every piece's has. A
+        piece keeps ``created_ms``: ``delivery.timeout.ms`` counts from the
+        record's first batch, as in Java's ``ProducerBatch.split``.
+        """
+        encoded = finish_batch(bytes(self.records), record_count=self.record_count,
+                               first_timestamp=self.timestamps[0], max_timestamp=max(self.timestamps),
+                               attributes=0, producer_id=-1, producer_epoch=-1, base_sequence=-1)
+        pieces: list[ProducerBatch] = []
+        self.moved_to = []
+        for record in record_codec.parse_batch(encoded).records:
+            fields = (record.timestamp, record.key, record.value,
+                      [(name.encode(), value) for name, value in record.headers])
+            if not pieces or pieces[-1].try_append(*fields) is None:
+                pieces.append(ProducerBatch(self.topic, self.partition, self.created_ms, max_bytes))
+                pieces[-1].try_append(*fields)
+            self.moved_to.append((pieces[-1], pieces[-1].record_count - 1))
+        for relative_offset, on_delivery in self.callbacks:
+            piece, moved_offset = self.moved_to[relative_offset]
+            piece.callbacks.append((moved_offset, on_delivery))
+        self.callbacks = []
+        _complete_when_all_done(self.result, [piece.result for piece in pieces])
+        return pieces
+
     def in_retry(self) -> bool:
         return self.attempts > 0
 
@@ -191,6 +230,19 @@ class ProducerBatch:
         for relative_offset, on_delivery in self.callbacks:
             metadata = self.record_metadata(relative_offset)
             on_delivery(error, metadata)  # Kafka's Callback.onCompletion(metadata, exception)
+
+
+def _complete_when_all_done(result: ProduceResult, parts: list[ProduceResult]) -> None:
+    """Complete ``result`` (with no offset of its own) once every one of ``parts`` is."""
+    remaining = [len(parts)]
+
+    def one_done() -> None:
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            result.complete(-1, -1, None)
+
+    for part in parts:
+        part.add_callback(one_done)
 
 
 @dataclasses.dataclass
@@ -318,6 +370,20 @@ class RecordAccumulator:
                and queue[index].base_sequence < batch.base_sequence):
             index += 1
         queue.insert(index, batch)
+
+    def split(self, batch: ProducerBatch) -> list[ProducerBatch]:
+        """Replace a batch the broker found too large by smaller ones (not queued yet).
+
+        Java splits to ``batch.size``; a piece here is also at most half the
+        refused batch, so that a batch already within ``batch.size`` (the
+        topic's ``max.message.bytes`` being smaller) still shrinks each time.
+        """
+        pieces = batch.split(min(self.batch_size, batch.size_bytes // 2))
+        self.deallocate(batch)
+        for piece in pieces:
+            self.incomplete.add(piece)
+            self.used_memory += piece.batch_size
+        return pieces
 
     def deallocate(self, batch: ProducerBatch) -> None:
         """The batch is complete: release its memory."""

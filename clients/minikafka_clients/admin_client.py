@@ -3,7 +3,8 @@
 ``Admin`` is one object over one ``Cluster``: it is configured with a
 Kafka-style dict (``bootstrap.servers``, ``client.id``, ``request.timeout.ms``,
 ``default.api.timeout.ms``, ``retry.backoff.ms``, ``retry.backoff.max.ms``,
-``metadata.max.age.ms``, ``socket.connection.setup.timeout.ms``) and offers
+``metadata.max.age.ms``, ``socket.connection.setup.timeout.ms``; any other
+key is an error unless ``client_config`` lists it as accepted and ignored) and offers
 the operations of Java's ``Admin`` with their names in snake_case::
 
     async with Admin({"bootstrap.servers": "127.0.0.1:9092"}) as admin:
@@ -30,6 +31,7 @@ from collections.abc import Mapping
 from minikafka.errors import ErrorCode
 
 from . import admin, groups
+from .client_config import CONNECTION_KEYS, IGNORED_ADMIN, check_keys
 from .cluster import Cluster, TopicMetadata, open_cluster
 from .retry import ADMIN_RETRIABLE
 from .sync import SyncFace, blocking
@@ -48,11 +50,15 @@ class Admin:
             of ``cluster.CONNECTION_CONFIG``; ``client.id`` defaults to
             ``minikafka-admin``.
 
+    Raises:
+        ValueError: an unknown or refused config key.
+
     Attributes:
         cluster: the ``Cluster`` (metadata, connections), once entered.
     """
 
     def __init__(self, config: Mapping[str, object]):
+        check_keys(config, client="admin", used=CONNECTION_KEYS, ignored=IGNORED_ADMIN)
         self.config = {"client.id": "minikafka-admin", **config}
         self.cluster: Cluster | None = None
         self._exit_stack = contextlib.AsyncExitStack()

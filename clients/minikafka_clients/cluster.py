@@ -282,6 +282,10 @@ class Cluster:
             raise KafkaError(code, f"topic '{name}' {detail}")
         return self.topics[name]
 
+    def topic_error(self, name: str) -> ErrorCode | None:
+        """The error the last Metadata gave for topic ``name``, or None."""
+        return self._topic_errors.get(name)
+
     async def leader_for(self, topic: str, partition: int, *, refresh: bool = False) -> int:
         """The node id of the partition's leader.
 

@@ -24,8 +24,10 @@ before partitions are revoked, and on ``close()``. The rebalance callbacks
 ``on_assign`` / ``on_revoke`` / ``on_lost`` receive ``(consumer, partitions)``
 and may be plain functions or coroutines.
 
-Config keys and defaults are Kafka's Java consumer's; ``poll(timeout)`` takes
-seconds, like confluent-kafka's.
+Config keys and defaults are Kafka's Java consumer's (``DEFAULTS``, plus the
+connection keys of ``cluster.CONNECTION_CONFIG``; ``client_config`` lists the
+keys accepted and ignored); ``poll(timeout)`` takes seconds, like
+confluent-kafka's.
 """
 
 from __future__ import annotations
@@ -39,13 +41,13 @@ import trio
 
 from minikafka.errors import ErrorCode, KafkaError
 
-from . import assignors, fetch, groups
+from . import admin, assignors, groups
 from .classic_membership import ClassicMembership
+from .client_config import CONNECTION_KEYS, IGNORED_CONSUMER, check_keys
 from .cluster import open_cluster
 from .connection import KafkaConnectionError
-from .consumer_fetcher import FetchResult, fetch_from_leaders
+from .consumer_fetcher import ConsumerRecord, FetchResult, fetch_from_leaders
 from .consumer_protocol import ConsumerGroupMember, ConsumerProtocolMembership
-from .fetch import ConsumerRecord
 from .group_member import ClassicMember
 
 TopicPartition = tuple[str, int]
@@ -91,9 +93,8 @@ class Consumer:
     """
 
     def __init__(self, config: dict, *, on_assign=None, on_revoke=None, on_lost=None):
-        unknown = set(config) - set(DEFAULTS) - {"bootstrap.servers"}
-        if unknown:
-            raise ValueError(f"unknown consumer config: {', '.join(sorted(unknown))}")
+        check_keys(config, client="consumer", used=CONNECTION_KEYS | set(DEFAULTS),
+                   ignored=IGNORED_CONSUMER)
         self.config = {**DEFAULTS, **config}
         self.group_id = self.config["group.id"]
         self.read_committed = self.config["isolation.level"] == "read_committed"
@@ -121,9 +122,7 @@ class Consumer:
     # -- lifetime ---------------------------------------------------------------------
 
     async def __aenter__(self) -> "Consumer":
-        self.cluster = await self._exit_stack.enter_async_context(open_cluster(
-            self.config["bootstrap.servers"], client_id=self.config["client.id"],
-            request_timeout_ms=int(self.config["request.timeout.ms"])))
+        self.cluster = await self._exit_stack.enter_async_context(open_cluster(config=self.config))
         self._nursery = await self._exit_stack.enter_async_context(trio.open_nursery())
         return self
 
@@ -160,6 +159,12 @@ class Consumer:
 
     def assignment(self) -> set[TopicPartition]:
         return set(self._assignment)
+
+    async def partitions_for(self, topic: str) -> list[int]:
+        """The topic's partition numbers, from fresh metadata; empty if there is
+        no such topic (Java's ``partitionsFor``)."""
+        found = await self.cluster.refresh_metadata([topic])
+        return sorted(found[topic].partitions) if topic in found else []
 
     async def subscribe(self, topics: list[str] | str | re.Pattern, *, on_assign=None,
                         on_revoke=None, on_lost=None) -> None:
@@ -381,8 +386,8 @@ class Consumer:
         if policy == "none":
             raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
                              f"no committed offset and auto.offset.reset=none for {sorted(partitions)}")
-        timestamp = fetch.EARLIEST_TIMESTAMP if policy in ("earliest", "smallest", "beginning") \
-            else fetch.LATEST_TIMESTAMP
+        timestamp = admin.EARLIEST if policy in ("earliest", "smallest", "beginning") \
+            else admin.LATEST
         return await groups.list_offsets(self.cluster, partitions, timestamp)
 
     # -- positions ------------------------------------------------------------------------
@@ -395,10 +400,10 @@ class Consumer:
         self._positions[partition] = self._fetch_positions[partition] = offset
 
     async def seek_to_beginning(self, partitions: list[TopicPartition] | None = None) -> None:
-        await self._seek_to(partitions, fetch.EARLIEST_TIMESTAMP)
+        await self._seek_to(partitions, admin.EARLIEST)
 
     async def seek_to_end(self, partitions: list[TopicPartition] | None = None) -> None:
-        await self._seek_to(partitions, fetch.LATEST_TIMESTAMP)
+        await self._seek_to(partitions, admin.LATEST)
 
     async def _seek_to(self, partitions, timestamp: int) -> None:
         targets = sorted(self._assignment if partitions is None else partitions)

@@ -12,6 +12,12 @@ response; older versions by name. The request carries both and the codec
 writes the one the version has; the response is mapped back through the
 metadata.
 
+The broker answers with whole record batches starting *at or before* the
+fetch offset (a batch is never split), so records below the offset are
+skipped, and the next fetch offset is the end of the last complete batch.
+Control batches (transaction markers) are not records: they are skipped,
+moving the offset past them (``partition_records``).
+
 A partition whose leader moved (NOT_LEADER_OR_FOLLOWER, ...) is left out of
 the result and the metadata is refreshed, so the next round asks the new
 leader. OFFSET_OUT_OF_RANGE is returned for the consumer to apply
@@ -25,11 +31,12 @@ import dataclasses
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.protocol import records as record_codec
 
 from .cluster import Cluster
 from .connection import KafkaConnectionError
-from .fetch import FETCH_KEY, ConsumerRecord, check_top_level, partition_records
 
+FETCH_KEY = 1
 READ_UNCOMMITTED, READ_COMMITTED = 0, 1
 TopicPartition = tuple[str, int]
 
@@ -40,6 +47,20 @@ REFRESH_METADATA = frozenset({
     ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.REPLICA_NOT_AVAILABLE,
     ErrorCode.OFFSET_NOT_AVAILABLE,
 })
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsumerRecord:
+    """One record as a consumer sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    timestamp_type: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes | None]]
 
 
 @dataclasses.dataclass
@@ -141,3 +162,52 @@ def _request_body(cluster: Cluster, positions: dict[TopicPartition, int], option
         "forgotten_topics_data": [],
         "rack_id": "",
     }
+
+
+def partition_records(topic: str, index: int, position: int, partition_response, *,
+                      read_committed: bool = False) -> tuple[list[ConsumerRecord], int]:
+    """The records of one partition of a Fetch response at or after ``position``.
+
+    Returns ``(records, next_position)``. With ``read_committed`` the batches
+    of aborted transactions are dropped, as Java's consumer does: the response
+    lists ``aborted_transactions`` (producer id, first offset); a transactional
+    batch of such a producer at or after that first offset is aborted data,
+    until that producer's ABORT marker (a control batch) ends it.
+    """
+    if not partition_response.records:
+        return [], position
+    aborted = sorted((a.first_offset, a.producer_id)
+                     for a in (partition_response.aborted_transactions or ())) if read_committed else []
+    aborting: set[int] = set()
+    out = []
+    for batch in record_codec.read_batches(partition_response.records):
+        if batch.next_offset <= position:
+            continue
+        while aborted and aborted[0][0] <= batch.last_offset:
+            aborting.add(aborted.pop(0)[1])
+        if batch.is_control:
+            if batch.producer_id in aborting and _is_abort_marker(batch):
+                aborting.discard(batch.producer_id)
+        elif not (batch.is_transactional and batch.producer_id in aborting):
+            out.extend(_consumer_record(topic, index, batch, r)
+                       for r in batch.records if r.offset >= position)
+        position = batch.next_offset
+    return out, position
+
+
+def _is_abort_marker(batch) -> bool:
+    return any(c.type == record_codec.ControlRecordType.ABORT for c in batch.control_records)
+
+
+def _consumer_record(topic: str, index: int, batch, record) -> ConsumerRecord:
+    timestamp = batch.max_timestamp if batch.timestamp_type == record_codec.LOG_APPEND_TIME \
+        else record.timestamp
+    return ConsumerRecord(topic, index, record.offset, timestamp, batch.timestamp_type,
+                          record.key, record.value, list(record.headers))
+
+
+def check_top_level(response) -> None:
+    """Fetch v7+ has a request-level ``error_code`` (fetch sessions)."""
+    code = getattr(response, "error_code", 0)
+    if code != ErrorCode.NONE:
+        raise KafkaError(ErrorCode(code), "fetch failed")

@@ -23,7 +23,7 @@ commit_offsets      8        OffsetCommit; generation -1 and member "" for a
                              group with no members (what ``--reset-offsets``
                              does: the coordinator refuses while it has any)
 delete_groups       42       only an EMPTY group can go (NON_EMPTY_GROUP)
-log_end_offsets     2        ListOffsets LATEST, via ``fetch.list_offsets``
+log_end_offsets     2        ListOffsets LATEST, via ``admin.list_offsets``
 ==================  =======  ==============================================
 
 A classic *consumer* group's member assignment is opaque to the broker: it is
@@ -42,7 +42,7 @@ import trio
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol.schema import Field, Message
 
-from . import fetch
+from . import admin
 from .admin import check
 from .cluster import Cluster
 
@@ -346,24 +346,20 @@ def _first_commit_error(response) -> int:
 
 async def list_offsets(cluster: Cluster, partitions: list[TopicPartition],
                        timestamp: int) -> dict[TopicPartition, int]:
-    """ListOffsets over several topics: ``{(topic, partition): offset}`` (-1: none).
+    """ListOffsets with one timestamp for all: ``{(topic, partition): offset}`` (-1: none).
 
     Args:
-        timestamp: ``fetch.EARLIEST_TIMESTAMP`` (-2), ``fetch.LATEST_TIMESTAMP``
-            (-1: the log-end offset as consumers see it), or ms since the epoch.
+        timestamp: ``admin.EARLIEST`` (-2), ``admin.LATEST`` (-1: the
+            log-end offset as consumers see it), or ms since the epoch.
     """
-    found = {}
-    for topic in sorted({t for t, _ in partitions}):
-        indexes = sorted(p for t, p in partitions if t == topic)
-        for index, offset in (await fetch.list_offsets(cluster, topic, indexes, timestamp)).items():
-            found[(topic, index)] = offset
-    return found
+    found = await admin.list_offsets(cluster, {tp: timestamp for tp in partitions})
+    return {tp: info.offset for tp, info in found.items()}
 
 
 async def log_end_offsets(cluster: Cluster, partitions: list[TopicPartition]
                           ) -> dict[TopicPartition, int]:
     """The offset the next produced record will get, per partition (for lag)."""
-    return await list_offsets(cluster, partitions, fetch.LATEST_TIMESTAMP)
+    return await list_offsets(cluster, partitions, admin.LATEST)
 
 
 # -- the consumer protocol's assignment bytes ----------------------------------------

@@ -118,6 +118,23 @@ class IdempotenceState:
             if batch.producer_epoch == self.producer_epoch:
                 self.bump_required = True
 
+    def replace(self, batch: ProducerBatch, pieces: list[ProducerBatch]) -> None:
+        """``batch`` was split (MESSAGE_TOO_LARGE): its pieces take its place and sequences.
+
+        The broker appended none of it, so the pieces carry the same producer
+        id and epoch and number the same records the same way, consecutively
+        from ``batch.base_sequence`` (Java's ``ProducerBatch.split``).
+        """
+        sequence = batch.base_sequence
+        for piece in pieces:
+            piece.producer_id, piece.producer_epoch = batch.producer_id, batch.producer_epoch
+            piece.base_sequence = sequence
+            sequence = (sequence + piece.record_count) % SEQUENCE_MODULUS
+        unacked = self._state(batch.topic_partition).unacked
+        if batch in unacked:
+            index = unacked.index(batch)
+            unacked[index:index + 1] = pieces
+
     def is_next_expected(self, batch: ProducerBatch) -> bool:
         """Whether the broker should have accepted ``batch``'s sequence (KIP-360).
 

@@ -42,7 +42,9 @@ import trio
 
 from minikafka.errors import ErrorCode, KafkaError
 
+from . import retry
 from .accumulator import RecordAccumulator, RecordMetadata
+from .client_config import CONNECTION_KEYS, IGNORED_PRODUCER, check_keys
 from .cluster import open_cluster
 from .idempotence import IdempotenceState
 from .partitioner import StickyPartitioner, partition_for_key
@@ -123,16 +125,21 @@ class ProducerConfig:
     def from_dict(cls, settings: dict) -> "ProducerConfig":
         """Parse Kafka-style settings; check them as Kafka's ``ProducerConfig`` does.
 
+        Keys of the connection layer that are not fields here
+        (``metadata.max.age.ms``, ...) and the accepted-but-ignored ones are
+        left to ``open_cluster`` and ``client_config``.
+
         Raises:
-            ValueError: an unknown key, a bad value, or a conflict with an
-                explicit ``enable.idempotence=true``.
+            ValueError: an unknown or refused key, a bad value, or a conflict
+                with an explicit ``enable.idempotence=true``.
         """
+        check_keys(settings, client="producer", used=CONNECTION_KEYS | set(cls.KEYS),
+                   ignored=IGNORED_PRODUCER)
         config = cls()
         for key, value in settings.items():
-            if key not in cls.KEYS:
-                raise ValueError(f"unknown producer config {key!r}")
-            name, parse = cls.KEYS[key]
-            setattr(config, name, parse(value))
+            if key in cls.KEYS:
+                name, parse = cls.KEYS[key]
+                setattr(config, name, parse(value))
         config._resolve_idempotence(explicit="enable.idempotence" in settings)
         if config.delivery_timeout_ms < config.linger_ms + config.request_timeout_ms:
             raise ValueError("delivery.timeout.ms should be >= linger.ms + request.timeout.ms")
@@ -166,18 +173,28 @@ class DeliveryFuture:
         self._relative_offset = relative_offset
 
     def done(self) -> bool:
+        # A split batch's result completes once all its pieces have.
         return self._batch.result.done
+
+    def _located(self):
+        """The batch that holds the record now, and its relative offset there
+        (records move when the broker finds their batch too large: a split)."""
+        batch, relative_offset = self._batch, self._relative_offset
+        while batch.moved_to is not None:
+            batch, relative_offset = batch.moved_to[relative_offset]
+        return batch, relative_offset
 
     def result(self) -> RecordMetadata:
         """The metadata (raises ``KafkaError`` on failure, ``RuntimeError`` if not done)."""
         if not self.done():
             raise RuntimeError("the record has not been delivered yet")
-        if self._batch.result.error is not None:
-            raise self._batch.result.error
-        return self._batch.record_metadata(self._relative_offset)
+        batch, relative_offset = self._located()
+        if batch.result.error is not None:
+            raise batch.result.error
+        return batch.record_metadata(relative_offset)
 
     def exception(self) -> KafkaError | None:
-        return self._batch.result.error if self.done() else None
+        return self._located()[0].result.error if self.done() else None
 
     def add_done_callback(self, callback) -> None:
         """Call ``callback(self)`` when done (in the producer's Trio thread)."""
@@ -206,6 +223,7 @@ class Producer:
 
     def __init__(self, config: dict, *, wall_clock_ms=None):
         self.config = ProducerConfig.from_dict(config)
+        self._settings = dict(config)  # for the connection layer's keys
         self.wall_clock_ms = wall_clock_ms or (lambda: int(time.time() * 1000))
         self.accumulator = RecordAccumulator(batch_size=self.config.batch_size,
                                              linger_ms=self.config.linger_ms,
@@ -222,8 +240,8 @@ class Producer:
     async def __aenter__(self) -> "Producer":
         async with contextlib.AsyncExitStack() as stack:
             self.cluster = await stack.enter_async_context(open_cluster(
-                self.config.bootstrap_servers, client_id=self.config.client_id,
-                request_timeout_ms=self.config.request_timeout_ms))
+                self.config.bootstrap_servers, config=self._settings,
+                client_id=self.config.client_id, request_timeout_ms=self.config.request_timeout_ms))
             nursery = await stack.enter_async_context(trio.open_nursery())
             idempotence = IdempotenceState() if self.config.enable_idempotence else None
             self.sender = Sender(self.cluster, self.accumulator, self.config, idempotence,
@@ -322,6 +340,10 @@ class Producer:
             metadata = self.cluster.topics.get(topic)
             if metadata is not None and (partition is None or partition in metadata.partitions):
                 return len(metadata.partitions)
+            error = self.cluster.topic_error(topic)
+            if error is not None and not retry.is_retriable(error):
+                # INVALID_TOPIC_EXCEPTION, TOPIC_AUTHORIZATION_FAILED: waiting cannot help.
+                raise KafkaError(error, f"cannot produce to topic '{topic}'")
             if trio.current_time() >= deadline:
                 what = f"partition {partition} of " if metadata is not None else ""
                 raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,

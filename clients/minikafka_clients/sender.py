@@ -19,6 +19,9 @@ connection. Per partition, the answer is one of:
 
 - success (or ``DUPLICATE_SEQUENCE_NUMBER``: the broker already had it):
   complete the batch's futures and callbacks;
+- ``MESSAGE_TOO_LARGE`` for a batch of several records: split it into
+  smaller batches and send those (``accumulator.py``), without counting a
+  retry, as Java's ``Sender`` does;
 - a retriable error (``retry.RETRIABLE``: leader moved, not enough replicas,
   timeout, a broken connection): put the batch back in sequence order and
   resend it after ``retry.backoff.ms`` (growing to ``retry.backoff.max.ms``,
@@ -247,6 +250,9 @@ class Sender:
             return
         code = ErrorCode(code)
         now_ms = self.monotonic_ms()
+        if code == ErrorCode.MESSAGE_TOO_LARGE and batch.record_count > 1 and self.fatal_error is None:
+            self._split(batch, now_ms)
+            return
         if self._can_retry(batch, code, now_ms):
             if retry.needs_metadata_refresh(code):
                 self._want_metadata(batch.topic)
@@ -259,6 +265,17 @@ class Sender:
             self.idempotence.failed(batch)
         detail = message or f"producing to {batch.topic}-{batch.partition} failed"
         self._finish(batch, -1, -1, KafkaError(code, detail))
+
+    def _split(self, batch: ProducerBatch, now_ms: int) -> None:
+        """Send the records of a batch the broker found too large again, in smaller batches."""
+        log.warning("splitting a batch of %d records for %s-%d: too large for the broker",
+                    batch.record_count, batch.topic, batch.partition)
+        pieces = self.accumulator.split(batch)
+        if self.idempotence is not None:
+            self.idempotence.replace(batch, pieces)
+        for piece in reversed(pieces):  # each goes in front: they keep their order
+            self.accumulator.reenqueue(piece, now_ms, 0)
+        self.on_batch_done(batch)
 
     def _can_retry(self, batch: ProducerBatch, code: ErrorCode, now_ms: int) -> bool:
         if self.fatal_error is not None or batch.attempts > self.config.retries:

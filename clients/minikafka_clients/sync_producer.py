@@ -1,11 +1,9 @@
 """The producer's synchronous face, for scripts and notebooks.
 
 ``SyncProducer`` runs the Trio ``Producer`` (``producer.py``) in a background
-thread, as ``sync.SyncClient`` does for the one-shot helpers: a blocking call
-is forwarded into that thread with ``trio.from_thread.run`` and returns when
-the coroutine there returns. So the batching, the sender task and the
-retries are exactly the async producer's; only the calling convention
-differs::
+thread, through ``sync.py``'s ``TrioPortal`` like every blocking client. So
+the batching, the sender task and the retries are exactly the async
+producer's; only the calling convention differs::
 
     with SyncProducer({"bootstrap.servers": "127.0.0.1:9092"}) as producer:
         future = producer.produce("orders", b"value", key=b"customer-7")
@@ -20,25 +18,27 @@ order. A round trip into Trio per record would cost more than the whole
 rest of the producer. Back-pressure: past ``HANDOFF_LIMIT`` queued records,
 ``produce()`` waits until the pump has taken them (and so until
 ``buffer.memory`` has room, at most ``max.block.ms``). Errors of ``send()``
-(an unknown topic, a record too large) arrive through the future. ``on_delivery(err, metadata)`` callbacks run in the
-producer's background thread, as kafka-python's do, so they must be quick
-and thread-safe. One ``SyncProducer`` may be shared by threads.
+(an unknown topic, a record too large) arrive through the future.
+``on_delivery(err, metadata)`` callbacks run in the producer's background
+thread, as kafka-python's do, so they must be quick and thread-safe. One
+``SyncProducer`` may be shared by threads.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
-import threading
+import contextlib
 
 import trio
 
 from .producer import Producer
+from .sync import SyncFace
 
 HANDOFF_LIMIT = 10_000  # records queued between the caller's thread and Trio's
 
 
-class SyncProducer:
+class SyncProducer(SyncFace):
     """A blocking Kafka producer over the Trio one.
 
     Args:
@@ -49,51 +49,28 @@ class SyncProducer:
         ValueError: a bad setting.
     """
 
+    async_class = Producer
+
     def __init__(self, config: dict):
-        self._config = dict(config)
-        self._producer: Producer | None = None
-        self._close_timeout_ms: float | None = None
         self._handoff: collections.deque = collections.deque()
-        self._pump_wakeup: trio.Event | None = None
-        self._pump_lock: trio.Lock | None = None
-        self._token = None
-        self._stop: trio.Event | None = None
-        self._started = threading.Event()
-        self._startup_error: BaseException | None = None
-        self._thread = threading.Thread(target=trio.run, args=(self._main,),
-                                        name="minikafka-producer", daemon=True)
-        self._thread.start()
-        self._started.wait()
-        if self._startup_error is not None:
-            self._thread.join()
-            raise self._startup_error
+        self._close_timeout_ms: float | None = None
+        super().__init__(config)
 
-    async def _main(self) -> None:
-        try:
-            async with Producer(self._config) as producer:
-                async with trio.open_nursery() as nursery:
-                    self._producer, self._stop = producer, trio.Event()
-                    self._pump_wakeup, self._pump_lock = trio.Event(), trio.Lock()
-                    self._token = trio.lowlevel.current_trio_token()
-                    nursery.start_soon(self._pump)
-                    self._started.set()
-                    await self._stop.wait()
-                    await self._send_handoff()
+    @contextlib.asynccontextmanager
+    async def open_client(self, config: dict):
+        """The producer, and beside it the pump that feeds it the hand-off queue."""
+        self._pump_wakeup, self._pump_lock = trio.Event(), trio.Lock()
+        async with Producer(config) as producer:
+            self._producer = producer
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._pump)
+                try:
+                    yield producer
+                finally:
+                    await self._send_handoff()  # what was queued before close()
                     nursery.cancel_scope.cancel()
-                # Here, not via from_thread: the task that opened the
-                # producer's nursery must be the one that closes it.
-                await producer.close(self._close_timeout_ms)
-        except BaseException as exc:  # reported to the constructor's thread
-            if not self._started.is_set():
-                self._startup_error = exc
-                self._started.set()
-            else:
-                raise
-
-    def _run(self, function, *args):
-        if self._token is None or not self._thread.is_alive():
-            raise RuntimeError("the producer is closed")
-        return trio.from_thread.run(function, *args, trio_token=self._token)
+            # Here, in the task that entered the producer: it closes its nursery.
+            await producer.close(self._close_timeout_ms)
 
     # -- the producer API ------------------------------------------------------
 
@@ -105,17 +82,19 @@ class SyncProducer:
         Returns:
             A ``concurrent.futures.Future`` of its ``RecordMetadata``.
         """
-        if self._token is None:
+        if self._portal.closed:
             raise RuntimeError("the producer is closed")
         future: concurrent.futures.Future = concurrent.futures.Future()
         future.set_running_or_notify_cancel()
         self._handoff.append((future, topic, value, key, partition, timestamp_ms, headers,
                               on_delivery))
         if len(self._handoff) == 1:
-            self._token.run_sync_soon(self._wake_pump)
+            self._portal.run_sync_soon(self._wake_pump)
         elif len(self._handoff) > HANDOFF_LIMIT:
-            self._run(self._send_handoff)
+            self._portal.run(self._send_handoff)
         return future
+
+    send = produce  # Java's and kafka-python's name
 
     def _wake_pump(self) -> None:
         self._pump_wakeup.set()
@@ -145,31 +124,17 @@ class SyncProducer:
         await self._send_handoff()
         return await self._producer.flush(timeout_ms)
 
-    send = produce  # Java's and kafka-python's name
-
     def flush(self, timeout_ms: float | None = None) -> int:
         """Block until every buffered record is delivered; see ``Producer.flush``."""
-        return self._run(self._flush, timeout_ms)
+        return self._portal.run(self._flush, timeout_ms)
 
     def __len__(self) -> int:
-        return self._run(_sync_len, self._producer)
+        return self._portal.run_sync(len, self._producer)
 
     def close(self, timeout_ms: float | None = None) -> None:
         """Deliver what is buffered (at most ``timeout_ms``), then stop (idempotent)."""
-        if self._token is not None and self._thread.is_alive():
-            self._close_timeout_ms = timeout_ms
-            try:
-                trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
-            except trio.RunFinishedError:
-                pass
-            self._thread.join()
-        self._token = None
-
-    def __enter__(self) -> "SyncProducer":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
+        self._close_timeout_ms = timeout_ms
+        super().close()
 
 
 def _resolve(future: concurrent.futures.Future):
@@ -181,7 +146,3 @@ def _resolve(future: concurrent.futures.Future):
         else:
             future.set_result(delivery.result())
     return copy
-
-
-async def _sync_len(producer: Producer) -> int:
-    return len(producer)

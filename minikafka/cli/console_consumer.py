@@ -1,7 +1,8 @@
 """``minikafka consume``: print the records of a topic (kafka-console-consumer.sh).
 
-No consumer group: this reads partitions directly (Kafka's ``--partition`` mode,
-or all partitions), starting at
+No consumer group: the bundled ``SyncConsumer`` (``minikafka_clients``) is
+*assigned* the partitions (Kafka's ``--partition`` mode, or all of them) and
+commits nothing. It starts at
 
 - the end (default: only records produced from now on),
 - ``--from-beginning`` (each partition's log start offset),
@@ -22,7 +23,9 @@ to stderr, as Kafka's tool reports it.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import time
 
 TIMESTAMP_TYPE_NAMES = {0: "CreateTime", 1: "LogAppendTime"}
 
@@ -49,19 +52,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"print each record's {field}")
 
 
-def start_of(args):
-    """The ``Start`` the options ask for."""
-    from minikafka_clients import Start
-
+def check_start(args) -> None:
+    """Refuse start options that do not go together (before connecting)."""
     if args.offset is not None:
         if args.partition is None:
             raise ValueError("--offset needs --partition")
         if args.offset < 0:
             raise ValueError("--offset must be 0 or more")
-        return Start.at_offset(args.offset)
-    if args.from_timestamp is not None:
-        return Start.at_timestamp(args.from_timestamp)
-    return Start.earliest() if args.from_beginning else Start.latest()
+
+
+def consumer_config(args) -> dict:
+    """Kafka consumer settings: no group, so nothing is committed."""
+    return {"bootstrap.servers": args.bootstrap_server, "client.id": "minikafka-console-consumer",
+            "auto.offset.reset": "earliest" if args.from_beginning else "latest"}
+
+
+def assign_and_seek(consumer, args) -> None:
+    """Assign the partitions and move to where the options say to start.
+
+    Without ``--offset`` or ``--from-timestamp``, ``auto.offset.reset`` (earliest
+    or latest) gives the first position. A timestamp past every record of a
+    partition starts it at the end, as Kafka's console consumer does.
+    """
+    from minikafka.errors import ErrorCode, KafkaError
+
+    partitions = consumer.partitions_for(args.topic)
+    if not partitions:
+        raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic '{args.topic}' does not exist")
+    if args.partition is not None:
+        if args.partition not in partitions:
+            raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                             f"topic '{args.topic}' has no partition {args.partition}")
+        partitions = [args.partition]
+    assigned = [(args.topic, p) for p in partitions]
+    consumer.assign(assigned)
+    if args.offset is not None:
+        consumer.seek(assigned[0], args.offset)
+    elif args.from_timestamp is not None:
+        found = consumer.offsets_for_times({tp: args.from_timestamp for tp in assigned})
+        consumer.seek_to_end([tp for tp, offset in found.items() if offset is None])
+        for tp, offset in found.items():
+            if offset is not None:
+                consumer.seek(tp, offset)
+
+
+def records_of(consumer, args):
+    """Yield records until ``--max-messages``, or ``--timeout-ms`` without a record."""
+    count = 0
+    timeout_s = math.inf if args.timeout_ms is None else args.timeout_ms / 1000
+    deadline = time.monotonic() + timeout_s
+    while count != args.max_messages and time.monotonic() < deadline:
+        records = consumer.poll(deadline - time.monotonic())
+        if records:
+            deadline = time.monotonic() + timeout_s
+        for record in records[: None if args.max_messages is None else args.max_messages - count]:
+            count += 1
+            yield record
 
 
 def format_record(record, args) -> bytes:
@@ -88,17 +134,15 @@ def _or_null(data: bytes | None) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minikafka_clients import SyncClient
+    from minikafka_clients import SyncConsumer
 
-    start = start_of(args)
-    partitions = None if args.partition is None else [args.partition]
+    check_start(args)
     out = sys.stdout.buffer
     count = 0
-    with SyncClient(args.bootstrap_server, client_id="minikafka-console-consumer") as client:
+    with SyncConsumer(consumer_config(args)) as consumer:
+        assign_and_seek(consumer, args)
         try:
-            for record in client.consume(args.topic, partitions=partitions, start=start,
-                                         max_records=args.max_messages,
-                                         timeout_ms=args.timeout_ms):
+            for record in records_of(consumer, args):
                 out.write(format_record(record, args) + b"\n")
                 out.flush()
                 count += 1

@@ -5,11 +5,13 @@ Each line (without its newline) is one record's value. With
 and a line without SEP is an error, as Kafka's ``parse.key=true`` makes it.
 ``--header k=v`` adds the same header to every record.
 
-Records are sent in chunks (one Produce per chunk): a line at a time when
-stdin is a terminal, so each line typed is sent at once, else up to
-``--batch-lines`` lines. Keyed records go to ``murmur2(key) % partitions``,
-keyless ones to one partition per chunk (KIP-480's sticky partitioner), unless
-``--partition`` says where.
+The lines go to the bundled ``SyncProducer`` (``minikafka_clients``), which
+batches them as any Kafka producer does (``linger.ms``, ``batch.size``).
+Every ``--batch-lines`` lines, or after each line when stdin is a terminal
+(so each line typed is sent at once), the command flushes the producer and
+stops at the first record that failed, with its error. Keyed records go to
+``murmur2(key) % partitions``, keyless ones to a sticky partition that moves
+with each new batch (KIP-480), unless ``--partition`` says where.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=["none", "gzip", "snappy", "lz4", "zstd"],
                         help="compress each batch with this codec (default none)")
     parser.add_argument("--batch-lines", type=int, default=1000, metavar="N",
-                        help="lines per Produce request when stdin is not a terminal")
+                        help="lines sent before waiting for their acknowledgements, when "
+                        "stdin is not a terminal")
 
 
 def parse_line(line: bytes, separator: bytes | None, line_number: int) -> tuple[bytes | None, bytes]:
@@ -62,20 +65,28 @@ def read_chunks(stream, size: int):
         yield chunk
 
 
+def producer_config(args: argparse.Namespace) -> dict:
+    """The Kafka producer settings the options ask for."""
+    return {"bootstrap.servers": args.bootstrap_server, "client.id": "minikafka-console-producer",
+            "acks": args.acks, "compression.type": args.compression}
+
+
 def run(args: argparse.Namespace) -> int:
-    from minikafka_clients import ProducerRecord, SyncClient
+    from minikafka_clients import SyncProducer
 
     separator = args.key_separator.encode() if args.key_separator else None
     headers = [(key, value.encode()) for key, value in args.header]
     chunk_lines = 1 if sys.stdin.isatty() else max(1, args.batch_lines)
     line_number = 0
-    with SyncClient(args.bootstrap_server, client_id="minikafka-console-producer") as client:
+    with SyncProducer(producer_config(args)) as producer:
         for lines in read_chunks(sys.stdin.buffer, chunk_lines):
-            records = []
+            futures = []
             for line in lines:
                 line_number += 1
                 key, value = parse_line(line, separator, line_number)
-                records.append(ProducerRecord(value=value, key=key, headers=headers))
-            client.produce(args.topic, records, partition=args.partition, acks=args.acks,
-                           compression=args.compression)
+                futures.append(producer.produce(args.topic, value, key, partition=args.partition,
+                                                headers=headers))
+            producer.flush()
+            for future in futures:
+                future.result()  # raises the first record's failure
     return 0

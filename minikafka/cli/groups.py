@@ -20,7 +20,8 @@ an admin commit while the group is active), and it is a dry run unless
 ``--execute`` is given: it prints ``GROUP TOPIC PARTITION NEW-OFFSET`` either way.
 New offsets are clamped to ``[log start offset, log end offset]``, as Kafka does.
 
-The work is done by ``minikafka_clients.groups`` inside one ``trio.run``.
+The work is done by the bundled ``Admin`` client (``minikafka_clients``) inside
+one ``trio.run``, as ``kafka-consumer-groups.sh`` does it with Java's ``Admin``.
 """
 
 from __future__ import annotations
@@ -87,22 +88,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from minikafka_clients import open_cluster
+    from minikafka_clients import Admin
 
-    async with open_cluster(args.bootstrap_server, client_id="minikafka-groups") as cluster:
-        return await _ACTIONS[args.action](cluster, args)
+    config = {"bootstrap.servers": args.bootstrap_server, "client.id": "minikafka-groups"}
+    async with Admin(config) as admin:
+        return await _ACTIONS[args.action](admin, args)
 
 
 # -- list -----------------------------------------------------------------------
 
-async def _list(cluster, args) -> int:
-    from minikafka_clients import groups
-
+async def _list(admin, args) -> int:
     if args.state is None:
-        for group in await groups.list_groups(cluster):
+        for group in await admin.list_consumer_groups():
             print(group.group_id)
         return 0
-    listed = await groups.list_groups(cluster, parse_states(args.state))
+    listed = await admin.list_consumer_groups(parse_states(args.state))
     print_table(["GROUP", "STATE"], [[g.group_id, g.state or "Unknown"] for g in listed])
     return 0
 
@@ -120,8 +120,8 @@ def parse_states(text: str) -> list[str]:
 
 # -- describe -------------------------------------------------------------------
 
-async def _describe(cluster, args) -> int:
-    group = await _existing_group(cluster, args.group)
+async def _describe(admin, args) -> int:
+    group = await _existing_group(admin, args.group)
     if args.state is not None:
         _print_state(group)
         return 0
@@ -129,18 +129,22 @@ async def _describe(cluster, args) -> int:
     if args.members:
         _print_members(group, verbose=args.verbose)
     else:
-        print_table(_OFFSET_COLUMNS, [row.cells() for row in await offset_rows(cluster, group)])
+        print_table(_OFFSET_COLUMNS, [row.cells() for row in await offset_rows(admin, group)])
     return 0
 
 
-async def _existing_group(cluster, group_id: str):
+async def _existing_group(admin, group_id: str):
     from minikafka.errors import ErrorCode, KafkaError
-    from minikafka_clients import groups
 
-    group = await groups.describe_group(cluster, group_id)
+    group = await _described(admin, group_id)
     if not group.exists:
         raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"consumer group '{group_id}' does not exist")
     return group
+
+
+async def _described(admin, group_id: str):
+    """The group's ``GroupDescription`` (state ``Dead``: no such group)."""
+    return (await admin.describe_consumer_groups([group_id]))[group_id]
 
 
 def _warn_about_state(group) -> None:
@@ -213,36 +217,41 @@ def _dash(value) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
-async def offset_rows(cluster, group) -> list[OffsetRow]:
+async def offset_rows(admin, group) -> list[OffsetRow]:
     """Every partition the group's members own or it has committed offsets for."""
-    from minikafka_clients import groups
-
     rows: dict[tuple[str, int], OffsetRow] = {}
     for member in group.members:
         for topic, partitions in member.assignment.items():
             for partition in partitions:
                 rows[(topic, partition)] = OffsetRow(group.group_id, topic, partition, member=member)
-    for (topic, partition), committed in (await groups.fetch_offsets(cluster, group.group_id)).items():
+    for (topic, partition), committed in (
+            await admin.list_consumer_group_offsets(group.group_id)).items():
         row = rows.setdefault((topic, partition), OffsetRow(group.group_id, topic, partition))
         row.committed_offset = committed.offset
-    for key, offset in (await _log_end_offsets(cluster, list(rows))).items():
+    for key, offset in (await _log_end_offsets(admin, list(rows))).items():
         rows[key].log_end_offset = offset
     return [rows[key] for key in sorted(rows)]
 
 
-async def _log_end_offsets(cluster, partitions) -> dict[tuple[str, int], int]:
+async def _log_end_offsets(admin, partitions) -> dict[tuple[str, int], int]:
     """Per topic, so that one deleted topic shows ``-`` instead of failing the command."""
     from minikafka.errors import KafkaError
-    from minikafka_clients import groups
+    from minikafka_clients.admin import LATEST
 
     found = {}
     for topic in sorted({t for t, _ in partitions}):
         try:
-            found.update(await groups.log_end_offsets(cluster, [tp for tp in partitions
-                                                                if tp[0] == topic]))
+            found.update(await _offsets_at(admin, [tp for tp in partitions if tp[0] == topic],
+                                           LATEST))
         except KafkaError:
             continue
     return found
+
+
+async def _offsets_at(admin, partitions, timestamp: int) -> dict[tuple[str, int], int]:
+    """ListOffsets with one spec (EARLIEST, LATEST or a time in ms) for every partition."""
+    found = await admin.list_offsets({tp: timestamp for tp in partitions})
+    return {tp: info.offset for tp, info in found.items()}
 
 
 def print_table(columns: list[str], rows: list[list[str]]) -> None:
@@ -256,20 +265,19 @@ def print_table(columns: list[str], rows: list[list[str]]) -> None:
 
 # -- reset-offsets -----------------------------------------------------------------
 
-async def _reset_offsets(cluster, args) -> int:
-    from minikafka_clients import groups
-
+async def _reset_offsets(admin, args) -> int:
     _check_reset_arguments(args)
-    group = await groups.describe_group(cluster, args.group)
+    group = await _described(admin, args.group)
     if group.is_active:
         raise GroupCommandError(
             f"Assignments can only be reset if the group '{args.group}' is inactive, "
             f"but the current state is {group.state}.")
-    committed = {tp: c.offset for tp, c in (await groups.fetch_offsets(cluster, args.group)).items()}
-    partitions = await _partitions_to_reset(cluster, args, committed)
-    new_offsets = await _new_offsets(cluster, args, partitions, committed)
+    committed = {tp: c.offset for tp, c in
+                 (await admin.list_consumer_group_offsets(args.group)).items()}
+    partitions = await _partitions_to_reset(admin, args, committed)
+    new_offsets = await _new_offsets(admin, args, partitions, committed)
     if args.execute:
-        await groups.commit_offsets(cluster, args.group, new_offsets)
+        await admin.alter_consumer_group_offsets(args.group, new_offsets)
     print_table(["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"],
                 [[args.group, t, str(p), str(o)] for (t, p), o in sorted(new_offsets.items())])
     if not args.execute:
@@ -290,7 +298,7 @@ def _check_reset_arguments(args) -> None:
                                 "--to-datetime, --to-offset or --shift-by")
 
 
-async def _partitions_to_reset(cluster, args, committed) -> list[tuple[str, int]]:
+async def _partitions_to_reset(admin, args, committed) -> list[tuple[str, int]]:
     if args.all_topics:
         if not committed:
             raise GroupCommandError(f"group '{args.group}' has no committed offsets to reset")
@@ -298,7 +306,7 @@ async def _partitions_to_reset(cluster, args, committed) -> list[tuple[str, int]
     partitions = []
     for spec in args.topic:
         topic, wanted = parse_topic_spec(spec)
-        metadata = await cluster.topic(topic, refresh=True)
+        metadata = (await admin.describe_topics([topic]))[topic]
         for index in wanted or sorted(metadata.partitions):
             if index not in metadata.partitions:
                 raise GroupCommandError(f"topic '{topic}' has no partition {index}")
@@ -318,18 +326,18 @@ def parse_topic_spec(spec: str) -> tuple[str, list[int]]:
     return topic, indexes
 
 
-async def _new_offsets(cluster, args, partitions, committed) -> dict[tuple[str, int], int]:
+async def _new_offsets(admin, args, partitions, committed) -> dict[tuple[str, int], int]:
     """The target offset of each partition, clamped to the log's current range."""
-    from minikafka_clients import fetch, groups
+    from minikafka_clients.admin import EARLIEST, LATEST
 
-    earliest = await groups.list_offsets(cluster, partitions, fetch.EARLIEST_TIMESTAMP)
-    latest = await groups.list_offsets(cluster, partitions, fetch.LATEST_TIMESTAMP)
+    earliest = await _offsets_at(admin, partitions, EARLIEST)
+    latest = await _offsets_at(admin, partitions, LATEST)
     if args.to_earliest:
         return earliest
     if args.to_latest:
         return latest
     if args.to_datetime is not None:
-        found = await groups.list_offsets(cluster, partitions, parse_datetime_ms(args.to_datetime))
+        found = await _offsets_at(admin, partitions, parse_datetime_ms(args.to_datetime))
         # No record at or after that time: the group starts at the end, as in Kafka.
         return {tp: latest[tp] if offset < 0 else offset for tp, offset in found.items()}
     if args.to_offset is not None:
@@ -358,10 +366,8 @@ def parse_datetime_ms(text: str) -> int:
 
 # -- delete ----------------------------------------------------------------------------
 
-async def _delete(cluster, args) -> int:
-    from minikafka_clients import groups
-
-    await groups.delete_groups(cluster, [args.group])
+async def _delete(admin, args) -> int:
+    await admin.delete_consumer_groups([args.group])
     print(f"Deletion of requested consumer groups ('{args.group}') was successful.")
     return 0
 

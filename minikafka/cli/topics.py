@@ -10,6 +10,8 @@ Kafka never shrinks one) with ``kafka-configs.sh --alter --add-config k=v
 --delete-config k`` (topic config overrides, via IncrementalAlterConfigs).
 
 Topic ids print as Kafka prints a ``Uuid``: URL-safe base64 without padding.
+The work is done by the bundled ``SyncAdmin`` (``minikafka_clients``), as
+``kafka-topics.sh`` does it with Java's ``Admin``.
 """
 
 from __future__ import annotations
@@ -50,22 +52,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minikafka_clients import SyncClient
+    from minikafka_clients import SyncAdmin
 
     if args.action not in ("list", "describe") and not args.topic:
         raise ValueError(f"topics {args.action} needs --topic")
-    with SyncClient(args.bootstrap_server, client_id="minikafka-topics") as client:
-        return _ACTIONS[args.action](client, args)
+    config = {"bootstrap.servers": args.bootstrap_server, "client.id": "minikafka-topics"}
+    with SyncAdmin(config) as admin:
+        return _ACTIONS[args.action](admin, args)
 
 
-def _create(client, args) -> int:
+def _create(admin, args) -> int:
     from minikafka.errors import ErrorCode, KafkaError
     from minikafka_clients import NewTopic
 
     topic = NewTopic(args.topic, _or_default(args.partitions),
                      _or_default(args.replication_factor), dict(args.config))
     try:
-        client.create_topics([topic])
+        admin.create_topics([topic])
     except KafkaError as exc:
         if exc.code == ErrorCode.TOPIC_ALREADY_EXISTS and args.if_not_exists:
             return 0
@@ -78,17 +81,17 @@ def _or_default(value: int | None) -> int:
     return -1 if value is None else value  # -1: the broker's default (KIP-464)
 
 
-def _list(client, args) -> int:
-    for name in client.list_topics(include_internal=not args.exclude_internal):
+def _list(admin, args) -> int:
+    for name in admin.list_topics(list_internal=not args.exclude_internal):
         print(name)
     return 0
 
 
-def _describe(client, args) -> int:
-    names = [args.topic] if args.topic else client.list_topics(
-        include_internal=not args.exclude_internal)
-    for topic in client.describe_topics(names):
-        overrides = _overrides(client.describe_configs(topic.name))
+def _describe(admin, args) -> int:
+    names = [args.topic] if args.topic else admin.list_topics(
+        list_internal=not args.exclude_internal)
+    for topic in admin.describe_topics(names).values():
+        overrides = _overrides(admin.describe_configs(topic.name))
         print(describe_topic_line(topic, overrides))
         for partition in sorted(topic.partitions.values(), key=lambda p: p.partition):
             print(describe_partition_line(topic.name, partition))
@@ -129,17 +132,17 @@ def format_topic_id(raw: bytes) -> str:
     return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
 
-def _alter(client, args) -> int:
+def _alter(admin, args) -> int:
     from minikafka.errors import ErrorCode, KafkaError
 
     if args.partitions is None and not args.add_config and not args.delete_config:
         raise ValueError("topics alter needs --partitions, --add-config or --delete-config")
     try:
         if args.partitions is not None:
-            client.create_partitions(args.topic, args.partitions)
+            admin.create_partitions({args.topic: args.partitions})
         if args.add_config or args.delete_config:
-            client.alter_configs(args.topic, set_configs=dict(args.add_config),
-                                 delete_configs=list(args.delete_config))
+            admin.incremental_alter_configs(args.topic, set_configs=dict(args.add_config),
+                                            delete_configs=list(args.delete_config))
     except KafkaError as exc:
         if exc.code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION and args.if_exists:
             return 0
@@ -148,11 +151,11 @@ def _alter(client, args) -> int:
     return 0
 
 
-def _delete(client, args) -> int:
+def _delete(admin, args) -> int:
     from minikafka.errors import ErrorCode, KafkaError
 
     try:
-        client.delete_topics([args.topic])
+        admin.delete_topics([args.topic])
     except KafkaError as exc:
         if exc.code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION and args.if_exists:
             return 0

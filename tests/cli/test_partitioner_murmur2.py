@@ -2,6 +2,7 @@
 
 import pytest
 from hypothesis import given, strategies as st
+from kafka.partitioner.default import murmur2 as reference
 
 from minikafka_clients.partitioner import choose_partition, murmur2, partition_for_key, to_positive
 
@@ -41,6 +42,4 @@ def test_keyless_records_use_the_sticky_partition():
 
 @given(st.binary(max_size=64))
 def test_same_as_kafka_python(key):
-    from kafka.partitioner.default import murmur2 as reference
-
     assert murmur2(key) & 0xFFFFFFFF == reference(key)

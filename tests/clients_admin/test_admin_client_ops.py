@@ -6,7 +6,7 @@ import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.testing import open_broker
-from minikafka_clients import Admin, NewTopic, ProducerRecord, produce
+from minikafka_clients import Admin, NewTopic, Producer
 from minikafka_clients import admin as admin_ops
 from minikafka_clients.admin import ConfigSource
 from minikafka.protocol import messages
@@ -22,8 +22,10 @@ async def admin(tmp_path):
 
 
 async def _produce(admin, topic, partition, count):
-    records = [ProducerRecord(b"v%d" % i, partition=partition) for i in range(count)]
-    return await produce.produce(admin.cluster, topic, records)
+    bootstrap = admin.config["bootstrap.servers"]
+    async with Producer({"bootstrap.servers": bootstrap}) as producer:
+        futures = [await producer.send(topic, b"v%d" % i, partition=partition) for i in range(count)]
+        return [await future for future in futures]
 
 
 async def test_topics_are_created_described_grown_and_deleted(admin):

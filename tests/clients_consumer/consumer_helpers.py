@@ -5,10 +5,9 @@ from __future__ import annotations
 import contextlib
 
 from minikafka.testing import open_broker
-from minikafka_clients import admin, produce
+from minikafka_clients import Producer, admin
 from minikafka_clients.admin import NewTopic
 from minikafka_clients.cluster import open_cluster
-from minikafka_clients.produce import ProducerRecord
 
 # Rebalances in tens of ms, not seconds (Kafka's defaults wait 3 s / heartbeat every 5 s).
 FAST_GROUPS = {
@@ -39,9 +38,11 @@ async def broker_with_topics(tmp_path, topics: dict[str, int], **overrides):
 
 
 async def produce_values(bootstrap: str, topic: str, values, *, partition=None, key=None):
-    async with open_cluster(bootstrap) as cluster:
-        records = [ProducerRecord(v, key=key(v) if callable(key) else key) for v in values]
-        return await produce.produce(cluster, topic, records, partition=partition)
+    """Produce ``values`` with the bundled producer; their ``RecordMetadata``, in order."""
+    async with Producer({"bootstrap.servers": bootstrap}) as producer:
+        futures = [await producer.send(topic, v, key(v) if callable(key) else key,
+                                       partition=partition) for v in values]
+        return [await future for future in futures]
 
 
 async def poll_until(consumers, count: int, timeout_s: float = 10):

@@ -8,7 +8,7 @@ which aborts, exactly as a Kafka leader would return them.
 from types import SimpleNamespace
 
 from minikafka.protocol import records as rc
-from minikafka_clients.fetch import partition_records
+from minikafka_clients.consumer_fetcher import partition_records
 
 
 def _batch(offset, values, producer_id):

@@ -10,10 +10,7 @@ import confluent_kafka.admin
 import pytest
 
 from minikafka.testing import BrokerThread
-from minikafka_clients.sync import SyncClient
-from minikafka_clients.admin import NewTopic
-from minikafka_clients.produce import ProducerRecord
-from minikafka_clients.sync_consumer import SyncConsumer
+from minikafka_clients import NewTopic, SyncAdmin, SyncConsumer, SyncProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 from cli_brokers import TansuBroker  # noqa: E402
@@ -27,10 +24,19 @@ def broker(tmp_path):
         yield thread.bootstrap
 
 
+def produce_keyed(bootstrap: str, topic: str, count: int) -> None:
+    """``count`` records, value and key ``b"i"``, acknowledged."""
+    with SyncProducer({"bootstrap.servers": bootstrap}) as producer:
+        futures = [producer.produce(topic, b"%d" % i, b"%d" % i) for i in range(count)]
+        producer.flush()
+        for future in futures:
+            future.result()
+
+
 def test_sync_consumer_callbacks_run_in_the_callers_thread_and_may_commit(broker):
-    with SyncClient(broker) as client:
-        client.create_topics([NewTopic("s", 2)])
-        client.produce("s", [ProducerRecord(b"%d" % i, key=b"%d" % i) for i in range(20)])
+    with SyncAdmin({"bootstrap.servers": broker}) as admin:
+        admin.create_topics([NewTopic("s", 2)])
+    produce_keyed(broker, "s", 20)
     seen = []
 
     def on_revoke(consumer, partitions):
@@ -59,8 +65,8 @@ def test_sync_consumer_callbacks_run_in_the_callers_thread_and_may_commit(broker
 
 @pytest.mark.slow
 def test_group_mixing_bundled_and_confluent_consumers(broker):
-    with SyncClient(broker) as client:
-        client.create_topics([NewTopic("mixed", 6)])
+    with SyncAdmin({"bootstrap.servers": broker}) as admin:
+        admin.create_topics([NewTopic("mixed", 6)])
     group = "g-mixed"
     bundled = SyncConsumer(fast_group_config(broker, group, **{"partition.assignment.strategy": "range"}))
     confluent = confluent_kafka.Consumer({
@@ -80,8 +86,7 @@ def test_group_mixing_bundled_and_confluent_consumers(broker):
                 theirs.append(message)
         assert {(t.topic, t.partition) for t in confluent.assignment()} | bundled.assignment() == \
             {("mixed", p) for p in range(6)}
-        with SyncClient(broker) as client:
-            client.produce("mixed", [ProducerRecord(b"%d" % i, key=b"%d" % i) for i in range(120)])
+        produce_keyed(broker, "mixed", 120)
         deadline = time.monotonic() + 20
         while len(ours) + len(theirs) < 120 and time.monotonic() < deadline:
             ours.extend(bundled.poll(0.05))

@@ -1,8 +1,8 @@
 """The bundled clients against Tansu, a Kafka-compatible broker that is not minikafka.
 
 Whatever passes here does not lean on minikafka's quirks: the admin subset
-Tansu serves (it has no CreatePartitions), the one-shot produce/fetch helpers,
-and the Producer and Consumer over the real wire.
+Tansu serves (it has no CreatePartitions), and the Producer and Consumer over
+the real wire, in both their Trio and their blocking faces.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ import uuid
 import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka_clients import Admin, NewTopic, ProducerRecord, Start, SyncAdmin, fetch, produce
+from minikafka_clients import (Admin, Consumer, NewTopic, Producer, SyncAdmin, SyncConsumer,
+                               SyncProducer)
 from minikafka_clients import admin as admin_ops
-from minikafka_clients.consumer import Consumer
 from minikafka_clients.partitioner import partition_for_key
-from minikafka_clients.producer import Producer
 
 
 def _name(prefix: str) -> str:
@@ -63,20 +62,26 @@ def test_sync_admin_on_tansu(config):
         assert topic not in admin.list_topics()
 
 
-async def test_one_shot_produce_and_fetch_helpers_on_tansu(config):
-    topic = _name("helpers")
-    async with Admin(config) as admin:
-        await admin.create_topics([NewTopic(topic, 2, 1)])
-        records = [ProducerRecord(b"v%d" % i, key=b"k%d" % i, headers=[("h", b"%d" % i)])
+def test_sync_producer_and_consumer_on_tansu(config):
+    topic = _name("sync-clients")
+    with SyncAdmin(config) as admin:
+        admin.create_topics([NewTopic(topic, 2, 1)])
+    with SyncProducer({**config, "acks": "all"}) as producer:
+        futures = [producer.produce(topic, b"v%d" % i, b"k%d" % i, headers=[("h", b"%d" % i)])
                    for i in range(6)]
-        landed = await produce.produce(admin.cluster, topic, records, acks="all")
-        assert [m.partition for m in landed] == [partition_for_key(r.key, 2) for r in records]
+        producer.flush()
+        landed = [future.result() for future in futures]
+    assert [m.partition for m in landed] == [partition_for_key(b"k%d" % i, 2) for i in range(6)]
+    with SyncConsumer({**config, "auto.offset.reset": "earliest", "fetch.max.wait.ms": 100}) as consumer:
+        assert consumer.partitions_for(topic) == [0, 1]
+        consumer.assign([(topic, 0), (topic, 1)])
         got = []
-        async for record in fetch.consume(admin.cluster, topic, start=Start.earliest(),
-                                          max_records=6, timeout_ms=3000):
-            got.append(record)
-        assert sorted(r.value for r in got) == sorted(r.value for r in records)
-        assert {r.key: r.headers for r in got} == {r.key: r.headers for r in records}
+        for _ in range(50):
+            got += consumer.poll(0.2)
+            if len(got) >= 6:
+                break
+    assert {r.key: (r.value, r.headers) for r in got} == {
+        b"k%d" % i: (b"v%d" % i, [("h", b"%d" % i)]) for i in range(6)}
 
 
 async def test_producer_and_consumer_on_tansu(config):
