@@ -64,6 +64,7 @@ from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.metadata.runtime import MetadataRuntime
 from minikafka.partition import Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
+from minikafka.replication.manager import ReplicaManager, read_high_watermarks
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
                                       quorum_config)
 from minikafka.server.listener import parse_endpoints, serve_endpoints
@@ -116,7 +117,9 @@ class Broker:
         self.metadata: MetadataRuntime | None = None
         self.controller_channel: ControllerChannel | None = None
         self.lifecycle: BrokerLifecycleManager | None = None
+        self.replicas: ReplicaManager | None = None
         self._unclaimed_logs: dict = {}  # logs found on disk, not (yet) in the image
+        self._high_watermarks: dict = {}  # from replication-offset-checkpoint, used as partitions open
         self._opened = False
 
     def now_ms(self) -> int:
@@ -143,6 +146,8 @@ class Broker:
         self.log_manager = LogManager(log_dirs)
         self.producer_ids = ProducerIdManager(os.path.join(log_dirs[0], PRODUCER_IDS_FILE))
         self._unclaimed_logs = self.log_manager.load(None, self.now_ms())
+        self._high_watermarks = read_high_watermarks(log_dirs)
+        self.replicas = ReplicaManager(self)
         self.metadata = MetadataRuntime(self.config, self._build_quorum, on_publish=self._publish)
         if self.controllers is not None:
             self.controllers.register(self.metadata)
@@ -191,6 +196,7 @@ class Broker:
         if not self._opened:
             return
         self.metadata.quorum.storage.close()
+        self.replicas.checkpoint_high_watermarks()
         self.log_manager.close()  # fsync, close, write the checkpoints once
         for partition in self.partitions.values():
             try:
@@ -210,6 +216,7 @@ class Broker:
         self.open()
         try:
             async with trio.open_nursery() as nursery:
+                await nursery.start(self.replicas.run)  # first: the metadata replay starts fetchers
                 await nursery.start(self.metadata.run)
                 self.bound_ports = await nursery.start(serve_endpoints, self, self.listeners)
                 await nursery.start(self.lifecycle.run)
@@ -222,6 +229,8 @@ class Broker:
 
     async def controlled_shutdown(self) -> bool:
         """Ask the controller to move leadership away before this broker exits."""
+        if self.lifecycle is None:  # never started
+            return True
         return await self.lifecycle.controlled_shutdown()
 
     async def _maintenance_loop(self) -> None:
@@ -249,19 +258,17 @@ class Broker:
                              f"{topic}-{index} is not on this broker") from None
 
     def leader_partition(self, topic: str, index: int) -> Partition:
-        """The partition if the metadata image names this broker its leader.
+        """The partition if this broker leads it (as the metadata image says).
 
-        Produce, consumer Fetch and ListOffsets go to the leader only (Kafka
-        without KIP-392 fetch-from-follower).
+        Produce, Fetch and ListOffsets go to the leader only (Kafka without
+        KIP-392 fetch-from-follower).
 
         Raises:
             KafkaError: UNKNOWN_TOPIC_OR_PARTITION, or NOT_LEADER_OR_FOLLOWER
                 (the client refreshes its metadata and finds the leader).
         """
         partition = self.partition(topic, index)
-        image_topic = self.metadata.image.topic(topic)
-        registration = image_topic.partitions.get(index) if image_topic is not None else None
-        if registration is None or registration.leader != self.node_id:
+        if not partition.is_leader:
             raise KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER,
                              f"broker {self.node_id} is not the leader of {topic}-{index}")
         return partition
@@ -396,6 +403,7 @@ class Broker:
                 self._open_partition(topic, key[1])
         for name in {topic for topic, _ in self.partitions}:
             self.topic_config_changed(name)
+        self.replicas.apply(image)  # leader or follower, as the image says
         if self.group_coordinator is not None:
             self.group_coordinator.on_metadata()  # coordinator shards follow leadership
 
@@ -413,7 +421,9 @@ class Broker:
             plog = self.log_manager.create(topic.name, index, topic.topic_id, config, self.now_ms())
         plog.config = config
         producer_state = ProducerStateManager(self.config["producer.id.expiration.ms"])
-        self.partitions[(topic.name, index)] = Partition(topic.name, index, plog, producer_state, self.now_ms())
+        self.partitions[(topic.name, index)] = Partition(
+            topic.name, index, plog, producer_state, self.now_ms(),
+            high_watermark=self._high_watermarks.get((topic.name, index)), broker_id=self.node_id)
 
 
 def _raise_for(result: dict) -> None:

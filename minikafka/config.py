@@ -379,6 +379,15 @@ BROKER_KEYS = [
               valid=Range(1)),
     ConfigKey("replica.fetch.backoff.ms", "int", 1000, "The amount of time to sleep when fetch partition "
               "error occurs.", valid=Range(0)),
+    ConfigKey("replica.fetch.response.max.bytes", "int", 10485760, "Maximum bytes expected for the entire "
+              "fetch response of a follower.", valid=Range(0)),
+    ConfigKey("replica.socket.timeout.ms", "int", 30000, "The socket timeout for network requests of "
+              "follower replicas (at least replica.fetch.wait.max.ms).", valid=Range(1)),
+    ConfigKey("replica.high.watermark.checkpoint.interval.ms", "long", 5000, "The frequency with which the "
+              "high watermark is saved out to disk.", valid=Range(1)),
+    ConfigKey("inter.broker.listener.name", "string", None, "Name of the listener used for communication "
+              "between brokers (replica fetches); unset: the first listener that is not a controller "
+              "listener."),
     ConfigKey("auto.leader.rebalance.enable", "boolean", True, "Enables auto leader balancing: the "
               "controller moves leadership back to preferred leaders."),
     ConfigKey("leader.imbalance.check.interval.seconds", "long", 300, "The frequency with which the "

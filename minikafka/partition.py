@@ -7,11 +7,19 @@ It joins three things Kafka keeps together in its ``Partition``/``UnifiedLog``:
 - the ``ProducerStateManager`` (idempotence: the last batches of each producer,
   so a retried batch is recognised and answered with its original offsets);
 - the *high watermark*: the offset below which records are committed and may
-  be read by consumers. With replication a follower must have a record
-  before the high watermark moves past it; on a single broker every append is
-  committed at once, so ``high_watermark == log_end_offset`` after each append.
-  The concept is kept explicit because replication will change only this rule.
-  # LAB replication: advance the high watermark from the followers' fetch offsets.
+  be read by consumers;
+- its *role* in replication (Kafka's ``Partition.makeLeader`` /
+  ``makeFollower``), set by the broker from the metadata image: as the
+  **leader** it owns a ``LeaderState`` (the followers' positions, the ISR,
+  the high watermark as the smallest log end offset of the ISR, acks=all);
+  as a **follower** a ``FollowerState`` (where the replica fetcher reads from
+  the leader) and it takes the leader's high watermark, bounded by its own log;
+- the *leader-epoch cache* (``leader-epoch-checkpoint``): where each leader
+  epoch's records start, so that replicas find where their logs part.
+
+The decisions live in ``minikafka.replication`` (sans-I/O); this class only
+applies them to the log. With one replica the leader is alone in the ISR and
+every append is committed at once.
 
 The append path (Kafka's ``UnifiedLog.append``):
 
@@ -20,11 +28,18 @@ The append path (Kafka's ``UnifiedLog.append``):
    sequence as one of its last five batches) is *not* appended again and gets
    its original offsets; a gap in sequence numbers is
    ``OUT_OF_ORDER_SEQUENCE_NUMBER``; an old epoch is ``INVALID_PRODUCER_EPOCH``;
-3. ``Log.append`` assigns offsets and writes;
-4. the producer state records the new batches with their offsets.
+3. ``Log.append`` assigns offsets, stamps the leader epoch and writes;
+4. the producer state records the new batches with their offsets;
+5. the leader state moves the high watermark if the ISR already has them.
 
-Waiting for data (long-poll fetch) without I/O here: ``add_append_listener``
-registers a plain callback that ``append_records`` calls after every append.
+A follower appends the leader's batches byte for byte instead
+(``append_as_follower``), keeping their offsets and epochs, and truncates
+its log when the leader says the two logs part (``truncate_to``).
+
+Waiting for data without I/O here: ``add_append_listener`` registers a plain
+callback that is called after every append *and* every high watermark move
+(a long-polling consumer waits for the second, a follower's fetch and an
+acks=all produce for either).
 The broker's runtime turns that into a Trio event; the partition stays
 synchronous and testable without a Trio loop.
 
@@ -36,9 +51,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from typing import Callable
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.log.checkpoints import LEADER_EPOCH_CHECKPOINT
+from minikafka.metadata.records import NO_LEADER
+from minikafka.replication import fetch_rules
+from minikafka.replication.epoch_cache import LeaderEpochCache
+from minikafka.replication.follower_state import (FollowerState, epochs_of_appended_batches,
+                                                  follower_high_watermark)
+from minikafka.replication.leader_state import FollowerFetchUpdate, LeaderState
 
 log = logging.getLogger("minikafka.partition")
 
@@ -57,8 +80,22 @@ class AppendResult:
     duplicate: bool = False  # True: a retry answered with its original offsets
 
 
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaRead:
+    """What the leader answers a follower's Fetch for this partition.
+
+    Either ``records`` (bytes or a ``FileRegion``, up to the log end) or a
+    ``diverging_epoch`` (no records: the follower must truncate first).
+    """
+
+    records: object = b""
+    diverging_epoch: fetch_rules.EpochEndOffset | None = None
+    update: FollowerFetchUpdate | None = None
+
+
 class Partition:
-    """One partition's log, producer state and high watermark.
+    """One partition's log, producer state, high watermark and replication role.
 
     Owned by the ``Broker``; handlers get it from ``broker.partition()``.
 
@@ -69,20 +106,35 @@ class Partition:
         producer_state: this partition's (empty) ``ProducerStateManager``;
             it is rebuilt here from the snapshot and the log.
         now_ms: the wall clock, for expiring idle producers on recovery.
+        high_watermark: the checkpointed high watermark (None: unknown; a
+            leader alone in its ISR moves it to the log end at once).
+        broker_id: this broker; until the metadata names a role the
+            partition is a leaderless follower and serves nothing.
     """
 
-    def __init__(self, topic: str, index: int, log, producer_state, now_ms: int):
+    def __init__(self, topic: str, index: int, log, producer_state, now_ms: int,
+                 high_watermark: int | None = None, broker_id: int = -1):
         self.topic = topic
         self.index = index
         self.log = log
         self.producer_state = producer_state
-        self.leader_epoch = 0  # single broker: never changes (yet)
+        self.broker_id = broker_id
+        self.epoch_cache = LeaderEpochCache.load(self._epoch_cache_path)
+        self.leader_id = NO_LEADER
+        self.leader_epoch = -1  # until the metadata image gives one
+        self.partition_epoch = -1
+        self.leader_state: LeaderState | None = None
+        self.follower_state: FollowerState | None = None
         self._append_listeners: list[Callable[[], None]] = []
         self._rebuild_producer_state(now_ms)
-        self.high_watermark = log.log_end_offset
+        # Kafka starts from the checkpoint (or the log start): a replica must
+        # not take records it appended for committed until the leader says so.
+        start, end = log.log_start_offset, log.log_end_offset
+        self.high_watermark = start if high_watermark is None else max(start, min(high_watermark, end))
 
     def __repr__(self) -> str:
-        return f"<Partition {self.topic}-{self.index} hw={self.high_watermark}>"
+        role = "leader" if self.is_leader else f"follower of {self.leader_id}"
+        return f"<Partition {self.topic}-{self.index} {role} epoch={self.leader_epoch} hw={self.high_watermark}>"
 
     # -- offsets -------------------------------------------------------------
 
@@ -99,10 +151,93 @@ class Partition:
         """No transactions yet: everything below the high watermark is stable."""
         return self.high_watermark
 
-    # -- producing -----------------------------------------------------------
+    @property
+    def is_leader(self) -> bool:
+        return self.leader_state is not None
+
+    @property
+    def _epoch_cache_path(self) -> str:
+        return os.path.join(self.log.dir, LEADER_EPOCH_CHECKPOINT)
+
+    # -- roles (from the metadata image) ----------------------------------------
+
+    def make_leader(self, registration, now_ms: int, min_insync_replicas: int,
+                    replica_lag_time_max_ms: int) -> bool:
+        """Lead as ``registration`` says (Kafka's ``Partition.makeLeader``).
+
+        A new leader epoch starts at the log end offset: it is written to the
+        epoch cache at once, so a follower asking where the previous epoch
+        ended gets an answer. Followers' positions are forgotten unless this
+        broker led the previous epoch too. Same epoch, new partition epoch:
+        only the ISR (or the replica set) changed.
+
+        Returns:
+            True if this is a new leadership (epoch or role changed).
+        """
+        previous = self.leader_state
+        new_epoch = previous is None or registration.leader_epoch != self.leader_epoch
+        if new_epoch:
+            self.follower_state = None
+            self._set_epoch(registration)
+            self._assign_epoch(registration.leader_epoch, self.log_end_offset)
+        if new_epoch or tuple(registration.replicas) != previous.replicas:
+            self.leader_state = LeaderState(
+                self.broker_id, registration.leader_epoch, registration.replicas, registration.isr,
+                leader_epoch_start_offset=self._epoch_start_offset(registration.leader_epoch),
+                log_end_offset=self.log_end_offset, high_watermark=self.high_watermark, now_ms=now_ms,
+                min_insync_replicas=min_insync_replicas, replica_lag_time_max_ms=replica_lag_time_max_ms,
+                previous=previous)
+        else:
+            self.leader_state.isr_change_committed(registration.isr, now_ms)
+        self.leader_state.min_insync_replicas = min_insync_replicas
+        self.partition_epoch = registration.partition_epoch
+        self._high_watermark_moved()
+        return new_epoch
+
+    def make_follower(self, registration) -> bool:
+        """Follow ``registration.leader`` (NO_LEADER: wait for an election).
+
+        Leaving leadership fails every waiting acks=all produce (they see
+        ``is_leader`` turn False). A new epoch or leader restarts fetching;
+        without epochs in the cache the log is first cut to the high
+        watermark, the only offset known to be committed.
+
+        Returns:
+            True if the fetcher must (re)start for this partition.
+        """
+        changed = (self.leader_state is not None or registration.leader != self.leader_id
+                   or registration.leader_epoch != self.leader_epoch)
+        self.partition_epoch = registration.partition_epoch
+        if not changed:
+            return False
+        self.leader_state = None
+        self._set_epoch(registration)
+        self.follower_state = None
+        if registration.leader != NO_LEADER:
+            self.follower_state = FollowerState(registration.leader, registration.leader_epoch)
+            truncate_to = self.follower_state.start(self.epoch_cache, self.log_end_offset, self.high_watermark)
+            if truncate_to is not None:
+                self.truncate_to(truncate_to)
+        self._notify()  # waiting produces and fetches re-check, and fail
+        return True
+
+    def _set_epoch(self, registration) -> None:
+        self.leader_id = registration.leader
+        self.leader_epoch = registration.leader_epoch
+        self.log.leader_epoch = registration.leader_epoch
+
+    def _assign_epoch(self, epoch: int, start_offset: int) -> None:
+        if self.epoch_cache.assign(epoch, start_offset):
+            self.epoch_cache.persist(self._epoch_cache_path)
+
+    def _epoch_start_offset(self, epoch: int) -> int:
+        entry = self.epoch_cache.latest_entry
+        return entry.start_offset if entry is not None and entry.epoch == epoch else self.log_end_offset
+
+    # -- producing (leader) ----------------------------------------------------
 
     def append_records(self, records, now_ms: int, *, single_batch: bool = False,
-                       allow_zstd: bool = True) -> AppendResult:
+                       allow_zstd: bool = True, required_acks: int = 1) -> AppendResult:
         """Validate and append a produce request's records for this partition.
 
         Args:
@@ -110,12 +245,17 @@ class Partition:
             now_ms: the wall clock, for LogAppendTime and time-based rolls.
             single_batch: require exactly one batch (Produce v3+ does).
             allow_zstd: False for Produce below v7, which predates zstd (KIP-110).
+            required_acks: the producer's ``acks``; -1 is refused up front
+                while the ISR is smaller than ``min.insync.replicas``.
 
         Raises:
-            KafkaError: the partition's error (CORRUPT_MESSAGE, INVALID_RECORD,
+            KafkaError: the partition's error (NOT_LEADER_OR_FOLLOWER,
+                NOT_ENOUGH_REPLICAS, CORRUPT_MESSAGE, INVALID_RECORD,
                 OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, ...).
             minikafka_core.batch.InvalidBatchError: from validation.
         """
+        leader_state = self._require_leader()
+        leader_state.check_append(required_acks)  # before anything, as Kafka's appendRecordsToLeader
         batches = self.log.validate(records, now_ms)
         if single_batch and len(batches) != 1:
             raise KafkaError(ErrorCode.INVALID_RECORD,
@@ -133,9 +273,28 @@ class Partition:
                                 self.log.log_start_offset, duplicate=True)
         info = self.log.append(records, batches, now_ms)
         self._record_producers(batches, info.first_offset, now_ms)
-        self._advance_high_watermark()
+        leader_state.on_leader_append(self.log_end_offset, now_ms)
+        self._high_watermark_moved()
         return AppendResult(info.first_offset, info.last_offset,
                             info.log_append_time_ms, self.log.log_start_offset)
+
+    def _require_leader(self) -> LeaderState:
+        if self.leader_state is None:
+            raise KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER,
+                             f"broker {self.broker_id} is not the leader of {self.topic}-{self.index}")
+        return self.leader_state
+
+    def acks_all_result(self, required_offset: int) -> ErrorCode | None:
+        """For an acks=all produce that ended at ``required_offset``: its answer, or None to wait.
+
+        NOT_LEADER_OR_FOLLOWER if leadership moved away meanwhile (Kafka's
+        ``DelayedProduce`` does the same); NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        if the ISR shrank below ``min.insync.replicas`` on the way.
+        """
+        if self.leader_state is None:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        done, error = self.leader_state.check_enough_replicas_reach_offset(required_offset)
+        return error if done else None
 
     def _record_producers(self, batches, first_offset: int, now_ms: int) -> None:
         """Tell the producer state where each idempotent batch landed."""
@@ -147,15 +306,120 @@ class Partition:
             offset = last_offset + 1
 
     def _rebuild_producer_state(self, now_ms: int) -> None:
-        """Load the newest snapshot and replay the log after it (recovery)."""
+        """Load the newest snapshot and replay the log after it (recovery, truncation)."""
         self.producer_state.recover(self.log.dir, self.log.log_start_offset,
                                     self.log.log_end_offset, self.log.batches, now_ms)
 
-    def _advance_high_watermark(self) -> None:
-        # LAB replication: only the ISR's minimum log end offset is committed.
-        self.high_watermark = self.log.log_end_offset
+    def _high_watermark_moved(self) -> None:
+        if self.leader_state is not None:
+            self.high_watermark = self.leader_state.high_watermark
+        self._notify()
+
+    def _notify(self) -> None:
         for listener in list(self._append_listeners):
             listener()
+
+    # -- replication: the leader's side of a follower's Fetch --------------------
+
+    def read_for_follower(self, replica_id: int, fetch_position, log_start_offset: int, max_bytes: int,
+                          now_ms: int, *, min_one_batch: bool, zero_copy: bool = False) -> ReplicaRead:
+        """Answer one follower's fetch of this partition (Kafka's ``readRecords`` for replicas).
+
+        Checks its epochs (``fetch_rules.check_replica_fetch``); if the logs
+        agree, reads from ``fetch_offset`` up to the log end (not the high
+        watermark: the follower needs what is not committed yet) and records
+        the follower's position, which may move the high watermark or propose
+        a new ISR (``ReplicaRead.update``).
+
+        Raises:
+            KafkaError: NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH,
+                UNKNOWN_LEADER_EPOCH, OFFSET_OUT_OF_RANGE.
+        """
+        leader_state = self._require_leader()
+        leader_state.follower(replica_id)  # NOT_LEADER_OR_FOLLOWER for a stranger
+        diverging = fetch_rules.check_replica_fetch(
+            self.epoch_cache, local_leader_epoch=self.leader_epoch, log_start_offset=self.log_start_offset,
+            log_end_offset=self.log_end_offset, current_leader_epoch=fetch_position.current_leader_epoch,
+            fetch_offset=fetch_position.fetch_offset, last_fetched_epoch=fetch_position.last_fetched_epoch)
+        if diverging is not None:
+            return ReplicaRead(diverging_epoch=diverging)
+        leader_end_offset = self.log_end_offset
+        records = b""
+        if fetch_position.fetch_offset < leader_end_offset:
+            read = self.log.read_region if zero_copy else self.log.read
+            records = read(fetch_position.fetch_offset, max_bytes, leader_end_offset, min_one_batch)
+        update = leader_state.update_follower_fetch_state(
+            replica_id, fetch_position.fetch_offset, log_start_offset, now_ms, leader_end_offset)
+        if update.high_watermark_advanced:
+            self._high_watermark_moved()
+        return ReplicaRead(records, update=update)
+
+    def maybe_shrink_isr(self, now_ms: int) -> frozenset[int] | None:
+        """The ISR to propose without lagging followers (leader only), or None."""
+        return self.leader_state.maybe_shrink_isr(now_ms) if self.leader_state is not None else None
+
+    def isr_change_answered(self, isr, partition_epoch: int | None, now_ms: int) -> None:
+        """The controller answered our AlterPartition: ``isr`` committed, or None if refused."""
+        if self.leader_state is None:
+            return
+        if isr is None:
+            self.leader_state.isr_change_failed()
+            return
+        if partition_epoch is not None and partition_epoch >= self.partition_epoch:
+            self.partition_epoch = partition_epoch
+            self.leader_state.isr_change_committed(isr, now_ms)
+            self._high_watermark_moved()
+
+    # -- replication: the follower's side -------------------------------------------
+
+    def append_as_follower(self, records, now_ms: int) -> int:
+        """Append what the leader sent, byte for byte; returns the new log end offset.
+
+        The batches keep the leader's offsets and epochs; the epoch cache
+        learns each new epoch from its first batch.
+        """
+        batches = self.log.validate_as_follower(records)
+        info = self.log.append_as_follower(records, batches, now_ms)
+        if info is not None:
+            appended = [b for b in batches if b.base_offset >= info.first_offset]
+            for batch in appended:
+                if batch.producer_id != NO_PRODUCER_ID:
+                    self.producer_state.update(batch, batch.base_offset, batch.last_offset, now_ms)
+            if epochs_of_appended_batches(self.epoch_cache,
+                                          ((b.partition_leader_epoch, b.base_offset) for b in appended)):
+                self.epoch_cache.persist(self._epoch_cache_path)
+        return self.log_end_offset
+
+    def update_follower_high_watermark(self, leader_high_watermark: int) -> None:
+        """Take the leader's high watermark, bounded by our own log."""
+        new = follower_high_watermark(leader_high_watermark, self.log_start_offset, self.log_end_offset)
+        if new != self.high_watermark:
+            self.high_watermark = new
+            self._notify()
+
+    def truncate_to(self, offset: int, now_ms: int | None = None) -> None:
+        """Drop every record at or after ``offset`` (a divergent suffix) and what depends on it."""
+        if offset >= self.log_end_offset:
+            return
+        log.info("%s-%d: truncating from %d to %d", self.topic, self.index, self.log_end_offset, offset)
+        self.log.truncate_to(offset)
+        if self.epoch_cache.truncate_from_end(self.log_end_offset):
+            self.epoch_cache.persist(self._epoch_cache_path)
+        self.high_watermark = min(self.high_watermark, self.log_end_offset)
+        self._reset_producer_state(now_ms)
+
+    def truncate_fully_and_start_at(self, offset: int, now_ms: int) -> None:
+        """Empty the log and restart it at ``offset`` (the leader's log start moved past ours)."""
+        log.info("%s-%d: the leader starts at %d; starting over there", self.topic, self.index, offset)
+        self.log.truncate_fully_and_start_at(offset, now_ms)
+        if self.epoch_cache.clear():
+            self.epoch_cache.persist(self._epoch_cache_path)
+        self.high_watermark = offset
+        self.producer_state.truncate_fully_and_start_at(offset)
+
+    def _reset_producer_state(self, now_ms: int | None) -> None:
+        self.producer_state.producers.clear()
+        self._rebuild_producer_state(now_ms if now_ms is not None else self.log.active_segment.created_ms)
 
     # -- reading -------------------------------------------------------------
 
@@ -191,7 +455,7 @@ class Partition:
         return read(fetch_offset, max_bytes, self.high_watermark, min_one_batch)
 
     def add_append_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` after each append (until removed)."""
+        """Call ``callback()`` after each append or high watermark move (until removed)."""
         self._append_listeners.append(callback)
 
     def remove_append_listener(self, callback: Callable[[], None]) -> None:

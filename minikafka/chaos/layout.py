@@ -156,6 +156,9 @@ def busy_ports(ports: list[int]) -> list[int]:
     busy = []
     for port in ports:
         with socket.socket() as sock:
+            # As the listeners will (Trio sets it): connections of a stopped
+            # cluster lingering in TIME_WAIT do not make a port busy.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((HOST, port))
             except OSError:

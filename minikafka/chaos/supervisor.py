@@ -69,7 +69,7 @@ class BrokerProcess:
         self._log_offset = 0
 
     def start(self) -> None:
-        args = [self.python, "-m", "minikafka", "broker", "--config",
+        args = [self.python, "-m", "minikafka", "broker", "--debug", "--config",
                 os.fspath(self.layout.config_path(self.node_id))]
         with open(self.layout.log_path(self.node_id), "ab") as log_file:
             self._log_offset = log_file.tell()  # this run's output starts here

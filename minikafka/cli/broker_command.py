@@ -7,9 +7,12 @@ Logs go to stderr. Once every listener is bound, one line goes to stdout::
     minikafka broker 1 listening on PLAINTEXT://127.0.0.1:40123
 
 so a script that asked for port 0 (``listeners=PLAINTEXT://127.0.0.1:0``)
-can read the port the operating system chose. SIGINT or SIGTERM cancel
-``Broker.serve()``, which flushes and closes every log before returning
-(Kafka's controlled shutdown, minus the cluster part); the exit status is 0.
+can read the port the operating system chose. SIGINT or SIGTERM start
+Kafka's *controlled shutdown*: the broker asks the active controller to move
+its partition leaderships to other in-sync replicas and waits (up to 10 s)
+until it may go, then cancels ``Broker.serve()``, which flushes and closes
+every log before returning; the exit status is 0. A second signal skips the
+wait.
 """
 
 from __future__ import annotations
@@ -62,15 +65,30 @@ async def _serve_until_signalled(broker) -> None:
         async with trio.open_nursery() as nursery:
             # Signals count from the start: a broker still waiting for its
             # quorum (or its controller) must stop cleanly too.
-            nursery.start_soon(_cancel_on_signal, signals, nursery.cancel_scope)
+            nursery.start_soon(_shut_down_on_signal, signals, broker, nursery.cancel_scope)
             await nursery.start(broker.serve)
             print(f"minikafka broker {broker.node_id} listening on {_addresses(broker)}", flush=True)
 
 
-async def _cancel_on_signal(signals, cancel_scope) -> None:
+async def _shut_down_on_signal(signals, broker, cancel_scope) -> None:
+    """First signal: controlled shutdown, then stop; a second signal stops at once."""
+    import trio
+
+    log = logging.getLogger("minikafka.broker")
     async for signum in signals:
-        logging.getLogger("minikafka.broker").info("received %s; shutting down", signal.Signals(signum).name)
+        log.info("received %s; shutting down", signal.Signals(signum).name)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_next_signal, signals, nursery.cancel_scope)
+            await broker.controlled_shutdown()  # leaderships move to other replicas first
+            nursery.cancel_scope.cancel()
         cancel_scope.cancel()  # serve() flushes and closes on the way out
+        return
+
+
+async def _cancel_on_next_signal(signals, cancel_scope) -> None:
+    async for signum in signals:
+        logging.getLogger("minikafka.broker").info("received %s again; stopping now", signal.Signals(signum).name)
+        cancel_scope.cancel()
         return
 
 

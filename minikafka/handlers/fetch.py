@@ -38,7 +38,18 @@ region with sendfile, from the page cache to the socket, and closes it.
 Regions read while long-polling and then dropped are closed at once.
 
 Topic ids (v13+) replace topic names; an unknown id is ``UNKNOWN_TOPIC_ID``.
-Fetches from follower replicas (``replica_id >= 0``) come with replication.
+
+Leader epochs (KIP-320): a ``current_leader_epoch`` older than the
+partition's is FENCED_LEADER_EPOCH (the client's metadata is stale), a newer
+one UNKNOWN_LEADER_EPOCH (ours is); -1 skips the check.
+
+Follower replicas (``replica_id`` >= 0, or ``replica_state.replica_id`` from
+v15) fetch too (``minikafka.replication.fetcher``). For them the leader
+checks the follower's ``last_fetched_epoch`` first and may answer a
+``diverging_epoch`` instead of records; otherwise it reads up to its log
+*end*, not the high watermark, and records the follower's position, which
+may move the high watermark (waking acks=all produces and consumers) or let
+the follower back into the ISR (``Partition.read_for_follower``).
 
 A Fetch of ``__cluster_metadata-0`` is a KRaft follower replicating the
 metadata log (KIP-595): it goes to the quorum
@@ -50,11 +61,15 @@ from __future__ import annotations
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.quorum.runtime import handle_raft_request
 from minikafka.quorum.wire import is_metadata_fetch
+from minikafka.replication.fetch_rules import validate_leader_epoch
+from minikafka.replication.follower_state import FetchPosition
 
 API_KEY = 1
 FIRST_VERSION_WITH_TOPIC_IDS = 13
 READ_COMMITTED = 1
 FULL_FETCH_EPOCHS = (-1, 0)  # -1: no session wanted; 0: full fetch, session allowed
+FIRST_VERSION_WITH_REPLICA_STATE = 15
+CONSUMER_REPLICA_ID = -1
 
 
 async def handle(broker, request, ctx) -> dict:
@@ -66,16 +81,54 @@ async def handle(broker, request, ctx) -> dict:
     wanted = _resolve(broker, request, ctx)
     partitions = [p for _, _, p, _ in wanted if p is not None]
     zero_copy = getattr(ctx.connection, "zero_copy", False)
+    replica_id = _replica_id(request, ctx)
+    reader = _ReplicaReader(broker, replica_id) if replica_id >= 0 else _read_for_consumer
     deadline_ms = broker.monotonic_ms() + max(0, request.max_wait_ms)
     while True:
-        responses, total_bytes, has_error = _read(request, wanted, zero_copy)
+        responses, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
         remaining_ms = deadline_ms - broker.monotonic_ms()
-        if total_bytes >= request.min_bytes or has_error or remaining_ms <= 0 or not partitions:
+        if total_bytes >= request.min_bytes or answer_now or remaining_ms <= 0 or not partitions:
             break
         _close_regions(responses)  # not enough yet: this answer is dropped
         await broker.wait_for_appends(partitions, remaining_ms)
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0,
             "responses": responses}
+
+
+def _replica_id(request, ctx) -> int:
+    """The fetching follower's broker id, or -1 for a consumer."""
+    if ctx.api_version >= FIRST_VERSION_WITH_REPLICA_STATE:
+        state = request.replica_state
+        return state.replica_id if state is not None else CONSUMER_REPLICA_ID
+    return request.replica_id
+
+
+def _read_for_consumer(partition, fetch_partition, limit: int, min_one_batch: bool, zero_copy: bool) -> dict:
+    """A consumer's read: up to the high watermark, after the leader epoch check."""
+    validate_leader_epoch(partition.leader_epoch, fetch_partition.current_leader_epoch)
+    records = partition.read(fetch_partition.fetch_offset, limit, min_one_batch=min_one_batch,
+                             zero_copy=zero_copy)
+    return {"records": records}
+
+
+class _ReplicaReader:
+    """A follower's read (``Partition.read_for_follower``), reporting ISR proposals."""
+
+    def __init__(self, broker, replica_id: int):
+        self.broker = broker
+        self.replica_id = replica_id
+
+    def __call__(self, partition, fetch_partition, limit: int, min_one_batch: bool, zero_copy: bool) -> dict:
+        position = FetchPosition(fetch_partition.fetch_offset, fetch_partition.last_fetched_epoch,
+                                 fetch_partition.current_leader_epoch)
+        read = partition.read_for_follower(self.replica_id, position, fetch_partition.log_start_offset, limit,
+                                           self.broker.now_ms(), min_one_batch=min_one_batch,
+                                           zero_copy=zero_copy)
+        self.broker.replicas.on_follower_fetch(partition, read.update)
+        if read.diverging_epoch is not None:
+            return {"records": b"", "diverging_epoch": {"epoch": read.diverging_epoch.leader_epoch,
+                                                        "end_offset": read.diverging_epoch.end_offset}}
+        return {"records": read.records}
 
 
 def _resolve(broker, request, ctx) -> list:
@@ -97,14 +150,19 @@ def _resolve(broker, request, ctx) -> list:
     return wanted
 
 
-def _read(request, wanted, zero_copy: bool) -> tuple[list, int, bool]:
-    """Read every partition once; return (responses, bytes read, any error).
+def _read(request, wanted, zero_copy: bool, reader) -> tuple[list, int, bool]:
+    """Read every partition once; return (responses, bytes read, answer now).
 
-    With ``zero_copy``, ``records`` are ``FileRegion``s (or ``b""``).
+    Answer now (without waiting for more data): a partition had an error or
+    a diverging epoch.
+
+    ``reader(partition, fetch_partition, limit, min_one_batch, zero_copy)``
+    returns the partition's ``records`` (and a ``diverging_epoch``, for a
+    follower). With ``zero_copy``, ``records`` are ``FileRegion``s (or ``b""``).
     """
     responses, by_topic = [], {}
     remaining_bytes = request.max_bytes
-    total_bytes, has_error = 0, False
+    total_bytes, answer_now = 0, False
     for topic, fetch_partition, partition, error in wanted:
         key = id(topic)
         if key not in by_topic:
@@ -113,19 +171,21 @@ def _read(request, wanted, zero_copy: bool) -> tuple[list, int, bool]:
         if partition is not None:
             limit = min(fetch_partition.partition_max_bytes, max(remaining_bytes, 0))
             try:
-                records = partition.read(fetch_partition.fetch_offset, limit,
-                                         min_one_batch=total_bytes == 0, zero_copy=zero_copy)
+                read = reader(partition, fetch_partition, limit, total_bytes == 0, zero_copy)
             except KafkaError as exc:
                 error = exc.code
             else:
-                total_bytes += len(records)
-                remaining_bytes -= len(records)
+                size = len(read["records"])
+                total_bytes += size
+                remaining_bytes -= size
+                if "diverging_epoch" in read:
+                    answer_now = True  # the follower must truncate before fetching on
                 by_topic[key]["partitions"].append(
-                    _partition_data(fetch_partition.partition, partition, records, request))
+                    _partition_data(fetch_partition.partition, partition, read, request))
                 continue
-        has_error = True
+        answer_now = True
         by_topic[key]["partitions"].append(_partition_error(fetch_partition.partition, error))
-    return responses, total_bytes, has_error
+    return responses, total_bytes, answer_now
 
 
 def _close_regions(responses: list) -> None:
@@ -136,7 +196,7 @@ def _close_regions(responses: list) -> None:
                 partition_data["records"].close()
 
 
-def _partition_data(index: int, partition, records, request) -> dict:
+def _partition_data(index: int, partition, read: dict, request) -> dict:
     return {
         "partition_index": index,
         "error_code": ErrorCode.NONE,
@@ -145,7 +205,7 @@ def _partition_data(index: int, partition, records, request) -> dict:
         "log_start_offset": partition.log_start_offset,
         "aborted_transactions": [] if request.isolation_level == READ_COMMITTED else None,
         "preferred_read_replica": -1,
-        "records": records,
+        **read,
     }
 
 

@@ -14,6 +14,10 @@ Kafka's special values:
   -5   LATEST_TIERED           no tiered storage: offset -1 (as Kafka)
 =====  ======================  ===========================================
 
+A follower replica (``replica_id`` >= 0) asking for LATEST gets the log end
+offset instead. A ``current_leader_epoch`` other than the partition's is
+FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH (KIP-320), as for Fetch.
+
 A time ``t >= 0`` gives the first offset whose record timestamp is ``>= t``
 (through the time index), or offset -1 if every record is older. Offsets at
 or beyond the high watermark are never returned. Kafka 4.0 serves v1+, so the
@@ -23,6 +27,7 @@ v0-only ``old_style_offsets`` array is never filled.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.replication.fetch_rules import validate_leader_epoch
 
 API_KEY = 2
 
@@ -49,7 +54,12 @@ async def handle(broker, request, ctx) -> dict:
 def _list_one(broker, request, topic: str, requested) -> dict:
     try:
         partition = broker.leader_partition(topic, requested.partition_index)
-        timestamp, offset = _find(partition, requested.timestamp, request.isolation_level)
+        validate_leader_epoch(partition.leader_epoch, requested.current_leader_epoch)
+        if request.replica_id >= 0 and requested.timestamp == LATEST:
+            # A follower (after OFFSET_OUT_OF_RANGE) wants the leader's log end, not the high watermark.
+            timestamp, offset = NO_TIMESTAMP, partition.log_end_offset
+        else:
+            timestamp, offset = _find(partition, requested.timestamp, request.isolation_level)
     except KafkaError as exc:
         return {"partition_index": requested.partition_index, "error_code": exc.code,
                 "timestamp": NO_TIMESTAMP, "offset": -1, "leader_epoch": -1}

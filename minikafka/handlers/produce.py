@@ -12,9 +12,18 @@ Kafka.
     0: no response at all. Kafka then has no way to report an error except
     closing the connection, which makes the producer refresh its metadata;
     we do the same (by letting the ``KafkaError`` escape to the server).
-    1 and -1: answered once the leader has appended. With a single broker the
-    ISR is just the leader, so -1 waits no longer than 1.
-    # LAB replication: acks=-1 must wait until the ISR has the records.
+    1: answered once the leader has appended.
+    -1 (all): refused up front with NOT_ENOUGH_REPLICAS while the ISR is
+    smaller than ``min.insync.replicas``; otherwise appended, then answered
+    once the high watermark has passed the records, i.e. every ISR member
+    has them (Kafka's ``DelayedProduce``). If that takes longer than the
+    request's ``timeout_ms``: REQUEST_TIMED_OUT (the records stay in the
+    log and may still be committed: the producer retries, and idempotence
+    turns the retry into a duplicate answered with the original offsets).
+    If the ISR fell below the minimum meanwhile:
+    NOT_ENOUGH_REPLICAS_AFTER_APPEND; if leadership moved away:
+    NOT_LEADER_OR_FOLLOWER. With a single replica the leader alone is the
+    ISR, so -1 waits no longer than 1.
     Anything else: ``INVALID_REQUIRED_ACKS`` for every partition.
 
 Transactions are not implemented yet. A produce request with a
@@ -34,7 +43,8 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka_core.batch import InvalidBatchError
 
 API_KEY = 0
-VALID_ACKS = (-1, 0, 1)
+ACKS_ALL = -1
+VALID_ACKS = (ACKS_ALL, 0, 1)
 FIRST_VERSION_WITH_ZSTD = 7  # KIP-110
 
 log = logging.getLogger("minikafka.handlers.produce")
@@ -44,14 +54,18 @@ async def handle(broker, request, ctx) -> dict | None:
     now_ms = broker.now_ms()
     responses = []
     failed = []
+    waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
     for topic in request.topic_data:
         partitions = []
         for data in topic.partition_data:
-            result = _produce_one(broker, request, ctx, topic.name, data, now_ms)
+            result, partition, required_offset = _produce_one(broker, request, ctx, topic.name, data, now_ms)
             if result["error_code"] != ErrorCode.NONE:
                 failed.append((topic.name, data.index, result))
+            elif request.acks == ACKS_ALL:
+                waiting.append((partition, required_offset, result))
             partitions.append(result)
         responses.append({"name": topic.name, "partition_responses": partitions})
+    await _wait_for_isr(broker, waiting, request.timeout_ms)
     if request.acks == 0:
         if failed:
             topic, index, result = failed[0]
@@ -61,26 +75,31 @@ async def handle(broker, request, ctx) -> dict | None:
     return {"responses": responses, "throttle_time_ms": 0}
 
 
-def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> dict:
-    """Append one partition's records; return its PartitionProduceResponse."""
+def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> tuple[dict, object, int]:
+    """Append one partition's records.
+
+    Returns:
+        ``(PartitionProduceResponse, partition, required_offset)``; the last
+        two say what an acks=all answer waits for (None, -1 on error).
+    """
     if request.acks not in VALID_ACKS:
-        return _error(data.index, ErrorCode.INVALID_REQUIRED_ACKS)
+        return _error(data.index, ErrorCode.INVALID_REQUIRED_ACKS), None, -1
     if request.transactional_id is not None:
         return _error(data.index, ErrorCode.INVALID_TXN_STATE,
-                      "transactions are not supported by this broker yet")
+                      "transactions are not supported by this broker yet"), None, -1
     if data.records is None or len(data.records) == 0:
-        return _error(data.index, ErrorCode.INVALID_RECORD, "no record batch")
+        return _error(data.index, ErrorCode.INVALID_RECORD, "no record batch"), None, -1
     try:
         partition = broker.leader_partition(topic, data.index)
         result = partition.append_records(
-            data.records, now_ms, single_batch=True,
+            data.records, now_ms, single_batch=True, required_acks=request.acks,
             allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD)
     except KafkaError as exc:
-        return _error(data.index, exc.code, exc.message)
+        return _error(data.index, exc.code, exc.message), None, -1
     except InvalidBatchError as exc:
         return _error(data.index, exc.code, getattr(exc, "reason", str(exc)),
-                      getattr(exc, "record_index", None))
-    return {
+                      getattr(exc, "record_index", None)), None, -1
+    response = {
         "index": data.index,
         "error_code": ErrorCode.NONE,
         "base_offset": result.base_offset,
@@ -89,6 +108,28 @@ def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> dict:
         "record_errors": [],
         "error_message": None,
     }
+    return response, partition, result.last_offset + 1
+
+
+async def _wait_for_isr(broker, waiting: list, timeout_ms: int) -> None:
+    """Hold acks=all answers until the ISR has the records, or the request times out.
+
+    Partitions are waited for one after the other against one deadline,
+    which takes as long as waiting for all at once.
+    """
+    deadline_ms = broker.monotonic_ms() + max(0, timeout_ms)
+    for partition, required_offset, result in waiting:
+        while (error := partition.acks_all_result(required_offset)) is None:
+            remaining_ms = deadline_ms - broker.monotonic_ms()
+            if remaining_ms <= 0:
+                error = ErrorCode.REQUEST_TIMED_OUT
+                break
+            await broker.wait_for_appends([partition], remaining_ms)
+        if error != ErrorCode.NONE:
+            log.info("acks=all produce to %s-%d up to %d: %s", partition.topic, partition.index,
+                     required_offset, ErrorCode(error).name)
+            result["error_code"] = error
+            result["error_message"] = f"the in-sync replicas did not confirm offset {required_offset - 1}"
 
 
 def _error(index: int, code: ErrorCode, message: str | None = None,

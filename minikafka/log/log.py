@@ -243,6 +243,49 @@ class Log:
             self.flush(now_ms)
         return AppendInfo(first_offset, offset - 1, append_time_ms, max_timestamp, offset_of_max_timestamp)
 
+    def validate_as_follower(self, records) -> list:
+        """Check a leader's batches (CRC, framing) without the producer-facing rules.
+
+        A follower stores what the leader stored: offsets, leader epochs and
+        timestamps are already assigned, so neither the timestamp range nor
+        ``max.message.bytes`` is checked again (Kafka's ``appendAsFollower``).
+        """
+        return validate_batches(records, _INT32_MAX, now_ms=None, from_client=False)
+
+    def append_as_follower(self, records, batches: list, now_ms: int) -> AppendInfo | None:
+        """Append a leader's batches byte for byte, keeping their offsets.
+
+        Batches that end below ``log_end_offset`` were already here (a fetch
+        can start inside a batch) and are skipped. Offsets may jump forward
+        (the leader's log was compacted) but never overlap what we have.
+
+        Returns:
+            The ``AppendInfo`` of what was appended, or None if nothing was.
+
+        Raises:
+            KafkaError: OFFSET_OUT_OF_RANGE if a batch starts below the log end
+                while ending above it (the logs disagree: truncate first).
+        """
+        batches = [info for info in batches if info.last_offset >= self.log_end_offset]
+        if not batches:
+            return None
+        if batches[0].base_offset < self.log_end_offset:
+            raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
+                             f"batch at {batches[0].base_offset} overlaps the log end {self.log_end_offset}")
+        view = memoryview(records).cast("B") if not isinstance(records, bytes) else memoryview(records)
+        first_offset, last_offset = batches[0].base_offset, batches[-1].last_offset
+        max_timestamp = max(info.max_timestamp for info in batches)
+        self._maybe_roll(sum(info.size for info in batches), last_offset, max_timestamp, now_ms)
+        pieces = [view[info.position:info.position + info.size] for info in batches]
+        stored = [(info.last_offset, info.max_timestamp, info.size) for info in batches]
+        self.active_segment.append(pieces, stored)
+        self.log_end_offset = last_offset + 1
+        self._unflushed_messages += sum(info.record_count for info in batches)
+        if self._unflushed_messages >= self.config.flush_messages:
+            self.flush(now_ms)
+        offset_of_max = next(info.last_offset for info in batches if info.max_timestamp == max_timestamp)
+        return AppendInfo(first_offset, last_offset, -1, max_timestamp, offset_of_max)
+
     def _stored_pieces(self, view, info, base_offset: int, append_time_ms: int) -> list:
         """The buffers of one batch as stored: patched header, then the producer's bytes."""
         start, end = info.position, info.position + info.size
@@ -452,6 +495,12 @@ class Log:
         self.log_end_offset = self.active_segment.next_offset
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self.last_clean_offset = min(self.last_clean_offset, self.log_end_offset)
+        self._notify_checkpoint()
+
+    def truncate_fully_and_start_at(self, offset: int, now_ms: int) -> None:
+        """Start over, empty, at ``offset`` (a follower whose leader's log starts past ours)."""
+        self._truncate_fully_and_start_at(offset, now_ms)
+        self.recovery_point = self.last_clean_offset = offset
         self._notify_checkpoint()
 
     def _truncate_fully_and_start_at(self, offset: int, now_ms: int) -> None:

@@ -1,9 +1,9 @@
 """Cluster behaviour under failure (issue #4): real processes, real clients, real faults.
 
-PENDING: these tests need brokers that form one KRaft cluster (the cluster
-branch). Until it lands each process is an independent broker, so this folder
-is left out of collection (``norecursedirs`` in pyproject.toml; see README.md
-here). Run them explicitly with ``pytest tests/chaos/pending -m cluster``.
+Each test starts three broker processes with ``minikafka.chaos.Cluster``
+(the supervisor behind ``minikafka cluster start``), drives them with
+confluent-kafka, and breaks them as a lab would: kill -9, cut a broker off
+from its peers, restart everything.
 """
 
 import threading

@@ -1,0 +1,217 @@
+"""The replica fetcher: a follower copies its leader's log (Kafka's ``ReplicaFetcherThread``).
+
+A follower broker runs one ``ReplicaFetcher`` per leader it follows. Each
+one holds a connection to that leader and loops:
+
+1. build one Fetch request for every partition it follows there, with
+   ``replica_id`` set to this broker (so the leader reads past the high
+   watermark and records our position), and per partition the position from
+   ``FollowerState.next_fetch``: ``fetch_offset`` (our log end offset),
+   ``last_fetched_epoch`` (our last epoch) and ``current_leader_epoch``;
+2. send it and wait: the leader holds it up to ``replica.fetch.wait.max.ms``
+   until there is something new (long poll);
+3. per partition, apply the answer:
+
+   - records: append them byte for byte (``Partition.append_as_follower``)
+     and take the leader's high watermark;
+   - ``diverging_epoch``: our log parts from the leader's before our end;
+     truncate where ``FollowerState.on_diverging_epoch`` says, and fetch on
+     (the next fetch's ``last_fetched_epoch`` confirms or finds more);
+   - OFFSET_OUT_OF_RANGE: ask the leader for its first and last offsets
+     (ListOffsets as a replica) and truncate or start over
+     (``FollowerState.on_offset_out_of_range``);
+   - NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, ...:
+     our metadata or the leader's is behind; leave the partition alone for
+     ``replica.fetch.backoff.ms`` (new metadata moves it to another fetcher).
+
+Which partitions a fetcher serves is set by the ``ReplicaManager`` from the
+metadata image (``set_partitions``); a response for a partition whose role
+changed since the request was sent is ignored (its ``FollowerState`` object
+is no longer the one the request was built from). A connection error closes
+the connection and retries after ``replica.fetch.backoff.ms``.
+
+Fetch version 12 is the first with ``last_fetched_epoch`` and
+``diverging_epoch`` (KIP-595's truncation on fetch, which Kafka's followers
+use since 2.7); it still names topics, so no topic-id lookup is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from minikafka.errors import ErrorCode
+from minikafka.protocol.codec import DecodeError
+from minikafka.replication.fetch_rules import EpochEndOffset
+from minikafka.server.peer import exchange
+
+log = logging.getLogger("minikafka.replication.fetcher")
+
+FETCH_KEY, FETCH_VERSION = 1, 12
+LIST_OFFSETS_KEY, LIST_OFFSETS_VERSION = 2, 4
+EARLIEST, LATEST = -2, -1
+CONNECT_TIMEOUT_S = 5.0
+NETWORK_ERRORS = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError,
+                  DecodeError, ValueError)
+
+
+class ReplicaFetcher:
+    """Fetches every partition this broker follows on one leader.
+
+    Args:
+        broker: the ``Broker`` (config, clock, network, metadata image).
+        leader_id: the broker to fetch from.
+    """
+
+    def __init__(self, broker, leader_id: int):
+        self.broker = broker
+        self.leader_id = leader_id
+        self.partitions: dict[tuple[str, int], object] = {}
+        self._delayed_until: dict[tuple[str, int], float] = {}
+        self._changed = trio.Event()
+        self._correlation_id = 0
+        self.cancel_scope = trio.CancelScope()
+        config = broker.config
+        self.backoff_s = config["replica.fetch.backoff.ms"] / 1000
+        self.max_wait_ms = config["replica.fetch.wait.max.ms"]
+        self.request_timeout_s = max(config["replica.socket.timeout.ms"], self.max_wait_ms) / 1000
+
+    def set_partitions(self, partitions: dict) -> None:
+        """Fetch exactly these ``{(topic, index): Partition}`` from now on."""
+        self.partitions = dict(partitions)
+        self._delayed_until = {k: t for k, t in self._delayed_until.items() if k in self.partitions}
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def run(self) -> None:
+        """Fetch until cancelled (``cancel_scope``), reconnecting after errors."""
+        with self.cancel_scope:
+            while True:
+                try:
+                    stream = await self._connect()
+                    async with stream:
+                        await self._fetch_loop(stream)
+                except NETWORK_ERRORS as exc:
+                    log.info("broker %s: fetching from leader %s failed: %s", self.broker.node_id,
+                             self.leader_id, exc)
+                await trio.sleep(self.backoff_s)
+
+    async def _connect(self):
+        host, port = self._leader_address()
+        with trio.fail_after(CONNECT_TIMEOUT_S):
+            return await self.broker.network.open_stream(host, port)
+
+    def _leader_address(self) -> tuple[str, int]:
+        """The leader's inter-broker endpoint, from its registration in the image."""
+        registration = self.broker.metadata.image.brokers.get(self.leader_id)
+        if registration is None or not registration.end_points:
+            raise OSError(f"broker {self.leader_id} has no registered endpoint")
+        wanted = self.broker.config["inter.broker.listener.name"]
+        controller_names = set(self.broker.config["controller.listener.names"] or ())
+        for endpoint in registration.end_points:
+            if endpoint.name == wanted or (wanted is None and endpoint.name not in controller_names):
+                return endpoint.host, endpoint.port
+        raise OSError(f"broker {self.leader_id} has no listener {wanted!r}")
+
+    async def _fetch_loop(self, stream) -> None:
+        while True:
+            request, sent = self._build_request()
+            if not sent:
+                await self._wait_for_work()
+                continue
+            with trio.fail_after(self.request_timeout_s):
+                response = await self._exchange(stream, FETCH_KEY, FETCH_VERSION, request)
+            if response.error_code != ErrorCode.NONE:
+                log.info("broker %s: fetch from %s: %s", self.broker.node_id, self.leader_id,
+                         ErrorCode(response.error_code).name)
+                await trio.sleep(self.backoff_s)
+                continue
+            for topic in response.responses:
+                for data in topic.partitions:
+                    key = (topic.topic, data.partition_index)
+                    if key in sent:
+                        await self._apply(stream, key, *sent[key], data)
+
+    async def _wait_for_work(self) -> None:
+        """Nothing to fetch now: wait for new partitions or the end of a backoff."""
+        now = trio.current_time()
+        wake_at = min(self._delayed_until.values(), default=now + 60)
+        with trio.move_on_at(max(wake_at, now)):
+            await self._changed.wait()
+
+    def _exchange(self, stream, api_key: int, version: int, body):
+        self._correlation_id += 1
+        return exchange(stream, api_key, version, self._correlation_id,
+                        f"replica-fetcher-{self.broker.node_id}", body)
+
+    def _build_request(self) -> tuple[dict, dict]:
+        """The Fetch body, and ``{key: (partition, follower_state)}`` it asks for."""
+        now = trio.current_time()
+        max_bytes = self.broker.config["replica.fetch.max.bytes"]
+        topics: dict[str, list] = {}
+        sent = {}
+        for key, partition in self.partitions.items():
+            state = partition.follower_state
+            if state is None or state.leader_id != self.leader_id or self._delayed_until.get(key, 0) > now:
+                continue
+            position = state.next_fetch(partition.epoch_cache)
+            topics.setdefault(key[0], []).append({
+                "partition": key[1], "current_leader_epoch": position.current_leader_epoch,
+                "fetch_offset": position.fetch_offset, "last_fetched_epoch": position.last_fetched_epoch,
+                "log_start_offset": partition.log_start_offset, "partition_max_bytes": max_bytes})
+            sent[key] = (partition, state)
+        config = self.broker.config
+        request = {"replica_id": self.broker.node_id, "max_wait_ms": self.max_wait_ms,
+                   "min_bytes": config["replica.fetch.min.bytes"],
+                   "max_bytes": config["replica.fetch.response.max.bytes"],
+                   "isolation_level": 0, "session_id": 0, "session_epoch": -1,
+                   "topics": [{"topic": name, "partitions": parts} for name, parts in topics.items()],
+                   "forgotten_topics_data": [], "rack_id": ""}
+        return request, sent
+
+    async def _apply(self, stream, key, partition, state, data) -> None:
+        """Apply one partition's answer (see the module docstring)."""
+        if partition.follower_state is not state:
+            return  # the partition changed role or leader since the request
+        now_ms = self.broker.now_ms()
+        error = ErrorCode(data.error_code)
+        diverging = getattr(data, "diverging_epoch", None)
+        if error == ErrorCode.NONE and diverging is not None and diverging.end_offset >= 0:
+            truncation = state.on_diverging_epoch(partition.epoch_cache, partition.log_end_offset,
+                                                  partition.high_watermark,
+                                                  EpochEndOffset(diverging.epoch, diverging.end_offset))
+            partition.truncate_to(truncation.offset, now_ms)
+        elif error == ErrorCode.NONE:
+            if data.records:
+                state.on_records_appended(partition.append_as_follower(data.records, now_ms))
+            partition.update_follower_high_watermark(data.high_watermark)
+        elif error == ErrorCode.OFFSET_OUT_OF_RANGE:
+            await self._handle_out_of_range(stream, key, partition, state)
+        else:
+            log.info("broker %s: %s-%d from leader %s: %s; backing off", self.broker.node_id, *key,
+                     self.leader_id, error.name)
+            self._delayed_until[key] = trio.current_time() + self.backoff_s
+
+    async def _handle_out_of_range(self, stream, key, partition, state) -> None:
+        """Our fetch offset is outside the leader's log: find its range and move into it."""
+        earliest = await self._list_offset(stream, key, state, EARLIEST)
+        latest = await self._list_offset(stream, key, state, LATEST)
+        if earliest is None or latest is None or partition.follower_state is not state:
+            self._delayed_until[key] = trio.current_time() + self.backoff_s
+            return
+        action = state.on_offset_out_of_range(partition.log_end_offset, earliest, latest)
+        if action.truncate_to is not None:
+            partition.truncate_to(action.truncate_to, self.broker.now_ms())
+        if action.start_over_at is not None:
+            partition.truncate_fully_and_start_at(action.start_over_at, self.broker.now_ms())
+
+    async def _list_offset(self, stream, key, state, timestamp: int) -> int | None:
+        """ListOffsets as a replica (the leader answers its log end for LATEST)."""
+        request = {"replica_id": self.broker.node_id, "isolation_level": 0, "topics": [
+            {"name": key[0], "partitions": [{"partition_index": key[1], "timestamp": timestamp,
+                                             "current_leader_epoch": state.current_leader_epoch}]}]}
+        with trio.fail_after(self.request_timeout_s):
+            response = await self._exchange(stream, LIST_OFFSETS_KEY, LIST_OFFSETS_VERSION, request)
+        answer = response.topics[0].partitions[0]
+        return answer.offset if answer.error_code == ErrorCode.NONE else None

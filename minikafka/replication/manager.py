@@ -1,0 +1,191 @@
+"""The replica manager: one broker's replication at run time (Kafka's ``ReplicaManager``).
+
+The decisions are in the sans-I/O modules next to this one (``leader_state``,
+``follower_state``, ``fetch_rules``); ``Partition`` applies them to its log.
+This module is the thin Trio layer that connects them to the cluster:
+
+- **Roles from metadata** (``apply``, called by the broker after every
+  metadata change, Kafka's ``applyDelta``): every local partition whose
+  registration names this broker leader becomes a leader
+  (``Partition.make_leader``), every other one a follower of the named
+  leader (``make_follower``); the followers are then grouped by leader and
+  handed to one ``ReplicaFetcher`` per leader. Fenced or shutting-down
+  brokers are marked ineligible for the ISR on every led partition.
+- **ISR changes** (AlterPartition, KIP-497): a leader proposes a new ISR when
+  a follower catches up (on its fetch, ``on_follower_fetch``) or falls
+  behind (the shrink check every ``replica.lag.time.max.ms / 2``, as
+  Kafka's ``isr-expiration`` task). Each proposal is sent to the active
+  controller through the broker's ``ControllerChannel``; its answer (or
+  failure) is applied to the partition. The committed change also arrives
+  as metadata, whichever comes first wins (partition epochs only go up).
+- **High watermark checkpoint**: every
+  ``replica.high.watermark.checkpoint.interval.ms`` and on shutdown, each
+  log dir's ``replication-offset-checkpoint`` gets the high watermark of
+  its partitions, so a restarted replica does not take its whole log for
+  committed.
+
+Owned by one ``Broker``; runs in its Trio loop (``run``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import trio
+
+from minikafka.errors import ErrorCode, KafkaError
+from minikafka.log.checkpoints import REPLICATION_OFFSET_CHECKPOINT, read_offset_checkpoint, write_offset_checkpoint
+from minikafka.metadata.result import get_field
+from minikafka.replication.fetcher import ReplicaFetcher
+
+log = logging.getLogger("minikafka.replication")
+
+ALTER_PARTITION_TIMEOUT_S = 10.0
+
+
+class ReplicaManager:
+    """Leader and follower roles, fetchers and ISR changes of one broker's partitions."""
+
+    def __init__(self, broker):
+        self.broker = broker
+        self.fetchers: dict[int, ReplicaFetcher] = {}
+        self._nursery: trio.Nursery | None = None
+
+    # -- roles from the metadata image ----------------------------------------------
+
+    def apply(self, image) -> None:
+        """Give every local partition the role the image names, then regroup the fetchers."""
+        broker = self.broker
+        now_ms = broker.now_ms()
+        lag_ms = broker.config["replica.lag.time.max.ms"]
+        ineligible = {b for b, registration in image.brokers.items() if not registration.is_active}
+        following: dict[int, dict] = {}
+        for key, partition in broker.partitions.items():
+            registration = image.topic(key[0]).partitions[key[1]]
+            if registration.leader == broker.node_id:
+                min_isr = broker.topics.effective_config(key[0])["min.insync.replicas"]
+                if partition.make_leader(registration, now_ms, min_isr, lag_ms):
+                    log.info("broker %s: leader of %s-%d in epoch %d (isr %s)", broker.node_id, *key,
+                             registration.leader_epoch, list(registration.isr))
+                partition.leader_state.ineligible_replicas = ineligible
+            else:
+                partition.make_follower(registration)
+                if partition.follower_state is not None:
+                    following.setdefault(registration.leader, {})[key] = partition
+        self._set_fetchers(following)
+
+    def _set_fetchers(self, following: dict[int, dict]) -> None:
+        for leader_id in [leader for leader in self.fetchers if leader not in following]:
+            self.fetchers.pop(leader_id).cancel_scope.cancel()
+        for leader_id, partitions in following.items():
+            fetcher = self.fetchers.get(leader_id)
+            if fetcher is None:
+                fetcher = self.fetchers[leader_id] = ReplicaFetcher(self.broker, leader_id)
+                if self._nursery is not None:
+                    self._nursery.start_soon(fetcher.run)
+            fetcher.set_partitions(partitions)
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Run the fetchers, the ISR shrink check and the checkpoint timer until cancelled."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for fetcher in self.fetchers.values():
+                    nursery.start_soon(fetcher.run)
+                nursery.start_soon(self._shrink_isr_loop)
+                nursery.start_soon(self._checkpoint_loop)
+                task_status.started()
+        finally:
+            self._nursery = None
+
+    async def _shrink_isr_loop(self) -> None:
+        interval_s = self.broker.config["replica.lag.time.max.ms"] / 2 / 1000
+        while True:
+            await trio.sleep(interval_s)
+            now_ms = self.broker.now_ms()
+            for partition in list(self.broker.partitions.values()):
+                proposed = partition.maybe_shrink_isr(now_ms)
+                if proposed is not None:
+                    self._alter_isr(partition, proposed)
+
+    async def _checkpoint_loop(self) -> None:
+        interval_s = self.broker.config["replica.high.watermark.checkpoint.interval.ms"] / 1000
+        while True:
+            await trio.sleep(interval_s)
+            self.checkpoint_high_watermarks()
+
+    # -- ISR changes ----------------------------------------------------------------------
+
+    def on_follower_fetch(self, partition, update) -> None:
+        """A follower's fetch was recorded; send the ISR expansion it proposed, if any."""
+        if update is not None and update.proposed_isr is not None:
+            self._alter_isr(partition, update.proposed_isr)
+
+    def _alter_isr(self, partition, isr: frozenset[int]) -> None:
+        if self._nursery is None:
+            partition.isr_change_answered(None, None, self.broker.now_ms())
+            return
+        log.info("broker %s: proposing isr %s for %s-%d (was %s)", self.broker.node_id, sorted(isr),
+                 partition.topic, partition.index, sorted(partition.leader_state.isr))
+        self._nursery.start_soon(self._send_alter_partition, partition, isr)
+
+    async def _send_alter_partition(self, partition, isr: frozenset[int]) -> None:
+        """AlterPartition for one partition; apply the controller's answer."""
+        broker = self.broker
+        topic = broker.topics.get(partition.topic)
+        request = {"broker_id": broker.node_id, "broker_epoch": broker.lifecycle.broker_epoch, "topics": [{
+            "topic_id": topic.topic_id if topic else bytes(16), "topic_name": partition.topic, "partitions": [{
+                "partition_index": partition.index, "leader_epoch": partition.leader_epoch,
+                "new_isr_with_epochs": [{"broker_id": b, "broker_epoch": -1} for b in sorted(isr)],
+                "leader_recovery_state": 0, "partition_epoch": partition.partition_epoch}]}]}
+        answer_isr, partition_epoch = None, None
+        try:
+            response = await broker.controller_channel.call("alter_partition", request,
+                                                            timeout_s=ALTER_PARTITION_TIMEOUT_S)
+            answer_isr, partition_epoch = _parse_alter_partition(response)
+        except KafkaError as exc:
+            log.info("broker %s: AlterPartition for %s-%d failed: %s", broker.node_id, partition.topic,
+                     partition.index, exc)
+        partition.isr_change_answered(answer_isr, partition_epoch, broker.now_ms())
+
+    # -- high watermark checkpoint ------------------------------------------------------
+
+    def checkpoint_high_watermarks(self) -> None:
+        """Write each log dir's ``replication-offset-checkpoint``."""
+        by_dir: dict[str, dict] = {log_dir: {} for log_dir in self.broker.log_dirs()}
+        for key, partition in self.broker.partitions.items():
+            by_dir.setdefault(os.path.dirname(partition.log.dir), {})[key] = partition.high_watermark
+        for log_dir, offsets in by_dir.items():
+            try:
+                write_offset_checkpoint(os.path.join(log_dir, REPLICATION_OFFSET_CHECKPOINT), offsets)
+            except OSError as exc:
+                log.warning("broker %s: cannot write the high watermark checkpoint in %s: %s",
+                            self.broker.node_id, log_dir, exc)
+
+
+def read_high_watermarks(log_dirs) -> dict[tuple[str, int], int]:
+    """Every partition's checkpointed high watermark (missing files: none)."""
+    offsets: dict[tuple[str, int], int] = {}
+    for log_dir in log_dirs:
+        try:
+            offsets.update(read_offset_checkpoint(os.path.join(log_dir, REPLICATION_OFFSET_CHECKPOINT)))
+        except ValueError as exc:  # a damaged file: start from the log start offsets (Kafka's default)
+            log.warning("ignoring the high watermark checkpoint in %s: %s", log_dir, exc)
+    return offsets
+
+
+def _parse_alter_partition(response) -> tuple[tuple[int, ...] | None, int | None]:
+    """``(isr, partition_epoch)`` from an AlterPartition response; ``(None, None)`` if refused."""
+    code = get_field(response, "error_code", ErrorCode.NONE)
+    topics = get_field(response, "topics") or []
+    if code != ErrorCode.NONE or not topics or not get_field(topics[0], "partitions"):
+        log.info("AlterPartition refused: %s", ErrorCode(code).name)
+        return None, None
+    answer = get_field(topics[0], "partitions")[0]
+    if get_field(answer, "error_code") != ErrorCode.NONE:
+        log.info("AlterPartition refused: %s", ErrorCode(get_field(answer, "error_code")).name)
+        return None, None
+    return tuple(get_field(answer, "isr")), get_field(answer, "partition_epoch")
