@@ -73,8 +73,7 @@ from minikafka.topics import TopicRegistry
 
 log = logging.getLogger("minikafka.broker")
 
-MAINTENANCE_TICK_MS = 1000
-PRODUCER_IDS_FILE = "producer-ids"  # in the first log dir; see coordinator/producer_ids.py  # roll-by-time and flush-by-time need a short tick
+MAINTENANCE_TICK_MS = 1000  # roll-by-time and flush-by-time need a short tick
 QUORUM_TICK_MS = 50  # the Raft runtime's tick; every quorum timeout is a whole number of ticks
 
 
@@ -144,7 +143,7 @@ class Broker:
             os.makedirs(log_dir, exist_ok=True)
         self.cluster_id = load_or_create_meta_properties(log_dirs, self.node_id)
         self.log_manager = LogManager(log_dirs)
-        self.producer_ids = ProducerIdManager(os.path.join(log_dirs[0], PRODUCER_IDS_FILE))
+        self.producer_ids = ProducerIdManager()  # blocks of ids from the controller (AllocateProducerIds)
         self._unclaimed_logs = self.log_manager.load(None, self.now_ms())
         self._high_watermarks = read_high_watermarks(log_dirs)
         self.replicas = ReplicaManager(self)

@@ -59,6 +59,12 @@ HANDLER_MODULES = (
     "fetch_snapshot",
     "broker_registration",
     "broker_heartbeat",
+    "offset_for_leader_epoch",
+    "alter_partition",
+    "elect_leaders",
+    "alter_partition_reassignments",
+    "list_partition_reassignments",
+    "allocate_producer_ids",
 )
 
 

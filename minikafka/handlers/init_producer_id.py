@@ -8,7 +8,10 @@ its batches per partition so that the broker can drop retried duplicates
 Without a ``transactional_id`` Kafka 4.0 answers every request with a fresh
 producer id and epoch 0, even when the request (v3+) names the producer's
 current id and epoch: the client bumps its own epoch after an error
-(KIP-360). We do the same (``ProducerIdManager.init_producer_id``).
+(KIP-360). We do the same (``ProducerIdManager.init_producer_id``). The id
+comes from a block the active controller allocated to this broker, so it is
+unique in the cluster; while no block is available the answer is
+COORDINATOR_LOAD_IN_PROGRESS, which clients retry (as Kafka does).
 
 With a ``transactional_id`` the request belongs to a transaction coordinator,
 which this broker does not have yet: ``COORDINATOR_NOT_AVAILABLE``, the error
@@ -17,7 +20,7 @@ a Kafka broker gives while its coordinator is not ready.
 
 from __future__ import annotations
 
-from minikafka.errors import ErrorCode
+from minikafka.errors import ErrorCode, KafkaError
 
 API_KEY = 22
 
@@ -26,6 +29,9 @@ async def handle(broker, request, ctx) -> dict:
     if request.transactional_id is not None:
         return {"throttle_time_ms": 0, "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
                 "producer_id": -1, "producer_epoch": -1}
-    producer = broker.producer_ids.init_producer_id(request.producer_id, request.producer_epoch)
+    try:
+        producer = await broker.producer_ids.init_producer_id(broker, request.producer_id, request.producer_epoch)
+    except KafkaError as exc:
+        return {"throttle_time_ms": 0, "error_code": exc.code, "producer_id": -1, "producer_epoch": -1}
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE,
             "producer_id": producer.producer_id, "producer_epoch": producer.producer_epoch}

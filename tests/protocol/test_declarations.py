@@ -24,6 +24,8 @@ KIP_896_FLOORS = {
     0: 3,  # Produce
     1: 4,  # Fetch
     2: 1,  # ListOffsets
+    23: 2,  # OffsetForLeaderEpoch
+    56: 2,  # AlterPartition
     19: 2,  # CreateTopics
     20: 1,  # DeleteTopics
     32: 1,  # DescribeConfigs
