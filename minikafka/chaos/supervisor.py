@@ -202,20 +202,24 @@ class Supervisor:
             ready = True
             task_status.started(value)
 
-        try:
-            with self._cancel_scope:
-                await self._run(started)
-        finally:
-            with trio.CancelScope(shield=True):
-                await self.stop_all()
-                self.layout.state_path.unlink(missing_ok=True)
-                self.stopped.set()
+        # The proxies outlive the brokers: a stopping broker still talks to
+        # its peers through them (controlled shutdown, the last fetches).
+        async with trio.open_nursery() as proxies:
+            await self._start_proxies(proxies)
+            try:
+                with self._cancel_scope:
+                    await self._run(started)
+            finally:
+                with trio.CancelScope(shield=True):
+                    await self.stop_all()
+                    self.layout.state_path.unlink(missing_ok=True)
+                    self.stopped.set()
+                proxies.cancel_scope.cancel()
         if not ready:
             raise SupervisorError("stopped before every broker answered")
 
     async def _run(self, started) -> None:
         async with trio.open_nursery() as nursery:
-            await self._start_proxies(nursery)
             self.control_port = await nursery.start(self._serve_control)
             for broker in self.brokers.values():
                 broker.start()

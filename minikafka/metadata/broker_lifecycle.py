@@ -42,7 +42,8 @@ Two small pieces, both Trio (the decisions stay in the sans-I/O controller):
   then heartbeats are sent quickly. A heartbeat answered STALE_BROKER_EPOCH or
   BROKER_ID_NOT_REGISTERED means the cluster forgot us: register again.
   :meth:`controlled_shutdown` heartbeats with ``want_shut_down`` until the
-  controller has moved every leadership away and answers ``should_shut_down``.
+  controller has moved every leadership away and answers ``should_shut_down``
+  (at once if no other broker is active to take them).
 
 Owned by one ``Broker``; runs in its Trio loop.
 """
@@ -279,6 +280,10 @@ class BrokerLifecycleManager:
         self.shutting_down = True
         with trio.move_on_after(timeout_s):
             while True:
+                if not self._another_broker_is_active():
+                    log.info("broker %s: no other broker is active; no leadership to hand over",
+                             self.broker.node_id)
+                    return True
                 response = await self._heartbeat(want_shut_down=True)
                 if response is not None and response["should_shut_down"]:
                     log.info("broker %s: controlled shutdown complete", self.broker.node_id)
@@ -286,3 +291,14 @@ class BrokerLifecycleManager:
                 await trio.sleep(CATCH_UP_HEARTBEAT_S * 5)
         log.warning("broker %s: controlled shutdown timed out", self.broker.node_id)
         return False
+
+    def _another_broker_is_active(self) -> bool:
+        """Could any other broker take over a leadership (unfenced, not shutting down)?
+
+        When every broker stops at once (``minikafka cluster stop``) the last
+        ones have nowhere to move leadership to, and the last voter could not
+        even commit the change: they exit without waiting.
+        """
+        brokers = self.broker.metadata.image.brokers
+        return any(registration.is_active for broker_id, registration in brokers.items()
+                   if broker_id != self.broker.node_id)
