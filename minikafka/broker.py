@@ -117,6 +117,7 @@ class Broker:
         self.controller_channel: ControllerChannel | None = None
         self.lifecycle: BrokerLifecycleManager | None = None
         self.replicas: ReplicaManager | None = None
+        self.caught_up = False  # True once the controller unfenced us: our image is current
         self._unclaimed_logs: dict = {}  # logs found on disk, not (yet) in the image
         self._high_watermarks: dict = {}  # from replication-offset-checkpoint, used as partitions open
         self._opened = False
@@ -219,6 +220,8 @@ class Broker:
                 await nursery.start(self.metadata.run)
                 self.bound_ports = await nursery.start(serve_endpoints, self, self.listeners)
                 await nursery.start(self.lifecycle.run)
+                self.caught_up = True  # roles replayed from an old metadata log are stale until now
+                self._apply_roles(self.metadata.image)
                 self.group_coordinator.open()
                 await nursery.start(self.group_coordinator.run)
                 nursery.start_soon(self._maintenance_loop)
@@ -402,7 +405,18 @@ class Broker:
                 self._open_partition(topic, key[1])
         for name in {topic for topic, _ in self.partitions}:
             self.topic_config_changed(name)
-        self.replicas.apply(image)  # leader or follower, as the image says
+        if self.caught_up:
+            self._apply_roles(image)
+
+    def _apply_roles(self, image) -> None:
+        """Lead or follow each partition as ``image`` says; move coordinator shards along.
+
+        Not before the controller unfenced this broker (``caught_up``): while a
+        restarting broker replays its old metadata log it would otherwise
+        act, for a moment, as the leader it used to be (Kafka's brokers also
+        publish metadata only once they have caught up).
+        """
+        self.replicas.apply(image)
         if self.group_coordinator is not None:
             self.group_coordinator.on_metadata()  # coordinator shards follow leadership
 

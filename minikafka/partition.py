@@ -162,7 +162,7 @@ class Partition:
     # -- roles (from the metadata image) ----------------------------------------
 
     def make_leader(self, registration, now_ms: int, min_insync_replicas: int,
-                    replica_lag_time_max_ms: int) -> bool:
+                    replica_lag_time_max_ms: int, ineligible_replicas=frozenset()) -> bool:
         """Lead as ``registration`` says (Kafka's ``Partition.makeLeader``).
 
         A new leader epoch starts at the log end offset: it is written to the
@@ -170,6 +170,11 @@ class Partition:
         ended gets an answer. Followers' positions are forgotten unless this
         broker led the previous epoch too. Same epoch, new partition epoch:
         only the ISR (or the replica set) changed.
+
+        ``ineligible_replicas`` (fenced or shutting down) and
+        ``min_insync_replicas`` are set *before* the high watermark is
+        recomputed for the new ISR: a fenced follower still inside its lag
+        time must not hold it back (nothing else would recompute it).
 
         Returns:
             True if this is a new leadership (epoch or role changed).
@@ -187,9 +192,9 @@ class Partition:
                 log_end_offset=self.log_end_offset, high_watermark=self.high_watermark, now_ms=now_ms,
                 min_insync_replicas=min_insync_replicas, replica_lag_time_max_ms=replica_lag_time_max_ms,
                 previous=previous)
-        else:
-            self.leader_state.isr_change_committed(registration.isr, now_ms)
         self.leader_state.min_insync_replicas = min_insync_replicas
+        self.leader_state.ineligible_replicas = set(ineligible_replicas)
+        self.leader_state.isr_change_committed(registration.isr, now_ms)
         self.partition_epoch = registration.partition_epoch
         self._high_watermark_moved()
         return new_epoch
@@ -398,8 +403,17 @@ class Partition:
             self._notify()
 
     def truncate_to(self, offset: int, now_ms: int | None = None) -> None:
-        """Drop every record at or after ``offset`` (a divergent suffix) and what depends on it."""
+        """Drop every record at or after ``offset`` (a divergent suffix) and what depends on it.
+
+        The epoch cache is cut at the (new) log end even when no record goes:
+        a broker that became leader and was replaced before appending
+        anything holds an epoch entry at its log end that the new leader
+        never had, and it would keep reporting that epoch (Kafka's
+        ``UnifiedLog.truncateTo`` does the same).
+        """
         if offset >= self.log_end_offset:
+            if self.epoch_cache.truncate_from_end(self.log_end_offset):
+                self.epoch_cache.persist(self._epoch_cache_path)
             return
         log.info("%s-%d: truncating from %d to %d", self.topic, self.index, self.log_end_offset, offset)
         self.log.truncate_to(offset)

@@ -215,6 +215,10 @@ class MetadataRuntime:
             await self._commit(controller, controller.bootstrap(self.now_ms()).records)
 
     def _require_active(self) -> QuorumController:
+        if self.controller is not None and not self.quorum.is_leader:
+            # Resigned (check-quorum: cut off from the majority) in the same
+            # epoch, so no leader change was announced: stop acting now.
+            self._deactivate("the quorum leader resigned")
         if self.controller is None:
             raise KafkaError(ErrorCode.NOT_CONTROLLER,
                              f"node {self.node_id} is not the active controller "

@@ -65,10 +65,9 @@ class ReplicaManager:
             registration = image.topic(key[0]).partitions[key[1]]
             if registration.leader == broker.node_id:
                 min_isr = broker.topics.effective_config(key[0])["min.insync.replicas"]
-                if partition.make_leader(registration, now_ms, min_isr, lag_ms):
+                if partition.make_leader(registration, now_ms, min_isr, lag_ms, ineligible):
                     log.info("broker %s: leader of %s-%d in epoch %d (isr %s)", broker.node_id, *key,
                              registration.leader_epoch, list(registration.isr))
-                partition.leader_state.ineligible_replicas = ineligible
             else:
                 partition.make_follower(registration)
                 if partition.follower_state is not None:
