@@ -297,6 +297,8 @@ BROKER_KEYS = [
               "set to be elected as leader as a last resort.", _DYN),
     ConfigKey("offsets.topic.num.partitions", "int", 50, "The number of partitions for the offset commit "
               "topic (should not change after deployment).", valid=Range(1)),
+    ConfigKey("offsets.commit.timeout.ms", "int", 5000, "Offset commit will be delayed until all replicas "
+              "for the offsets topic receive the commit or this timeout is reached.", valid=Range(1)),
     ConfigKey("offsets.topic.replication.factor", "short", 3, "The replication factor for the offsets topic.",
               valid=Range(1)),
     ConfigKey("offsets.topic.segment.bytes", "int", 104857600, "The offsets topic segment bytes.",

@@ -15,11 +15,14 @@ This module does the I/O, in the style of Kafka's ``CoordinatorRuntime``:
   requests for a LOADING shard get COORDINATOR_LOAD_IN_PROGRESS and requests
   for a partition we do not lead get NOT_COORDINATOR.
 - **Write, then answer.** ``execute`` runs one operation, appends its records
-  to the shard's partition as one batch (on a single broker the append
-  returns once the records are in the log: acks=all), and only then
-  releases the response and the *deliveries* (responses of parked JoinGroup
-  and SyncGroup requests the operation completed). A client never learns of
-  a generation or an offset commit that a crash could lose. Nothing between
+  to the shard's partition as one batch, and only then releases the
+  response and the *deliveries* (responses of parked JoinGroup and SyncGroup
+  requests the operation completed). Each answer then waits until the
+  partition's high watermark covers everything the shard wrote so far: the
+  in-sync replicas of ``__consumer_offsets`` have it (Kafka's coordinator
+  writes with acks=all), or after ``offsets.commit.timeout.ms`` the client
+  gets COORDINATOR_NOT_AVAILABLE and retries. A client never learns of a
+  generation or an offset commit that a crash could lose. Nothing between
   the operation and the append awaits, so under Trio no other request can
   observe the coordinator's memory ahead of the log.
 - **Failure.** If an append fails, memory is ahead of the log: the shard's
@@ -85,6 +88,8 @@ MIN_TIMER_SLEEP_S = 0.001  # never spin if a deadline in the past is not cleared
 # CoordinatorRuntime maps storage errors the same way): retry elsewhere or later.
 _APPEND_ERRORS = {
     ErrorCode.NOT_LEADER_OR_FOLLOWER: ErrorCode.NOT_COORDINATOR,
+    ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.REQUEST_TIMED_OUT: ErrorCode.COORDINATOR_NOT_AVAILABLE,
     ErrorCode.MESSAGE_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
     ErrorCode.RECORD_LIST_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
 }
@@ -375,11 +380,35 @@ class GroupCoordinatorRuntime:
             waiter = shard.waiters[result.ticket] = _Waiter()
         self._apply(shard, result)
         if waiter is None:
-            return result.response
-        try:
-            return await waiter.wait()
-        finally:
-            shard.waiters.pop(result.ticket, None)
+            response = result.response
+        else:
+            try:
+                response = await waiter.wait()
+            finally:
+                shard.waiters.pop(result.ticket, None)
+        await self._wait_replicated(shard)
+        return response
+
+    async def _wait_replicated(self, shard: _Shard) -> None:
+        """Wait until the in-sync replicas have every record this shard wrote.
+
+        Raises:
+            KafkaError: NOT_COORDINATOR (leadership moved) or
+                COORDINATOR_NOT_AVAILABLE (not replicated within
+                ``offsets.commit.timeout.ms``).
+        """
+        partition = shard.partition
+        required_offset = partition.log_end_offset
+        deadline_ms = self.broker.monotonic_ms() + self.broker.config["offsets.commit.timeout.ms"]
+        while (error := partition.acks_all_result(required_offset)) is None:
+            remaining_ms = deadline_ms - self.broker.monotonic_ms()
+            if remaining_ms <= 0:
+                error = ErrorCode.REQUEST_TIMED_OUT
+                break
+            await self.broker.wait_for_appends([partition], remaining_ms)
+        if error != ErrorCode.NONE:
+            raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
+                             f"{OFFSETS_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")
 
     def read(self, group_id: str, operation: Callable[[GroupCoordinator], object]):
         """Run a read-only ``operation(coordinator)`` on the group's shard (no records).
