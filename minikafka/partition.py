@@ -395,6 +395,18 @@ class Partition:
                 self.epoch_cache.persist(self._epoch_cache_path)
         return self.log_end_offset
 
+    def update_follower_log_start_offset(self, leader_log_start_offset: int) -> None:
+        """Follow the leader's log start offset (DeleteRecords, retention) as far as our log goes."""
+        offset = min(leader_log_start_offset, self.log_end_offset)
+        if offset > self.log_start_offset:
+            self.log.delete_records_before(offset)
+            self._trim_epoch_cache_start()
+
+    def _trim_epoch_cache_start(self) -> None:
+        """Drop epoch entries below the log start (Kafka's ``truncateFromStart``)."""
+        if self.epoch_cache.truncate_from_start(self.log_start_offset):
+            self.epoch_cache.persist(self._epoch_cache_path)
+
     def update_follower_high_watermark(self, leader_high_watermark: int) -> None:
         """Take the leader's high watermark, bounded by our own log."""
         new = follower_high_watermark(leader_high_watermark, self.log_start_offset, self.log_end_offset)
@@ -488,11 +500,13 @@ class Partition:
             raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
                              f"offset {offset} is beyond the high watermark")
         self.log.delete_records_before(offset)
+        self._trim_epoch_cache_start()
         return self.log.log_start_offset
 
     def maintenance(self, now_ms: int) -> None:
         """Time-based roll, retention and flush; forget long-idle producers."""
         self.log.maintenance(now_ms)
+        self._trim_epoch_cache_start()  # retention may have moved the log start
         self.producer_state.remove_expired_producers(now_ms)
 
     def take_snapshot(self) -> None:

@@ -13,7 +13,7 @@ one holds a connection to that leader and loops:
 3. per partition, apply the answer:
 
    - records: append them byte for byte (``Partition.append_as_follower``)
-     and take the leader's high watermark;
+     and take the leader's high watermark and log start offset;
    - ``diverging_epoch``: our log parts from the leader's before our end;
      truncate where ``FollowerState.on_diverging_epoch`` says, and fetch on
      (the next fetch's ``last_fetched_epoch`` confirms or finds more);
@@ -185,6 +185,7 @@ class ReplicaFetcher:
         elif error == ErrorCode.NONE:
             if data.records:
                 state.on_records_appended(partition.append_as_follower(data.records, now_ms))
+            partition.update_follower_log_start_offset(data.log_start_offset)
             partition.update_follower_high_watermark(data.high_watermark)
         elif error == ErrorCode.OFFSET_OUT_OF_RANGE:
             await self._handle_out_of_range(stream, key, partition, state)
