@@ -37,6 +37,7 @@ SUBCOMMANDS = [
     ("dump-log", "minikafka.cli.dump_log", "print the batches of log segment files"),
     ("groups", "minikafka.cli.groups", "list, describe, reset offsets of or delete consumer groups"),
     ("cluster", "minikafka.cli.cluster", "start, inspect, break and stop a local N-broker cluster"),
+    ("elect-leaders", "minikafka.cli.leader_election", "move partition leadership back to preferred replicas"),
 ]
 
 
