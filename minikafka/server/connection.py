@@ -208,6 +208,9 @@ async def send_region(stream: trio.abc.Stream, region) -> None:
         except BlockingIOError:
             await trio.lowlevel.wait_writable(sock)
             continue
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            # The peer left mid-response: the same as a failed send_all.
+            raise trio.BrokenResourceError(f"the peer closed the connection: {exc}") from None
         if sent == 0:
             # The file shrank under us (truncated): the frame's size prefix
             # is already out, so the stream cannot be repaired.
