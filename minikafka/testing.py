@@ -220,9 +220,9 @@ class InProcessCluster:
 
     async def stop(self, node_id: int, *, controlled: bool = False) -> None:
         """Stop one broker: a crash (cancel) or, with ``controlled``, a controlled shutdown first."""
-        broker = self.brokers.pop(node_id)
-        if controlled:
-            await broker.controlled_shutdown()
+        if controlled:  # still in ``brokers`` meanwhile: it serves until it may go
+            await self.brokers[node_id].controlled_shutdown()
+        self.brokers.pop(node_id)
         self._scopes.pop(node_id).cancel()
         self.controllers.pop(node_id, None)
         await trio.sleep(0)
