@@ -17,6 +17,8 @@ list_offsets                2        ListOffsets, to each partition's leader
 delete_records              21       DeleteRecords, to each partition's leader
 describe_cluster            60       DescribeCluster (KIP-700); Metadata if absent
 elect_leaders               43       ElectLeaders (KIP-183, KIP-460)
+alter_partition_reassign.   45       AlterPartitionReassignments (KIP-455)
+list_partition_reassign.    46       ListPartitionReassignments (KIP-455)
 groups, group offsets       ...      ``groups.py`` (via the coordinator)
 ==========================  =======  ========================================
 
@@ -40,7 +42,7 @@ from .cluster import Cluster, TopicMetadata
 
 LIST_OFFSETS, CREATE_TOPICS, DELETE_TOPICS, DELETE_RECORDS = 2, 19, 20, 21
 CREATE_PARTITIONS, DESCRIBE_CONFIGS, ELECT_LEADERS, INCREMENTAL_ALTER_CONFIGS = 37, 32, 43, 44
-DESCRIBE_CLUSTER = 60
+ALTER_PARTITION_REASSIGNMENTS, LIST_PARTITION_REASSIGNMENTS, DESCRIBE_CLUSTER = 45, 46, 60
 TOPIC_RESOURCE = 2  # ConfigResource.Type.TOPIC
 # ListOffsets' special timestamps (OffsetSpec in Java's Admin).
 EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
@@ -245,6 +247,14 @@ class ListOffsetsResultInfo:
     leader_epoch: int
 
 
+def _by_topic(partitions) -> dict[str, list[int]]:
+    """``{topic: [partition]}``, sorted."""
+    by_topic: dict[str, list[int]] = {}
+    for topic, partition in sorted(partitions):
+        by_topic.setdefault(topic, []).append(partition)
+    return by_topic
+
+
 async def _by_leader(cluster: Cluster, partitions) -> dict[int, dict[str, list[int]]]:
     """``{leader_id: {topic: [partition]}}``: one request per leader."""
     by_leader: dict[int, dict[str, list[int]]] = {}
@@ -333,16 +343,69 @@ async def elect_leaders(cluster: Cluster, partitions: list[TopicPartition] | Non
         KafkaError: the request as a whole failed (e.g. UNSUPPORTED_VERSION on
             a broker without ElectLeaders).
     """
-    by_topic: dict[str, list[int]] = {}
-    for topic, partition in sorted(partitions or ()):
-        by_topic.setdefault(topic, []).append(partition)
     body = {"election_type": election_type, "timeout_ms": timeout_ms,
             "topic_partitions": None if partitions is None else
-            [{"topic": t, "partitions": ps} for t, ps in by_topic.items()]}
+            [{"topic": t, "partitions": ps} for t, ps in _by_topic(partitions).items()]}
     response = await cluster.request(await cluster.controller_connection(), ELECT_LEADERS, body)
     check(response.error_code, "electing leaders")
     return {(r.topic, p.partition_id): ErrorCode(p.error_code)
             for r in response.replica_election_results for p in r.partition_result}
+
+
+# -- partition reassignments (KIP-455) ----------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class PartitionReassignment:
+    """A move in progress: the union replica set, and which replicas come and go.
+
+    The controller first adds ``adding_replicas`` (they fetch like any
+    follower); once all of them are in the ISR it drops ``removing_replicas``.
+    """
+
+    replicas: tuple[int, ...]
+    adding_replicas: tuple[int, ...]
+    removing_replicas: tuple[int, ...]
+
+
+async def alter_partition_reassignments(
+        cluster: Cluster, reassignments: Mapping[TopicPartition, list[int] | None], *,
+        timeout_ms: int = 30_000) -> dict[TopicPartition, ErrorCode]:
+    """Start moving partitions to new replica lists (None cancels a move in progress).
+
+    Returns:
+        Each partition's outcome: ``ErrorCode.NONE`` (started, or cancelled),
+        ``NO_REASSIGNMENT_IN_PROGRESS`` (nothing to cancel), ...
+
+    Raises:
+        KafkaError: the request as a whole failed (e.g. NOT_CONTROLLER).
+    """
+    body = {"timeout_ms": timeout_ms, "topics": [
+        {"name": topic, "partitions": [
+            {"partition_index": i, "replicas": None if reassignments[(topic, i)] is None
+             else list(reassignments[(topic, i)])}
+            for i in indexes]}
+        for topic, indexes in _by_topic(reassignments).items()]}
+    response = await cluster.request(await cluster.controller_connection(),
+                                     ALTER_PARTITION_REASSIGNMENTS, body)
+    check(response.error_code, "reassigning partitions", response.error_message)
+    return {(t.name, p.partition_index): ErrorCode(p.error_code)
+            for t in response.responses for p in t.partitions}
+
+
+async def list_partition_reassignments(
+        cluster: Cluster, partitions: list[TopicPartition] | None = None, *,
+        timeout_ms: int = 30_000) -> dict[TopicPartition, PartitionReassignment]:
+    """The reassignments in progress (of ``partitions``, or of the whole cluster)."""
+    topics = None if partitions is None else [
+        {"name": topic, "partition_indexes": indexes}
+        for topic, indexes in _by_topic(partitions).items()]
+    response = await cluster.request(await cluster.controller_connection(),
+                                     LIST_PARTITION_REASSIGNMENTS,
+                                     {"timeout_ms": timeout_ms, "topics": topics})
+    check(response.error_code, "listing partition reassignments", response.error_message)
+    return {(t.name, p.partition_index): PartitionReassignment(
+                tuple(p.replicas), tuple(p.adding_replicas), tuple(p.removing_replicas))
+            for t in response.topics for p in t.partitions}
 
 
 # -- the cluster -------------------------------------------------------------------

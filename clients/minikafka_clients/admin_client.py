@@ -169,6 +169,18 @@ class Admin:
         """Elect preferred (or, unclean, any live) leaders; outcome per partition."""
         return await self._retry(admin.elect_leaders, partitions, election_type=election_type)
 
+    async def alter_partition_reassignments(
+            self, reassignments: Mapping[TopicPartition, list[int] | None]
+    ) -> dict[TopicPartition, ErrorCode]:
+        """Move partitions to new replica lists (None: cancel the move); outcome per partition."""
+        return await self._retry(admin.alter_partition_reassignments, dict(reassignments))
+
+    async def list_partition_reassignments(
+            self, partitions: list[TopicPartition] | None = None
+    ) -> dict[TopicPartition, admin.PartitionReassignment]:
+        """The reassignments in progress (of ``partitions``, or all of them)."""
+        return await self._retry(admin.list_partition_reassignments, partitions)
+
 
 class SyncAdmin(SyncFace):
     """``Admin`` with blocking methods, for scripts and notebooks::
@@ -197,3 +209,5 @@ class SyncAdmin(SyncFace):
     delete_records = blocking(Admin.delete_records)
     describe_cluster = blocking(Admin.describe_cluster)
     elect_leaders = blocking(Admin.elect_leaders)
+    alter_partition_reassignments = blocking(Admin.alter_partition_reassignments)
+    list_partition_reassignments = blocking(Admin.list_partition_reassignments)

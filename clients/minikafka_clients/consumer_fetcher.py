@@ -18,9 +18,13 @@ skipped, and the next fetch offset is the end of the last complete batch.
 Control batches (transaction markers) are not records: they are skipped,
 moving the offset past them (``partition_records``).
 
-A partition whose leader moved (NOT_LEADER_OR_FOLLOWER, ...) is left out of
-the result and the metadata is refreshed, so the next round asks the new
-leader. OFFSET_OUT_OF_RANGE is returned for the consumer to apply
+Each partition carries the leader epoch the metadata gave
+(``current_leader_epoch``, KIP-320), so a broker that knows a newer leader
+answers FENCED_LEADER_EPOCH rather than serving a client that follows a
+deposed leader (UNKNOWN_LEADER_EPOCH: the broker has not caught up yet).
+A partition whose leader moved (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH,
+...) is left out of the result and the metadata is refreshed, so the next
+round asks the new leader, from the same position. OFFSET_OUT_OF_RANGE is returned for the consumer to apply
 ``auto.offset.reset``. Other errors are raised.
 """
 
@@ -146,7 +150,8 @@ def _request_body(cluster: Cluster, positions: dict[TopicPartition, int], option
     by_topic: dict[str, list[dict]] = {}
     for (topic, partition), offset in positions.items():
         by_topic.setdefault(topic, []).append({
-            "partition": partition, "current_leader_epoch": -1, "fetch_offset": offset,
+            "partition": partition, "fetch_offset": offset,
+            "current_leader_epoch": cluster.topics[topic].partitions[partition].leader_epoch,
             "last_fetched_epoch": -1, "log_start_offset": -1,
             "partition_max_bytes": options["partition_max_bytes"]})
     return {

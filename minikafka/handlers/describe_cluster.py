@@ -1,9 +1,11 @@
 """DescribeCluster (API 60, v0-1): the cluster id, the brokers and the controller (KIP-700).
 
 The admin client's view of the cluster, apart from Metadata (which is about
-topics). A KRaft broker answers with the brokers it knows and, as
-``controller_id``, a live *broker* id: clients cannot reach the KRaft
-controllers, so the broker names itself (Kafka picks a random live broker).
+topics). The brokers are those of the metadata image that are unfenced (as
+Metadata lists them); ``controller_id`` is the active controller, as in
+Metadata: in combined mode (every node here) it is also a broker clients can
+reach. (A Kafka broker of a cluster with separate controllers names a random
+live broker instead, since clients cannot reach the controllers.)
 
 v1 (KIP-919) adds ``endpoint_type``: 1 asks for brokers, 2 for controllers.
 A broker's listener serves only brokers, so 2 answers
@@ -17,6 +19,7 @@ all of them is returned, as Kafka does.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode
+from minikafka.handlers.metadata import live_brokers
 
 API_KEY = 60
 
@@ -40,11 +43,12 @@ async def handle(broker, request, ctx) -> dict:
     if request.endpoint_type != ENDPOINT_BROKERS:
         return response | {"error_code": ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
                            "error_message": f"Unsupported endpoint type {request.endpoint_type}"}
-    host, port = broker.advertised_endpoint()
+    controller_id = broker.metadata.active_controller_id
     return response | {
         "cluster_id": broker.cluster_id,
-        "controller_id": broker.node_id,
-        "brokers": [{"broker_id": broker.node_id, "host": host, "port": port, "rack": None}],
+        "controller_id": -1 if controller_id is None else controller_id,
+        "brokers": [{"broker_id": b["node_id"], "host": b["host"], "port": b["port"], "rack": b["rack"]}
+                    for b in live_brokers(broker.metadata.image)],
         "cluster_authorized_operations": (ALL_CLUSTER_OPERATIONS if request.include_cluster_authorized_operations
                                           else NOT_REQUESTED),
     }

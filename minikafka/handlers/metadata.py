@@ -47,7 +47,7 @@ async def handle(broker, request, ctx) -> dict:
     leader = broker.metadata.active_controller_id
     return {
         "throttle_time_ms": 0,
-        "brokers": _brokers(broker.metadata.image),
+        "brokers": live_brokers(broker.metadata.image),
         "cluster_id": broker.cluster_id,
         "controller_id": -1 if leader is None else leader,
         "topics": [await _describe(broker, topic, request, ctx) for topic in _requested(broker, request, ctx)],
@@ -90,7 +90,7 @@ async def _describe(broker, requested: tuple[str | None, bytes], request, ctx) -
     }
 
 
-def _brokers(image) -> list[dict]:
+def live_brokers(image) -> list[dict]:
     """The unfenced brokers and their first listener."""
     brokers = []
     for broker_id, registration in sorted(image.brokers.items()):

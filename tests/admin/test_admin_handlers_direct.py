@@ -44,6 +44,7 @@ class FakeMetadata:
     written (a one-voter quorum commits them in the same step, too)."""
 
     def __init__(self, config, node_id):
+        self.active_controller_id = node_id  # a one-voter quorum leads itself
         self.image = MetadataImage()
         self.controller = QuorumController(ControllerConfig.from_broker_config(config), self.image, 0)
         self.controller.bootstrap(0)
