@@ -15,6 +15,11 @@ Each call runs in the supervisor's thread (``trio.from_thread.run``) and
 returns when done: ``restart`` once the broker answers again. Leaving the
 ``with`` block, ``stop()``, or the interpreter exiting (an ``atexit`` hook)
 stops every broker: no test leaves processes behind, even when it fails.
+
+``Cluster(..., proxies=False)`` starts the brokers in direct mode (no front
+proxies; ``minikafka.chaos.layout``): for measurements, where the proxies'
+CPU would count against the brokers. Process faults (kill, pause, restart)
+work as usual; network faults raise ``SupervisorError``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from minikafka.chaos.supervisor import Supervisor
 
 
 class Cluster:
-    """N broker processes (``node.id`` 1..N) behind controllable proxies.
+    """N broker processes (``node.id`` 1..N), behind controllable proxies unless ``proxies=False``.
 
     Args:
         data_dir: the cluster directory (created).
@@ -40,14 +45,17 @@ class Cluster:
         overrides: ``server.properties`` keys for every broker (values
             stringified; booleans as ``true``/``false``).
         base_port: the first client port; default: a free block.
+        proxies: False for direct mode: clients and peers reach the brokers'
+            own listeners, and ``cut``/``heal``/``slow``... are refused.
 
     Thread-safety: call from any one thread at a time.
     """
 
     def __init__(self, data_dir, brokers: int = 3, overrides: dict | None = None,
-                 base_port: int | None = None):
+                 base_port: int | None = None, proxies: bool = True):
         items = tuple((key, _property(value)) for key, value in (overrides or {}).items())
-        self.layout = ClusterLayout(Path(data_dir), brokers, base_port or find_free_base_port(brokers), items)
+        self.layout = ClusterLayout(Path(data_dir), brokers, base_port or find_free_base_port(brokers), items,
+                                    proxies)
         self.supervisor: Supervisor | None = None
         self._thread: threading.Thread | None = None
         self._token = None
@@ -68,7 +76,7 @@ class Cluster:
         return self
 
     def stop(self) -> None:
-        """Stop every broker cleanly (SIGKILL after a timeout) and the proxies."""
+        """Stop every broker cleanly (SIGKILL after a timeout) and the proxies, if any."""
         if self._thread is None:
             return
         if self._thread.is_alive():

@@ -21,6 +21,17 @@ quickstart, and every broker gets the same ``controller.quorum.voters``::
 
 Kafka allows an advertised port that differs from the bound one (it is how a
 broker behind NAT is reached), so nothing here is specific to minikafka.
+
+**Direct mode** (``proxies=False``, ``minikafka cluster start --no-proxies``).
+The proxies cost CPU: every byte is copied by the supervisor's Python code
+once per hop (client to leader, leader to each follower), which on a small
+machine hides the brokers' own replication cost. Without them each broker
+binds its listeners on the first two blocks itself (``listeners`` and
+``advertised.listeners`` are the same address, ``controller.quorum.voters``
+names the real controller ports), so clients use the same addresses and the
+last two blocks are unused. Nothing stands between the brokers, so ``cut``,
+``heal`` and ``slow`` are not available: use direct mode to measure, the
+default to break links.
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ class BrokerLayout:
 
     @property
     def bootstrap(self) -> str:
-        """``host:port`` for clients (through the front proxy)."""
+        """``host:port`` for clients (the front proxy, or the listener in direct mode)."""
         return f"{HOST}:{self.client_port}"
 
 
@@ -64,12 +75,15 @@ class ClusterLayout:
         brokers: how many brokers.
         base_port: the first client port.
         overrides: extra ``server.properties`` keys for every broker.
+        proxies: front proxies between everyone and the brokers (the
+            default); False for direct mode (see the module docstring).
     """
 
     data_dir: Path
     brokers: int = 3
     base_port: int = 9092
     overrides: tuple[tuple[str, str], ...] = ()
+    proxies: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))  # accept any path-like
@@ -82,13 +96,16 @@ class ClusterLayout:
         """The layout of broker ``node_id`` (1-based, as ``node.id``)."""
         if not 1 <= node_id <= self.brokers:
             raise ValueError(f"no broker {node_id}: the cluster has brokers 1..{self.brokers}")
-        i = node_id - 1
+        client_port = self.base_port + node_id - 1
+        controller_port = client_port + CONTROLLER_PORT_OFFSET
+        # In direct mode the broker itself listens where the proxies would.
+        hidden = INTERNAL_PLAINTEXT_OFFSET if self.proxies else 0
         return BrokerLayout(
             node_id=node_id,
-            client_port=self.base_port + i,
-            controller_port=self.base_port + CONTROLLER_PORT_OFFSET + i,
-            internal_port=self.base_port + INTERNAL_PLAINTEXT_OFFSET + i,
-            internal_controller_port=self.base_port + INTERNAL_CONTROLLER_OFFSET + i,
+            client_port=client_port,
+            controller_port=controller_port,
+            internal_port=client_port + hidden,
+            internal_controller_port=controller_port + hidden,
             log_dir=Path(self.data_dir) / f"broker-{node_id}",
         )
 
@@ -107,11 +124,12 @@ class ClusterLayout:
         return ",".join(f"{n}@{HOST}:{self.broker(n).controller_port}" for n in self.node_ids)
 
     def all_ports(self) -> list[int]:
+        """Every port the cluster binds (two per broker in direct mode, four with proxies)."""
         ports = []
         for n in self.node_ids:
             b = self.broker(n)
             ports += [b.client_port, b.controller_port, b.internal_port, b.internal_controller_port]
-        return ports
+        return sorted(set(ports))
 
     def properties(self, node_id: int) -> dict[str, str]:
         """Broker ``node_id``'s ``server.properties`` as an ordered dict."""
@@ -134,8 +152,9 @@ class ClusterLayout:
         return values
 
     def properties_text(self, node_id: int) -> str:
+        front = "a proxy in front of the listener" if self.proxies else "the listener itself: no proxies"
         lines = [f"# minikafka cluster: broker {node_id} of {self.brokers} (written by `minikafka cluster start`)",
-                 f"# clients connect to {self.broker(node_id).bootstrap} (a proxy in front of the listener)"]
+                 f"# clients connect to {self.broker(node_id).bootstrap} ({front})"]
         lines += [f"{key}={value}" for key, value in self.properties(node_id).items()]
         return "\n".join(lines) + "\n"
 

@@ -6,7 +6,10 @@ One ``Supervisor`` owns, inside one Trio run:
   broker-N.properties``), each in its own session so a terminal's Ctrl-C
   reaches only the supervisor, which then stops them in order;
 - two **front proxies** per broker (client port, controller port) sharing one
-  ``LinkRules`` (``minikafka.chaos.proxy``);
+  ``LinkRules`` (``minikafka.chaos.proxy``), unless the layout is in direct
+  mode (``proxies=False``: the brokers listen on those ports themselves, and
+  the network faults ``cut``, ``heal``, ``slow``, ... are refused with
+  ``NO_PROXIES``; see ``minikafka.chaos.layout``);
 - a **control channel**: a TCP socket on 127.0.0.1 (port chosen by the
   kernel, written to ``cluster.json``) that takes one JSON line
   ``{"command": "kill", "args": [2]}`` and answers one JSON line
@@ -16,7 +19,8 @@ One ``Supervisor`` owns, inside one Trio run:
   paths can exceed the 108-byte limit of a socket path.
 
 ``<dir>/cluster.json`` (the *state file*) says where everything is: the
-supervisor's pid and control port, and per broker its pid and ports. It is
+supervisor's pid and control port, whether proxies run (``"proxies"``), and
+per broker its pid and ports. It is
 rewritten after every change and removed when the supervisor stops cleanly.
 
 Every fault goes through the supervisor, even ``kill``, because the
@@ -29,6 +33,7 @@ cluster start --detach``; the foreground command and the test harness
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -49,11 +54,26 @@ READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0  # SIGTERM, then this long, then SIGKILL
 POLL_S = 0.05
 
+NO_PROXIES = "this cluster runs without proxies (--no-proxies): network faults are not available"
+
 log = logging.getLogger("minikafka.chaos.supervisor")
 
 
 class SupervisorError(Exception):
     """A command could not be carried out (one line, shown to the user)."""
+
+
+def network_fault(method):
+    """Mark a ``Supervisor`` method that works through the proxies' ``LinkRules``;
+    in direct mode it raises ``SupervisorError(NO_PROXIES)`` instead."""
+
+    @functools.wraps(method)
+    def checked(self, *args):
+        if not self.layout.proxies:
+            raise SupervisorError(NO_PROXIES)
+        return method(self, *args)
+
+    return checked
 
 
 class BrokerProcess:
@@ -205,7 +225,8 @@ class Supervisor:
         # The proxies outlive the brokers: a stopping broker still talks to
         # its peers through them (controlled shutdown, the last fetches).
         async with trio.open_nursery() as proxies:
-            await self._start_proxies(proxies)
+            if self.layout.proxies:
+                await self._start_proxies(proxies)
             try:
                 with self._cancel_scope:
                     await self._run(started)
@@ -326,6 +347,7 @@ class Supervisor:
         self._write_state()
         await broker.wait_ready()
 
+    @network_fault
     def cut(self, a: int, b: int) -> None:
         """Partition brokers ``a`` and ``b`` from each other (both directions)."""
         self._check(a, b)
@@ -333,40 +355,47 @@ class Supervisor:
         self.rules.cut_link(b, a)
         self._write_state()
 
+    @network_fault
     def heal(self, a: int, b: int) -> None:
         self._check(a, b)
         self.rules.heal_link(a, b)
         self.rules.heal_link(b, a)
         self._write_state()
 
+    @network_fault
     def isolate(self, node_id: int) -> None:
         """Cut ``node_id`` off from every other broker (clients still reach it)."""
         for other in self.brokers:
             if other != node_id:
                 self.cut(node_id, other)
 
+    @network_fault
     def heal_all(self) -> None:
         for source, destination in list(self.rules.cut):
             self.rules.heal_link(source, destination)
         self._write_state()
 
+    @network_fault
     def cut_client(self, node_id: int) -> None:
         """Clients can no longer reach ``node_id`` (its peers still can)."""
         self.broker(node_id)
         self.rules.cut_link(CLIENT, node_id)
         self._write_state()
 
+    @network_fault
     def heal_client(self, node_id: int) -> None:
         self.broker(node_id)
         self.rules.heal_link(CLIENT, node_id)
         self._write_state()
 
+    @network_fault
     def slow_client(self, node_id: int, delay_ms: float) -> None:
         """Add ``delay_ms`` each way between clients and ``node_id`` (0 removes it)."""
         self.broker(node_id)
         self.rules.set_delay(CLIENT, node_id, delay_ms)
         self._write_state()
 
+    @network_fault
     def slow(self, a: int, b: int, delay_ms: float) -> None:
         """Add ``delay_ms`` to every chunk between ``a`` and ``b`` (0 removes it)."""
         self._check(a, b)
@@ -391,7 +420,7 @@ class Supervisor:
                 "log": os.fspath(self.layout.log_path(node_id)),
             })
         return {"supervisor_pid": os.getpid(), "control_port": self.control_port, "ready": self.ready,
-                "base_port": self.layout.base_port, "bootstrap": self.layout.bootstrap,
+                "proxies": self.layout.proxies, "base_port": self.layout.base_port, "bootstrap": self.layout.bootstrap,
                 "updated_at": time.time(), "brokers": brokers, "faults": self.rules.describe()}
 
     def _write_state(self) -> None:
@@ -412,7 +441,7 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m minikafka.chaos.supervisor --dir D --brokers N --base-port P``: run detached."""
+    """``python -m minikafka.chaos.supervisor --dir D --brokers N --base-port P [--no-proxies]``: run detached."""
     import argparse
 
     from minikafka.cli.broker_command import parse_override
@@ -422,9 +451,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--brokers", type=int, default=3)
     parser.add_argument("--base-port", type=int, default=9092)
     parser.add_argument("--override", type=parse_override, action="append", default=[])
+    parser.add_argument("--no-proxies", dest="proxies", action="store_false")
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
-    layout = ClusterLayout(os.path.abspath(args.dir), args.brokers, args.base_port, tuple(args.override))
+    layout = ClusterLayout(os.path.abspath(args.dir), args.brokers, args.base_port, tuple(args.override),
+                           args.proxies)
     trio.run(run_until_signalled, Supervisor(layout))
     return 0
 

@@ -3,6 +3,7 @@
 ::
 
     minikafka cluster start [--brokers 3] [--dir ./cluster-data] [--base-port 9092] [--detach]
+                            [--no-proxies]
     minikafka cluster status              # brokers, controller, under-replicated/offline partitions
     minikafka cluster kill 2              # kill -9
     minikafka cluster pause 2 / resume 2  # SIGSTOP / SIGCONT
@@ -20,6 +21,13 @@ each answers ApiVersions. Ports, for ``--base-port`` P: clients use P, P+1,
 ...; the quorum uses P+100, P+101, ...; both are proxies in front of the
 brokers' real listeners on P+200.. and P+300.. (``minikafka.chaos.layout``),
 which is how ``cut`` and ``slow`` work without root (``minikafka.chaos.proxy``).
+
+``--no-proxies`` starts the brokers on P.. and P+100.. themselves, with nothing
+in between: the proxies copy every byte in Python, which costs more CPU than
+a broker's replication on a small machine, so benchmarks use this mode. The
+process faults (``kill``, ``pause``, ``restart``, ...) still work; ``cut``,
+``heal``, ``slow`` and the other network faults answer that they are not
+available. ``cluster.json`` records the mode (``"proxies": false``).
 
 In the foreground, ``start`` prints the addresses and a health line and runs
 until Ctrl-C, then stops every broker (SIGTERM, wait, SIGKILL stragglers).
@@ -69,6 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="return once the cluster is up; `cluster stop` stops it")
     start.add_argument("--override", metavar="KEY=VALUE", type=parse_override, action="append",
                        default=[], help="a server.properties key for every broker; repeatable")
+    start.add_argument("--no-proxies", dest="proxies", action="store_false",
+                       help="no front proxies: clients and brokers reach the brokers' own listeners "
+                            "(less CPU per byte, for benchmarks); cut/heal/slow are then unavailable")
     action("status", "brokers alive/dead/paused, controller, partition leaders and health")
     action("stop", "stop every broker cleanly and the supervisor")
     for name, summary in (("kill", "kill -9 one broker"),
@@ -110,7 +121,8 @@ def _layout(args):
     from minikafka.chaos.layout import ClusterLayout
 
     try:
-        return ClusterLayout(Path(args.dir).resolve(), args.brokers, args.base_port, tuple(args.override))
+        return ClusterLayout(Path(args.dir).resolve(), args.brokers, args.base_port, tuple(args.override),
+                             args.proxies)
     except ValueError as exc:
         raise ClusterCommandError(str(exc)) from None
 
@@ -142,6 +154,8 @@ def start_detached(args: argparse.Namespace) -> int:
                "--brokers", str(layout.brokers), "--base-port", str(layout.base_port)]
     for key, value in args.override:
         command += ["--override", f"{key}={value}"]
+    if not layout.proxies:
+        command.append("--no-proxies")
     log_path = layout.data_dir / "supervisor.log"
     with open(log_path, "ab") as log_file:
         daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
@@ -179,7 +193,8 @@ def _refuse_if_running(data_dir: Path) -> None:
 
 def print_banner(state: dict, data_dir: Path, health_line: str) -> None:
     print(f"minikafka cluster: {len(state['brokers'])} brokers in {data_dir} "
-          f"(supervisor pid {state['supervisor_pid']}, control port {state['control_port']})")
+          f"(supervisor pid {state['supervisor_pid']}, control port {state['control_port']}, "
+          f"{describe_mode(state)})")
     for broker in state["brokers"]:
         print(f"  broker {broker['node_id']}: 127.0.0.1:{broker['client_port']} "
               f"(controller port {broker['controller_port']}, pid {broker['pid']}, log {broker['log']})")
@@ -244,8 +259,10 @@ def status(data_dir: Path) -> int:
         except ControlError:
             pass  # fall back to the file and /proc
     health = _health(state)
+    proxies = state.get("proxies", True)  # state files older than direct mode had proxies
+    lost = "proxies down: clients cannot connect" if proxies else "faults and restarts unavailable"
     print(f"cluster in {data_dir}: supervisor pid {state['supervisor_pid']} "
-          f"{'running' if supervisor_running else 'NOT RUNNING (proxies down: clients cannot connect)'}")
+          f"{'running' if supervisor_running else f'NOT RUNNING ({lost})'}, {describe_mode(state)}")
     for broker in state["brokers"]:
         node_id = broker["node_id"]
         process = process_state(broker["pid"])
@@ -259,6 +276,11 @@ def status(data_dir: Path) -> int:
         print("partitions:")
         print("\n".join(lines))
     return 0
+
+
+def describe_mode(state: dict) -> str:
+    """``with proxies`` or ``no proxies (direct)``, from the state file."""
+    return "with proxies" if state.get("proxies", True) else "no proxies (direct)"
 
 
 def describe_faults(faults: dict) -> str:
