@@ -39,7 +39,7 @@ Time: record timestamps use the injected wall clock ``now_ms`` (default
 ``time.time``); waiting uses Trio's clock, so ``trio.testing.MockClock`` can
 drive long polls and timers.
 
-Only this module's runtime part (``serve``, ``wait_for_appends``) and
+Only this module's runtime part (``serve``, ``wait_for_appends``, ``wait_for_commits``) and
 ``server/`` touch Trio; the rest of the broker is synchronous.
 """
 
@@ -62,7 +62,7 @@ from minikafka.log.manager import LogManager
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.metadata.runtime import MetadataRuntime
-from minikafka.partition import Partition
+from minikafka.partition import APPENDED, COMMITTED, Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
@@ -350,23 +350,35 @@ class Broker:
                 partition.log.config = config
 
     async def wait_for_appends(self, partitions, timeout_ms: int) -> bool:
-        """Wait until one of ``partitions`` is appended to, or ``timeout_ms``.
+        """Wait until one of ``partitions`` is appended to (or changes role), or ``timeout_ms``.
 
-        Returns True if woken by an append. The long-poll of Fetch uses this;
-        it is the only Trio call a handler makes.
+        A follower's long-polling Fetch waits for this. Returns True if woken.
         """
+        return await self._wait_for(APPENDED, partitions, timeout_ms)
+
+    async def wait_for_commits(self, partitions, timeout_ms: int) -> bool:
+        """Wait until the high watermark of one of ``partitions`` moves (or it
+        changes role), or ``timeout_ms``.
+
+        A consumer's long-polling Fetch and an acks=all produce wait for this.
+        Returns True if woken.
+        """
+        return await self._wait_for(COMMITTED, partitions, timeout_ms)
+
+    @staticmethod
+    async def _wait_for(kind: str, partitions, timeout_ms: int) -> bool:
         if timeout_ms <= 0:
             return False
-        appended = trio.Event()
+        happened = trio.Event()
         for partition in partitions:
-            partition.add_append_listener(appended.set)
+            partition.add_listener(kind, happened.set)
         try:
             with trio.move_on_after(timeout_ms / 1000):
-                await appended.wait()
+                await happened.wait()
         finally:
             for partition in partitions:
-                partition.remove_append_listener(appended.set)
-        return appended.is_set()
+                partition.remove_listener(kind, happened.set)
+        return happened.is_set()
 
     def advertised_endpoint(self) -> tuple[str, int]:
         """(host, port) clients should use: ``advertised.listeners`` or the first listener."""

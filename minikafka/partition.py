@@ -36,10 +36,12 @@ A follower appends the leader's batches byte for byte instead
 (``append_as_follower``), keeping their offsets and epochs, and truncates
 its log when the leader says the two logs part (``truncate_to``).
 
-Waiting for data without I/O here: ``add_append_listener`` registers a plain
-callback that is called after every append *and* every high watermark move
-(a long-polling consumer waits for the second, a follower's fetch and an
-acks=all produce for either).
+Waiting without I/O here: ``add_listener(kind, callback)`` registers a plain
+callback, called after every append (``APPENDED``: what a follower's
+long-polling fetch waits for) or every high watermark move or role change
+(``COMMITTED``: what a consumer's fetch and an acks=all produce wait for).
+Keeping the two apart means a follower's fetch is not woken, to find nothing
+new, each time the other followers move the high watermark.
 The broker's runtime turns that into a Trio event; the partition stays
 synchronous and testable without a Trio loop.
 
@@ -66,6 +68,7 @@ from minikafka.replication.leader_state import FollowerFetchUpdate, LeaderState
 log = logging.getLogger("minikafka.partition")
 
 NO_PRODUCER_ID = -1
+APPENDED, COMMITTED = "appended", "committed"  # what a listener waits for
 ZSTD = 4  # compression codec id in the batch attributes
 
 
@@ -125,7 +128,7 @@ class Partition:
         self.partition_epoch = -1
         self.leader_state: LeaderState | None = None
         self.follower_state: FollowerState | None = None
-        self._append_listeners: list[Callable[[], None]] = []
+        self._listeners: dict[str, list[Callable[[], None]]] = {APPENDED: [], COMMITTED: []}
         self._rebuild_producer_state(now_ms)
         # Kafka starts from the checkpoint (or the log start): a replica must
         # not take records it appended for committed until the leader says so.
@@ -197,6 +200,8 @@ class Partition:
         self.leader_state.isr_change_committed(registration.isr, now_ms)
         self.partition_epoch = registration.partition_epoch
         self._high_watermark_moved()
+        if new_epoch:
+            self._notify(APPENDED, COMMITTED)
         return new_epoch
 
     def make_follower(self, registration) -> bool:
@@ -223,7 +228,7 @@ class Partition:
             truncate_to = self.follower_state.start(self.epoch_cache, self.log_end_offset, self.high_watermark)
             if truncate_to is not None:
                 self.truncate_to(truncate_to)
-        self._notify()  # waiting produces and fetches re-check, and fail
+        self._notify(APPENDED, COMMITTED)  # waiting produces and fetches re-check, and fail
         return True
 
     def _set_epoch(self, registration) -> None:
@@ -279,6 +284,7 @@ class Partition:
         info = self.log.append(records, batches, now_ms)
         self._record_producers(batches, info.first_offset, now_ms)
         leader_state.on_leader_append(self.log_end_offset, now_ms)
+        self._notify(APPENDED)
         self._high_watermark_moved()
         return AppendResult(info.first_offset, info.last_offset,
                             info.log_append_time_ms, self.log.log_start_offset)
@@ -316,13 +322,15 @@ class Partition:
                                     self.log.log_end_offset, self.log.batches, now_ms)
 
     def _high_watermark_moved(self) -> None:
-        if self.leader_state is not None:
+        """Take the leader state's high watermark; wake COMMITTED listeners if it moved."""
+        if self.leader_state is not None and self.leader_state.high_watermark != self.high_watermark:
             self.high_watermark = self.leader_state.high_watermark
-        self._notify()
+            self._notify(COMMITTED)
 
-    def _notify(self) -> None:
-        for listener in list(self._append_listeners):
-            listener()
+    def _notify(self, *kinds: str) -> None:
+        for kind in kinds:
+            for listener in list(self._listeners[kind]):
+                listener()
 
     # -- replication: the leader's side of a follower's Fetch --------------------
 
@@ -412,7 +420,7 @@ class Partition:
         new = follower_high_watermark(leader_high_watermark, self.log_start_offset, self.log_end_offset)
         if new != self.high_watermark:
             self.high_watermark = new
-            self._notify()
+            self._notify(COMMITTED)
 
     def truncate_to(self, offset: int, now_ms: int | None = None) -> None:
         """Drop every record at or after ``offset`` (a divergent suffix) and what depends on it.
@@ -480,13 +488,13 @@ class Partition:
         read = self.log.read_region if zero_copy else self.log.read
         return read(fetch_offset, max_bytes, self.high_watermark, min_one_batch)
 
-    def add_append_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` after each append or high watermark move (until removed)."""
-        self._append_listeners.append(callback)
+    def add_listener(self, kind: str, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after each event of ``kind`` (APPENDED or COMMITTED) until removed."""
+        self._listeners[kind].append(callback)
 
-    def remove_append_listener(self, callback: Callable[[], None]) -> None:
+    def remove_listener(self, kind: str, callback: Callable[[], None]) -> None:
         try:
-            self._append_listeners.remove(callback)
+            self._listeners[kind].remove(callback)
         except ValueError:
             pass
 

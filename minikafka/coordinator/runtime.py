@@ -405,7 +405,7 @@ class GroupCoordinatorRuntime:
             if remaining_ms <= 0:
                 error = ErrorCode.REQUEST_TIMED_OUT
                 break
-            await self.broker.wait_for_appends([partition], remaining_ms)
+            await self.broker.wait_for_commits([partition], remaining_ms)
         if error != ErrorCode.NONE:
             raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
                              f"{OFFSETS_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")

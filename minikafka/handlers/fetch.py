@@ -10,7 +10,9 @@ Long poll (Kafka's ``DelayedFetch``):
     If fewer than ``min_bytes`` are available, the broker holds the request
     until enough data has been appended or ``max_wait_ms`` has passed, and
     then answers with whatever there is (possibly nothing). Appends wake the
-    waiting fetch early (``broker.wait_for_appends``); it then reads again.
+    waiting fetch early (``broker.wait_for_commits`` for a consumer, which
+    can only read below the high watermark; ``wait_for_appends`` for a
+    follower); it then reads again.
     An error in any partition answers at once.
 
 Sizes:
@@ -90,7 +92,9 @@ async def handle(broker, request, ctx) -> dict:
         if total_bytes >= request.min_bytes or answer_now or remaining_ms <= 0 or not partitions:
             break
         _close_regions(responses)  # not enough yet: this answer is dropped
-        await broker.wait_for_appends(partitions, remaining_ms)
+        # A follower waits for new records, a consumer for the high watermark to move.
+        wait = broker.wait_for_appends if replica_id >= 0 else broker.wait_for_commits
+        await wait(partitions, remaining_ms)
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0,
             "responses": responses}
 

@@ -124,7 +124,7 @@ async def _wait_for_isr(broker, waiting: list, timeout_ms: int) -> None:
             if remaining_ms <= 0:
                 error = ErrorCode.REQUEST_TIMED_OUT
                 break
-            await broker.wait_for_appends([partition], remaining_ms)
+            await broker.wait_for_commits([partition], remaining_ms)
         if error != ErrorCode.NONE:
             log.info("acks=all produce to %s-%d up to %d: %s", partition.topic, partition.index,
                      required_offset, ErrorCode(error).name)
