@@ -1,6 +1,6 @@
 """The classic protocol's assignors as pure functions (Hypothesis)."""
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from minikafka_clients import assignors

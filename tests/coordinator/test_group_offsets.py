@@ -4,7 +4,6 @@ from group_scenario import GROUP, Scenario, request, stable_group, subscription
 
 from minikafka.coordinator.group import GroupCoordinator, GroupState
 from minikafka.errors import ErrorCode as E
-from minikafka.protocol.messages.offsets import OFFSET_COMMIT_REQUEST
 
 
 def test_member_commits_and_stale_generation_is_rejected():
