@@ -191,16 +191,23 @@ class Cluster:
         """``ClusterHealth`` from every broker's Metadata."""
         return self._call("health")
 
-    def leader_of(self, topic: str, partition: int, *, timeout_ms: float = 5000) -> int:
+    def leader_of(self, topic: str, partition: int, *, timeout_ms: float = 5000, via=None) -> int:
         """The partition's leader according to Metadata (via ``minikafka_clients``).
+
+        Args:
+            via: node ids to ask (default: any broker). A broker cut off from
+                the controller still answers with its last metadata, as
+                Kafka's does, so after a network cut ask the majority side.
 
         Raises:
             KafkaError: unknown topic, or no leader right now (LEADER_NOT_AVAILABLE).
         """
         from minikafka_clients import open_cluster
 
+        bootstrap = ",".join(self.address_of(n) for n in via) if via else self.bootstrap
+
         async def ask() -> int:
-            async with open_cluster(self.bootstrap, request_timeout_ms=timeout_ms) as cluster:
+            async with open_cluster(bootstrap, request_timeout_ms=timeout_ms) as cluster:
                 return await cluster.leader_for(topic, partition, refresh=True)
 
         return trio.run(ask)
