@@ -117,7 +117,7 @@ class Broker:
         self.controller_channel: ControllerChannel | None = None
         self.lifecycle: BrokerLifecycleManager | None = None
         self.replicas: ReplicaManager | None = None
-        self.caught_up = False  # True once the controller unfenced us: our image is current
+        self._caught_up = trio.Event()  # set once the controller unfenced us: our image is current
         self._unclaimed_logs: dict = {}  # logs found on disk, not (yet) in the image
         self._high_watermarks: dict = {}  # from replication-offset-checkpoint, used as partitions open
         self._opened = False
@@ -220,7 +220,7 @@ class Broker:
                 await nursery.start(self.metadata.run)
                 self.bound_ports = await nursery.start(serve_endpoints, self, self.listeners)
                 await nursery.start(self.lifecycle.run)
-                self.caught_up = True  # roles replayed from an old metadata log are stale until now
+                self._caught_up.set()  # roles replayed from an old metadata log are stale until now
                 self._apply_roles(self.metadata.image)
                 self.group_coordinator.open()
                 await nursery.start(self.group_coordinator.run)
@@ -228,6 +228,19 @@ class Broker:
                 task_status.started(self)
         finally:
             self.close()
+
+    @property
+    def caught_up(self) -> bool:
+        """True once the controller has unfenced this broker: its metadata is current.
+
+        Until then client requests wait (``wait_caught_up``), as a Kafka broker
+        enables request processing only after its initial catch-up: a broker
+        restarting after a crash would otherwise answer from stale metadata.
+        """
+        return self._caught_up.is_set()
+
+    async def wait_caught_up(self) -> None:
+        await self._caught_up.wait()
 
     async def controlled_shutdown(self) -> bool:
         """Ask the controller to move leadership away before this broker exits."""

@@ -44,9 +44,15 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.controller_apis import handlers_for_listener
 from minikafka.protocol import codec, framing, messages
+from minikafka.quorum.wire import is_metadata_fetch
 from minikafka.server.frames import FrameError, FrameReader
 
 log = logging.getLogger("minikafka.server")
+
+FETCH_KEY = 1
+# ApiVersions, Vote, BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot,
+# BrokerRegistration, BrokerHeartbeat: answered while the broker catches up.
+CATCH_UP_API_KEYS = frozenset({18, 52, 53, 54, 59, 62, 63})
 
 API_VERSIONS_KEY = 18
 RECEIVE_BYTES = 256 * 1024  # one receive_some when nothing larger is expected
@@ -79,8 +85,9 @@ class Connection:
         self.stream = stream
         self.peer = peer
         self.listener_name = listener_name
-        self.handlers = handlers_for_listener(broker.handlers, listener_name,
-                                              broker.config["controller.listener.names"])
+        controller_listeners = broker.config["controller.listener.names"]
+        self.is_controller_listener = listener_name is not None and listener_name in controller_listeners
+        self.handlers = handlers_for_listener(broker.handlers, listener_name, controller_listeners)
         self.client_software_name: str | None = None
         self.client_software_version: str | None = None
         self._reader = FrameReader(broker.config["socket.request.max.bytes"])
@@ -150,12 +157,27 @@ class Connection:
             raise CloseConnection(
                 f"undecodable {messages.API_NAMES[api_key]} v{version} request: {exc}"
             ) from None
+        if not self.broker.caught_up and not self._served_while_catching_up(api_key, request):
+            await self.broker.wait_caught_up()
         ctx = RequestContext(api_key, version, header.correlation_id,
                              header.client_id, self.peer, self)
         body = await handler(self.broker, request, ctx)
         if body is None:
             return None
         return framing.encode_response(api_key, version, header.correlation_id, body)
+
+    def _served_while_catching_up(self, api_key: int, request) -> bool:
+        """What a starting broker answers before its metadata is current.
+
+        The controller listener's requests, the quorum's own RPCs (Raft and
+        the metadata Fetch) and broker registration keep the cluster going
+        and let this broker catch up; ApiVersions tells a client what we
+        speak. Everything else waits (Kafka accepts client requests only
+        once the broker has caught up).
+        """
+        return (self.is_controller_listener
+                or api_key in CATCH_UP_API_KEYS
+                or (api_key == FETCH_KEY and is_metadata_fetch(request)))
 
     def _unsupported_version(self, exc: framing.UnsupportedVersionError) -> bytes:
         """Answer an ApiVersions probe we cannot parse; close for anything else."""
