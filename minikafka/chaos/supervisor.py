@@ -340,12 +340,18 @@ class Supervisor:
         self._write_state()
 
     async def restart(self, node_id: int) -> None:
-        """Stop the broker cleanly if it runs, start it again, wait until it answers."""
+        """Stop the broker cleanly if it runs, start it again, wait until it has rejoined.
+
+        Rejoined: registered and unfenced, so it answers clients again (after
+        ``kill -9`` that takes up to ``broker.session.timeout.ms``: the
+        controller holds the old registration until its session expires).
+        """
         broker = self.broker(node_id)
         await broker.stop()
         broker.start()
         self._write_state()
         await broker.wait_ready()
+        await broker.wait_joined()
 
     @network_fault
     def cut(self, a: int, b: int) -> None:
