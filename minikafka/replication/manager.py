@@ -89,16 +89,19 @@ class ReplicaManager:
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Run the fetchers, the ISR shrink check and the checkpoint timer until cancelled."""
-        try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                for fetcher in self.fetchers.values():
-                    nursery.start_soon(fetcher.run)
-                nursery.start_soon(self._shrink_isr_loop)
-                nursery.start_soon(self._checkpoint_loop)
-                task_status.started()
-        finally:
-            self._nursery = None
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for fetcher in self.fetchers.values():
+                nursery.start_soon(fetcher.run)
+            nursery.start_soon(self._shrink_isr_loop)
+            nursery.start_soon(self._checkpoint_loop)
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                # Cancelled (the broker stops): no new fetchers from here on,
+                # although metadata may still be applied while tasks wind down.
+                self._nursery = None
 
     async def _shrink_isr_loop(self) -> None:
         interval_s = self.broker.config["replica.lag.time.max.ms"] / 2 / 1000
