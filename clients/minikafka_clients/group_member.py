@@ -35,35 +35,13 @@ import enum
 import struct
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.protocol.schema import Field, Message
+from minikafka.protocol.messages.internal import CONSUMER_PROTOCOL_SUBSCRIPTION  # one declaration, the broker's
 
 from . import assignors, groups
 from .assignors import Subscription, TopicPartition
 
 PROTOCOL_TYPE = "consumer"
 SUBSCRIPTION_VERSION = 3  # what Kafka 4.0's Java consumer sends
-
-CONSUMER_PROTOCOL_SUBSCRIPTION = Message(
-    name="ConsumerProtocolSubscription",
-    api_key=None,
-    kind="data",
-    valid_versions="0-3",
-    flexible_versions="none",
-    about="A consumer's JoinGroup metadata: its topics and (v1+) what it owns.",
-    fields=[
-        Field("topics", "[]string", "0+", about="The subscribed topics."),
-        Field("user_data", "bytes", "0+", nullable="0+", default=None, about="Assignor data."),
-        Field("owned_partitions", "[]TopicPartition", "1+", ignorable=True,
-              about="The partitions the member owns now.", fields=[
-            Field("topic", "string", "1+", about="The topic name."),
-            Field("partitions", "[]int32", "1+", about="The partition indexes."),
-        ]),
-        Field("generation_id", "int32", "2+", default=-1, ignorable=True,
-              about="The generation in which the owned partitions were assigned."),
-        Field("rack_id", "string", "3+", nullable="3+", default=None, ignorable=True,
-              about="The consumer's rack."),
-    ],
-)
 
 
 def encode_subscription(topics, owned: set[TopicPartition], generation_id: int) -> bytes:
