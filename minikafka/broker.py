@@ -378,6 +378,24 @@ class Broker:
         """
         return await self._wait_for(COMMITTED, partitions, timeout_ms)
 
+    async def wait_for_isr(self, partition, required_offset: int, deadline_ms: float) -> ErrorCode:
+        """Wait until the in-sync replicas have every record below ``required_offset``.
+
+        The acks=all rule (``Partition.acks_all_result``), waited for until
+        ``deadline_ms`` on ``monotonic_ms``'s clock. Used by Produce and by the
+        group coordinator's writes.
+
+        Returns:
+            NONE, or REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            NOT_LEADER_OR_FOLLOWER.
+        """
+        while (error := partition.acks_all_result(required_offset)) is None:
+            remaining_ms = deadline_ms - self.monotonic_ms()
+            if remaining_ms <= 0:
+                return ErrorCode.REQUEST_TIMED_OUT
+            await self.wait_for_commits([partition], remaining_ms)
+        return error
+
     @staticmethod
     async def _wait_for(kind: str, partitions, timeout_ms: int) -> bool:
         if timeout_ms <= 0:

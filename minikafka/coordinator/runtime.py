@@ -397,15 +397,8 @@ class GroupCoordinatorRuntime:
                 COORDINATOR_NOT_AVAILABLE (not replicated within
                 ``offsets.commit.timeout.ms``).
         """
-        partition = shard.partition
-        required_offset = partition.log_end_offset
         deadline_ms = self.broker.monotonic_ms() + self.broker.config["offsets.commit.timeout.ms"]
-        while (error := partition.acks_all_result(required_offset)) is None:
-            remaining_ms = deadline_ms - self.broker.monotonic_ms()
-            if remaining_ms <= 0:
-                error = ErrorCode.REQUEST_TIMED_OUT
-                break
-            await self.broker.wait_for_commits([partition], remaining_ms)
+        error = await self.broker.wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
         if error != ErrorCode.NONE:
             raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
                              f"{OFFSETS_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")

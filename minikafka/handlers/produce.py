@@ -119,12 +119,7 @@ async def _wait_for_isr(broker, waiting: list, timeout_ms: int) -> None:
     """
     deadline_ms = broker.monotonic_ms() + max(0, timeout_ms)
     for partition, required_offset, result in waiting:
-        while (error := partition.acks_all_result(required_offset)) is None:
-            remaining_ms = deadline_ms - broker.monotonic_ms()
-            if remaining_ms <= 0:
-                error = ErrorCode.REQUEST_TIMED_OUT
-                break
-            await broker.wait_for_commits([partition], remaining_ms)
+        error = await broker.wait_for_isr(partition, required_offset, deadline_ms)
         if error != ErrorCode.NONE:
             log.info("acks=all produce to %s-%d up to %d: %s", partition.topic, partition.index,
                      required_offset, ErrorCode(error).name)
