@@ -120,7 +120,7 @@ FORWARDED: dict[str, ForwardedApi] = {
     "incremental_alter_configs": ForwardedApi(44, 1, "responses", _configs_error),
     "register_broker": ForwardedApi(62, 4, None, _registration_error),
     "broker_heartbeat": ForwardedApi(63, 1, None, _heartbeat_error),
-    # Replication (issue 4). AlterPartition requests are written in v3's
+    # Replication. AlterPartition requests are written in v3's
     # fields: ``topic_id`` (not the name) and ``new_isr_with_epochs``.
     "alter_partition": ForwardedApi(56, 3, None, _alter_partition_error),
     "elect_leaders": ForwardedApi(43, 2, None, _elect_leaders_error),
