@@ -262,7 +262,7 @@ class Partition:
             KafkaError: the partition's error (NOT_LEADER_OR_FOLLOWER,
                 NOT_ENOUGH_REPLICAS, CORRUPT_MESSAGE, INVALID_RECORD,
                 OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, ...).
-            minikafka_core.batch.InvalidBatchError: from validation.
+            minikafka_core.records.InvalidBatchError: from validation.
         """
         leader_state = self._require_leader()
         leader_state.check_append(required_acks)  # before anything, as Kafka's appendRecordsToLeader

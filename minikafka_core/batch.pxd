@@ -3,6 +3,8 @@ from libc.stdint cimport int16_t, int32_t, int64_t, uint32_t, uint64_t
 
 cimport cython
 
+from minikafka_core.records cimport RecordReader
+
 
 @cython.locals(value=uint32_t)
 cpdef uint32_t read_uint32(const unsigned char[::1] buf, Py_ssize_t pos) noexcept
@@ -27,19 +29,6 @@ cdef class BatchInfo:
     cdef readonly int16_t attributes
     cdef readonly int32_t partition_leader_epoch
     cdef readonly uint32_t crc
-
-
-@cython.final
-cdef class RecordReader:
-    cdef const unsigned char[::1] buf
-    cdef public Py_ssize_t pos
-    cdef public Py_ssize_t end
-
-    @cython.locals(raw=uint64_t, byte=uint64_t, shift=int)
-    cpdef int64_t varlong(self) except? -1
-    @cython.locals(raw=uint64_t, byte=uint64_t, shift=int)
-    cpdef int32_t varint(self) except? -1
-    cpdef skip_bytes(self, int32_t length)
 
 
 @cython.locals(i=int32_t, length=int32_t, body_end=Py_ssize_t, outer_end=Py_ssize_t,

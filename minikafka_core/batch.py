@@ -1,36 +1,17 @@
-"""Record batches (magic v2): the byte layout, validation, and fast walks.
+"""Validation of produced batches, and the fast walks of a fetch (magic v2).
 
 A produce request carries one or more record batches; the broker stores them
 exactly as sent, except the first 8 bytes (``base_offset``, assigned by the
-leader) and bytes 12-16 (``partition_leader_epoch``). Every v2 batch starts
-with this 61-byte header (big-endian)::
-
-    pos  size  field
-      0     8  base_offset            first offset in the batch
-      8     4  batch_length           bytes after this field (size - 12)
-     12     4  partition_leader_epoch
-     16     1  magic                  2
-     17     4  crc                    CRC-32C of bytes 21..end (uint32)
-     21     2  attributes             bits 0-2 compression, 3 timestamp type,
-                                      4 transactional, 5 control, 6 delete horizon
-     23     4  last_offset_delta      record_count - 1 (before compaction)
-     27     8  base_timestamp         (the "first timestamp")
-     35     8  max_timestamp
-     43     8  producer_id            -1 without idempotence
-     51     2  producer_epoch
-     53     4  base_sequence
-     57     4  record_count
-     61        records (compressed as one unit when bits 0-2 are not 0)
-
-Each record is: length varint, attributes int8, timestamp_delta varlong,
-offset_delta varint, key (varint length, -1 = null, then bytes), value (same),
-header count varint, then per header a key (varint length, bytes) and a value
-(varint length, -1 = null, bytes). Varints are zigzag-encoded (protobuf's).
+leader) and bytes 12-16 (``partition_leader_epoch``). The byte layout of a
+batch and of its records is defined in ``records.py``; this module reads
+headers (``BatchInfo``) and checks batches *without* building record objects.
 
 ``validate_batches`` applies Kafka's checks (``UnifiedLog.analyzeAndValidateRecords``
 and ``LogValidator``), in Kafka's order, and raises ``InvalidBatchError`` with
-the error code Kafka would answer. ``scan_read_range`` is the hot path of a
-fetch: it walks batch headers inside one chunk read from a segment.
+the error code Kafka would answer. ``walk_records`` checks every record's
+framing with a ``RecordReader`` cursor, skipping keys and values.
+``scan_read_range`` is the hot path of a fetch: it walks batch headers inside
+one chunk read from a segment.
 
 This module is compiled by Cython (see ``batch.pxd`` for the C types); the
 typed helpers read big-endian integers straight from a buffer, without
@@ -40,50 +21,23 @@ run as plain Python.
 
 from __future__ import annotations
 
-import cython
 import crc32c
+import cython
 
-from minikafka.errors import ErrorCode, KafkaError
-
-HEADER_SIZE = 61
-LOG_OVERHEAD = 12  # base_offset + batch_length: what batch_length does not count
-CURRENT_MAGIC = 2
-
-# Byte positions of the header fields, from the start of the batch.
-BASE_OFFSET_POS = 0
-BATCH_LENGTH_POS = 8
-PARTITION_LEADER_EPOCH_POS = 12
-MAGIC_POS = 16
-CRC_POS = 17
-ATTRIBUTES_POS = 21  # the CRC covers everything from here to the end
-LAST_OFFSET_DELTA_POS = 23
-BASE_TIMESTAMP_POS = 27
-MAX_TIMESTAMP_POS = 35
-PRODUCER_ID_POS = 43
-PRODUCER_EPOCH_POS = 51
-BASE_SEQUENCE_POS = 53
-RECORDS_COUNT_POS = 57
-
-COMPRESSION_MASK = 0x07
-TIMESTAMP_TYPE_MASK = 0x08  # set: LogAppendTime, clear: CreateTime
-TRANSACTIONAL_MASK = 0x10
-CONTROL_MASK = 0x20
-DELETE_HORIZON_MASK = 0x40
+from minikafka_core.records import (ATTRIBUTES_POS, BASE_OFFSET_POS, BASE_SEQUENCE_POS,
+                                    BASE_TIMESTAMP_POS, BATCH_LENGTH_POS, COMPRESSION_MASK,
+                                    CONTROL_MASK, CORRUPT_MESSAGE, CRC_POS, CREATE_TIME,
+                                    CURRENT_MAGIC, HEADER_SIZE, INVALID_RECORD, INVALID_TIMESTAMP,
+                                    InvalidBatchError, LAST_OFFSET_DELTA_POS, LOG_APPEND_TIME,
+                                    LOG_OVERHEAD, MAGIC_POS, MAX_TIMESTAMP_POS, MESSAGE_TOO_LARGE,
+                                    NO_TIMESTAMP, PARTITION_LEADER_EPOCH_POS, PRODUCER_EPOCH_POS,
+                                    PRODUCER_ID_POS, RECORDS_COUNT_POS, RecordReader,
+                                    TIMESTAMP_TYPE_MASK, TRANSACTIONAL_MASK,
+                                    UNSUPPORTED_COMPRESSION_TYPE, UNSUPPORTED_FOR_MESSAGE_FORMAT)
 
 KNOWN_CODECS = (0, 1, 2, 3, 4)  # none, gzip, snappy, lz4, zstd
-CREATE_TIME = 0
-LOG_APPEND_TIME = 1
-NO_TIMESTAMP = -1
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-
-
-class InvalidBatchError(KafkaError):
-    """A produced batch Kafka would refuse; ``code`` is the partition's error code."""
-
-    def __init__(self, code: ErrorCode, reason: str):
-        super().__init__(code, reason)
-        self.reason = reason
 
 
 # ---------------------------------------------------------------------------
@@ -200,72 +154,8 @@ def read_batch_header(buf, pos):
         read_int32(buf, pos + RECORDS_COUNT_POS))
 
 
-def compute_crc(batch) -> int:
-    """CRC-32C of one whole batch's bytes from ``attributes`` to its end."""
-    return crc32c.crc32c(memoryview(batch)[ATTRIBUTES_POS:])
-
-
 # ---------------------------------------------------------------------------
 # Records.
-
-
-@cython.cclass
-class RecordReader:
-    """A cursor over records: ``buf[pos:end]``. Raises INVALID_RECORD past ``end``."""
-
-    def __init__(self, buf, pos, end):
-        self.buf = buf
-        self.pos = pos
-        self.end = end
-
-    def varlong(self):
-        """Read a zigzag varlong (at most 10 bytes), as Kafka's ByteUtils.readVarlong."""
-        raw = 0
-        shift = 0
-        while True:
-            if self.pos >= self.end:
-                raise InvalidBatchError(ErrorCode.INVALID_RECORD, "Found invalid record structure")
-            byte = self.buf[self.pos]
-            self.pos += 1
-            raw |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                break
-            shift += 7
-            if shift > 63:
-                raise InvalidBatchError(ErrorCode.INVALID_RECORD, "Varlong is too long")
-        raw &= 0xFFFFFFFFFFFFFFFF  # what C's uint64 keeps; makes pure Python agree
-        return (raw >> 1) ^ -(raw & 1)
-
-    def varint(self):
-        """Read a zigzag varint (at most 5 bytes), as Kafka's ByteUtils.readVarint."""
-        raw = 0
-        shift = 0
-        while True:
-            if self.pos >= self.end:
-                raise InvalidBatchError(ErrorCode.INVALID_RECORD, "Found invalid record structure")
-            byte = self.buf[self.pos]
-            self.pos += 1
-            raw |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                break
-            shift += 7
-            if shift > 28:
-                raise InvalidBatchError(ErrorCode.INVALID_RECORD, "Varint is too long")
-        raw &= 0xFFFFFFFF
-        return ((raw >> 1) ^ -(raw & 1)) if cython.compiled else _to_int32((raw >> 1) ^ -(raw & 1))
-
-    def skip_bytes(self, length):
-        """Skip a key, value or header of ``length`` bytes (-1 means null)."""
-        if length < -1 or self.pos + length > self.end:
-            raise InvalidBatchError(ErrorCode.INVALID_RECORD, f"Invalid field length {length}")
-        if length > 0:
-            self.pos += length
-
-
-def _to_int32(value):
-    """Wrap a Python int into int32 range (what C does implicitly)."""
-    value &= 0xFFFFFFFF
-    return value - 0x100000000 if value >= 0x80000000 else value
 
 
 def walk_records(reader, record_count, base_timestamp, min_timestamp, max_timestamp_allowed):
@@ -284,38 +174,38 @@ def walk_records(reader, record_count, base_timestamp, min_timestamp, max_timest
         length = reader.varint()
         body_end = reader.pos + length
         if length < 0 or body_end > outer_end:
-            raise InvalidBatchError(ErrorCode.INVALID_RECORD, f"Invalid record size {length} of record {i}")
+            raise InvalidBatchError(INVALID_RECORD, f"Invalid record size {length} of record {i}")
         reader.end = body_end  # the record's fields must stay inside its length
         reader.pos += 1  # attributes (unused in v2)
         timestamp = base_timestamp + reader.varlong()
         offset_delta = reader.varint()
         if offset_delta != i:
-            raise InvalidBatchError(ErrorCode.INVALID_RECORD,
+            raise InvalidBatchError(INVALID_RECORD,
                                     f"Record {i} has offset delta {offset_delta}, expected {i}")
         reader.skip_bytes(reader.varint())  # key
         reader.skip_bytes(reader.varint())  # value
         header_count = reader.varint()
         if header_count < 0:
-            raise InvalidBatchError(ErrorCode.INVALID_RECORD, "Found invalid number of record headers")
+            raise InvalidBatchError(INVALID_RECORD, "Found invalid number of record headers")
         for h in range(header_count):
             key_length = reader.varint()
             if key_length < 0:
-                raise InvalidBatchError(ErrorCode.INVALID_RECORD, "Invalid negative header key size")
+                raise InvalidBatchError(INVALID_RECORD, "Invalid negative header key size")
             reader.skip_bytes(key_length)
             reader.skip_bytes(reader.varint())  # header value, -1 = null
         if reader.pos != body_end:
-            raise InvalidBatchError(ErrorCode.INVALID_RECORD,
+            raise InvalidBatchError(INVALID_RECORD,
                                     f"Invalid record size: record {i} declares {length} bytes "
                                     f"but its fields take {length - (body_end - reader.pos)}")
         reader.end = outer_end
         if timestamp != NO_TIMESTAMP and not min_timestamp <= timestamp <= max_timestamp_allowed:
-            raise InvalidBatchError(ErrorCode.INVALID_TIMESTAMP,
+            raise InvalidBatchError(INVALID_TIMESTAMP,
                                     f"Timestamp {timestamp} of record {i} is out of range. The timestamp "
                                     f"should be within [{min_timestamp}, {max_timestamp_allowed}]")
         if timestamp > max_timestamp:
             max_timestamp = timestamp
     if reader.pos != outer_end:
-        raise InvalidBatchError(ErrorCode.INVALID_RECORD,
+        raise InvalidBatchError(INVALID_RECORD,
                                 "Incorrect declared batch size, records still remaining")
     return max_timestamp
 
@@ -351,7 +241,7 @@ def _records_area(buf, info):
     try:
         return compression.decompress(info.compression, view)
     except ValueError as exc:
-        raise InvalidBatchError(ErrorCode.CORRUPT_MESSAGE, f"Failed to decompress records: {exc}")
+        raise InvalidBatchError(CORRUPT_MESSAGE, f"Failed to decompress records: {exc}")
 
 
 # ---------------------------------------------------------------------------
@@ -397,7 +287,7 @@ def validate_batches(buf, max_message_bytes, now_ms=None, timestamp_type=CREATE_
         infos.append(info)
         pos += info.size
     if not infos:
-        raise InvalidBatchError(ErrorCode.CORRUPT_MESSAGE, "No record batch in the records")
+        raise InvalidBatchError(CORRUPT_MESSAGE, "No record batch in the records")
     return infos
 
 
@@ -405,28 +295,28 @@ def _check_batch_framing(view, pos, max_message_bytes):
     """Check sizes, magic and CRC of the batch at ``pos``; return its header."""
     remaining = len(view) - pos
     if remaining < HEADER_SIZE:
-        raise InvalidBatchError(ErrorCode.CORRUPT_MESSAGE,
+        raise InvalidBatchError(CORRUPT_MESSAGE,
                                 f"{remaining} bytes at position {pos} are too short for a "
                                 f"record batch header ({HEADER_SIZE} bytes)")
     size = read_int32(view, pos + BATCH_LENGTH_POS) + LOG_OVERHEAD
     if size < HEADER_SIZE or size > remaining:
-        raise InvalidBatchError(ErrorCode.CORRUPT_MESSAGE,
+        raise InvalidBatchError(CORRUPT_MESSAGE,
                                 f"batchLength {size - LOG_OVERHEAD} at position {pos} does not fit "
                                 f"the {remaining} remaining bytes (header is {HEADER_SIZE})")
     magic = view[pos + MAGIC_POS]
     if magic in (0, 1):
-        raise InvalidBatchError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+        raise InvalidBatchError(UNSUPPORTED_FOR_MESSAGE_FORMAT,
                                 f"Message format v{magic} is not supported; only magic 2 is")
     if magic != CURRENT_MAGIC:
-        raise InvalidBatchError(ErrorCode.CORRUPT_MESSAGE, f"Invalid magic found in record: {magic}")
+        raise InvalidBatchError(CORRUPT_MESSAGE, f"Invalid magic found in record: {magic}")
     if size > max_message_bytes:
-        raise InvalidBatchError(ErrorCode.MESSAGE_TOO_LARGE,
+        raise InvalidBatchError(MESSAGE_TOO_LARGE,
                                 f"The record batch size is {size} bytes which exceeds the maximum "
                                 f"configured value of {max_message_bytes}")
     info = read_batch_header(view, pos)
     computed = crc32c.crc32c(view[pos + ATTRIBUTES_POS:pos + size])
     if computed != info.crc:
-        raise InvalidBatchError(ErrorCode.CORRUPT_MESSAGE,
+        raise InvalidBatchError(CORRUPT_MESSAGE,
                                 f"Record is corrupt (stored crc = {info.crc}, computed crc = {computed})")
     return info
 
@@ -434,26 +324,26 @@ def _check_batch_framing(view, pos, max_message_bytes):
 def _check_batch_header(info, from_client):
     """The header checks of Kafka's LogValidator.validateBatch, in its order."""
     if from_client and info.base_offset != 0:
-        raise InvalidBatchError(ErrorCode.INVALID_RECORD,
+        raise InvalidBatchError(INVALID_RECORD,
                                 f"The baseOffset of the record batch should be 0, but it is {info.base_offset}")
     if info.record_count <= 0:
-        raise InvalidBatchError(ErrorCode.INVALID_RECORD,
+        raise InvalidBatchError(INVALID_RECORD,
                                 f"Invalid reported count for record batch: {info.record_count}")
     if info.last_offset_delta != info.record_count - 1:
-        raise InvalidBatchError(ErrorCode.INVALID_RECORD,
+        raise InvalidBatchError(INVALID_RECORD,
                                 f"Inconsistent batch offset range [0, {info.last_offset_delta}] and "
                                 f"count of records {info.record_count}")
     if info.compression not in KNOWN_CODECS:
-        raise InvalidBatchError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+        raise InvalidBatchError(UNSUPPORTED_COMPRESSION_TYPE,
                                 f"Unknown compression type id {info.compression}")
     if from_client and info.is_control:
-        raise InvalidBatchError(ErrorCode.INVALID_RECORD, "Clients are not allowed to write control records")
+        raise InvalidBatchError(INVALID_RECORD, "Clients are not allowed to write control records")
     if info.producer_id >= 0 and info.base_sequence < 0:
-        raise InvalidBatchError(ErrorCode.INVALID_RECORD,
+        raise InvalidBatchError(INVALID_RECORD,
                                 f"Invalid sequence number {info.base_sequence} in record batch "
                                 f"with producerId {info.producer_id}")
     if from_client and info.timestamp_type == LOG_APPEND_TIME:
-        raise InvalidBatchError(ErrorCode.INVALID_TIMESTAMP,
+        raise InvalidBatchError(INVALID_TIMESTAMP,
                                 "Producer should not set timestamp type to LogAppendTime")
 
 

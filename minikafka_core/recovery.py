@@ -20,9 +20,10 @@ import os
 
 import crc32c
 
-from minikafka_core.batch import (ATTRIBUTES_POS, BATCH_LENGTH_POS, CURRENT_MAGIC, HEADER_SIZE,
-                                  LOG_OVERHEAD, MAGIC_POS, read_batch_header)
+from minikafka_core.batch import read_batch_header
 from minikafka_core.batch import read_int32 as _read_int32
+from minikafka_core.records import (ATTRIBUTES_POS, BATCH_LENGTH_POS, CURRENT_MAGIC, HEADER_SIZE,
+                                    LOG_OVERHEAD, MAGIC_POS)
 
 CHUNK_BYTES = 8 * 1024 * 1024
 

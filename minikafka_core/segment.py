@@ -2,7 +2,7 @@
 
 A partition's log is a list of segments; only the last (the *active* one)
 is appended to. ``<20-digit base_offset>.log`` holds whole record batches
-back to back, exactly as stored (see ``batch.py``). Beside it:
+back to back, exactly as stored (layout in ``records.py``). Beside it:
 
 - ``.index`` (``offset_index``): every ``index.interval.bytes`` of appended
   log, ``(last offset of a batch, its position)``;
@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import os
 
-from minikafka_core.batch import HEADER_SIZE, read_batch_header, scan_read_range
+from minikafka_core.batch import read_batch_header, scan_read_range
 from minikafka_core.offset_index import CorruptIndexError, OffsetIndex
+from minikafka_core.records import HEADER_SIZE
 from minikafka_core.recovery import scan_valid_batches
 from minikafka_core.time_index import TimeIndex
 

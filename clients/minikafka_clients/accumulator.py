@@ -22,7 +22,7 @@ partition is *ready* to send when its first batch is
 ``max.block.ms``. The accumulator only counts; the producer does the waiting.
 
 Records are encoded into the batch as they arrive (varint-framed v2 records,
-``minikafka_core.builder.encode_record``), so closing a batch is one
+``minikafka_core.records.encode_record``), so closing a batch is one
 compression call plus a 61-byte header. The header is written at send time
 (``ProducerBatch.build``) because the producer id, epoch and sequence number
 may change between attempts (idempotence, ``idempotence.py``).
@@ -46,9 +46,9 @@ import collections
 import dataclasses
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.protocol import records as record_codec
+from minikafka_core import records as record_codec
 from minikafka_core import compression as codecs
-from minikafka_core.builder import encode_record, finish_batch
+from minikafka_core.records import encode_record, finish_batch
 
 RECORD_BATCH_OVERHEAD = 61  # the magic v2 header (Java's DefaultRecordBatch.RECORD_BATCH_OVERHEAD)
 NO_SEQUENCE = -1

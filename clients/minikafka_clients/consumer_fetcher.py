@@ -35,7 +35,7 @@ import dataclasses
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.protocol import records as record_codec
+from minikafka_core import records as record_codec
 
 from .cluster import Cluster
 from .connection import KafkaConnectionError
@@ -53,9 +53,13 @@ REFRESH_METADATA = frozenset({
 })
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class ConsumerRecord:
-    """One record as a consumer sees it."""
+    """One record as a consumer sees it (treat it as read-only).
+
+    Not frozen: a frozen dataclass's ``__init__`` costs several times more,
+    and one is built per record on the consumer's hot path.
+    """
 
     topic: str
     partition: int
@@ -194,21 +198,17 @@ def partition_records(topic: str, index: int, position: int, partition_response,
             if batch.producer_id in aborting and _is_abort_marker(batch):
                 aborting.discard(batch.producer_id)
         elif not (batch.is_transactional and batch.producer_id in aborting):
-            out.extend(_consumer_record(topic, index, batch, r)
-                       for r in batch.records if r.offset >= position)
+            # A decoded record's timestamp is already the batch's under LogAppendTime.
+            timestamp_type = batch.timestamp_type
+            out += [ConsumerRecord(topic, index, r.offset, r.timestamp, timestamp_type, r.key,
+                                   r.value, r.headers)
+                    for r in batch.records if r.offset >= position]
         position = batch.next_offset
     return out, position
 
 
 def _is_abort_marker(batch) -> bool:
     return any(c.type == record_codec.ControlRecordType.ABORT for c in batch.control_records)
-
-
-def _consumer_record(topic: str, index: int, batch, record) -> ConsumerRecord:
-    timestamp = batch.max_timestamp if batch.timestamp_type == record_codec.LOG_APPEND_TIME \
-        else record.timestamp
-    return ConsumerRecord(topic, index, record.offset, timestamp, batch.timestamp_type,
-                          record.key, record.value, list(record.headers))
 
 
 def check_top_level(response) -> None:

@@ -37,7 +37,7 @@ import struct
 import sys
 from typing import BinaryIO, Callable, TextIO
 
-from minikafka.protocol import records as rec
+from minikafka_core import records as rec
 from minikafka_core.compression import CODEC_NAMES
 
 EXIT_OK = 0
@@ -49,7 +49,7 @@ _TIME_INDEX_ENTRY = struct.Struct(">qi")
 _TXN_INDEX_ENTRY = struct.Struct(">hqqqq")
 
 # The header bytes needed to know a batch's size and magic (next_batch_size).
-_SIZE_PROBE = rec.MAGIC_OFFSET + 1
+_SIZE_PROBE = rec.MAGIC_POS + 1
 
 
 class DumpError(Exception):

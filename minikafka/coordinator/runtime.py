@@ -76,7 +76,7 @@ from minikafka.coordinator.group import GroupCoordinator, GroupState, partition_
 from minikafka.coordinator.records import group_metadata_tombstone
 from minikafka.coordinator.result import CoordinatorResult, GroupConfig
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.protocol.records import Record, build_batch, read_batches
+from minikafka_core.records import Record, build_batch, read_batches
 
 log = logging.getLogger("minikafka.coordinator")
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka_core.batch import InvalidBatchError
+from minikafka_core.records import InvalidBatchError
 
 API_KEY = 0
 ACKS_ALL = -1
@@ -96,9 +96,8 @@ def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> tuple[d
             allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD)
     except KafkaError as exc:
         return _error(data.index, exc.code, exc.message), None, -1
-    except InvalidBatchError as exc:
-        return _error(data.index, exc.code, getattr(exc, "reason", str(exc)),
-                      getattr(exc, "record_index", None)), None, -1
+    except InvalidBatchError as exc:  # the core's error: a bare Kafka error code and a reason
+        return _error(data.index, ErrorCode(exc.code), exc.reason), None, -1
     response = {
         "index": data.index,
         "error_code": ErrorCode.NONE,
@@ -127,19 +126,15 @@ async def _wait_for_isr(broker, waiting: list, timeout_ms: int) -> None:
             result["error_message"] = f"the in-sync replicas did not confirm offset {required_offset - 1}"
 
 
-def _error(index: int, code: ErrorCode, message: str | None = None,
-           record_index: int | None = None) -> dict:
+def _error(index: int, code: ErrorCode, message: str | None = None) -> dict:
     if code not in (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NOT_LEADER_OR_FOLLOWER):
         log.info("produce to partition %d failed: %s %s", index, ErrorCode(code).name, message or "")
-    record_errors = []
-    if record_index is not None:
-        record_errors.append({"batch_index": record_index, "batch_index_error_message": message})
     return {
         "index": index,
         "error_code": code,
         "base_offset": -1,
         "log_append_time_ms": -1,
         "log_start_offset": -1,
-        "record_errors": record_errors,
+        "record_errors": [],
         "error_message": message,
     }

@@ -240,7 +240,7 @@ def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: 
             return False  # a compacted log has no use for keyless records
         if record.offset < offset_map.get(record.key, -1):
             return False  # a later record has this key
-        if not record.value_is_null:
+        if record.value is not None:
             return True
         # A tombstone stays until the horizon stamped on its batch has passed.
         return not record_filter.has_delete_horizon(info) or now_ms < info.first_timestamp

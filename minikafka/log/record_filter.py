@@ -2,8 +2,9 @@
 
 The broker never decodes records on the produce/fetch path; the log cleaner
 is the one place that must. This module reads the records of one stored
-magic v2 batch (see ``minikafka_core.batch`` for the layout) and writes the
-batch back holding only the records a filter keeps, the way Kafka does:
+magic v2 batch through the core's record model (``minikafka_core.records``,
+which also holds the byte layout) and writes the batch back holding only the
+records a filter keeps, the way Kafka does:
 
 - every kept record keeps its offset: the batch keeps its ``base_offset``
   and its ``last_offset_delta`` (so the producer's last sequence number
@@ -11,9 +12,10 @@ batch back holding only the records a filter keeps, the way Kafka does:
   leaves *gaps* in the offsets, never renumbers;
 - a batch whose records are all kept, and which needs no delete horizon, is
   copied byte for byte (same CRC);
-- otherwise the batch is rebuilt: producer id/epoch, base sequence,
-  partition leader epoch, timestamp type, transactional/control bits and
-  headers kept, compressed again with the same codec (default level);
+- otherwise the batch is rebuilt (its kept records encoded again):
+  producer id/epoch, base sequence, partition leader epoch, timestamp type,
+  transactional/control bits and headers kept, compressed again with the
+  same codec (default level);
   ``record_count`` and ``max_timestamp`` describe the kept records;
 - **delete horizon (KIP-534)**: the first time a batch holding tombstones
   (records with a null value) is cleaned, the cleaner stores
@@ -26,37 +28,17 @@ batch back holding only the records a filter keeps, the way Kafka does:
   kept so that producer's epoch and last sequence survive (Kafka's
   ``BatchRetention.RETAIN_EMPTY``).
 
-Plain Python: the cleaner is background work, not the hot path.
+Plain Python over the compiled codec: the cleaner is background work.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 from minikafka_core import compression
-from minikafka_core.batch import (DELETE_HORIZON_MASK, HEADER_SIZE, LOG_APPEND_TIME,
-                                  TIMESTAMP_TYPE_MASK, TRANSACTIONAL_MASK, CONTROL_MASK,
-                                  InvalidBatchError, RecordReader, read_batch_header)
-from minikafka_core.builder import encode_varint, finish_batch
-from minikafka.errors import ErrorCode
-
-
-@dataclasses.dataclass(frozen=True)
-class Record:
-    """One record of a stored batch, as the cleaner needs it.
-
-    ``raw`` is the record's exact bytes (length varint included); ``tail``
-    the bytes after its timestamp delta (offset delta, key, value, headers),
-    which never change when the record is rewritten.
-    """
-
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value_is_null: bool
-    raw: bytes
-    attributes: int
-    tail: bytes
+from minikafka_core.batch import read_batch_header
+from minikafka_core.records import (CONTROL_MASK, CORRUPT_MESSAGE, DELETE_HORIZON_MASK,
+                                    HEADER_SIZE, LOG_APPEND_TIME, NO_TIMESTAMP, TIMESTAMP_TYPE_MASK,
+                                    TRANSACTIONAL_MASK, InvalidBatchError, Record,
+                                    decode_records, encode_record, finish_batch)
 
 
 def has_delete_horizon(info) -> bool:
@@ -70,34 +52,22 @@ def records_area(batch: bytes, info) -> bytes:
     if info.compression == 0:
         return bytes(body)
     try:
-        return compression.decompress(info.compression, body)
+        return bytes(compression.decompress(info.compression, body))
     except ValueError as exc:
-        raise InvalidBatchError(ErrorCode.CORRUPT_MESSAGE, f"Failed to decompress records: {exc}")
+        raise InvalidBatchError(CORRUPT_MESSAGE, f"Failed to decompress records: {exc}")
 
 
-def iter_records(batch: bytes, info=None):
-    """Yield every ``Record`` of one stored batch (``batch`` starts at its header)."""
+def iter_records(batch: bytes, info=None) -> list[Record]:
+    """Every ``Record`` of one stored batch (``batch`` starts at its header).
+
+    A LogAppendTime batch reports its max timestamp for every record, as
+    Kafka's record iterator does.
+    """
     info = info or read_batch_header(batch, 0)
     area = records_area(batch, info)
-    reader = RecordReader(area, 0, len(area))
-    log_append_time = info.timestamp_type == LOG_APPEND_TIME
-    for _ in range(info.record_count):
-        start = reader.pos
-        body_end = reader.varint() + reader.pos
-        attributes = area[reader.pos]
-        reader.pos += 1
-        timestamp_delta = reader.varlong()
-        tail_start = reader.pos
-        offset_delta = reader.varint()
-        key_length = reader.varint()
-        key = bytes(area[reader.pos:reader.pos + key_length]) if key_length >= 0 else None
-        reader.pos += max(key_length, 0)
-        value_is_null = reader.varint() < 0
-        reader.pos = body_end
-        # Kafka's iterator reports LogAppendTime batches' max timestamp for every record.
-        timestamp = info.max_timestamp if log_append_time else info.first_timestamp + timestamp_delta
-        yield Record(info.base_offset + offset_delta, timestamp, key, value_is_null,
-                     area[start:body_end], attributes, area[tail_start:body_end])
+    log_append_time = info.max_timestamp if info.timestamp_type == LOG_APPEND_TIME else NO_TIMESTAMP
+    return decode_records(area, 0, len(area), info.base_offset, info.first_timestamp,
+                          log_append_time, info.record_count)
 
 
 def first_keyless_record(batch: bytes, info) -> int | None:
@@ -106,12 +76,6 @@ def first_keyless_record(batch: bytes, info) -> int | None:
         if record.key is None:
             return i
     return None
-
-
-def _encode_record(record: Record, base_timestamp: int) -> bytes:
-    """The record with its timestamp delta recomputed against ``base_timestamp``."""
-    body = bytes((record.attributes,)) + encode_varint(record.timestamp - base_timestamp) + record.tail
-    return encode_varint(len(body)) + body
 
 
 def rebuild_batch(batch: bytes, info, kept: list[Record], delete_horizon_ms: int | None) -> bytes:
@@ -133,10 +97,8 @@ def rebuild_batch(batch: bytes, info, kept: list[Record], delete_horizon_ms: int
         max_timestamp = info.max_timestamp
     else:
         max_timestamp = max(record.timestamp for record in kept)
-    if base_timestamp == info.first_timestamp:
-        records = b"".join(record.raw for record in kept)  # deltas unchanged: copy
-    else:
-        records = b"".join(_encode_record(record, base_timestamp) for record in kept)
+    records = b"".join([encode_record(record.offset - info.base_offset, record.timestamp - base_timestamp,
+                                      record.key, record.value, record.headers) for record in kept])
     if info.compression:
         records = compression.compress(info.compression, records)
     return finish_batch(records, record_count=len(kept), first_timestamp=base_timestamp,
@@ -178,11 +140,11 @@ def filter_batch(batch: bytes, info, should_retain, now_ms: int, delete_retentio
     Returns:
         The bytes to write in the cleaned segment (maybe ``b""``).
     """
-    records = list(iter_records(batch, info))
+    records = iter_records(batch, info)
     kept = [record for record in records if should_retain(record, info)]
     if not kept:
         return empty_batch(info) if retain_empty else b""
-    contains_tombstones = any(record.value_is_null for record in kept)
+    contains_tombstones = any(record.value is None for record in kept)
     needs_horizon = contains_tombstones and not has_delete_horizon(info)
     if len(kept) == len(records) and not needs_horizon:
         return batch  # untouched: byte for byte, same CRC

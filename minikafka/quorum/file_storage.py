@@ -54,7 +54,7 @@ from minikafka.fileutil import atomic_write
 from minikafka.log.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
 from minikafka.log.config import LogConfig
 from minikafka.log.log import Log
-from minikafka.protocol.records import ControlRecordType, Record, build_batch, read_batches
+from minikafka_core.records import ControlRecordType, Record, build_batch, read_batches
 from minikafka.quorum.log import Entry, Snapshot, SnapshotId
 from minikafka.quorum.storage import HardState, PersistedState, RaftStorage
 from minikafka.quorum.wire import (METADATA_PARTITION, METADATA_TOPIC, entry_to_batch,

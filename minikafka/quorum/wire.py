@@ -42,7 +42,7 @@ from __future__ import annotations
 import struct
 
 from minikafka.errors import ErrorCode
-from minikafka.protocol.records import ControlRecordType, Record, build_batch, read_batches
+from minikafka_core.records import ControlRecordType, Record, build_batch, read_batches
 from minikafka.quorum import messages as m
 from minikafka.quorum.log import Entry, SnapshotId
 

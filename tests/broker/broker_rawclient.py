@@ -11,7 +11,7 @@ import time
 import trio
 
 from minikafka.protocol import framing
-from minikafka.protocol.records import Record, build_batch, read_batches
+from minikafka_core.records import Record, build_batch, read_batches
 
 
 class RawClient:

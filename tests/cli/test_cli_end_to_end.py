@@ -199,7 +199,7 @@ def test_help_subprocess():
 
 
 def test_dump_log_is_wired(tmp_path):
-    from minikafka.protocol.records import Record, build_batch
+    from minikafka_core.records import Record, build_batch
 
     segment = tmp_path / "00000000000000000000.log"
     segment.write_bytes(build_batch([Record(0, 1_000, b"k", b"v"), Record(1, 1_001, None, b"w")]))

@@ -7,7 +7,7 @@ which aborts, exactly as a Kafka leader would return them.
 
 from types import SimpleNamespace
 
-from minikafka.protocol import records as rc
+from minikafka_core import records as rc
 from minikafka_clients.consumer_fetcher import partition_records
 
 

@@ -1,6 +1,6 @@
 """The accumulator (batching, linger, memory) and idempotence bookkeeping, clock injected."""
 
-from minikafka.protocol import records as record_codec
+from minikafka_core import records as record_codec
 from minikafka_clients.accumulator import RecordAccumulator
 from minikafka_clients.idempotence import IdempotenceState
 

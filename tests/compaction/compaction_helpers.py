@@ -6,7 +6,7 @@ import os
 
 from minikafka.log.config import LogConfig
 from minikafka.log.log import Log
-from minikafka.protocol.records import Record, build_batch, read_batches
+from minikafka_core.records import Record, build_batch, read_batches
 
 NOW_MS = 1_700_000_000_000
 DAY_MS = 86_400_000

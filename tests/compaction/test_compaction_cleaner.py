@@ -11,8 +11,8 @@ from minikafka.log.cleaner import (CLEANER_OFFSET_CHECKPOINT, clean_log, clean_i
                                    group_segments_by_size, needs_cleaning)
 from minikafka.log.config import LogConfig
 from minikafka.log.manager import LogManager
-from minikafka.protocol.records import Record, build_batch, read_batches
-from minikafka_core.batch import DELETE_HORIZON_MASK, InvalidBatchError
+from minikafka_core.records import Record, build_batch, read_batches
+from minikafka_core.records import DELETE_HORIZON_MASK, InvalidBatchError
 
 from compaction_helpers import DAY_MS, NOW_MS, all_records, compacted_log, latest_by_key, write
 

@@ -269,7 +269,7 @@ def test_truncate_fully_and_start_at():
 def test_works_with_the_storage_cores_batch_info():
     # The module duck-types its batches; check the real BatchInfo fits.
     from minikafka_core.batch import validate_batches
-    from minikafka_core.builder import build_batch
+    from minikafka_core.records import build_batch_of_values as build_batch
 
     def real(base_sequence, count):
         records = build_batch([b"v"] * count, producer_id=PID, producer_epoch=0,

@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 from minikafka.errors import ErrorCode
 from minikafka_core import batch
 from minikafka_core.batch import InvalidBatchError, validate_batches
-from minikafka_core.builder import build_batch, encode_record, encode_varint, finish_batch
+from minikafka_core.records import RecordReader, build_batch_of_values, encode_record, encode_varint, finish_batch
 
 MAX = 1048588
 NOW = 1_700_000_000_000
 
 
 def small_batch(**kwargs) -> bytes:
-    return build_batch([b"value-0", None, b"v2"], keys=[b"k0", b"k1", None],
+    return build_batch_of_values([b"value-0", None, b"v2"], keys=[b"k0", b"k1", None],
                        timestamps=[NOW, NOW + 5, NOW + 1],
                        headers=[[(b"h", b"x")], [], [(b"n", None)]], **kwargs)
 
@@ -56,7 +56,7 @@ def test_valid_batch_header_fields():
 
 
 def test_several_batches_positions():
-    first, second = small_batch(), build_batch([b"x"] * 4)
+    first, second = small_batch(), build_batch_of_values([b"x"] * 4)
     infos = validate_batches(first + second, MAX)
     assert [(i.position, i.size, i.record_count) for i in infos] == [(0, len(first), 3), (len(first), len(second), 4)]
     assert code_of(first + second[:-1]) == ErrorCode.CORRUPT_MESSAGE
@@ -148,7 +148,7 @@ def test_timestamp_range_create_time():
     assert code_of(data, now_ms=NOW + 1001, timestamp_before_max_ms=1000) == ErrorCode.INVALID_TIMESTAMP
     validate_batches(data, MAX, now_ms=NOW + 1000, timestamp_before_max_ms=1000)
     validate_batches(data, MAX, now_ms=0, timestamp_type=batch.LOG_APPEND_TIME)  # no check then
-    no_timestamps = build_batch([b"a"], base_timestamp=-1)
+    no_timestamps = build_batch_of_values([b"a"], base_timestamp=-1)
     validate_batches(no_timestamps, MAX, now_ms=NOW)
 
 
@@ -189,7 +189,7 @@ def test_gzip_batch_via_zlib():
 
 @pytest.mark.parametrize("codec", [2, 3, 4])
 def test_other_codecs_round_trip(codec):
-    data = build_batch([b"abc" * 100] * 20, compression=codec, base_timestamp=NOW)
+    data = build_batch_of_values([b"abc" * 100] * 20, compression=codec, base_timestamp=NOW)
     [info] = validate_batches(data, MAX, now_ms=NOW)
     assert info.compression == codec
 
@@ -197,7 +197,7 @@ def test_other_codecs_round_trip(codec):
 def test_varint_extremes():
     encoded = b"".join(encode_varint(v) for v in (-(2**31), 2**31 - 1, 0, -1))
     encoded += encode_varint(-(2**63)) + encode_varint(2**63 - 1)
-    reader = batch.RecordReader(encoded, 0, len(encoded))
+    reader = RecordReader(encoded, 0, len(encoded))
     assert [reader.varint() for _ in range(4)] == [-(2**31), 2**31 - 1, 0, -1]
     assert [reader.varlong(), reader.varlong()] == [-(2**63), 2**63 - 1]
 

@@ -9,7 +9,7 @@ import pytest
 import minikafka_core
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CORE_MODULES = ["batch", "offset_index", "time_index", "segment", "recovery"]
+CORE_MODULES = ["records", "batch", "offset_index", "time_index", "segment", "recovery"]
 
 
 @pytest.mark.skipif(minikafka_core.PURE, reason="MINIKAFKA_PURE=1 asks for the uncompiled core")
@@ -23,8 +23,8 @@ def test_compiled_modules_loaded():
 
 
 def test_pure_switch_loads_sources():
-    code = ("import minikafka_core, minikafka_core.batch as b, minikafka_core.segment as s;"
-            "print(minikafka_core.COMPILED, b.__file__.endswith('.py'), s.__file__.endswith('.py'))")
+    code = ("import minikafka_core, minikafka_core.records as r, minikafka_core.segment as s;"
+            "print(minikafka_core.COMPILED, r.__file__.endswith('.py'), s.__file__.endswith('.py'))")
     env = dict(os.environ, MINIKAFKA_PURE="1", PYTHONPATH=ROOT)
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout.split()

@@ -12,7 +12,7 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.log import Log, LogConfig, LogManager
 from minikafka.log.checkpoints import read_offset_checkpoint, read_partition_metadata
 from minikafka_core.batch import read_batch_header, validate_batches
-from minikafka_core.builder import build_batch
+from minikafka_core.records import build_batch_of_values as build_batch
 
 NOW = 1_700_000_000_000
 

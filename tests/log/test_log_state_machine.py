@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.log import LogConfig, LogManager
 from minikafka_core.batch import read_batch_header
-from minikafka_core.builder import build_batch
+from minikafka_core.records import build_batch_of_values as build_batch
 
 NOW = 1_700_000_000_000
 TOPIC = "events"

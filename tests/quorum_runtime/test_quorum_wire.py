@@ -6,7 +6,7 @@ import pytest
 
 from minikafka.errors import ErrorCode
 from minikafka.protocol import framing, messages
-from minikafka.protocol.records import read_batches
+from minikafka_core.records import read_batches
 from minikafka.quorum import messages as m
 from minikafka.quorum import wire
 from minikafka.quorum.log import Entry, SnapshotId

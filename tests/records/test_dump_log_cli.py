@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from minikafka.cli import dump_log
-from minikafka.protocol.records import ControlRecordType, Record, build_batch, build_control_batch
+from minikafka_core.records import ControlRecordType, Record, build_batch, build_control_batch
 
 T0 = 1_700_000_000_000
 

@@ -1,4 +1,4 @@
-"""minikafka.protocol.records: build, read, and agree with real clients' codecs."""
+"""minikafka_core.records: build, read, and agree with real clients' codecs."""
 
 import gzip
 import struct
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from kafka.record.default_records import DefaultRecordBatchBuilder as KafkaPythonBuilder
 from kafka.record.memory_records import MemoryRecords as KafkaPythonMemoryRecords
 
-from minikafka.protocol import records as rec
-from minikafka.protocol.records import ControlRecordType, Record, build_batch, read_batches
+from minikafka_core import records as rec
+from minikafka_core.records import ControlRecordType, Record, build_batch, read_batches
 
 T0 = 1_700_000_000_000
 

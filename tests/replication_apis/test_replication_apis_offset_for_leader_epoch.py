@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode
-from minikafka.protocol.records import Record, build_batch
+from minikafka_core.records import Record, build_batch
 from minikafka.testing import open_broker, open_cluster
 from replication_apis_wire import OFFSET_FOR_LEADER_EPOCH, call, create_topic, partition_state
 

@@ -12,7 +12,7 @@ import itertools
 import trio
 
 from minikafka.errors import ErrorCode
-from minikafka.protocol.records import Record, build_batch, read_batches
+from minikafka_core.records import Record, build_batch, read_batches
 from minikafka.server.peer import exchange
 
 PRODUCE, FETCH = 0, 1

@@ -12,7 +12,7 @@ from minikafka.protocol import codec, framing
 from minikafka.server.connection import send_parts, send_region
 from minikafka.server.frames import FrameReader
 from minikafka.testing import open_broker
-from minikafka_core.builder import build_batch
+from minikafka_core.records import build_batch_of_values as build_batch
 from minikafka_core.segment import FileRegion
 
 NOW = 1_700_000_000_000
