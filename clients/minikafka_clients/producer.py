@@ -299,14 +299,24 @@ class Producer:
         if self._closed or self.sender.fatal_error is not None:
             raise self.sender.fatal_error or KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR,
                                                         "the producer is closed")
-        deadline = trio.current_time() + self.config.max_block_ms / 1000
-        num_partitions = await self._wait_for_partitions(topic, partition, deadline)
+        # The common case (metadata known, memory free) reads no clock and awaits nothing:
+        # max.block.ms only starts counting when send() has to wait.
+        deadline = None
+        num_partitions = self._known_partitions(topic, partition)
+        if num_partitions is None:
+            deadline = trio.current_time() + self.config.max_block_ms / 1000
+            num_partitions = await self._wait_for_partitions(topic, partition, deadline)
         header_list = _encode_headers(headers)
-        size = len(key or b"") + len(value or b"") + sum(len(k) + len(v or b"") for k, v in header_list)
+        size = len(key or b"") + len(value or b"")
+        if header_list:
+            size += sum(len(k) + len(v or b"") for k, v in header_list)
         if size + 100 > min(self.config.max_request_size, self.config.buffer_memory):
             raise KafkaError(ErrorCode.MESSAGE_TOO_LARGE,
                              f"the record is {size} bytes, more than max.request.size or buffer.memory")
-        await self._wait_for_memory(size, deadline)
+        if not self.accumulator.has_room(size):
+            if deadline is None:
+                deadline = trio.current_time() + self.config.max_block_ms / 1000
+            await self._wait_for_memory(size, deadline)
         timestamp_ms = self.wall_clock_ms() if timestamp_ms is None else timestamp_ms
         result = self._append(topic, partition, num_partitions, timestamp_ms, key, value, header_list)
         if on_delivery is not None:
@@ -334,12 +344,20 @@ class Producer:
             result = self.accumulator.append(topic, sticky, timestamp_ms, key, value, headers, now_ms)
         return result
 
+    def _known_partitions(self, topic: str, partition: int | None) -> int | None:
+        """The topic's partition count if the metadata has it (and ``partition``), else None."""
+        metadata = self.cluster.topics.get(topic)
+        if metadata is not None and (partition is None or partition in metadata.partitions):
+            return len(metadata.partitions)
+        return None
+
     async def _wait_for_partitions(self, topic: str, partition: int | None, deadline: float) -> int:
         """The topic's partition count, fetching metadata until ``max.block.ms``."""
         while True:
+            num_partitions = self._known_partitions(topic, partition)
+            if num_partitions is not None:
+                return num_partitions
             metadata = self.cluster.topics.get(topic)
-            if metadata is not None and (partition is None or partition in metadata.partitions):
-                return len(metadata.partitions)
             error = self.cluster.topic_error(topic)
             if error is not None and not retry.is_retriable(error):
                 # INVALID_TOPIC_EXCEPTION, TOPIC_AUTHORIZATION_FAILED: waiting cannot help.
