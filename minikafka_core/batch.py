@@ -33,7 +33,8 @@ from minikafka_core.records import (ATTRIBUTES_POS, BASE_OFFSET_POS, BASE_SEQUEN
                                     NO_TIMESTAMP, PARTITION_LEADER_EPOCH_POS, PRODUCER_EPOCH_POS,
                                     PRODUCER_ID_POS, RECORDS_COUNT_POS, RecordReader,
                                     TIMESTAMP_TYPE_MASK, TRANSACTIONAL_MASK,
-                                    UNSUPPORTED_COMPRESSION_TYPE, UNSUPPORTED_FOR_MESSAGE_FORMAT)
+                                    UNSUPPORTED_COMPRESSION_TYPE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
+                                    decode_records)
 
 KNOWN_CODECS = (0, 1, 2, 3, 4)  # none, gzip, snappy, lz4, zstd
 INT64_MIN = -(2**63)
@@ -215,31 +216,35 @@ def iter_record_timestamps(batch: bytes):
 
     Not the hot path (ListOffsets by timestamp): decompresses when needed.
     """
-    info = read_batch_header(batch, 0)
-    records = _records_area(batch, info)
-    reader = RecordReader(records, 0, len(records))
-    for _ in range(info.record_count):
-        length = reader.varint()
-        body_end = reader.pos + length
-        reader.pos += 1
-        timestamp_delta = reader.varlong()
-        offset_delta = reader.varint()
-        reader.pos = body_end
-        if info.timestamp_type == LOG_APPEND_TIME:
-            yield info.base_offset + offset_delta, info.max_timestamp
-        else:
-            yield info.base_offset + offset_delta, info.first_timestamp + timestamp_delta
+    for record in decode_stored_records(batch, read_batch_header(batch, 0)):
+        yield record.offset, record.timestamp
 
 
-def _records_area(buf, info):
-    """The (decompressed) records of the batch ``info`` describes, as bytes-like."""
-    view = memoryview(buf)[info.position + HEADER_SIZE:info.position + info.size]
-    if info.compression == 0:
+def decode_stored_records(batch, info) -> list:
+    """Every ``Record`` of one batch, decompressed if needed.
+
+    Args:
+        batch: the batch's bytes, from its header on.
+        info: its header (``info.position`` is not used: ``batch`` starts
+            at the header).
+
+    A LogAppendTime batch reports its max timestamp for every record, as
+    Kafka's record iterator does.
+    """
+    area = bytes(_inflate(memoryview(batch)[HEADER_SIZE:info.size], info.compression))
+    log_append_time = info.max_timestamp if info.timestamp_type == LOG_APPEND_TIME else NO_TIMESTAMP
+    return decode_records(area, 0, len(area), info.base_offset, info.first_timestamp,
+                          log_append_time, info.record_count)
+
+
+def _inflate(view, codec):
+    """``view`` (a batch's records area) decompressed with ``codec``; itself for 0."""
+    if codec == 0:
         return view
     from minikafka_core import compression  # imported lazily: optional codecs
 
     try:
-        return compression.decompress(info.compression, view)
+        return compression.decompress(codec, view)
     except ValueError as exc:
         raise InvalidBatchError(CORRUPT_MESSAGE, f"Failed to decompress records: {exc}")
 
@@ -281,7 +286,8 @@ def validate_batches(buf, max_message_bytes, now_ms=None, timestamp_type=CREATE_
     while pos < len(view):
         info = _check_batch_framing(view, pos, max_message_bytes)
         _check_batch_header(info, from_client)
-        records = _records_area(view, info)
+        records = _inflate(memoryview(view)[info.position + HEADER_SIZE:info.position + info.size],
+                           info.compression)
         reader = RecordReader(records, 0, len(records))
         walk_records(reader, info.record_count, info.first_timestamp, min_timestamp, max_timestamp)
         infos.append(info)

@@ -34,11 +34,10 @@ Plain Python over the compiled codec: the cleaner is background work.
 from __future__ import annotations
 
 from minikafka_core import compression
-from minikafka_core.batch import read_batch_header
-from minikafka_core.records import (CONTROL_MASK, CORRUPT_MESSAGE, DELETE_HORIZON_MASK,
-                                    HEADER_SIZE, LOG_APPEND_TIME, NO_TIMESTAMP, TIMESTAMP_TYPE_MASK,
-                                    TRANSACTIONAL_MASK, InvalidBatchError, Record,
-                                    decode_records, encode_record, finish_batch)
+from minikafka_core.batch import decode_stored_records, read_batch_header
+from minikafka_core.records import (CONTROL_MASK, DELETE_HORIZON_MASK, LOG_APPEND_TIME,
+                                    TIMESTAMP_TYPE_MASK, TRANSACTIONAL_MASK, Record, encode_record,
+                                    finish_batch)
 
 
 def has_delete_horizon(info) -> bool:
@@ -46,28 +45,9 @@ def has_delete_horizon(info) -> bool:
     return bool(info.attributes & DELETE_HORIZON_MASK)
 
 
-def records_area(batch: bytes, info) -> bytes:
-    """The (decompressed) records of one stored batch."""
-    body = memoryview(batch)[HEADER_SIZE:info.size]
-    if info.compression == 0:
-        return bytes(body)
-    try:
-        return bytes(compression.decompress(info.compression, body))
-    except ValueError as exc:
-        raise InvalidBatchError(CORRUPT_MESSAGE, f"Failed to decompress records: {exc}")
-
-
 def iter_records(batch: bytes, info=None) -> list[Record]:
-    """Every ``Record`` of one stored batch (``batch`` starts at its header).
-
-    A LogAppendTime batch reports its max timestamp for every record, as
-    Kafka's record iterator does.
-    """
-    info = info or read_batch_header(batch, 0)
-    area = records_area(batch, info)
-    log_append_time = info.max_timestamp if info.timestamp_type == LOG_APPEND_TIME else NO_TIMESTAMP
-    return decode_records(area, 0, len(area), info.base_offset, info.first_timestamp,
-                          log_append_time, info.record_count)
+    """Every ``Record`` of one stored batch (``batch`` starts at its header)."""
+    return decode_stored_records(batch, info or read_batch_header(batch, 0))
 
 
 def first_keyless_record(batch: bytes, info) -> int | None:
