@@ -1,4 +1,11 @@
-"""The storage core: record batches, segments, indexes and recovery.
+"""The compiled core: the record model, batch validation, segments, indexes, recovery.
+
+``records`` defines the magic v2 batch and record layout once, with the
+encoder and decoder every reader and writer of records uses (the broker, the
+log cleaner, tools and the bundled clients); ``batch`` validates produced
+batches and walks a fetch; ``segment``, ``offset_index``, ``time_index`` and
+``recovery`` are the on-disk log. The core imports nothing from ``minikafka``:
+its errors carry Kafka's numeric error codes.
 
 Every module here is written once, in Cython's *pure-Python mode*: the ``.py``
 file is ordinary Python, and the ``.pxd`` file beside it tells Cython the C

@@ -41,3 +41,14 @@ def test_core_and_log_tests_pass_uncompiled():
          "tests/core/test_core_compiled.py::test_core_and_log_tests_pass_uncompiled"],
         env=env, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_the_core_imports_nothing_from_minikafka():
+    modules = ", ".join(f"minikafka_core.{name}" for name in CORE_MODULES + ["compression"])
+    code = (f"import sys, {modules};"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('minikafka', 'minikafka_clients')))")
+    for pure in ("0", "1"):
+        env = dict(os.environ, MINIKAFKA_PURE=pure, PYTHONPATH=ROOT)
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert out == "[]", out
