@@ -23,8 +23,8 @@ cdef uint64_t _zigzag(int64_t value) noexcept
 @cython.locals(raw=uint64_t, size=int)
 cpdef int varint_size(int64_t value) noexcept
 
-@cython.locals(raw=uint64_t)
-cpdef Py_ssize_t put_varint(unsigned char[::1] out, Py_ssize_t pos, int64_t value) except -1
+@cython.locals(raw=uint64_t, byte=int)
+cpdef int append_varint(bytearray out, int64_t value) except -1
 
 
 @cython.final
@@ -36,12 +36,14 @@ cdef class Record:
     cdef readonly list headers
 
 
-@cython.locals(key_length=Py_ssize_t, value_length=Py_ssize_t, header_value_length=Py_ssize_t,
-               body_size=Py_ssize_t, pos=Py_ssize_t, out=bytearray, view="unsigned char[::1]")
 cpdef bytes encode_record(int64_t offset_delta, int64_t timestamp_delta, key, value, headers=*)
 
-cdef Py_ssize_t _put_bytes(bytearray out, unsigned char[::1] view, Py_ssize_t pos, data,
-                           Py_ssize_t length) except -1
+@cython.locals(key_length=Py_ssize_t, value_length=Py_ssize_t, header_value_length=Py_ssize_t,
+               body_size=Py_ssize_t, size=Py_ssize_t)
+cpdef Py_ssize_t append_record(bytearray out, int64_t offset_delta, int64_t timestamp_delta, key,
+                               value, headers=*, Py_ssize_t max_size=*) except -1
+
+cdef int _append_bytes(bytearray out, data, Py_ssize_t length) except -1
 
 
 @cython.locals(reader=RecordReader, records=list, i=int32_t, length=int32_t,

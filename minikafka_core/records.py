@@ -227,21 +227,22 @@ def varint_size(value):
     return size
 
 
-def put_varint(out, pos, value):
-    """Write ``value`` zigzag-encoded into ``out[pos:]``; return the position after it."""
+def append_varint(out, value):
+    """Append ``value`` zigzag-encoded (protobuf's varint, up to 64 bits) to the bytearray ``out``."""
     raw = _zigzag(value)
     while raw >= 0x80:
-        out[pos] = (raw & 0x7F) | 0x80
+        byte = (raw & 0x7F) | 0x80
+        out.append(byte)
         raw >>= 7
-        pos += 1
-    out[pos] = raw
-    return pos + 1
+    byte = raw
+    out.append(byte)
+    return 0
 
 
 def encode_varint(value: int) -> bytes:
     """Zigzag-encode a signed integer (up to 64 bits) as a protobuf varint."""
-    out = bytearray(varint_size(value))
-    put_varint(out, 0, value)
+    out = bytearray()
+    append_varint(out, value)
     return bytes(out)
 
 
@@ -279,17 +280,34 @@ class Record:
 
 
 def encode_record(offset_delta, timestamp_delta, key, value, headers=()):
-    """Encode one record, its length varint first.
+    """Encode one record, its length varint first (see ``append_record``).
+
+    Returns:
+        The record's bytes, as Kafka's ``DefaultRecord.writeTo`` writes them.
+    """
+    out = bytearray()
+    append_record(out, offset_delta, timestamp_delta, key, value, headers, -1)
+    return bytes(out)
+
+
+def append_record(out, offset_delta, timestamp_delta, key, value, headers=(), max_size=-1):
+    """Encode one record at the end of the bytearray ``out``, unless it would not fit.
+
+    The producer encodes each record straight into its open batch this way:
+    no intermediate object per record.
 
     Args:
+        out: the bytearray to extend.
         offset_delta: the record's offset minus the batch's base offset.
         timestamp_delta: its timestamp minus the batch's base timestamp.
         key, value: bytes-like or None (null).
         headers: ``(key, value)`` pairs; keys ``str`` (UTF-8) or bytes,
             values bytes-like or None.
+        max_size: when >= 0, leave ``out`` unchanged if it would grow past
+            this many bytes.
 
     Returns:
-        The record's bytes, as Kafka's ``DefaultRecord.writeTo`` writes them.
+        The record's size in bytes, or 0 if it did not fit.
     """
     if headers:
         headers = [(k.encode("utf-8") if isinstance(k, str) else k, v) for k, v in headers]
@@ -302,29 +320,28 @@ def encode_record(offset_delta, timestamp_delta, key, value, headers=()):
         header_value_length = -1 if header_value is None else len(header_value)
         body_size += (varint_size(len(header_key)) + len(header_key)
                       + varint_size(header_value_length) + max(header_value_length, 0))
-    out = bytearray(varint_size(body_size) + body_size)
-    view = out  # compiled: a typed view of ``out``, for byte-wide writes
-    pos = put_varint(view, 0, body_size)
-    view[pos] = 0  # record attributes: unused in v2
-    pos = put_varint(view, pos + 1, timestamp_delta)
-    pos = put_varint(view, pos, offset_delta)
-    pos = _put_bytes(out, view, pos, key, key_length)
-    pos = _put_bytes(out, view, pos, value, value_length)
-    pos = put_varint(view, pos, len(headers))
+    size = varint_size(body_size) + body_size
+    if 0 <= max_size < len(out) + size:
+        return 0
+    append_varint(out, body_size)
+    out.append(0)  # record attributes: unused in v2
+    append_varint(out, timestamp_delta)
+    append_varint(out, offset_delta)
+    _append_bytes(out, key, key_length)
+    _append_bytes(out, value, value_length)
+    append_varint(out, len(headers))
     for header_key, header_value in headers:
-        pos = _put_bytes(out, view, pos, header_key, len(header_key))
-        pos = _put_bytes(out, view, pos, header_value,
-                         -1 if header_value is None else len(header_value))
-    return bytes(out)
+        _append_bytes(out, header_key, len(header_key))
+        _append_bytes(out, header_value, -1 if header_value is None else len(header_value))
+    return size
 
 
-def _put_bytes(out, view, pos, data, length):
-    """Write a length varint (-1 = null) and ``data``; return the position after."""
-    pos = put_varint(view, pos, length)
+def _append_bytes(out, data, length):
+    """Append a length varint (-1 = null) and ``data`` to ``out``."""
+    append_varint(out, length)
     if length > 0:
-        out[pos:pos + length] = data
-        pos += length
-    return pos
+        out += data
+    return 0
 
 
 def decode_records(data, start, end, base_offset, base_timestamp, log_append_time, record_count):

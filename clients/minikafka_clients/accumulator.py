@@ -22,7 +22,7 @@ partition is *ready* to send when its first batch is
 ``max.block.ms``. The accumulator only counts; the producer does the waiting.
 
 Records are encoded into the batch as they arrive (varint-framed v2 records,
-``minikafka_core.records.encode_record``), so closing a batch is one
+``minikafka_core.records.append_record``), so closing a batch is one
 compression call plus a 61-byte header. The header is written at send time
 (``ProducerBatch.build``) because the producer id, epoch and sequence number
 may change between attempts (idempotence, ``idempotence.py``).
@@ -48,7 +48,7 @@ import dataclasses
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka_core import records as record_codec
 from minikafka_core import compression as codecs
-from minikafka_core.records import encode_record, finish_batch
+from minikafka_core.records import append_record, finish_batch
 
 RECORD_BATCH_OVERHEAD = 61  # the magic v2 header (Java's DefaultRecordBatch.RECORD_BATCH_OVERHEAD)
 NO_SEQUENCE = -1
@@ -153,12 +153,12 @@ class ProducerBatch:
         if self.closed:
             return None
         first_timestamp = self.timestamps[0] if self.timestamps else timestamp_ms
-        encoded = encode_record(self.record_count, timestamp_ms - first_timestamp, key, value,
-                                headers)
-        if self.record_count and self.size_bytes + len(encoded) > self.batch_size:
+        # The first record always fits (-1: no limit); the others while the batch stays in batch.size.
+        room = max(self.batch_size - RECORD_BATCH_OVERHEAD, 0) if self.record_count else -1
+        if not append_record(self.records, self.record_count, timestamp_ms - first_timestamp,
+                             key, value, headers, room):
             self.closed = True  # full: the next record opens a new batch
             return None
-        self.records += encoded
         self.timestamps.append(timestamp_ms)
         self.record_count += 1
         return self.record_count - 1
