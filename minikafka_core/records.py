@@ -645,7 +645,7 @@ def finish_batch(records, *, record_count: int, first_timestamp: int, max_timest
         producer_id, producer_epoch, base_sequence, record_count))
     crc = crc32c.crc32c(records, crc32c.crc32c(memoryview(header)[ATTRIBUTES_POS:]))
     struct.pack_into(">I", header, CRC_POS, crc)
-    return bytes(header + records)
+    return b"".join((header, records))  # one copy of the records
 
 
 def build_batch(records, *, base_offset: int = 0, compression: int = 0,
