@@ -49,9 +49,15 @@ from the buffer. ``read_batches`` stops quietly at a partial batch at the end
 of the buffer: a fetch response may cut its last batch short (``max_bytes``),
 and the consumer fetches it again from that offset.
 
-Encoding (``encode_record``) is the bundled producer's hot path: the
-producer encodes each record into its open batch as it arrives, and
-``finish_batch`` puts the 61-byte header (CRC last) in front at send time.
+Encoding is the bundled producer's hot path: ``append_record`` encodes each
+record at the end of the producer's open batch as it arrives (refusing it
+when the batch is full), and ``finish_batch`` puts the 61-byte header (CRC
+last) in front at send time. ``build_batch`` does both for a list of
+``Record`` objects (the broker's own records, tools, tests).
+
+``read_batches`` and ``parse_batch`` check the CRC before decoding;
+``batch.py`` validates a produced batch without building record objects at
+all.
 
 Errors are ``InvalidBatchError``: a ``ValueError`` carrying the numeric
 Kafka error code a broker answers (the core imports nothing from
