@@ -62,7 +62,7 @@ from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.quorum.runtime import handle_raft_request
-from minikafka.quorum.wire import is_metadata_fetch
+from minikafka.protocol.metadata_topic import is_metadata_fetch
 from minikafka.replication.fetch_rules import validate_leader_epoch
 from minikafka.replication.follower_state import FetchPosition
 

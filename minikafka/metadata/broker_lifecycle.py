@@ -57,7 +57,7 @@ import trio
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol.codec import as_dict
-from minikafka.server.peer import exchange
+from minikafka.rpc.client import exchange
 
 log = logging.getLogger("minikafka.lifecycle")
 

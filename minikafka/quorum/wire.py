@@ -42,14 +42,11 @@ from __future__ import annotations
 import struct
 
 from minikafka.errors import ErrorCode
+from minikafka.protocol.metadata_topic import METADATA_PARTITION, METADATA_TOPIC, METADATA_TOPIC_ID
 from minikafka.protocol.records import ControlRecordType, Record, build_batch, read_batches
 from minikafka.quorum import messages as m
 from minikafka.quorum.log import Entry, SnapshotId
 
-METADATA_TOPIC = "__cluster_metadata"
-METADATA_PARTITION = 0
-# Kafka's Uuid.METADATA_TOPIC_ID, reserved for the metadata log.
-METADATA_TOPIC_ID = bytes(15) + b"\x01"
 ZERO_UUID = bytes(16)
 
 VOTE_KEY, BEGIN_QUORUM_EPOCH_KEY, END_QUORUM_EPOCH_KEY = 52, 53, 54
@@ -187,17 +184,6 @@ _REQUEST_ENCODERS = {
     m.FetchRequest: _encode_fetch,
     m.FetchSnapshotRequest: _encode_fetch_snapshot,
 }
-
-
-def is_metadata_fetch(request) -> bool:
-    """Is a decoded Fetch request for ``__cluster_metadata-0`` (the quorum's)?
-
-    The broker's Fetch handler uses this to send the quorum's fetches to
-    :func:`minikafka.quorum.runtime.handle_raft_request`.
-    """
-    topics = request.topics
-    return (len(topics) == 1 and (topics[0].topic == METADATA_TOPIC
-                                  or topics[0].topic_id == METADATA_TOPIC_ID))
 
 
 def decode_request(api_key: int, request) -> tuple[int, str | None, object]:
@@ -426,21 +412,6 @@ _RESPONSE_DECODERS = {
     END_QUORUM_EPOCH_KEY: _decode_end_response,
     FETCH_KEY: _decode_fetch_response,
     FETCH_SNAPSHOT_KEY: _decode_fetch_snapshot_response,
-}
-
-
-def api_key_of(message) -> int:
-    """The Kafka API key that carries a core request or response dataclass."""
-    return _API_KEYS[type(message)]
-
-
-_API_KEYS = {
-    m.VoteRequest: VOTE_KEY, m.VoteResponse: VOTE_KEY,
-    m.BeginQuorumEpochRequest: BEGIN_QUORUM_EPOCH_KEY,
-    m.BeginQuorumEpochResponse: BEGIN_QUORUM_EPOCH_KEY,
-    m.EndQuorumEpochRequest: END_QUORUM_EPOCH_KEY, m.EndQuorumEpochResponse: END_QUORUM_EPOCH_KEY,
-    m.FetchRequest: FETCH_KEY, m.FetchResponse: FETCH_KEY,
-    m.FetchSnapshotRequest: FETCH_SNAPSHOT_KEY, m.FetchSnapshotResponse: FETCH_SNAPSHOT_KEY,
 }
 
 

@@ -1,107 +1,76 @@
-"""Splitting a byte stream into Kafka's size-prefixed frames (sans-I/O).
+"""Kafka frames over a Trio stream: the I/O half of ``protocol.framing``.
 
-Every request on the wire is ``int32 size`` followed by ``size`` bytes. TCP
-delivers the stream in arbitrary pieces: one ``receive_some`` may hold half a
-frame, or ten pipelined frames. ``FrameReader`` is fed those pieces and hands
-back whole frames, in order, without the size prefix.
+``protocol.framing.FrameReader`` splits bytes into frames and never touches
+a socket; :func:`receive_frame` is the loop that feeds it from a Trio
+stream. Every reader of frames in the project uses this one loop: a
+broker's client connections (``server/connection.py``), the inter-broker
+client (:mod:`minikafka.rpc.client`) and the bundled clients.
 
-Copies matter here (a produce request can be a megabyte). Received pieces are
-kept as they came, in a list, never appended to a growing buffer (which would
-copy every byte again each time it reallocates). A frame that lies within one
-piece is handed out as a ``memoryview`` slice of it, with no copy at all; a
-frame spread over several pieces is joined once, into a buffer of exactly the
-size needed. The server asks the socket for the bytes still missing from the
-frame in progress, so a large frame usually arrives in pieces that end where
-it ends. Pieces are immutable ``bytes``, so handlers may keep slices of a frame
-(the codec decodes ``records`` as such slices).
+How bytes are read (the copies matter: a produce request or a replica fetch
+answer can be megabytes):
 
-A size below zero or above ``max_frame_bytes`` raises ``FrameError``: the
-connection cannot be resynchronised and must be closed (Kafka's
-``InvalidReceiveException``).
+- While the next frame's size is unknown, ``receive_some(receive_bytes)``:
+  one read may bring many small pipelined frames, each handed out as a
+  slice of the bytes read, with no copy.
+- Once the size of an incomplete frame is known, and the stream is a
+  socket, the rest of the frame is read with ``recv_into`` straight into a
+  buffer of exactly the frame's size (``FrameReader.receive_buffer``): no
+  read ever crosses the end of the frame, and nothing is joined or copied.
+  An in-memory test stream (no socket) gets ``receive_some`` of the bytes
+  still missing instead.
 """
 
 from __future__ import annotations
 
-SIZE_PREFIX_BYTES = 4
+import trio
+
+from minikafka.protocol.framing import SIZE_PREFIX_BYTES, FrameReader
+
+RECEIVE_BYTES = 256 * 1024  # one read when the next frame's size is unknown
+MAX_RECEIVE_BYTES = 1024 * 1024  # cap: receive_some() allocates this much up front
+EXACT = SIZE_PREFIX_BYTES  # receive_bytes that never reads past the frame in progress
 
 
-class FrameError(Exception):
-    """The stream cannot be split into frames; close the connection."""
+async def receive_frame(stream: trio.abc.Stream, reader: FrameReader, *,
+                        receive_bytes: int = RECEIVE_BYTES) -> memoryview | None:
+    """The next whole frame of ``stream`` (size prefix removed), or None at its end.
 
-
-class FrameReader:
-    """Buffers received bytes and returns whole frames. Owned by one connection.
+    Bytes received past the frame stay in ``reader`` for the next call, so
+    a connection keeps one reader for its lifetime.
 
     Args:
-        max_frame_bytes: the largest frame accepted
-            (``socket.request.max.bytes``).
+        stream: the connection; a ``trio.SocketStream`` is read with
+            ``recv_into`` where that saves copies.
+        reader: the connection's frame reader (it holds the size limit).
+        receive_bytes: how much one read may ask for while the next frame's
+            size is unknown. :data:`EXACT` reads the size prefix alone, so
+            nothing after the frame is consumed (one request, one answer).
+
+    Returns:
+        The frame, or None if the peer closed the stream (a frame it left
+        unfinished is dropped).
+
+    Raises:
+        FramingError: the size prefix is negative or above the limit.
+        trio.BrokenResourceError, trio.ClosedResourceError: the stream failed.
     """
-
-    def __init__(self, max_frame_bytes: int):
-        self.max_frame_bytes = max_frame_bytes
-        self._pieces: list[bytes] = []  # received, not yet consumed, in order
-        self._offset = 0  # bytes of _pieces[0] already consumed
-        self._buffered = 0  # unconsumed bytes over all pieces
-
-    def feed(self, data: bytes) -> None:
-        """Add bytes received from the peer."""
-        if data:
-            self._pieces.append(bytes(data))  # no copy if already bytes
-            self._buffered += len(data)
-
-    def next_frame(self) -> memoryview | None:
-        """Return the next whole frame (without its size), or None if incomplete.
-
-        Raises:
-            FrameError: the size prefix is negative or too large.
-        """
-        size = self.pending_frame_size()
-        if size is None or self._buffered < SIZE_PREFIX_BYTES + size:
+    sock = getattr(stream, "socket", None)  # None: an in-memory test stream
+    while (frame := reader.next_frame()) is None:
+        buffer = reader.receive_buffer() if sock is not None else None
+        if buffer is not None:
+            try:
+                count = await sock.recv_into(buffer)
+            except OSError as exc:
+                # What SocketStream.receive_some raises for the same failure.
+                raise trio.BrokenResourceError(f"receiving failed: {exc!r}") from exc
+            if count == 0:
+                return None
+            reader.received_into(count)
+            continue
+        # Ask for what the frame in progress lacks, so a read ends where it ends.
+        wanted = reader.bytes_missing() or max(receive_bytes - reader.buffered_bytes, 1)
+        data = await stream.receive_some(min(wanted, MAX_RECEIVE_BYTES))
+        if not data:
             return None
-        end = self._offset + SIZE_PREFIX_BYTES + size
-        if end > len(self._pieces[0]):
-            self._join(SIZE_PREFIX_BYTES + size)
-            end = SIZE_PREFIX_BYTES + size
-        frame = memoryview(self._pieces[0])[self._offset + SIZE_PREFIX_BYTES:end]
-        self._consume(SIZE_PREFIX_BYTES + size)
-        return frame
-
-    def pending_frame_size(self) -> int | None:
-        """The size of the frame being received, once its prefix has arrived."""
-        if self._buffered < SIZE_PREFIX_BYTES:
-            return None
-        if len(self._pieces[0]) - self._offset < SIZE_PREFIX_BYTES:
-            self._join(SIZE_PREFIX_BYTES)  # the prefix itself was split
-        size = int.from_bytes(
-            self._pieces[0][self._offset:self._offset + SIZE_PREFIX_BYTES], "big", signed=True)
-        if size < 0 or size > self.max_frame_bytes:
-            raise FrameError(
-                f"frame size {size} is outside 0..{self.max_frame_bytes}"
-                " (socket.request.max.bytes)"
-            )
-        return size
-
-    def bytes_missing(self) -> int:
-        """How many more bytes complete the current frame (0 if unknown)."""
-        size = self.pending_frame_size()
-        if size is None:
-            return 0
-        return max(0, SIZE_PREFIX_BYTES + size - self._buffered)
-
-    def _join(self, at_least: int) -> None:
-        """Merge leading pieces into one holding at least ``at_least`` bytes."""
-        merged, total = [], 0
-        while total < at_least + self._offset:
-            piece = self._pieces.pop(0)
-            merged.append(piece)
-            total += len(piece)
-        first = memoryview(merged[0])[self._offset:]
-        self._pieces.insert(0, b"".join([first, *merged[1:]]))
-        self._offset = 0
-
-    def _consume(self, count: int) -> None:
-        self._offset += count
-        self._buffered -= count
-        if self._offset == len(self._pieces[0]):
-            self._pieces.pop(0)
-            self._offset = 0
+        reader.receive_data(data)
+    return frame

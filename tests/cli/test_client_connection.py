@@ -34,9 +34,11 @@ class FakeBroker:
     async def serve(self, stream):
         reader = framing.FrameReader()
         while data := await stream.receive_some(65536):
-            reader.feed(data)
+            reader.receive_data(data)
             while (frame := reader.next_frame()) is not None:
-                header, body = framing.read_request(frame)
+                header, body_offset = framing.read_request_header(frame)
+                body = messages.REQUESTS[header.request_api_key].decode(
+                    frame[body_offset:], header.request_api_version)
                 self.seen_correlation_ids.append(header.correlation_id)
                 if not self.silent:
                     await stream.send_all(self.answer(header))

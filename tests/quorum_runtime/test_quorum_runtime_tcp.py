@@ -30,9 +30,11 @@ async def serve_raft(stream, runtime_of) -> None:
     reader = framing.FrameReader()
     async with stream:
         async for data in stream:
-            reader.feed(data)
+            reader.receive_data(data)
             for frame in reader.frames():
-                header, body = framing.read_request(frame)
+                header, body_offset = framing.read_request_header(frame)
+                body = messages.REQUESTS[header.request_api_key].decode(
+                    frame[body_offset:], header.request_api_version)
                 api_key, version = header.request_api_key, header.request_api_version
                 response = await handle_raft_request(runtime_of(), api_key, body)
                 await stream.send_all(framing.encode_response(api_key, version,

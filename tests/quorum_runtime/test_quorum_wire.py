@@ -6,6 +6,7 @@ import pytest
 
 from minikafka.errors import ErrorCode
 from minikafka.protocol import framing, messages
+from minikafka.protocol.metadata_topic import is_metadata_fetch
 from minikafka.protocol.records import read_batches
 from minikafka.quorum import messages as m
 from minikafka.quorum import wire
@@ -47,7 +48,8 @@ RESPONSES = [
 def test_requests_round_trip_through_framing(request_message):
     api_key, version, body = wire.encode_request(request_message, "cluster-x", destination_id=1)
     frame = framing.encode_request(api_key, version, 42, "raft-2", body)
-    header, decoded = framing.read_request(frame[4:])
+    header, body_offset = framing.read_request_header(frame[4:])
+    decoded = messages.REQUESTS[api_key].decode(frame[4 + body_offset:], version)
     assert header.request_api_version == version == messages.REQUESTS[api_key].valid_versions.highest
     source_id, cluster_id, message = wire.decode_request(api_key, decoded)
     assert message == request_message and cluster_id == "cluster-x"
@@ -71,7 +73,7 @@ def test_metadata_fetch_names_kafkas_metadata_topic_id_and_replica_state():
     decoded = messages.FETCH_REQUEST.decode(messages.FETCH_REQUEST.encode(body, version), version)
     assert decoded.topics[0].topic_id == bytes(15) + b"\x01"  # AAAAAAAAAAAAAAAAAAAAAQ
     assert decoded.replica_state.replica_id == 2
-    assert wire.is_metadata_fetch(decoded)
+    assert is_metadata_fetch(decoded)
 
 
 def test_pre_vote_is_on_the_wire_only_from_vote_v2():

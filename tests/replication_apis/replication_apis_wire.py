@@ -8,7 +8,7 @@ import trio
 
 from minikafka.errors import ErrorCode
 from minikafka.protocol.codec import as_dict
-from minikafka.server.peer import exchange
+from minikafka.rpc.client import exchange
 
 ELECT_LEADERS, ALTER_PARTITION_REASSIGNMENTS, LIST_PARTITION_REASSIGNMENTS = 43, 45, 46
 OFFSET_FOR_LEADER_EPOCH, ALTER_PARTITION, ALLOCATE_PRODUCER_IDS, INIT_PRODUCER_ID = 23, 56, 67, 22

@@ -13,7 +13,7 @@ import trio
 
 from minikafka.errors import ErrorCode
 from minikafka.protocol.records import Record, build_batch, read_batches
-from minikafka.server.peer import exchange
+from minikafka.rpc.client import exchange
 
 PRODUCE, FETCH = 0, 1
 PRODUCE_VERSION, FETCH_VERSION = 9, 12

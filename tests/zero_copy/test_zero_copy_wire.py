@@ -10,7 +10,6 @@ import trio.testing
 from minikafka.log import Log, LogConfig
 from minikafka.protocol import codec, framing
 from minikafka.server.connection import send_parts, send_region
-from minikafka.server.frames import FrameReader
 from minikafka.testing import open_broker
 from minikafka_core.builder import build_batch
 from minikafka_core.segment import FileRegion
@@ -36,9 +35,9 @@ async def connect(port: int, zero_copy: bool, monkeypatch) -> trio.SocketStream:
 async def exchange(stream, request: bytes) -> bytes:
     """Send a request frame; return the response frame, size prefix included."""
     await stream.send_all(request)
-    reader = FrameReader(1 << 30)
+    reader = framing.FrameReader(1 << 30)
     while (frame := reader.next_frame()) is None:
-        reader.feed(await stream.receive_some(1 << 20))
+        reader.receive_data(await stream.receive_some(1 << 20))
     return len(frame).to_bytes(4, "big") + bytes(frame)
 
 
