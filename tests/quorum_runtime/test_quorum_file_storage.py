@@ -11,7 +11,7 @@ import pytest
 from minikafka.quorum.file_storage import (CorruptStateError, FileStorage, metadata_log_dir,
                                            snapshot_file_name)
 from minikafka.quorum.log import Entry, Snapshot, SnapshotId
-from minikafka.quorum.storage import HardState
+from minikafka.quorum.ready import HardState
 
 
 def entries(start: int, count: int, epoch: int) -> tuple[Entry, ...]:

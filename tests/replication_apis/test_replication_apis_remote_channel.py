@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.handlers.controller_apis import FORWARDED
 from minikafka.metadata.broker_lifecycle import RemoteControllers
+from minikafka.metadata.forwarding import FORWARDED
 from minikafka.protocol import messages
 from minikafka.testing import open_cluster
 from replication_apis_wire import alter_partition_body, broker_epoch, controller_and_other, create_topic
