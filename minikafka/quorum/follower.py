@@ -39,7 +39,7 @@ class SnapshotDownload:
     data: bytearray = dataclasses.field(default_factory=bytearray)
 
 
-class FollowerState:
+class QuorumFollowerState:
     """A follower's fetch loop state. Owned by the RaftNode."""
 
     def __init__(self, node: RaftNodeView):
@@ -144,7 +144,7 @@ class FollowerState:
         # committed.
         node.high_watermark = max(node.high_watermark, min(resp.high_watermark, log.log_end_offset))
 
-    def _truncate(self, node: RaftNodeView, diverging: m.EpochEndOffset) -> None:
+    def _truncate(self, node: RaftNodeView, diverging: m.QuorumEpochEndOffset) -> None:
         local = node.log.end_offset_for_epoch(diverging.epoch)
         offset = diverging.end_offset if local.epoch < 0 else min(local.end_offset, diverging.end_offset)
         offset = max(offset, node.log.log_start_offset)

@@ -39,20 +39,20 @@ from minikafka.quorum.log import Entry
 from minikafka.quorum.state import RaftNodeView
 
 @dataclasses.dataclass
-class ReplicaState:
+class QuorumReplicaState:
     """What the leader knows of one follower (or observer)."""
 
     log_end_offset: int = -1  # its fetch offset after the last valid fetch
     fetched_recently: bool = False  # fetched since the last check-quorum
 
 
-class LeaderState:
+class QuorumLeaderState:
     """The leader's view of its followers. Owned by the RaftNode."""
 
     def __init__(self, node: RaftNodeView):
         config = node.config
         self.epoch_start_offset = node.log.log_end_offset
-        self.replicas = {voter_id: ReplicaState() for voter_id in node.other_voters()}
+        self.replicas = {voter_id: QuorumReplicaState() for voter_id in node.other_voters()}
         self.check_quorum_ticks_left = config.fetch_timeout_ticks
         self.begin_epoch_ticks_left = config.election_timeout_ticks
         # Kafka's LeaderChangeMessage control record opens every epoch.
@@ -107,7 +107,7 @@ class LeaderState:
     # --- fetch ----------------------------------------------------------------------
 
     def on_fetch(self, node: RaftNodeView, env: m.Envelope, req: m.FetchRequest) -> None:
-        replica = self.replicas.setdefault(env.source_id, ReplicaState())
+        replica = self.replicas.setdefault(env.source_id, QuorumReplicaState())
         replica.fetched_recently = True
         response = self._validate_fetch(node, req)
         if response is None:
@@ -130,7 +130,7 @@ class LeaderState:
             return self._answer(node, snapshot_id=log.snapshot_id)
         if found.epoch == req.last_fetched_epoch and req.fetch_offset <= found.end_offset:
             return None
-        return self._answer(node, diverging_epoch=m.EpochEndOffset(found.epoch, found.end_offset))
+        return self._answer(node, diverging_epoch=m.QuorumEpochEndOffset(found.epoch, found.end_offset))
 
     @staticmethod
     def _answer(node: RaftNodeView, **fields) -> m.FetchResponse:
@@ -150,7 +150,7 @@ class LeaderState:
     # --- fetch snapshot ------------------------------------------------------------
 
     def on_fetch_snapshot(self, node: RaftNodeView, env: m.Envelope, req: m.FetchSnapshotRequest) -> None:
-        self.replicas.setdefault(env.source_id, ReplicaState()).fetched_recently = True
+        self.replicas.setdefault(env.source_id, QuorumReplicaState()).fetched_recently = True
         snapshot = node.log.snapshot
         if snapshot is None or req.snapshot_id != snapshot.snapshot_id:
             response = m.FetchSnapshotResponse(ErrorCode.SNAPSHOT_NOT_FOUND, node.current_leader())

@@ -42,8 +42,8 @@ import random
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.quorum import messages as m
 from minikafka.quorum.candidate import CandidateState
-from minikafka.quorum.follower import FollowerState
-from minikafka.quorum.leader import LeaderState
+from minikafka.quorum.follower import QuorumFollowerState
+from minikafka.quorum.leader import QuorumLeaderState
 from minikafka.quorum.log import Entry, RaftLog, Snapshot, SnapshotId
 from minikafka.quorum.ready import HardState, Ready
 from minikafka.quorum.state import (
@@ -103,7 +103,7 @@ class RaftNode:
             # Kafka's ResignedState: never lead the same epoch twice.
             return Role.RESIGNED, ResignedState(ElectionTimer(self.config, self.rng))
         if self.leader_id is not None:
-            return Role.FOLLOWER, FollowerState(self)
+            return Role.FOLLOWER, QuorumFollowerState(self)
         return Role.UNATTACHED, UnattachedState(ElectionTimer(self.config, self.rng))
 
     # --- the public interface -------------------------------------------------
@@ -257,7 +257,7 @@ class RaftNode:
     def become_follower(self, epoch: int, leader_id: int) -> None:
         self._become(Role.FOLLOWER, None, epoch)
         self.leader_id = leader_id
-        self.state = FollowerState(self)
+        self.state = QuorumFollowerState(self)
         self.state.send_fetch(self)
 
     def become_prospective(self) -> None:
@@ -273,7 +273,7 @@ class RaftNode:
     def become_leader(self) -> None:
         self._become(Role.LEADER, None, self.epoch)
         self.leader_id = self.node_id
-        self.state = LeaderState(self)
+        self.state = QuorumLeaderState(self)
 
     def become_resigned(self) -> None:
         self._become(Role.RESIGNED, ResignedState(ElectionTimer(self.config, self.rng)), self.epoch)

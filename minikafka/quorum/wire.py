@@ -389,7 +389,7 @@ def _decode_fetch_response(p, request) -> m.FetchResponse:
         high_watermark=p.high_watermark, log_start_offset=p.log_start_offset,
         records=records_to_entries(p.records),
         # -1 is the field's default: "no divergence" / "no snapshot needed".
-        diverging_epoch=(m.EpochEndOffset(diverging.epoch, diverging.end_offset)
+        diverging_epoch=(m.QuorumEpochEndOffset(diverging.epoch, diverging.end_offset)
                          if diverging is not None and diverging.epoch >= 0 else None),
         snapshot_id=(SnapshotId(snapshot.end_offset, snapshot.epoch)
                      if snapshot is not None and snapshot.end_offset >= 0 else None),

@@ -35,7 +35,7 @@ RESPONSES = [
     (REQUESTS[4], m.FetchResponse(ErrorCode.NONE, LEADER, high_watermark=9, log_start_offset=0,
                                   records=ENTRIES)),
     (REQUESTS[4], m.FetchResponse(ErrorCode.NONE, LEADER, 9, 0,
-                                  diverging_epoch=m.EpochEndOffset(0, 0))),
+                                  diverging_epoch=m.QuorumEpochEndOffset(0, 0))),
     (REQUESTS[4], m.FetchResponse(ErrorCode.NONE, LEADER, 9, 50, snapshot_id=SnapshotId(50, 2))),
     (REQUESTS[4], m.FetchResponse(ErrorCode.NOT_LEADER_OR_FOLLOWER, m.LeaderIdAndEpoch(None, 7))),
     (REQUESTS[5], m.FetchSnapshotResponse(ErrorCode.NONE, LEADER, SnapshotId(100, 4), size=9000,
