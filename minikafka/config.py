@@ -346,7 +346,7 @@ BROKER_KEYS = [
               "which to rollback transactions that have timed out.", valid=Range(1)),
     ConfigKey("producer.id.expiration.ms", "int", 86400000, "The time in ms that a topic partition leader "
               "will wait before expiring producer IDs.", _DYN, Range(1)),
-    # --- KRaft and replication (issue 4). Kafka 4.0's names and defaults; tests and
+    # --- KRaft and replication. Kafka 4.0's names and defaults; tests and
     # `minikafka cluster start --lab` use shorter timeouts and say so.
     ConfigKey("controller.quorum.voters", "list", [], "Map of id/endpoint information for the set of voters "
               "in a comma-separated list of {id}@{host}:{port} entries. Empty: this node is its own sole "

@@ -1,4 +1,4 @@
-"""Partition replication rules, sans-I/O (issue 4).
+"""Partition replication rules, sans-I/O.
 
 - ``epoch_cache``: the leader-epoch cache (Kafka's ``LeaderEpochFileCache``)
   and its ``leader-epoch-checkpoint`` file;

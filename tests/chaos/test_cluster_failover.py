@@ -1,4 +1,4 @@
-"""Cluster behaviour under failure (issue #4): real processes, real clients, real faults.
+"""Cluster behaviour under failure: real processes, real clients, real faults.
 
 Each test starts three broker processes with ``minikafka.chaos.Cluster``
 (the supervisor behind ``minikafka cluster start``), drives them with

