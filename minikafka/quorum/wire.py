@@ -22,7 +22,7 @@ framing and handlers, and everything the code teaches is true of Kafka.
 
 Fetch on the metadata partition (KIP-595): the topic is ``__cluster_metadata``
 with Kafka's reserved topic id ``AAAAAAAAAAAAAAAAAAAAAQ`` (15 zero bytes and a
-1), partition 0; the follower names itself in ``replica_state.replica_id``
+1), partition 0 (:mod:`minikafka.protocol.metadata_topic`); the follower names itself in ``replica_state.replica_id``
 (KIP-903) and sends ``cluster_id``. Each Raft entry travels as one magic v2
 record batch whose ``partition_leader_epoch`` is the entry's epoch and whose
 one record's value is the entry's payload; the epoch's opening LeaderChange
@@ -51,8 +51,6 @@ ZERO_UUID = bytes(16)
 
 VOTE_KEY, BEGIN_QUORUM_EPOCH_KEY, END_QUORUM_EPOCH_KEY = 52, 53, 54
 FETCH_KEY, FETCH_SNAPSHOT_KEY = 1, 59
-RAFT_API_KEYS = frozenset({VOTE_KEY, BEGIN_QUORUM_EPOCH_KEY, END_QUORUM_EPOCH_KEY,
-                           FETCH_KEY, FETCH_SNAPSHOT_KEY})
 
 # The version this runtime sends of each API (the highest it declares).
 REQUEST_VERSIONS = {VOTE_KEY: 2, BEGIN_QUORUM_EPOCH_KEY: 1, END_QUORUM_EPOCH_KEY: 1,
