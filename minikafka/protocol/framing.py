@@ -253,7 +253,10 @@ def frame_size(buf, max_bytes: int | None = None) -> int | None:
     """
     if len(buf) < SIZE_PREFIX_BYTES:
         return None
-    size = INT32.unpack_from(buf, 0)[0]
+    return _checked_size(INT32.unpack_from(buf, 0)[0], max_bytes)
+
+
+def _checked_size(size: int, max_bytes: int | None) -> int:
     if size < 0:
         raise InvalidFrameSizeError(f"invalid frame size {size}")
     if max_bytes is not None and size > max_bytes:
@@ -297,6 +300,7 @@ class FrameReader:
         self._pieces: list = []  # received, unconsumed: bytes (or views of bytes), in order
         self._offset = 0  # bytes of _pieces[0] already consumed
         self._buffered = 0  # unconsumed bytes over all pieces
+        self._size: int | None = None  # the next frame's size, once its prefix is parsed
         self._frame: bytearray | None = None  # the frame being filled in place, if any
         self._filled = 0  # bytes of _frame received so far
 
@@ -334,6 +338,7 @@ class FrameReader:
                 return None
             # Every buffered byte after the prefix belongs to this frame.
             self._consume(SIZE_PREFIX_BYTES)
+            self._size = None
             self._frame = bytearray(size)
             for piece in self._pieces:
                 chunk = memoryview(piece)[self._offset:]
@@ -360,14 +365,15 @@ class FrameReader:
             frame = memoryview(self._frame).toreadonly()
             self._frame, self._filled = None, 0
             return frame
-        size = self.pending_frame_size()
+        size = self._size if self._size is not None else self.pending_frame_size()
         if size is None or self._buffered < SIZE_PREFIX_BYTES + size:
             return None
-        end = self._offset + SIZE_PREFIX_BYTES + size
-        if end > len(self._pieces[0]):
+        start = self._offset + SIZE_PREFIX_BYTES
+        if start + size > len(self._pieces[0]):
             self._join(SIZE_PREFIX_BYTES + size)
-            end = SIZE_PREFIX_BYTES + size
-        frame = memoryview(self._pieces[0])[end - size:end]
+            start = SIZE_PREFIX_BYTES
+        frame = memoryview(self._pieces[0])[start:start + size]
+        self._size = None
         self._consume(SIZE_PREFIX_BYTES + size)
         return frame
 
@@ -384,12 +390,12 @@ class FrameReader:
         """
         if self._frame is not None:
             return len(self._frame)
-        if self._buffered < SIZE_PREFIX_BYTES:
-            return None
-        if len(self._pieces[0]) - self._offset < SIZE_PREFIX_BYTES:
-            self._join(SIZE_PREFIX_BYTES)  # the prefix itself was split
-        prefix = memoryview(self._pieces[0])[self._offset:self._offset + SIZE_PREFIX_BYTES]
-        return frame_size(prefix, self.max_bytes)
+        if self._size is None and self._buffered >= SIZE_PREFIX_BYTES:
+            if len(self._pieces[0]) - self._offset < SIZE_PREFIX_BYTES:
+                self._join(SIZE_PREFIX_BYTES)  # the prefix itself was split
+            prefix = self._pieces[0][self._offset:self._offset + SIZE_PREFIX_BYTES]
+            self._size = _checked_size(int.from_bytes(prefix, "big", signed=True), self.max_bytes)
+        return self._size
 
     def bytes_missing(self) -> int:
         """How many more bytes complete the current frame (0 if its size is unknown).

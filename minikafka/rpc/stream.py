@@ -54,8 +54,8 @@ async def receive_frame(stream: trio.abc.Stream, reader: FrameReader, *,
         FramingError: the size prefix is negative or above the limit.
         trio.BrokenResourceError, trio.ClosedResourceError: the stream failed.
     """
-    sock = getattr(stream, "socket", None)  # None: an in-memory test stream
     while (frame := reader.next_frame()) is None:
+        sock = getattr(stream, "socket", None)  # None: an in-memory test stream
         buffer = reader.receive_buffer() if sock is not None else None
         if buffer is not None:
             try:
