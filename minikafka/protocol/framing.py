@@ -327,7 +327,9 @@ class FrameReader:
         None when the size prefix has not all arrived (use ``receive_data``)
         or when a whole frame is already buffered (call ``next_frame``).
         After reading ``count`` bytes into the buffer, call
-        ``received_into(count)``.
+        ``received_into(count)``. The buffer has the size the prefix
+        announced (at most ``max_bytes``), allocated as soon as the prefix
+        is in, as Kafka's ``NetworkReceive`` does.
 
         Raises:
             InvalidFrameSizeError, FrameTooLargeError: see ``frame_size``.
