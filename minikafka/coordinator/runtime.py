@@ -67,12 +67,12 @@ from typing import Callable
 
 import trio
 
-from minikafka.coordinator.consumer_group import (
+from minikafka.coordinator.consumer.coordinator import (
     ClassicGroupUse,
     ConsumerGroupConfig,
     ConsumerGroupCoordinator,
 )
-from minikafka.coordinator.group import GroupCoordinator, GroupState, partition_for
+from minikafka.coordinator.group_partition import GroupCoordinator, GroupState, partition_for
 from minikafka.coordinator.records import group_metadata_tombstone
 from minikafka.coordinator.result import CoordinatorResult, GroupConfig
 from minikafka.errors import ErrorCode, KafkaError

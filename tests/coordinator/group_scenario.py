@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 
-from minikafka.coordinator.group import GroupConfig, GroupCoordinator, GroupState
+from minikafka.coordinator.group_partition import GroupConfig, GroupCoordinator, GroupState
 from minikafka.errors import ErrorCode
 from minikafka.protocol.messages.groups import (
     HEARTBEAT_REQUEST,

@@ -2,7 +2,7 @@
 
 from group_scenario import GROUP, Scenario, request, stable_group, subscription
 
-from minikafka.coordinator.group import GroupCoordinator, GroupState
+from minikafka.coordinator.group_partition import GroupCoordinator, GroupState
 from minikafka.errors import ErrorCode as E
 
 

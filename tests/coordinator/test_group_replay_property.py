@@ -11,7 +11,7 @@ from group_scenario import GROUP, Scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minikafka.coordinator.group import GroupCoordinator, GroupState
+from minikafka.coordinator.group_partition import GroupCoordinator, GroupState
 from minikafka.errors import ErrorCode as E
 
 CLIENTS = [("c0", None), ("c1", None), ("c2", None), ("s0", "instance-0")]

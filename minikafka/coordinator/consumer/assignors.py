@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Mapping
 
-from minikafka.coordinator.consumer_group_member import Assignment, normalize
+from minikafka.coordinator.consumer.member import Assignment, normalize
 
 
 @dataclasses.dataclass(frozen=True)

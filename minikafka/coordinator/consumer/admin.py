@@ -20,8 +20,8 @@ writes through ``self._append`` like the heartbeat does.
 
 from __future__ import annotations
 
-from minikafka.coordinator import consumer_group_records as cgr
-from minikafka.coordinator.consumer_group_state import ConsumerGroup, ConsumerGroupState
+from minikafka.coordinator.consumer import records as cgr
+from minikafka.coordinator.consumer.group import ConsumerGroup, ConsumerGroupState
 from minikafka.coordinator.records import Record
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError

@@ -48,8 +48,8 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from minikafka.coordinator import group_admin, offsets
-from minikafka.coordinator.group_metadata import Group, GroupState, Member
+from minikafka.coordinator.classic import admin as group_admin, offsets
+from minikafka.coordinator.classic.group import Group, GroupState, Member
 from minikafka.coordinator.records import group_metadata_record
 from minikafka.coordinator.result import CoordinatorResult, GroupConfig
 from minikafka.errors import ErrorCode, KafkaError

@@ -19,8 +19,8 @@ Everything else is re-exported from the modules that implement it:
 
 from __future__ import annotations
 
-from minikafka.coordinator.group_coordinator import GroupCoordinator
-from minikafka.coordinator.group_metadata import Group, GroupState, Member, OffsetAndMetadata
+from minikafka.coordinator.classic.coordinator import GroupCoordinator
+from minikafka.coordinator.classic.group import Group, GroupState, Member, OffsetAndMetadata
 from minikafka.coordinator.result import CoordinatorResult, GroupConfig
 
 __all__ = ["CoordinatorResult", "Group", "GroupConfig", "GroupCoordinator", "GroupState",

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import struct
 
-from minikafka.coordinator.consumer_group_member import ConsumerGroupMember, to_topic_partitions
+from minikafka.coordinator.consumer.member import ConsumerGroupMember, to_topic_partitions
 from minikafka.coordinator.records import Record
 from minikafka.protocol.messages.internal import RECORD_TYPES
 
