@@ -50,7 +50,7 @@ class GroupConfig:
     offsets_retention_check_interval_ms: int = 600000
     offset_metadata_max_bytes: int = 4096
     # Kafka's fixed limit on how long a new member's JoinGroup may stay
-    # parked (the member cannot heartbeat yet; see group_coordinator).
+    # parked (the member cannot heartbeat yet; see classic/coordinator.py).
     new_member_join_timeout_ms: int = 300000
 
     _KEYS = {

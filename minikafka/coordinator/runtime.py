@@ -72,7 +72,9 @@ from minikafka.coordinator.consumer.coordinator import (
     ConsumerGroupConfig,
     ConsumerGroupCoordinator,
 )
-from minikafka.coordinator.group_partition import GroupCoordinator, GroupState, partition_for
+from minikafka.coordinator.classic.coordinator import GroupCoordinator
+from minikafka.coordinator.classic.group import GroupState
+from minikafka.coordinator.group_partition import partition_for
 from minikafka.coordinator.records import group_metadata_tombstone
 from minikafka.coordinator.result import CoordinatorResult, GroupConfig
 from minikafka.errors import ErrorCode, KafkaError

@@ -1,7 +1,7 @@
 """Consumer groups seen from outside: describe, list, delete, offset checks, classic hooks.
 
 ``ConsumerGroupAdmin`` is a mixin of ``ConsumerGroupCoordinator``
-(``consumer_group.py``); it reads ``self.groups`` and ``self.topics`` and
+(``coordinator.py``); it reads ``self.groups`` and ``self.topics`` and
 writes through ``self._append`` like the heartbeat does.
 
 - ``consumer_group_describe``: ConsumerGroupDescribe (69). Partitions are

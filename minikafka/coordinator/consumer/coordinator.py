@@ -22,7 +22,7 @@ One heartbeat, step by step (``_heartbeat``):
    server-side assignor (``assignors.py``) and persist what changed
    (records 7, then 6).
 4. Reconcile this member one step towards its target
-   (``consumer_group_member.reconcile``, record 8): revoke first, and hand
+   (``member.reconcile``, record 8): revoke first, and hand
    out a partition only once its previous owner has released it.
 5. Answer with the member id, epoch, heartbeat interval and, when it changed
    or the request was a full one, the assignment.
@@ -45,7 +45,7 @@ pattern using a feature only one engine has behaves differently. Kafka's
 internal topics are never matched.
 
 Describe, list, delete and the offset-commit checks are in
-``consumer_group_admin.py`` (a mixin). Not task-safe: the runtime calls it
+``admin.py`` (a mixin). Not task-safe: the runtime calls it
 from one task at a time.
 """
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from minikafka.coordinator.consumer import records as records
+from minikafka.coordinator.consumer import records
 from minikafka.coordinator.consumer.member import (
     LEAVE_GROUP_MEMBER_EPOCH,
     LEAVE_GROUP_STATIC_MEMBER_EPOCH,
