@@ -5,8 +5,8 @@
 - ``consumer/``: the KIP-848 consumer group protocol (ConsumerGroupHeartbeat);
 - ``records.py``: the byte format of committed-offset and classic-group
   records, and the decoder every ``__consumer_offsets`` record goes through;
-- ``result.py``: ``CoordinatorResult`` (what an operation returns) and the
-  group settings;
+- ``result.py``: ``CoordinatorResult``, what an operation of either
+  protocol returns;
 - ``group_partition.py``: which ``__consumer_offsets`` partition owns a group;
 - ``runtime.py``: the Trio runtime that drives both group coordinators
   (one shard per partition of ``__consumer_offsets``: load, write then

@@ -11,7 +11,7 @@ import itertools
 
 from minikafka.coordinator.classic.coordinator import GroupCoordinator
 from minikafka.coordinator.classic.group import GroupState
-from minikafka.coordinator.result import GroupConfig
+from minikafka.coordinator.classic.config import GroupConfig
 from minikafka.errors import ErrorCode
 from minikafka.protocol.messages.groups import (
     HEARTBEAT_REQUEST,

@@ -26,7 +26,8 @@ Modules:
 - ``offsets``: OffsetCommit, OffsetFetch, OffsetDelete and retention (a
   mixin of ``GroupCoordinator``);
 - ``admin``: ListGroups, DescribeGroups, DeleteGroups and ``replay`` (a
-  mixin of ``GroupCoordinator``).
+  mixin of ``GroupCoordinator``);
+- ``config``: ``GroupConfig``, the broker settings the coordinator uses.
 
 Committed offsets are kept here for groups of *both* protocols: a KIP-848
 consumer group's offsets sit in a *simple* classic group of the same id,

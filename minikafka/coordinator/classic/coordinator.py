@@ -49,9 +49,10 @@ import dataclasses
 import uuid
 
 from minikafka.coordinator.classic import admin, offsets
+from minikafka.coordinator.classic.config import GroupConfig
 from minikafka.coordinator.classic.group import Group, GroupState, Member
 from minikafka.coordinator.records import group_metadata_record
-from minikafka.coordinator.result import CoordinatorResult, GroupConfig
+from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
 
 PREPARING = GroupState.PREPARING_REBALANCE
