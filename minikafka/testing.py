@@ -13,8 +13,10 @@ on a port the kernel picks, keeps its logs in the directory you give it
   (confluent-kafka, kafka-python) used from the main thread;
 - ``open_cluster(data_dir, brokers=3, **overrides)``: a KRaft cluster of
   several brokers in the test's ``trio.run``, yielding an
-  ``InProcessCluster`` that can stop and restart brokers and cut the
-  network between them (``cluster.quorum_network``);
+  ``InProcessCluster`` that stops and restarts brokers. The Raft and
+  controller messages between them travel through in-memory seams, so a
+  test can partition the quorum (``cluster.quorum_network.cut``,
+  ``isolate``, ``heal``); clients reach each broker on its own port;
 - ``bootstrap_servers(*brokers)``: the ``bootstrap.servers`` string for a
   client;
 - ``LAB_CLUSTER_OVERRIDES``: the short timeouts ``open_cluster`` uses, so
@@ -60,6 +62,7 @@ With a blocking client, from a plain (not async) test::
 A cluster, to see what your code does when a broker crashes::
 
     async with open_cluster(tmp_path, brokers=3) as cluster:
+        bootstrap = bootstrap_servers(*cluster.brokers.values())
         await cluster.brokers[1].create_topic("t", 3, {}, 3)
         await cluster.stop(2)          # a crash, as far as the others can tell
         await cluster.start(2)         # the same data dir, a new incarnation
