@@ -3,7 +3,7 @@
 A member of a consumer-protocol group (``group.protocol=consumer`` in the
 client) sends this every ``heartbeat_interval_ms``; the answer carries its
 member epoch and, when it changed, the partitions it now owns. The
-coordinator (``coordinator/consumer_group.py``) decides everything,
+coordinator (``coordinator/consumer/coordinator.py``) decides everything,
 including the server-side assignment; this handler only routes the request
 to the group's ``__consumer_offsets`` shard, which writes the operation's
 records before the response leaves (``GroupCoordinatorRuntime.execute_both``).

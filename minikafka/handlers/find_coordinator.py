@@ -1,7 +1,7 @@
 """FindCoordinator (key 10): which broker coordinates a group (or a transaction).
 
 A group lives in one partition of ``__consumer_offsets``, picked by Kafka's
-hash of the group id (``coordinator.group.partition_for``); the coordinator is
+hash of the group id (``coordinator.group_partition.partition_for``); the coordinator is
 that partition's leader, so in a cluster the coordinator moves with
 leadership. v0-v3 ask about one key; v4+ batch several (``coordinator_keys``)
 and answer one entry per key.

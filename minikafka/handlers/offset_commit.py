@@ -3,7 +3,7 @@
 Each committed offset becomes one OffsetCommitValue record; the records of
 one request are appended as one batch, and the response is sent only once
 they are in the log. Who may commit (member, generation, simple commits with
-``generation_id = -1``) is the coordinator's rule (``coordinator/offsets.py``).
+``generation_id = -1``) is the coordinator's rule (``coordinator/classic/offsets.py``).
 
 A member of a consumer-protocol group (KIP-848) commits with its member
 epoch in ``generation_id_or_member_epoch``: the consumer coordinator checks

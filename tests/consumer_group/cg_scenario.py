@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from minikafka.coordinator.consumer_group import ConsumerGroupConfig, ConsumerGroupCoordinator
+from minikafka.coordinator.consumer.coordinator import ConsumerGroupConfig, ConsumerGroupCoordinator
 from minikafka.errors import ErrorCode
 from minikafka.protocol.codec import Struct
 

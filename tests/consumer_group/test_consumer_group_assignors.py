@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minikafka.coordinator.assignors import MemberSubscription, range_assign, uniform_assign
+from minikafka.coordinator.consumer.assignors import MemberSubscription, range_assign, uniform_assign
 
 TOPICS = [bytes([i]) * 16 for i in range(4)]
 

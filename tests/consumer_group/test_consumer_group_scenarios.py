@@ -6,13 +6,13 @@ owned twice and that replaying the written records rebuilds the live state.
 
 from cg_scenario import GROUP, FakeTopics, Scenario, heartbeat_request
 
-from minikafka.coordinator import consumer_group_records as cgr
-from minikafka.coordinator.consumer_group import (
+from minikafka.coordinator.consumer import records as cgr
+from minikafka.coordinator.consumer.coordinator import (
     INVALID_REGULAR_EXPRESSION,
     ClassicGroupUse,
     ConsumerGroupCoordinator,
 )
-from minikafka.coordinator.consumer_group_member import MemberState
+from minikafka.coordinator.consumer.member import MemberState
 from minikafka.coordinator.records import decode_record
 from minikafka.errors import ErrorCode as E
 from minikafka.protocol import messages

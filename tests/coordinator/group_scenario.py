@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 
-from minikafka.coordinator.group import GroupConfig, GroupCoordinator, GroupState
+from minikafka.coordinator.classic.coordinator import GroupCoordinator
+from minikafka.coordinator.classic.group import GroupState
+from minikafka.coordinator.classic.config import GroupConfig
 from minikafka.errors import ErrorCode
 from minikafka.protocol.messages.groups import (
     HEARTBEAT_REQUEST,

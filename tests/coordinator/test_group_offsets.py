@@ -2,7 +2,8 @@
 
 from group_scenario import GROUP, Scenario, request, stable_group, subscription
 
-from minikafka.coordinator.group import GroupCoordinator, GroupState
+from minikafka.coordinator.classic.coordinator import GroupCoordinator
+from minikafka.coordinator.classic.group import GroupState
 from minikafka.errors import ErrorCode as E
 
 

@@ -6,7 +6,7 @@ the clock moves only through ``Scenario.advance``.
 
 from group_scenario import GROUP, Scenario, stable_group
 
-from minikafka.coordinator.group import GroupState
+from minikafka.coordinator.classic.group import GroupState
 from minikafka.coordinator.records import decode_record
 from minikafka.errors import ErrorCode as E
 

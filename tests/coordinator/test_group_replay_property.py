@@ -11,7 +11,8 @@ from group_scenario import GROUP, Scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minikafka.coordinator.group import GroupCoordinator, GroupState
+from minikafka.coordinator.classic.coordinator import GroupCoordinator
+from minikafka.coordinator.classic.group import GroupState
 from minikafka.errors import ErrorCode as E
 
 CLIENTS = [("c0", None), ("c1", None), ("c2", None), ("s0", "instance-0")]

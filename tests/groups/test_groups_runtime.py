@@ -27,7 +27,7 @@ from groups_calls import (
     join_fields,
 )
 from minikafka.broker import Broker
-from minikafka.coordinator.group import partition_for
+from minikafka.coordinator.group_partition import partition_for
 from minikafka.coordinator.runtime import OFFSETS_TOPIC
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.testing import broker_config, open_broker

@@ -2,7 +2,7 @@
 
 ``GroupCoordinator`` is a sans-I/O state machine in the style of Kafka's
 ``GroupMetadataManager`` (classic groups). Every operation takes a decoded
-request and ``now_ms`` and returns a ``CoordinatorResult`` (``result.py``):
+request and ``now_ms`` and returns a ``CoordinatorResult`` (``coordinator/result.py``):
 records to append, this request's response (or a *ticket* if the request is
 parked) and responses for parked requests it completed. Nothing here reads a
 clock, sleeps or touches a socket.
@@ -38,7 +38,7 @@ Timers are data: each member has a ``heartbeat_deadline_ms``, each group a
 expiry. ``poll_timers(now_ms)`` fires those that are due; ``next_deadline_ms()``
 tells the runtime when to call it next.
 
-Offsets, listing and deletion live in ``offsets.py`` and ``group_admin.py``;
+Offsets, listing and deletion live in ``offsets.py`` and ``admin.py``;
 ``GroupCoordinator`` exposes them as methods. Not task-safe: the runtime
 calls it from one task at a time.
 """
@@ -48,10 +48,11 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from minikafka.coordinator import group_admin, offsets
-from minikafka.coordinator.group_metadata import Group, GroupState, Member
+from minikafka.coordinator.classic import admin, offsets
+from minikafka.coordinator.classic.config import GroupConfig
+from minikafka.coordinator.classic.group import Group, GroupState, Member
 from minikafka.coordinator.records import group_metadata_record
-from minikafka.coordinator.result import CoordinatorResult, GroupConfig
+from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
 
 PREPARING = GroupState.PREPARING_REBALANCE
@@ -69,7 +70,7 @@ class _Parked:
     version: int
 
 
-class GroupCoordinator(offsets.OffsetOperations, group_admin.AdminOperations):
+class GroupCoordinator(offsets.OffsetOperations, admin.AdminOperations):
     """All classic groups of one ``__consumer_offsets`` partition (or of all, for one broker).
 
     Args:

@@ -28,7 +28,7 @@ depends on hash order).
 maps it to the current member id, so a restarted instance can take its old
 place (and assignment) under a new member id.
 
-This module is pure data and rules; ``group_coordinator.py`` drives it. A
+This module is pure data and rules; ``coordinator.py`` drives it. A
 Group is owned by one GroupCoordinator and is not task-safe.
 """
 
@@ -78,7 +78,7 @@ class Member:
     """One member of a classic group.
 
     ``awaiting_join`` / ``awaiting_sync`` hold the ticket of a parked JoinGroup
-    or SyncGroup (see ``group_coordinator``), or None.
+    or SyncGroup (see ``coordinator.py``), or None.
     """
 
     member_id: str

@@ -20,7 +20,7 @@ in flight is simply redone by the members, as in Kafka.
 
 from __future__ import annotations
 
-from minikafka.coordinator.group_metadata import Group, GroupState
+from minikafka.coordinator.classic.group import Group, GroupState
 from minikafka.coordinator.records import (
     GROUP_METADATA_KEY_TYPE,
     decode_record,

@@ -31,8 +31,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from minikafka.coordinator import consumer_group_records as records
-from minikafka.coordinator.consumer_group_member import (
+from minikafka.coordinator.consumer import records
+from minikafka.coordinator.consumer.member import (
     LEAVE_GROUP_MEMBER_EPOCH,
     LEAVE_GROUP_STATIC_MEMBER_EPOCH,
     ConsumerGroupMember,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from minikafka.coordinator.consumer_group_member import (
+from minikafka.coordinator.consumer.member import (
     LEAVE_GROUP_STATIC_MEMBER_EPOCH,
     ConsumerGroupMember,
     is_subset,

@@ -1,7 +1,7 @@
 """Consumer groups seen from outside: describe, list, delete, offset checks, classic hooks.
 
 ``ConsumerGroupAdmin`` is a mixin of ``ConsumerGroupCoordinator``
-(``consumer_group.py``); it reads ``self.groups`` and ``self.topics`` and
+(``coordinator.py``); it reads ``self.groups`` and ``self.topics`` and
 writes through ``self._append`` like the heartbeat does.
 
 - ``consumer_group_describe``: ConsumerGroupDescribe (69). Partitions are
@@ -20,8 +20,8 @@ writes through ``self._append`` like the heartbeat does.
 
 from __future__ import annotations
 
-from minikafka.coordinator import consumer_group_records as cgr
-from minikafka.coordinator.consumer_group_state import ConsumerGroup, ConsumerGroupState
+from minikafka.coordinator.consumer import records as cgr
+from minikafka.coordinator.consumer.group import ConsumerGroup, ConsumerGroupState
 from minikafka.coordinator.records import Record
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError

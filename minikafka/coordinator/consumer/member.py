@@ -3,7 +3,7 @@
 A member has two assignments:
 
 - its *target* assignment, what the server-side assignor wants it to own
-  (kept by the group, see ``consumer_group_state.py``);
+  (kept by the group, see ``group.py``);
 - its *current* assignment: ``assigned_partitions`` (it may use them now) and
   ``partitions_pending_revocation`` (it must give them up first).
 

@@ -22,7 +22,7 @@ One heartbeat, step by step (``_heartbeat``):
    server-side assignor (``assignors.py``) and persist what changed
    (records 7, then 6).
 4. Reconcile this member one step towards its target
-   (``consumer_group_member.reconcile``, record 8): revoke first, and hand
+   (``member.reconcile``, record 8): revoke first, and hand
    out a partition only once its previous owner has released it.
 5. Answer with the member id, epoch, heartbeat interval and, when it changed
    or the request was a full one, the assignment.
@@ -45,7 +45,7 @@ pattern using a feature only one engine has behaves differently. Kafka's
 internal topics are never matched.
 
 Describe, list, delete and the offset-commit checks are in
-``consumer_group_admin.py`` (a mixin). Not task-safe: the runtime calls it
+``admin.py`` (a mixin). Not task-safe: the runtime calls it
 from one task at a time.
 """
 
@@ -57,9 +57,9 @@ import re
 import uuid
 from typing import Protocol
 
-from minikafka.coordinator import consumer_group_records as cgr
-from minikafka.coordinator.assignors import ASSIGNORS, DEFAULT_ASSIGNOR, MemberSubscription
-from minikafka.coordinator.consumer_group_member import (
+from minikafka.coordinator.consumer import records as cgr
+from minikafka.coordinator.consumer.assignors import ASSIGNORS, DEFAULT_ASSIGNOR, MemberSubscription
+from minikafka.coordinator.consumer.member import (
     LEAVE_GROUP_MEMBER_EPOCH,
     LEAVE_GROUP_STATIC_MEMBER_EPOCH,
     ConsumerGroupMember,
@@ -67,15 +67,15 @@ from minikafka.coordinator.consumer_group_member import (
     from_topic_partitions,
     reconcile,
 )
-from minikafka.coordinator.consumer_group_requests import (
+from minikafka.coordinator.consumer.requests import (
     INVALID_REGULAR_EXPRESSION,
     check_member_epoch,
     regex_of,
     updated_subscription,
     validate_request,
 )
-from minikafka.coordinator.consumer_group_state import ConsumerGroup, ConsumerGroupState
-from minikafka.coordinator.consumer_group_admin import ConsumerGroupAdmin
+from minikafka.coordinator.consumer.group import ConsumerGroup, ConsumerGroupState
+from minikafka.coordinator.consumer.admin import ConsumerGroupAdmin
 from minikafka.coordinator.records import Record, decode_record
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError

@@ -1,4 +1,4 @@
-"""The group coordinator's public face, and which partition owns a group.
+"""Which ``__consumer_offsets`` partition owns a group.
 
 Each group lives in one partition of ``__consumer_offsets``: the one Kafka
 picks with ``abs(groupId.hashCode()) % offsets.topic.num.partitions``. The
@@ -11,20 +11,11 @@ answers with it), so the mapping must be exactly Java's:
 - Kafka's ``Utils.abs`` maps ``Integer.MIN_VALUE`` to 0, where ``Math.abs``
   would leave it negative.
 
-Everything else is re-exported from the modules that implement it:
-``GroupCoordinator`` (``group_coordinator.py``: the classic protocol),
-``CoordinatorResult`` and ``GroupConfig`` (``result.py``), ``Group``,
-``GroupState`` and ``Member`` (``group_metadata.py``).
+Both protocols use the mapping: a group id belongs to one partition whether
+its group is classic or a KIP-848 consumer group.
 """
 
 from __future__ import annotations
-
-from minikafka.coordinator.group_coordinator import GroupCoordinator
-from minikafka.coordinator.group_metadata import Group, GroupState, Member, OffsetAndMetadata
-from minikafka.coordinator.result import CoordinatorResult, GroupConfig
-
-__all__ = ["CoordinatorResult", "Group", "GroupConfig", "GroupCoordinator", "GroupState",
-           "Member", "OffsetAndMetadata", "java_string_hash", "partition_for"]
 
 _INT_MIN = -(2**31)
 

@@ -25,7 +25,7 @@ same partition count and subscribers are *co-partitioned*: partition ``i``
 of each goes to the same member (what joins of keyed streams need). Unlike
 Kafka 4.0's range assignor it is not sticky.
 
-Assignments are ``{topic_id: frozenset(partitions)}`` (``consumer_group_member``).
+Assignments are ``{topic_id: frozenset(partitions)}`` (``member.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Mapping
 
-from minikafka.coordinator.consumer_group_member import Assignment, normalize
+from minikafka.coordinator.consumer.member import Assignment, normalize
 
 
 @dataclasses.dataclass(frozen=True)

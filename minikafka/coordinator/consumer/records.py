@@ -19,14 +19,14 @@ type  key                                    value
 A tombstone (value None) deletes the key. Kafka 4.0 writes them in a fixed
 order when a group or member goes (current assignment, then target, then
 metadata; the group epoch last), so a reader never sees a member without its
-metadata. ``consumer_group_state.py`` decodes them back (``replay``).
+metadata. ``group.py`` decodes them back (``replay``).
 """
 
 from __future__ import annotations
 
 import struct
 
-from minikafka.coordinator.consumer_group_member import ConsumerGroupMember, to_topic_partitions
+from minikafka.coordinator.consumer.member import ConsumerGroupMember, to_topic_partitions
 from minikafka.coordinator.records import Record
 from minikafka.protocol.messages.internal import RECORD_TYPES
 

@@ -30,7 +30,7 @@ is deleted (group tombstone).
 
 from __future__ import annotations
 
-from minikafka.coordinator.group_metadata import Group, GroupState, OffsetAndMetadata
+from minikafka.coordinator.classic.group import Group, GroupState, OffsetAndMetadata
 from minikafka.coordinator.records import (
     group_metadata_tombstone,
     offset_commit_record,
