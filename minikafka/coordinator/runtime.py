@@ -1,6 +1,6 @@
 """The group coordinator runtime: the thin Trio layer around ``GroupCoordinator``.
 
-The coordinator itself (``group_coordinator.py``) is sans-I/O: an operation
+The coordinator itself (``classic/coordinator.py``) is sans-I/O: an operation
 returns a ``CoordinatorResult`` of records to write and responses to send.
 This module does the I/O, in the style of Kafka's ``CoordinatorRuntime``:
 
