@@ -18,7 +18,7 @@ import trio
 from minikafka.testing import open_cluster
 from minikafka_clients import Admin, Consumer, NewTopic
 
-_CONSUMER_HELPERS = pathlib.Path(__file__).resolve().parents[1] / "clients_consumer"
+_CONSUMER_HELPERS = pathlib.Path(__file__).resolve().parents[1] / "consumer"
 if str(_CONSUMER_HELPERS) not in sys.path:
     sys.path.insert(0, str(_CONSUMER_HELPERS))
 

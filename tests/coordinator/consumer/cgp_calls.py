@@ -1,7 +1,7 @@
 """In-process calls for the consumer-protocol tests (not a test module).
 
 ``call`` runs one request through the real codec and the broker's handler,
-both ways, as ``tests/groups/groups_calls.py`` does; the helpers build
+both ways, as ``tests/coordinator/classic/groups_calls.py`` does; the helpers build
 ConsumerGroupHeartbeat (68) and ConsumerGroupDescribe (69) requests.
 """
 

@@ -18,7 +18,7 @@ import pytest
 from confluent_kafka import Producer
 
 from .clients import confluent_consume, create_topic
-from .harness import BrokerProcess
+from tests.integration.harness import BrokerProcess
 
 
 def produce_until_killed(bootstrap, topic, acks, stop: threading.Event, acked: list):

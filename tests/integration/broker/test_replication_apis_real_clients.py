@@ -12,7 +12,7 @@ from kafka.errors import ElectionNotNeededError
 from minikafka.errors import ErrorCode
 from minikafka.testing import BrokerThread, open_cluster
 from minikafka_clients.admin_client import Admin
-from replication_apis_wire import create_topic, join_isr, partition_state
+from tests.handlers.replication_apis_wire import create_topic, join_isr, partition_state
 
 
 def bootstrap(cluster) -> str:

@@ -4,6 +4,6 @@ import pathlib
 import sys
 
 _HERE = pathlib.Path(__file__).resolve().parent
-for _path in (_HERE.parents[1] / "clients", _HERE):  # the clients; cli_brokers.py
+for _path in (_HERE.parents[2] / "clients",):  # the clients
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))

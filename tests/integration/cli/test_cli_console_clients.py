@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from cli_brokers import MinikafkaBroker
-from test_cli_end_to_end import consume, create, ok, run_cli
+from tests.integration.cli_brokers import MinikafkaBroker
+from .test_cli_end_to_end import consume, create, ok, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from unittest import mock
 
 import pytest
 
-from cli_brokers import MinikafkaBroker, REPO, TansuBroker, cli_env
+from tests.integration.cli_brokers import MinikafkaBroker, REPO, TansuBroker, cli_env, free_port
 from minikafka.cli.main import main
 
 
@@ -181,7 +181,7 @@ def test_alter_partitions_and_configs(minikafka_broker, topic):
 
 
 def test_unreachable_broker_subprocess():
-    port = __import__("cli_brokers").free_port()
+    port = free_port()
     result = subprocess.run(
         [sys.executable, "-m", "minikafka.cli.main", "topics", "list",
          "--bootstrap-server", f"127.0.0.1:{port}"],

@@ -23,12 +23,12 @@ from unittest import mock
 
 import pytest
 
-_REPO = pathlib.Path(__file__).resolve().parents[2]
-for _path in (_REPO / "clients", _REPO / "tests" / "cli"):  # the clients; cli_brokers.py
+_REPO = pathlib.Path(__file__).resolve().parents[3]
+for _path in (_REPO / "clients",):  # the clients
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from cli_brokers import MinikafkaBroker, cli_env  # noqa: E402
+from tests.integration.cli_brokers import MinikafkaBroker, cli_env  # noqa: E402
 from confluent_kafka import Consumer, Producer  # noqa: E402
 
 from minikafka.cli.main import main  # noqa: E402

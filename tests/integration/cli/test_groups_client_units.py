@@ -13,12 +13,12 @@ import uuid
 import pytest
 from hypothesis import given, strategies as st
 
-_REPO = pathlib.Path(__file__).resolve().parents[2]
-for _path in (_REPO / "clients", _REPO / "tests" / "cli"):  # the clients; cli_brokers.py
+_REPO = pathlib.Path(__file__).resolve().parents[3]
+for _path in (_REPO / "clients",):  # the clients
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from cli_brokers import TansuBroker  # noqa: E402
+from tests.integration.cli_brokers import TansuBroker  # noqa: E402
 from minikafka_clients import NewTopic, admin, groups, open_cluster  # noqa: E402
 
 from minikafka.cli import groups as groups_cli  # noqa: E402

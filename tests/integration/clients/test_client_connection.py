@@ -13,7 +13,7 @@ import functools
 import pytest
 import trio
 
-from cli_brokers import TansuBroker
+from tests.integration.cli_brokers import TansuBroker
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol import framing, messages
 from minikafka_clients.cluster import open_cluster, parse_bootstrap

@@ -1,9 +1,7 @@
 """The synchronous face, and interoperability: confluent-kafka in the same group; Tansu."""
 
-import sys
 import threading
 import time
-from pathlib import Path
 
 import confluent_kafka
 import confluent_kafka.admin
@@ -12,10 +10,8 @@ import pytest
 from minikafka.testing import BrokerThread
 from minikafka_clients import NewTopic, SyncAdmin, SyncConsumer, SyncProducer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
-from cli_brokers import TansuBroker  # noqa: E402
-
-from consumer_helpers import FAST_GROUPS, fast_group_config  # noqa: E402
+from tests.clients.consumer.consumer_helpers import FAST_GROUPS, fast_group_config
+from tests.integration.cli_brokers import TansuBroker
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 from minikafka.chaos import Cluster
 from minikafka.testing import LAB_CLUSTER_OVERRIDES
 from minikafka_clients import NewTopic, SyncAdmin, SyncConsumer, SyncProducer
-from clients_cluster_helpers import FAILOVER_PRODUCER
-from consumer_helpers import FAST_GROUPS, fast_group_config
+from tests.clients.cluster.clients_cluster_helpers import FAILOVER_PRODUCER
+from tests.clients.consumer.consumer_helpers import FAST_GROUPS, fast_group_config
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -23,10 +23,10 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from cgp_processes import ProtocolMember, consumed, stderr_of, wait_until
+from .cgp_processes import ProtocolMember, consumed, stderr_of, wait_until
 from minikafka.testing import BrokerThread
 
-_CLIENTS = pathlib.Path(__file__).resolve().parents[2] / "clients"
+_CLIENTS = pathlib.Path(__file__).resolve().parents[3] / "clients"
 if str(_CLIENTS) not in sys.path:
     sys.path.insert(0, str(_CLIENTS))
 

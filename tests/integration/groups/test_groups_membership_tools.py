@@ -9,9 +9,9 @@ import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from group_processes import Member, consumed, wait_until
+from .group_processes import Member, consumed, wait_until
 from minikafka.testing import BrokerThread
-from test_groups_real_clients import committed_and_end, create_topic, produce, resume_reads, wait_consumed
+from .test_groups_real_clients import committed_and_end, create_topic, produce, resume_reads, wait_consumed
 
 KCAT = "/usr/bin/kcat"
 

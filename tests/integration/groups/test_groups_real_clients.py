@@ -20,7 +20,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from group_processes import Member, consumed, stderr_of, wait_until
+from .group_processes import Member, consumed, stderr_of, wait_until
 from minikafka.testing import BrokerThread
 
 PARTITIONS = 6

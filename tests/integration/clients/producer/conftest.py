@@ -1,17 +1,10 @@
-"""Fixtures: one in-thread minikafka broker per module; the readers module importable."""
+"""Fixtures: one in-thread minikafka broker per module."""
 
-import pathlib
-import sys
 import uuid
 
 import pytest
 
 from minikafka.testing import BrokerThread
-
-_HERE = pathlib.Path(__file__).resolve().parent
-for _path in (_HERE, _HERE.parents[1]):  # producer_readers; tests.integration.harness
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from minikafka_clients.cluster import open_cluster
 from minikafka_clients.partitioner import partition_for_key
 from minikafka_clients.producer import Producer, ProducerConfig
 from minikafka_clients.sync_producer import SyncProducer
-from producer_readers import read_confluent, read_kafka_python
+from .producer_readers import read_confluent, read_kafka_python
 
 
 async def create_topic(bootstrap, name, partitions):

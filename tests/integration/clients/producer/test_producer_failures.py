@@ -6,7 +6,7 @@ import trio
 
 from minikafka.errors import KafkaError
 from minikafka_clients.producer import Producer
-from producer_readers import read_confluent
+from .producer_readers import read_confluent
 from tests.integration.harness import BrokerProcess
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka_clients import Admin, NewTopic, Producer
-from producer_readers import read_confluent
+from .producer_readers import read_confluent
 
 SMALL_TOPIC = {"max.message.bytes": "1024"}
 

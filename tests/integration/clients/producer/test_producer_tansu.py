@@ -1,16 +1,12 @@
 """The bundled producer against Tansu, a Kafka-compatible broker that is not minikafka."""
 
-import pathlib
-import sys
-
 import pytest
 
 from minikafka_clients.partitioner import partition_for_key
 from minikafka_clients.producer import Producer
-from producer_readers import read_confluent
+from tests.integration.cli_brokers import TANSU, TansuBroker
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cli"))
-from cli_brokers import TANSU, TansuBroker  # noqa: E402
+from .producer_readers import read_confluent
 
 
 @pytest.fixture(scope="module")
