@@ -4,15 +4,13 @@ import pytest
 
 from minikafka_clients.partitioner import partition_for_key
 from minikafka_clients.producer import Producer
-from tests.integration.cli_brokers import TANSU, TansuBroker
+from tests.integration.cli_brokers import TansuBroker
 
 from .producer_readers import read_confluent
 
 
 @pytest.fixture(scope="module")
 def tansu():
-    if not TANSU.exists():
-        pytest.fail(f"the Tansu broker binary is missing at {TANSU}")
     with TansuBroker() as broker:
         yield broker
 
