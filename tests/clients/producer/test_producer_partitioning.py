@@ -7,7 +7,7 @@ import pytest
 from minikafka_clients.accumulator import RecordAccumulator
 from minikafka_clients.partitioner import StickyPartitioner, murmur2, partition_for_key
 
-# Kafka's UtilsTest.testMurmur2 (clients/src/test/java/org/apache/kafka/common/utils).
+# From Kafka's UtilsTest.testMurmur2 (Java).
 JAVA_MURMUR2 = {
     b"21": -973932308,
     b"foobar": -790332482,

@@ -3,7 +3,7 @@
 The three processes form one KRaft cluster (a quorum of three voters); these
 tests check the machinery: processes, signals, proxies. A topic's leader is
 wherever the controller put it, so a test that cuts one broker off uses a
-topic led by another. Failover behaviour is in pending/.
+topic led by another. Failover behaviour is in test_cluster_failover.py.
 """
 
 import os

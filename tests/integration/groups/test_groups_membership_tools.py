@@ -13,7 +13,7 @@ from .group_processes import Member, consumed, wait_until
 from minikafka.testing import BrokerThread
 from .test_groups_real_clients import committed_and_end, create_topic, produce, resume_reads, wait_consumed
 
-KCAT = "/usr/bin/kcat"
+KCAT = "kcat"
 
 
 def start_broker(path) -> BrokerThread:
