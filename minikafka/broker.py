@@ -53,11 +53,12 @@ from typing import Callable
 import trio
 
 from minikafka.config import load_or_create_meta_properties
-from minikafka.coordinator.producer_ids import ProducerIdManager
+from minikafka.coordinator.producer_ids import ProducerIdAndEpoch, ProducerIdManager
 from minikafka.coordinator.producer_state import ProducerStateManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
+from minikafka.handlers.services import BrokerServices, Handler
 from minikafka.log.manager import LogManager
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE
@@ -102,7 +103,8 @@ class Broker:
         self.node_id: int = config["node.id"]
         self._now_ms = now_ms or wall_clock_ms
         self.network = network or TcpNetwork()
-        self.handlers = load_handlers()
+        self.handlers: dict[int, Handler] = load_handlers()
+        self.services: BrokerServices | None = None  # built by open()
         self.listeners = parse_endpoints(config["listeners"])
         self.bound_ports: list[int] = []
         self.cluster_id: str | None = None
@@ -151,7 +153,8 @@ class Broker:
         self.metadata = MetadataRuntime(self.config, self._build_quorum, on_publish=self._publish)
         if self.controllers is not None:
             self.controllers.register(self.metadata)
-        self.topics = TopicRegistry(self.config, self.metadata)
+        self.topics = TopicRegistry(self.config, self.metadata, cluster_id=self.cluster_id,
+                                    advertised_endpoint=self.advertised_endpoint)
         voters = self.quorum_voters()
         remote = None
         if self.controllers is None and len(voters) > 1:  # peers in other processes
@@ -159,7 +162,16 @@ class Broker:
         self.controller_channel = ControllerChannel(self.metadata, self.controllers, remote)
         self.lifecycle = BrokerLifecycleManager(self, self.controller_channel)
         self.group_coordinator = GroupCoordinatorRuntime(self)
+        self.services = self._build_services()
         self._opened = True
+
+    def _build_services(self) -> BrokerServices:
+        """The services handed to every request handler (see ``minikafka.handlers.services``)."""
+        return BrokerServices(
+            config=self.config, clock=self, metadata=self.topics, partitions=self,
+            replicas=self.replicas, group_coordinator=self.group_coordinator, topic_admin=self,
+            forwarding=self.controller_channel, controller=self.metadata, quorum=self.metadata.quorum,
+            producer_ids=self, api_keys=frozenset(self.handlers))
 
     def quorum_voters(self) -> dict[int, tuple[str, int] | None]:
         """``controller.quorum.voters`` (or the bootstrap servers); ``{node.id: None}`` if empty."""
@@ -288,10 +300,17 @@ class Broker:
                              f"broker {self.node_id} is not the leader of {topic}-{index}")
         return partition
 
-    def topic_name_by_id(self, topic_id: bytes) -> str | None:
-        """Resolve a topic id (Fetch v13+) to its name, or None."""
-        info = self.topics.get_by_id(topic_id)
-        return info.name if info is not None else None
+    def hosted_partitions(self) -> list[tuple[str, int]]:
+        """``(topic, index)`` of every partition this broker holds a replica of, sorted."""
+        return sorted(self.partitions)
+
+    def log_dir_of(self, topic: str, index: int) -> str:
+        """The log directory (one of ``log.dirs``) holding the partition."""
+        return self.log_manager.log_dir_of(topic, index)
+
+    async def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1) -> ProducerIdAndEpoch:
+        """InitProducerId for an idempotent producer: an id from this broker's current block."""
+        return await self.producer_ids.init_producer_id(self, producer_id, producer_epoch)
 
     async def create_topic(self, name: str, num_partitions: int, configs: dict,
                            replication_factor: int = -1):
@@ -362,14 +381,14 @@ class Broker:
             if topic == name and partition.log.config != config:
                 partition.log.config = config
 
-    async def wait_for_appends(self, partitions, timeout_ms: int) -> bool:
+    async def wait_for_appends(self, partitions, timeout_ms: float) -> bool:
         """Wait until one of ``partitions`` is appended to (or changes role), or ``timeout_ms``.
 
         A follower's long-polling Fetch waits for this. Returns True if woken.
         """
         return await self._wait_for(APPENDED, partitions, timeout_ms)
 
-    async def wait_for_commits(self, partitions, timeout_ms: int) -> bool:
+    async def wait_for_commits(self, partitions, timeout_ms: float) -> bool:
         """Wait until the high watermark of one of ``partitions`` moves (or it
         changes role), or ``timeout_ms``.
 
