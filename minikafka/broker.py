@@ -1,4 +1,4 @@
-"""The broker: one object that owns a node's topics, partitions and listeners.
+"""The broker: builds one node's parts, wires them together, and runs them.
 
 A ``Broker`` is built from a ``BrokerConfig`` and runs with ``await
 broker.serve()`` inside a Trio nursery. Nothing is process-global: several
@@ -9,23 +9,39 @@ Every broker is a KRaft combined-mode node (``process.roles=broker,controller``)
 a voter of the controller quorum and, while it leads it, the active controller.
 A lone broker is simply a one-voter quorum (empty ``controller.quorum.voters``).
 
-What it owns:
+What it builds (``open()``), and who is handed what:
 
 - ``metadata`` (``MetadataRuntime``): the Raft quorum replica, the committed
-  ``MetadataImage`` and, when active, the ``QuorumController``;
-- ``topics`` (``TopicRegistry``): the read view of the image handlers use;
-- ``lifecycle`` (``BrokerLifecycleManager``): registration and heartbeats to
-  the active controller; ``controller_channel`` reaches it;
+  ``MetadataImage`` and, when active, the ``QuorumController``. Every applied
+  change is *published* to ``_publish``, which opens, reconfigures and
+  deletes partitions to match the image, then lets the replica manager and
+  the group coordinator follow leadership;
+- ``topics`` (``TopicRegistry``): the read view of the image (the metadata
+  cache handlers use);
+- ``controller_channel`` (``ControllerChannel``): reaches the active
+  controller, here or on a peer; ``lifecycle`` (``BrokerLifecycleManager``)
+  registers and heartbeats through it;
 - ``log_manager`` (``LogManager``) and ``partitions``: ``{(topic, index): Partition}``;
+- ``replicas`` (``ReplicaManager``): leader and follower roles, the follower
+  fetchers, ISR changes and the high watermark checkpoint;
 - ``producer_ids`` (``ProducerIdManager``): ids handed to idempotent producers;
 - ``group_coordinator`` (``GroupCoordinatorRuntime``): consumer groups and
   committed offsets, kept in ``__consumer_offsets``;
-- ``handlers``: ``{api_key: handle}`` from ``minikafka.handlers``.
+- ``handlers`` (``{api_key: handle}`` from ``minikafka.handlers``) and
+  ``services`` (``BrokerServices``): what every handler receives instead of
+  the broker. The broker itself stands behind three of those services: the
+  clocks (``now_ms``, ``monotonic_ms``), the hosted partitions and their
+  waits (``partition``, ``leader_partition``, ``wait_for_appends``,
+  ``wait_for_commits``, ``wait_for_isr``) and the topic changes below; the
+  others are the objects above (see ``minikafka.handlers.services``).
+
+The replica manager (and its fetchers), the group coordinator runtime and
+the lifecycle manager are still given the broker itself and take what they
+need from it.
 
 Life cycle: ``open()`` loads the logs (``serve()`` calls it if needed);
-``serve()`` starts the metadata quorum (which replays the metadata log into
-the image; every applied change is *published* to ``_publish``, which opens,
-reconfigures and deletes partitions to match the image), the listeners, the
+``serve()`` starts the replica manager, the metadata quorum (which replays
+the metadata log into the image), the listeners (``server/``), the
 registration (``serve`` reports started once the controller has unfenced
 this broker), the group coordinator and the maintenance timer, and runs until
 cancelled; on the way out ``close()`` flushes every log and writes the
@@ -37,10 +53,13 @@ records are committed *and* this broker's image has applied them.
 
 Time: record timestamps use the injected wall clock ``now_ms`` (default
 ``time.time``); waiting uses Trio's clock, so ``trio.testing.MockClock`` can
-drive long polls and timers.
-
-Only this module's runtime part (``serve``, ``wait_for_appends``, ``wait_for_commits``) and
-``server/`` touch Trio; the rest of the broker is synchronous.
+drive long polls and timers. Trio is imported here for the run-time part
+(``serve``, the waits, the maintenance timer), by ``server/`` and ``chaos/``,
+and by the thin runtimes (the quorum, metadata and group coordinator
+runtimes, the replica manager and fetcher, the lifecycle manager, the
+producer id manager); what they drive (the metadata image and controller,
+the Raft core, the coordinators, replication's rules, ``Partition``) is
+synchronous.
 """
 
 from __future__ import annotations
