@@ -6,22 +6,22 @@ record of the few services the API handlers use, each typed by a
 (or a type checker) follows ``services.group_coordinator.execute(...)`` to the
 protocol, and from there to the one class that implements it:
 
-=====================  ==========================  ===================================
-field                  protocol                    implemented by
-=====================  ==========================  ===================================
-``config``             ``BrokerConfig``            the broker's configuration
-``clock``              ``Clock``                   ``Broker`` (injected wall clock, Trio)
-``metadata``           ``MetadataCache``           ``TopicRegistry`` (the committed image)
-``partitions``         ``Partitions``              ``Broker`` (its hosted partitions)
-``replicas``           ``FollowerFetches``         ``ReplicaManager``
-``group_coordinator``  ``GroupCoordinatorService`` ``GroupCoordinatorRuntime``
-``topic_admin``        ``TopicAdmin``              ``Broker`` (controller operations)
-``forwarding``         ``ControllerForwarding``    ``ControllerChannel``
-``controller``         ``LocalController``         ``MetadataRuntime``
-``quorum``             ``QuorumRuntime``           the KRaft replica of ``__cluster_metadata``
-``producer_ids``       ``ProducerIdSource``        ``ProducerIdManager`` (bound to the broker)
-``api_keys``           ``frozenset[int]``          the keys of the broker's handler table
-=====================  ==========================  ===================================
+=====================  ===========================  ============================================
+field                  type                         implemented by
+=====================  ===========================  ============================================
+``config``             ``BrokerConfig``             the broker's configuration
+``clock``              ``Clock``                    ``Broker`` (injected wall clock, Trio)
+``metadata``           ``MetadataCache``            ``TopicRegistry`` (the committed image)
+``partitions``         ``Partitions``               ``Broker`` (its hosted partitions)
+``replicas``           ``FollowerFetches``          ``ReplicaManager``
+``group_coordinator``  ``GroupCoordinatorService``  ``GroupCoordinatorRuntime``
+``topic_admin``        ``TopicAdmin``               ``Broker`` (controller operations)
+``forwarding``         ``ControllerForwarding``     ``ControllerChannel``
+``controller``         ``LocalController``          ``MetadataRuntime``
+``quorum``             ``QuorumRuntime``            the KRaft replica of ``__cluster_metadata``
+``producer_ids``       ``ProducerIdSource``         ``Broker`` (binds its ``ProducerIdManager``)
+``api_keys``           ``frozenset[int]``           the keys of the broker's handler table
+=====================  ===========================  ============================================
 
 The rule is one hop: a handler reads a field, then calls a method or reads a
 property of it. Where a handler needs something deeper, the service gets a
@@ -34,12 +34,14 @@ passes it to every handler as ``handle(services, request, ctx)``.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Protocol
 
 if TYPE_CHECKING:
     from minikafka.config import BrokerConfig
+    from minikafka.coordinator.producer_ids import ProducerIdAndEpoch
     from minikafka.coordinator.result import CoordinatorResult
     from minikafka.errors import ErrorCode
+    from minikafka.handlers import RequestContext
     from minikafka.metadata.image import MetadataImage
     from minikafka.partition import Partition
     from minikafka.quorum.runtime import QuorumRuntime
@@ -188,7 +190,7 @@ class LocalController(Protocol):
 class ProducerIdSource(Protocol):
     """Producer ids for idempotent producers (blocks from the controller, KIP-730)."""
 
-    async def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1): ...
+    async def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1) -> ProducerIdAndEpoch: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,5 +215,5 @@ class BrokerServices:
     api_keys: frozenset[int]
 
 
-Handler = Callable[[BrokerServices, object, object], Awaitable[dict | None]]
+Handler = Callable[[BrokerServices, Any, "RequestContext"], Awaitable[dict | None]]
 """``handle(services, request, ctx)`` of a handler module."""
