@@ -97,12 +97,12 @@ async def test_state_survives_restart(tmp_path):
 async def test_alter_configs_validates_before_changing(tmp_path):
     async with open_broker(tmp_path) as broker:
         await broker.create_topic("t", 1, {"retention.ms": "1"})
-        code = await _code(apply_overrides, broker, TOPIC_RESOURCE, "t", {"retention.ms": "2", "bogus": "x"}, False)
+        code = await _code(apply_overrides, broker.services, TOPIC_RESOURCE, "t", {"retention.ms": "2", "bogus": "x"}, False)
         assert code == ErrorCode.INVALID_CONFIG
         assert await _code(broker.set_resource_configs, TOPIC_RESOURCE, "t",
                            {"retention.ms": "2", "bogus": "x"}) == ErrorCode.INVALID_CONFIG  # the controller too
         assert broker.topics.get("t").configs == {"retention.ms": "1"}
-        await apply_overrides(broker, TOPIC_RESOURCE, "t", {"retention.ms": "3"}, True)
+        await apply_overrides(broker.services, TOPIC_RESOURCE, "t", {"retention.ms": "3"}, True)
         assert broker.topics.get("t").configs == {"retention.ms": "1"}
 
 

@@ -14,6 +14,7 @@ import trio
 from minikafka.config import BrokerConfig, ConfigSource, ConfigType
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.handlers import (
     alter_configs, create_partitions, create_topics, delete_records, delete_topics,
     describe_cluster, describe_configs, describe_log_dirs, incremental_alter_configs,
@@ -57,18 +58,27 @@ class FakeMetadata:
 
 class FakeBroker:
     """The slice of ``Broker`` the admin handlers use (see docs/internals.md):
-    the real topic view, controller and admin methods; partitions faked."""
+    the real topic view, controller and admin methods; partitions faked.
+
+    ``services`` holds what the admin handlers are given; the services they
+    never use (groups, replication, the quorum, producer ids) are None.
+    """
 
     def __init__(self, tmp_path, **overrides):
         self.config = BrokerConfig({"log.dirs": str(tmp_path), **overrides})
         self.node_id = self.config.node_id
         self.cluster_id = "AAAAAAAAAAAAAAAAAAAAAA"
         self.metadata = FakeMetadata(self.config, self.node_id)
-        self.topics = TopicRegistry(self.config, self.metadata)
+        self.topics = TopicRegistry(self.config, self.metadata, cluster_id=self.cluster_id,
+                                    advertised_endpoint=self.advertised_endpoint)
         self.partitions = {}
         self.changed = []
         self._seen_configs = {}
-        self.log_manager = type("LM", (), {"log_dir_of": lambda _, t, p: str(tmp_path)})()
+        self._log_dir = str(tmp_path)
+        self.services = BrokerServices(
+            config=self.config, clock=None, metadata=self.topics, partitions=self, replicas=None,
+            group_coordinator=None, topic_admin=self, forwarding=None, controller=None, quorum=None,
+            producer_ids=None, api_keys=frozenset())
 
     create_topic = Broker.create_topic
     delete_topic = Broker.delete_topic
@@ -110,6 +120,12 @@ class FakeBroker:
         except KeyError:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) from None
 
+    def hosted_partitions(self):
+        return sorted(self.partitions)
+
+    def log_dir_of(self, topic, index):
+        return self._log_dir
+
     def advertised_endpoint(self):
         return "localhost", 9092
 
@@ -119,7 +135,7 @@ def call(broker, module, request: dict, version: int):
     key = module.API_KEY
     decoded = REQUESTS[key].decode(REQUESTS[key].encode(request, version), version)
     ctx = RequestContext(key, version, 1, "test", "127.0.0.1:1", None)
-    response = trio.run(module.handle, broker, decoded, ctx)
+    response = trio.run(module.handle, broker.services, decoded, ctx)
     return RESPONSES[key].decode(RESPONSES[key].encode(response, version), version)
 
 

@@ -24,7 +24,7 @@ async def describe(broker, version: int = 12) -> dict:
     request = message.decode(message.encode({"topics": None, "allow_auto_topic_creation": False}, version),
                              version)
     ctx = RequestContext(METADATA, version, 1, "test", "in-memory", None)
-    response = await metadata_handler.handle(broker, request, ctx)
+    response = await metadata_handler.handle(broker.services, request, ctx)
     return messages.RESPONSES[METADATA].decode(messages.RESPONSES[METADATA].encode(response, version), version)
 
 

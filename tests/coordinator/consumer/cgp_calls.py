@@ -22,7 +22,7 @@ async def call(broker, api_key: int, version: int, **fields):
     request_message, response_message = messages.REQUESTS[api_key], messages.RESPONSES[api_key]
     request = request_message.decode(request_message.encode(fields, version), version)
     ctx = RequestContext(api_key, version, 1, "cgp-test", "127.0.0.1:50000", None)
-    body = await broker.handlers[api_key](broker, request, ctx)
+    body = await broker.handlers[api_key](broker.services, request, ctx)
     return response_message.decode(response_message.encode(body, version), version)
 
 
