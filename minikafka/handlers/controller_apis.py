@@ -29,6 +29,8 @@ all-error response).
 from __future__ import annotations
 
 from minikafka.errors import KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.metadata.broker_lifecycle import DEFAULT_CALL_TIMEOUT_S
 from minikafka.metadata.forwarding import FORWARDED, ForwardedApi
 
@@ -36,13 +38,13 @@ from minikafka.metadata.forwarding import FORWARDED, ForwardedApi
 _BY_KEY = {api.api_key: (operation, api) for operation, api in FORWARDED.items()}
 
 
-async def submit(broker, api_key: int, request) -> dict:
+async def submit(services: BrokerServices, api_key: int, request) -> dict:
     """Run the controller operation of ``api_key`` here; errors in the response."""
     operation, api = _BY_KEY[api_key]
-    return await _answer(api, request, broker.metadata.submit(operation, request))
+    return await _answer(api, request, services.controller.submit(operation, request))
 
 
-async def forward(broker, operation: str, request, timeout_ms: int) -> dict:
+async def forward(services: BrokerServices, operation: str, request, timeout_ms: int) -> dict:
     """A client-facing handler's whole job: run ``operation`` on the active controller.
 
     The broker's ``ControllerChannel`` finds the active controller (this
@@ -52,7 +54,7 @@ async def forward(broker, operation: str, request, timeout_ms: int) -> dict:
     the code on every entry of the request.
     """
     timeout_s = timeout_ms / 1000 if timeout_ms > 0 else DEFAULT_CALL_TIMEOUT_S
-    call = broker.controller_channel.call(operation, request, timeout_s=timeout_s)
+    call = services.forwarding.call(operation, request, timeout_s=timeout_s)
     return await _answer(FORWARDED[operation], request, call)
 
 
@@ -64,8 +66,8 @@ async def _answer(api: ForwardedApi, request, call) -> dict:
     return {"throttle_time_ms": 0, **response}
 
 
-async def handle(broker, request, ctx) -> dict:
-    return await submit(broker, ctx.api_key, request)
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    return await submit(services, ctx.api_key, request)
 
 
 # The APIs answered differently on a controller listener (62/63, AlterPartition

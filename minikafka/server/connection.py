@@ -155,7 +155,7 @@ class Connection:
             await self.broker.wait_caught_up()
         ctx = RequestContext(api_key, version, header.correlation_id,
                              header.client_id, self.peer, self)
-        body = await handler(self.broker, request, ctx)
+        body = await handler(self.broker.services, request, ctx)
         if body is None:
             return None
         return framing.encode_response(api_key, version, header.correlation_id, body)
@@ -181,7 +181,7 @@ class Connection:
 
         body = {
             "error_code": ErrorCode.UNSUPPORTED_VERSION,
-            "api_keys": api_versions.supported_api_keys(self.broker),
+            "api_keys": api_versions.supported_api_keys(self.broker.services),
         }
         # A client that sent an unknown version reads the answer as v0.
         return framing.encode_response(API_VERSIONS_KEY, 0, exc.correlation_id, body)
