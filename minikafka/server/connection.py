@@ -114,13 +114,19 @@ class Connection:
             await trio.aclose_forcefully(self.stream)
 
     async def _serve_frames(self) -> None:
-        while (frame := await receive_frame(self.stream, self._reader)) is not None:
+        while True:
+            # Pipelined requests are often in the buffer already: take them
+            # without the cost of an await.
+            frame = self._reader.next_frame()
+            if frame is None:
+                frame = await receive_frame(self.stream, self._reader)
+                if frame is None:
+                    return  # an orderly close by the client
             response = await self.process(frame)
             if isinstance(response, list):
                 await send_parts(self.stream, response)
             elif response is not None:
                 await self.stream.send_all(response)
-        # None: an orderly close by the client
 
     async def process(self, frame: memoryview) -> bytes | list | None:
         """Handle one request frame; return the response frame, or None.
