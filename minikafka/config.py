@@ -36,6 +36,7 @@ import enum
 import os
 import re
 import uuid
+from collections.abc import Mapping
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.fileutil import atomic_write
@@ -699,7 +700,7 @@ class BrokerConfig:
         return True
 
     @staticmethod
-    def validate_dynamic(updates: dict[str, str | None]) -> dict[str, object]:
+    def validate_dynamic(updates: Mapping[str, str | None]) -> dict[str, object]:
         """Type-check dynamic broker updates; None means "delete".
 
         Raises:
@@ -802,7 +803,7 @@ class ConfigEntry:
         return self.key.name
 
 
-def validate_topic_configs(configs: dict[str, str | None]) -> dict[str, object]:
+def validate_topic_configs(configs: Mapping[str, str | None]) -> dict[str, object]:
     """Check topic overrides given as strings; return them typed.
 
     Raises:

@@ -103,7 +103,7 @@ class RecordingProxy:
         reader = framing.FrameReader()
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
-                reader.feed(data)
+                reader.receive_data(data)
                 for frame in reader.frames():
                     if INT16.unpack_from(frame, 0)[0] == framing.API_VERSIONS_KEY:
                         correlation_id = int.from_bytes(frame[4:8], "big", signed=True)
@@ -119,7 +119,7 @@ class RecordingProxy:
                 if not rewrite:
                     sink.sendall(data)
                     continue
-                reader.feed(data)
+                reader.receive_data(data)
                 for frame in reader.frames():
                     sink.sendall(_rewrite_api_versions(frame, api_versions))
         _shutdown(source, sink)
