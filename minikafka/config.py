@@ -30,6 +30,7 @@ and is only touched from that broker's Trio tasks.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import dataclasses
 import enum
@@ -480,6 +481,15 @@ def broker_synonyms(name: str) -> list[tuple[str, int]]:
 # --- Java .properties files ---
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    """``key=value`` -> ``(key, value)``; a ``--override`` on a command line
+    (argparse ``type=``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    return key.strip(), value.strip()
 
 
 def parse_properties(text: str) -> dict[str, str]:

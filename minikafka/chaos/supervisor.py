@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m minikafka.chaos.supervisor --dir D --brokers N --base-port P [--no-proxies]``: run detached."""
     import argparse
 
-    from minikafka.cli.broker_command import parse_override
+    from minikafka.config import parse_override
 
     parser = argparse.ArgumentParser(prog="python -m minikafka.chaos.supervisor")
     parser.add_argument("--dir", required=True)

@@ -22,15 +22,9 @@ import logging
 import signal
 import sys
 
+from minikafka.config import parse_override
+
 LOG_FORMAT = "[%(asctime)s] %(levelname)s %(name)s: %(message)s"
-
-
-def parse_override(text: str) -> tuple[str, str]:
-    """``key=value`` -> ``(key, value)``; for argparse ``type=``."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    return key.strip(), value.strip()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -59,7 +59,7 @@ class ClusterCommandError(Exception):
 # -- the parser ----------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minikafka.cli.broker_command import parse_override
+    from minikafka.config import parse_override
 
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 

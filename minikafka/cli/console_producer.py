@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from minikafka.cli.broker_command import parse_override
+from minikafka.config import parse_override
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import base64
 
-from minikafka.cli.broker_command import parse_override
+from minikafka.config import parse_override
 
 ACTIONS = ["create", "list", "describe", "alter", "delete"]
 
