@@ -54,11 +54,11 @@ import trio
 
 from minikafka.config import load_or_create_meta_properties
 from minikafka.coordinator.producer_ids import ProducerIdManager
-from minikafka.coordinator.producer_state import ProducerStateManager
+from minikafka.storage.producer_state import ProducerStateManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
-from minikafka.log.manager import LogManager
+from minikafka.storage.manager import LogManager
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.metadata.runtime import MetadataRuntime

@@ -57,10 +57,10 @@ import os
 from typing import Callable
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log.checkpoints import LEADER_EPOCH_CHECKPOINT
+from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT
 from minikafka.metadata.records import NO_LEADER
 from minikafka.replication import fetch_rules
-from minikafka.replication.epoch_cache import LeaderEpochCache
+from minikafka.storage.epoch_cache import LeaderEpochCache
 from minikafka.replication.follower_state import (FollowerState, epochs_of_appended_batches,
                                                   follower_high_watermark)
 from minikafka.replication.leader_state import FollowerFetchUpdate, LeaderState

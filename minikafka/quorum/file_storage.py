@@ -51,9 +51,9 @@ import time
 
 from minikafka.config import uuid_to_str
 from minikafka.fileutil import atomic_write
-from minikafka.log.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
-from minikafka.log.config import LogConfig
-from minikafka.log.log import Log
+from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
+from minikafka.storage.config import LogConfig
+from minikafka.storage.log import Log
 from minikafka.protocol.records import ControlRecordType, Record, build_batch, read_batches
 from minikafka.quorum.log import Entry, Snapshot, SnapshotId
 from minikafka.quorum.storage import HardState, PersistedState, RaftStorage

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.replication.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, LeaderEpochCache
+from minikafka.storage.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, LeaderEpochCache
 
 NO_LEADER_EPOCH = -1  # current_leader_epoch / last_fetched_epoch "not given"
 

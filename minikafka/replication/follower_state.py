@@ -48,7 +48,7 @@ import dataclasses
 import enum
 from typing import Iterable
 
-from minikafka.replication.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, LeaderEpochCache
+from minikafka.storage.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, LeaderEpochCache
 from minikafka.replication.fetch_rules import NO_LEADER_EPOCH, EpochEndOffset
 
 

@@ -35,7 +35,7 @@ import os
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log.checkpoints import REPLICATION_OFFSET_CHECKPOINT, read_offset_checkpoint, write_offset_checkpoint
+from minikafka.storage.checkpoints import REPLICATION_OFFSET_CHECKPOINT, read_offset_checkpoint, write_offset_checkpoint
 from minikafka.metadata.result import get_field
 from minikafka.replication.fetcher import ReplicaFetcher
 

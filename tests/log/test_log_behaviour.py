@@ -9,8 +9,8 @@ import crc32c
 import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log import Log, LogConfig, LogManager
-from minikafka.log.checkpoints import read_offset_checkpoint, read_partition_metadata
+from minikafka.storage import Log, LogConfig, LogManager
+from minikafka.storage.checkpoints import read_offset_checkpoint, read_partition_metadata
 from minikafka_core.batch import read_batch_header, validate_batches
 from minikafka_core.builder import build_batch
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from minikafka.errors import KafkaError
-from minikafka.replication.epoch_cache import LeaderEpochCache
+from minikafka.storage.epoch_cache import LeaderEpochCache
 from minikafka.replication.fetch_rules import check_replica_fetch
 from minikafka.replication.follower_state import FollowerState, epochs_of_appended_batches, follower_high_watermark
 from minikafka.replication.leader_state import LeaderState

@@ -3,7 +3,7 @@
 import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.replication.epoch_cache import LeaderEpochCache
+from minikafka.storage.epoch_cache import LeaderEpochCache
 from minikafka.replication.fetch_rules import (
     EpochEndOffset, check_current_leader_epoch, check_replica_fetch, last_offset_for_leader_epoch)
 from minikafka.replication.follower_state import (

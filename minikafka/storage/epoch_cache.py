@@ -34,7 +34,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 
-from minikafka.log.checkpoints import read_leader_epoch_checkpoint, write_leader_epoch_checkpoint
+from minikafka.storage.checkpoints import read_leader_epoch_checkpoint, write_leader_epoch_checkpoint
 
 UNDEFINED_EPOCH = -1  # Kafka's RecordBatch.NO_PARTITION_LEADER_EPOCH / UNDEFINED_EPOCH
 UNDEFINED_EPOCH_OFFSET = -1  # Kafka's EpochEndOffset.UNDEFINED_EPOCH_OFFSET

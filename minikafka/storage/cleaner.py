@@ -48,8 +48,8 @@ import logging
 import os
 
 from minikafka.errors import ErrorCode
-from minikafka.log import record_filter, segment_swap
-from minikafka.log.checkpoints import read_offset_checkpoint, write_offset_checkpoint
+from minikafka.storage import record_filter, segment_swap
+from minikafka.storage.checkpoints import read_offset_checkpoint, write_offset_checkpoint
 from minikafka_core.batch import RECORDS_COUNT_POS, InvalidBatchError
 
 logger = logging.getLogger("minikafka.log.cleaner")

@@ -50,15 +50,15 @@ import time
 import crc32c
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
-from minikafka.log.config import LogConfig
+from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
+from minikafka.storage.config import LogConfig
 from minikafka_core.batch import (ATTRIBUTES_POS, CREATE_TIME, HEADER_SIZE, LOG_APPEND_TIME,
                                   MAX_TIMESTAMP_POS, TIMESTAMP_TYPE_MASK, iter_record_timestamps,
                                   validate_batches)
 from minikafka_core.segment import FileRegion, LogSegment, segment_file_name
 
-from minikafka.log.cleaner import check_records_have_keys, clean_if_needed
-from minikafka.log.segment_swap import complete_interrupted_swaps
+from minikafka.storage.cleaner import check_records_have_keys, clean_if_needed
+from minikafka.storage.segment_swap import complete_interrupted_swaps
 
 logger = logging.getLogger("minikafka.log")
 
