@@ -62,7 +62,7 @@ from minikafka.storage.manager import LogManager
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.metadata.runtime import MetadataRuntime
-from minikafka.partition import APPENDED, COMMITTED, Partition
+from minikafka.replication.partition import APPENDED, COMMITTED, Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
