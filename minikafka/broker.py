@@ -39,7 +39,7 @@ Time: record timestamps use the injected wall clock ``now_ms`` (default
 ``time.time``); waiting uses Trio's clock, so ``trio.testing.MockClock`` can
 drive long polls and timers.
 
-Only this module's runtime part (``serve``, ``wait_for_appends``, ``wait_for_commits``) and
+Only this module's runtime part (``serve``), ``replication.waiters`` and
 ``server/`` touch Trio; the rest of the broker is synchronous.
 """
 
@@ -54,15 +54,16 @@ import trio
 
 from minikafka.config import load_or_create_meta_properties
 from minikafka.coordinator.producer_ids import ProducerIdManager
-from minikafka.storage.producer_state import ProducerStateManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
 from minikafka.storage.manager import LogManager
+from minikafka.storage.producer_state import ProducerStateManager
+from minikafka.storage.unified_log import UnifiedLog
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.metadata.runtime import MetadataRuntime
-from minikafka.replication.partition import APPENDED, COMMITTED, Partition
+from minikafka.replication.partition import Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
@@ -362,55 +363,6 @@ class Broker:
             if topic == name and partition.log.config != config:
                 partition.log.config = config
 
-    async def wait_for_appends(self, partitions, timeout_ms: int) -> bool:
-        """Wait until one of ``partitions`` is appended to (or changes role), or ``timeout_ms``.
-
-        A follower's long-polling Fetch waits for this. Returns True if woken.
-        """
-        return await self._wait_for(APPENDED, partitions, timeout_ms)
-
-    async def wait_for_commits(self, partitions, timeout_ms: int) -> bool:
-        """Wait until the high watermark of one of ``partitions`` moves (or it
-        changes role), or ``timeout_ms``.
-
-        A consumer's long-polling Fetch and an acks=all produce wait for this.
-        Returns True if woken.
-        """
-        return await self._wait_for(COMMITTED, partitions, timeout_ms)
-
-    async def wait_for_isr(self, partition, required_offset: int, deadline_ms: float) -> ErrorCode:
-        """Wait until the in-sync replicas have every record below ``required_offset``.
-
-        The acks=all rule (``Partition.acks_all_result``), waited for until
-        ``deadline_ms`` on ``monotonic_ms``'s clock. Used by Produce and by the
-        group coordinator's writes.
-
-        Returns:
-            NONE, or REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-            NOT_LEADER_OR_FOLLOWER.
-        """
-        while (error := partition.acks_all_result(required_offset)) is None:
-            remaining_ms = deadline_ms - self.monotonic_ms()
-            if remaining_ms <= 0:
-                return ErrorCode.REQUEST_TIMED_OUT
-            await self.wait_for_commits([partition], remaining_ms)
-        return error
-
-    @staticmethod
-    async def _wait_for(kind: str, partitions, timeout_ms: int) -> bool:
-        if timeout_ms <= 0:
-            return False
-        happened = trio.Event()
-        for partition in partitions:
-            partition.add_listener(kind, happened.set)
-        try:
-            with trio.move_on_after(timeout_ms / 1000):
-                await happened.wait()
-        finally:
-            for partition in partitions:
-                partition.remove_listener(kind, happened.set)
-        return happened.is_set()
-
     def advertised_endpoint(self) -> tuple[str, int]:
         """(host, port) clients should use: ``advertised.listeners`` or the first listener."""
         advertised = parse_endpoints(self.config["advertised.listeners"])
@@ -477,9 +429,9 @@ class Broker:
             plog = self.log_manager.create(topic.name, index, topic.topic_id, config, self.now_ms())
         plog.config = config
         producer_state = ProducerStateManager(self.config["producer.id.expiration.ms"])
-        self.partitions[(topic.name, index)] = Partition(
-            topic.name, index, plog, producer_state, self.now_ms(),
-            high_watermark=self._high_watermarks.get((topic.name, index)), broker_id=self.node_id)
+        unified_log = UnifiedLog(plog, producer_state, self.now_ms(),
+                                 high_watermark=self._high_watermarks.get((topic.name, index)))
+        self.partitions[(topic.name, index)] = Partition(topic.name, index, unified_log, broker_id=self.node_id)
 
 
 def _raise_for(result: dict) -> None:

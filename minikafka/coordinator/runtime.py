@@ -77,6 +77,7 @@ from minikafka.coordinator.records import group_metadata_tombstone
 from minikafka.coordinator.result import CoordinatorResult, GroupConfig
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol.records import Record, build_batch, read_batches
+from minikafka.replication.waiters import wait_for_isr
 
 log = logging.getLogger("minikafka.coordinator")
 
@@ -398,7 +399,7 @@ class GroupCoordinatorRuntime:
                 ``offsets.commit.timeout.ms``).
         """
         deadline_ms = self.broker.monotonic_ms() + self.broker.config["offsets.commit.timeout.ms"]
-        error = await self.broker.wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
+        error = await wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
         if error != ErrorCode.NONE:
             raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
                              f"{OFFSETS_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")

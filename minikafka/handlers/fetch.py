@@ -10,7 +10,7 @@ Long poll (Kafka's ``DelayedFetch``):
     If fewer than ``min_bytes`` are available, the broker holds the request
     until enough data has been appended or ``max_wait_ms`` has passed, and
     then answers with whatever there is (possibly nothing). Appends wake the
-    waiting fetch early (``broker.wait_for_commits`` for a consumer, which
+    waiting fetch early (``waiters.wait_for_commits`` for a consumer, which
     can only read below the high watermark; ``wait_for_appends`` for a
     follower); it then reads again.
     An error in any partition answers at once.
@@ -65,6 +65,7 @@ from minikafka.quorum.runtime import handle_raft_request
 from minikafka.quorum.wire import is_metadata_fetch
 from minikafka.replication.fetch_rules import validate_leader_epoch
 from minikafka.replication.follower_state import FetchPosition
+from minikafka.replication.waiters import wait_for_appends, wait_for_commits
 
 API_KEY = 1
 FIRST_VERSION_WITH_TOPIC_IDS = 13
@@ -93,7 +94,7 @@ async def handle(broker, request, ctx) -> dict:
             break
         _close_regions(responses)  # not enough yet: this answer is dropped
         # A follower waits for new records, a consumer for the high watermark to move.
-        wait = broker.wait_for_appends if replica_id >= 0 else broker.wait_for_commits
+        wait = wait_for_appends if replica_id >= 0 else wait_for_commits
         await wait(partitions, remaining_ms)
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0,
             "responses": responses}

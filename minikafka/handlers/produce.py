@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.replication.waiters import wait_for_isr
 from minikafka_core.batch import InvalidBatchError
 
 API_KEY = 0
@@ -119,7 +120,7 @@ async def _wait_for_isr(broker, waiting: list, timeout_ms: int) -> None:
     """
     deadline_ms = broker.monotonic_ms() + max(0, timeout_ms)
     for partition, required_offset, result in waiting:
-        error = await broker.wait_for_isr(partition, required_offset, deadline_ms)
+        error = await wait_for_isr(partition, required_offset, deadline_ms)
         if error != ErrorCode.NONE:
             log.info("acks=all produce to %s-%d up to %d: %s", partition.topic, partition.index,
                      required_offset, ErrorCode(error).name)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from typing import Iterable
 
 from minikafka.storage.checkpoints import read_leader_epoch_checkpoint, write_leader_epoch_checkpoint
 
@@ -184,3 +185,19 @@ class LeaderEpochCache:
     def __repr__(self) -> str:
         return f"LeaderEpochCache({[(e.epoch, e.start_offset) for e in self._entries]})"
 
+
+def epochs_of_appended_batches(epoch_cache: LeaderEpochCache, batches: Iterable[tuple[int, int]]) -> bool:
+    """Assign the epochs of appended batches (Kafka's ``maybeAssignEpochStartOffset``).
+
+    Both appends call it, a follower's and the leader's own; only a batch
+    starting a new epoch changes the cache. Returns True if it changed.
+
+    Args:
+        batches: ``(partition_leader_epoch, base_offset)`` of each appended
+            batch, in offset order (``BatchInfo`` has both fields).
+    """
+    changed = False
+    for partition_leader_epoch, base_offset in batches:
+        if partition_leader_epoch >= 0:  # -1: a batch from before leader epochs
+            changed |= epoch_cache.assign(partition_leader_epoch, base_offset)
+    return changed

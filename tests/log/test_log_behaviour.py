@@ -159,7 +159,7 @@ def test_torn_tail_of_zeros_is_truncated_and_logged(tmp_path, caplog):
     log.close()
     with open(os.path.join(path, "00000000000000000000.log"), "ab") as f:
         f.write(b"\x00" * 100)
-    with caplog.at_level("WARNING", logger="minikafka.log"):
+    with caplog.at_level("WARNING", logger="minikafka.storage"):
         log = Log(path, LogConfig(), NOW)
     assert log.log_end_offset == 5 and "truncated 100 bytes" in caplog.text
     append(log, [b"after"])
