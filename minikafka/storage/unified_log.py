@@ -215,7 +215,8 @@ class UnifiedLog:
             appended.append((batch, base_offset, leader_epoch))
             base_offset += batch.last_offset_delta + 1
         self._after_append(appended, now_ms)
-        return AppendResult(info.first_offset, info.last_offset, info.log_append_time_ms, self.log_start_offset)
+        return AppendResult(info.first_offset, info.last_offset, info.log_append_time_ms,
+                            self.log_start_offset)
 
     def append_as_follower(self, records, now_ms: int) -> int:
         """Append what the leader sent, byte for byte; returns the new log end offset.
@@ -274,7 +275,10 @@ class UnifiedLog:
         if fetch_offset < log.log_start_offset or fetch_offset > log.log_end_offset:
             raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
                              f"offset {fetch_offset} not in [{log.log_start_offset}, {log.log_end_offset}]")
-        max_offset = self._high_watermark if isolation is FetchIsolation.HIGH_WATERMARK else log.log_end_offset
+        if isolation is FetchIsolation.HIGH_WATERMARK:
+            max_offset = self._high_watermark
+        else:
+            max_offset = log.log_end_offset
         if fetch_offset >= max_offset:
             return b""
         read = log.read_region if zero_copy else log.read
@@ -331,11 +335,14 @@ class UnifiedLog:
         ``UnifiedLog.truncateTo`` does the same).
         """
         if offset < self.log_end_offset:
-            logger.info("%s-%d: truncating from %d to %d", self.topic, self.partition, self.log_end_offset, offset)
+            logger.info("%s-%d: truncating from %d to %d", self.topic, self.partition,
+                        self.log_end_offset, offset)
             self.local_log.truncate_to(offset)
             self._high_watermark = min(self._high_watermark, self.log_end_offset)
             self.producer_state.producers.clear()
-            self._rebuild_producer_state(now_ms if now_ms is not None else self.local_log.active_segment.created_ms)
+            if now_ms is None:
+                now_ms = self.local_log.active_segment.created_ms
+            self._rebuild_producer_state(now_ms)
         if self.epoch_cache.truncate_from_end(self.log_end_offset):
             self._persist_epoch_cache()
 
