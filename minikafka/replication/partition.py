@@ -47,6 +47,7 @@ from minikafka.metadata.records import NO_LEADER
 from minikafka.replication import fetch_rules
 from minikafka.replication.follower_state import PartitionFollowerState, follower_high_watermark
 from minikafka.replication.leader_state import FollowerFetchUpdate, PartitionLeaderState
+from minikafka.storage.epoch_cache import LeaderEpochCache
 from minikafka.storage.unified_log import AppendResult, FetchIsolation, UnifiedLog
 
 APPENDED, COMMITTED = "appended", "committed"  # what a listener waits for
@@ -113,7 +114,7 @@ class Partition:
         return self.log.last_stable_offset
 
     @property
-    def epoch_cache(self):
+    def epoch_cache(self) -> LeaderEpochCache:
         return self.log.epoch_cache
 
     @property
