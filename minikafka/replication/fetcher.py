@@ -181,7 +181,8 @@ class ReplicaFetcher:
         if error == ErrorCode.NONE and diverging is not None and diverging.end_offset >= 0:
             truncation = state.on_diverging_epoch(partition.epoch_cache, partition.log_end_offset,
                                                   partition.high_watermark,
-                                                  LeaderEpochEndOffset(diverging.epoch, diverging.end_offset))
+                                                  LeaderEpochEndOffset(diverging.epoch,
+                                                                       diverging.end_offset))
             partition.truncate_to(truncation.offset, now_ms)
         elif error == ErrorCode.NONE:
             if data.records:

@@ -1,8 +1,9 @@
 """What a partition leader knows about its followers (Kafka's ``Partition``/``Replica``).
 
-The leader of a partition keeps one ``FollowerReplicaState`` per follower, updated by
-the follower's Fetch requests: a follower fetching from ``fetch_offset`` has
-every record below it, so ``fetch_offset`` *is* its log end offset (LEO).
+The leader of a partition keeps one ``FollowerReplicaState`` per follower,
+updated by the follower's Fetch requests: a follower fetching from
+``fetch_offset`` has every record below it, so ``fetch_offset`` *is* its log
+end offset (LEO).
 From these the leader decides four things, all as Apache Kafka 4.0 does:
 
 **High watermark** (``maybeIncrementLeaderHW``): the smallest LEO among the
@@ -155,8 +156,8 @@ class PartitionLeaderState:
         if old is None:
             return FollowerReplicaState(broker_id, last_caught_up_time_ms=in_sync_ms)
         return FollowerReplicaState(broker_id, old.log_start_offset, old.log_end_offset,
-                            last_fetch_leader_log_end_offset=self._log_end_offset,
-                            last_fetch_time_ms=in_sync_ms, last_caught_up_time_ms=in_sync_ms)
+                                    last_fetch_leader_log_end_offset=self._log_end_offset,
+                                    last_fetch_time_ms=in_sync_ms, last_caught_up_time_ms=in_sync_ms)
 
     # -- state --
 
