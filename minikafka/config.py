@@ -36,6 +36,7 @@ import enum
 import os
 import re
 import uuid
+from collections.abc import Mapping
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.fileutil import atomic_write
@@ -346,7 +347,7 @@ BROKER_KEYS = [
               "which to rollback transactions that have timed out.", valid=Range(1)),
     ConfigKey("producer.id.expiration.ms", "int", 86400000, "The time in ms that a topic partition leader "
               "will wait before expiring producer IDs.", _DYN, Range(1)),
-    # --- KRaft and replication (issue 4). Kafka 4.0's names and defaults; tests and
+    # --- KRaft and replication. Kafka 4.0's names and defaults; tests and
     # `minikafka cluster start --lab` use shorter timeouts and say so.
     ConfigKey("controller.quorum.voters", "list", [], "Map of id/endpoint information for the set of voters "
               "in a comma-separated list of {id}@{host}:{port} entries. Empty: this node is its own sole "
@@ -699,7 +700,7 @@ class BrokerConfig:
         return True
 
     @staticmethod
-    def validate_dynamic(updates: dict[str, str | None]) -> dict[str, object]:
+    def validate_dynamic(updates: Mapping[str, str | None]) -> dict[str, object]:
         """Type-check dynamic broker updates; None means "delete".
 
         Raises:
@@ -802,7 +803,7 @@ class ConfigEntry:
         return self.key.name
 
 
-def validate_topic_configs(configs: dict[str, str | None]) -> dict[str, object]:
+def validate_topic_configs(configs: Mapping[str, str | None]) -> dict[str, object]:
     """Check topic overrides given as strings; return them typed.
 
     Raises:

@@ -1,34 +1,71 @@
-"""Helpers to run brokers in tests: in-process, or in a background thread.
+"""Run minikafka brokers inside your own tests: one broker, or a whole cluster.
 
-``open_broker`` runs a broker inside the test's own ``trio.run`` (pytest-trio):
+This module is public: a project whose code talks to Kafka can test it
+against a real broker that starts in a fraction of a second, with no JVM,
+no container and no ports to reserve. Every broker listens on ``127.0.0.1``
+on a port the kernel picks, keeps its logs in the directory you give it
+(pytest's ``tmp_path``), and shuts down cleanly when its block ends.
 
-    async with open_broker(tmp_path, num_partitions=3) as broker:
-        port = broker.bound_ports[0]
+- ``open_broker(data_dir, **overrides)``: one broker in the test's own
+  ``trio.run`` (pytest-trio), yielding the ``Broker``;
+- ``BrokerThread(data_dir, **overrides)``: one broker with its own
+  ``trio.run`` in a background thread, for blocking clients
+  (confluent-kafka, kafka-python) used from the main thread;
+- ``open_cluster(data_dir, brokers=3, **overrides)``: a KRaft cluster of
+  several brokers in the test's ``trio.run``, yielding an
+  ``InProcessCluster`` that stops and restarts brokers. The Raft and
+  controller messages between them travel through in-memory seams, so a
+  test can partition the quorum (``cluster.quorum_network.cut``,
+  ``isolate``, ``heal``); clients reach each broker on its own port;
+- ``bootstrap_servers(*brokers)``: the ``bootstrap.servers`` string for a
+  client;
+- ``LAB_CLUSTER_OVERRIDES``: the short timeouts ``open_cluster`` uses, so
+  that elections and fencing take a fraction of a second;
+- ``broker_config(data_dir, **overrides)``: the ``BrokerConfig`` the
+  helpers above start their brokers with.
 
-``BrokerThread`` runs a broker with its own ``trio.run`` in a background
-thread, for tests that drive it with blocking clients (confluent-kafka,
-kafka-python) from the main thread:
+Overrides are Kafka config keys. Because Kafka's keys never contain ``_``,
+keyword arguments may spell them with underscores (``log_segment_bytes=1024``
+is ``log.segment.bytes``); a dict with dotted keys works too
+(``**{"log.segment.bytes": 1024}``).
+
+Example, a test file of your own (any Kafka client works; this one uses the
+bundled Trio clients)::
+
+    import pytest
+
+    from minikafka.testing import bootstrap_servers, open_broker
+    from minikafka_clients import Consumer, Producer
+
+
+    @pytest.fixture
+    async def bootstrap(tmp_path):
+        async with open_broker(tmp_path, num_partitions=1) as broker:
+            yield bootstrap_servers(broker)
+
+
+    @pytest.mark.trio
+    async def test_an_order_comes_back(bootstrap):
+        async with Producer({"bootstrap.servers": bootstrap}) as producer:
+            await (await producer.send("orders", b"42 apples", key=b"alice"))
+        config = {"bootstrap.servers": bootstrap, "auto.offset.reset": "earliest"}
+        async with Consumer(config) as consumer:
+            consumer.assign([("orders", 0)])
+            records = await consumer.poll(10)
+        assert [(r.key, r.value) for r in records] == [(b"alice", b"42 apples")]
+
+With a blocking client, from a plain (not async) test::
 
     with BrokerThread(tmp_path) as broker_thread:
         producer = confluent_kafka.Producer({"bootstrap.servers": broker_thread.bootstrap})
 
-``open_cluster`` runs N brokers in the test's own ``trio.run``: a KRaft
-combined-mode cluster whose quorum and controller calls travel through
-in-memory seams (``cluster.quorum_network.cut``/``isolate``/``heal`` make
-partitions), while clients reach every broker on its own loopback port:
+A cluster, to see what your code does when a broker crashes::
 
     async with open_cluster(tmp_path, brokers=3) as cluster:
+        bootstrap = bootstrap_servers(*cluster.brokers.values())
         await cluster.brokers[1].create_topic("t", 3, {}, 3)
         await cluster.stop(2)          # a crash, as far as the others can tell
         await cluster.start(2)         # the same data dir, a new incarnation
-
-All of them listen on ``127.0.0.1`` with a port chosen by the kernel, and
-shut their brokers down cleanly (logs flushed, snapshots written) on exit.
-
-Overrides are Kafka config keys. Because Kafka's keys never contain ``_``,
-keyword arguments may spell them with underscores
-(``log_segment_bytes=1024`` is ``log.segment.bytes``); a dict with dotted
-keys works too (``**{"log.segment.bytes": 1024}``).
 """
 
 from __future__ import annotations
@@ -45,6 +82,9 @@ from minikafka.config import BrokerConfig, MetaProperties, random_uuid, uuid_to_
 from minikafka.fileutil import atomic_write
 from minikafka.metadata.broker_lifecycle import InMemoryControllers
 from minikafka.quorum.runtime import InMemoryNetwork
+
+__all__ = ["LAB_CLUSTER_OVERRIDES", "BrokerThread", "InProcessCluster", "bootstrap_servers",
+           "broker_config", "open_broker", "open_cluster"]
 
 LAB_CLUSTER_OVERRIDES = {
     # Lab-speed timeouts (Kafka's defaults are 1000, 2000, 9000 and 2000 ms):
@@ -71,9 +111,24 @@ def broker_config(data_dir, **overrides) -> BrokerConfig:
     return BrokerConfig.load(None, values)
 
 
+def bootstrap_servers(*brokers: Broker) -> str:
+    """``bootstrap.servers`` for clients of ``brokers`` (each on 127.0.0.1, first listener)."""
+    return ",".join(f"127.0.0.1:{broker.bound_ports[0]}" for broker in brokers)
+
+
 @contextlib.asynccontextmanager
 async def open_broker(data_dir, *, now_ms=None, network=None, **overrides):
     """Run a broker in the current Trio run for the duration of the block.
+
+    Args:
+        data_dir: the broker's log dir (created if missing; reuse it to
+            restart a broker on the same data).
+        now_ms: the wall clock in milliseconds, for record timestamps and
+            the group coordinator (default: the system clock). With
+            ``lambda: int(trio.current_time() * 1000)`` a
+            ``trio.testing.MockClock`` drives the group timers too.
+        network: the broker's network seam (default: real loopback sockets).
+        **overrides: Kafka config keys (see the module docstring).
 
     Yields the started ``Broker`` (``bound_ports`` filled in). Leaving the
     block cancels it, which shuts it down cleanly.
@@ -157,7 +212,7 @@ class BrokerThread:
             self._cancel_scope = nursery.cancel_scope
             await nursery.start(broker.serve)
             self.broker = broker
-            self.bootstrap = f"127.0.0.1:{broker.bound_ports[0]}"
+            self.bootstrap = bootstrap_servers(broker)
             self._ready.set()
 
 
@@ -185,6 +240,7 @@ class InProcessCluster:
                           "default.replication.factor": min(3, num_brokers), **overrides}
 
     def log_dir(self, node_id: int) -> str:
+        """The data dir of broker ``node_id`` (``<data_dir>/broker-<node_id>``)."""
         return os.path.join(os.fspath(self.data_dir), f"broker-{node_id}")
 
     def _format(self, node_id: int) -> None:

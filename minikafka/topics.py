@@ -10,7 +10,12 @@ and the validation a request gets before it is sent to the controller (the
 controller validates again: it is the authority).
 
 Nothing here writes. Changes go through the controller: ``Broker.create_topic``,
-``delete_topic``, ``add_partitions``, ``set_resource_configs``.
+``delete_topic``, ``add_partitions``, ``set_resource_configs`` (handlers reach
+them as ``BrokerServices.topic_admin``).
+
+Handlers receive it as their metadata cache (``BrokerServices.metadata``):
+besides the topics it answers with the committed image, the cluster id, this
+node's id and advertised endpoint, and the active controller's id.
 
 Invariants checked (Kafka's): names follow Kafka's rules (1-249 of
 ``[a-zA-Z0-9._-]``, not ``.``/``..``, and no two names equal once ``.`` is
@@ -25,9 +30,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import TYPE_CHECKING, Callable
 
 from minikafka.config import BrokerConfig, format_value, validate_topic_configs
 from minikafka.errors import ErrorCode, KafkaError
+
+if TYPE_CHECKING:
+    from minikafka.metadata.image import MetadataImage
 
 MAX_NAME_LENGTH = 249
 _LEGAL_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
@@ -71,16 +80,66 @@ def validate_topic_name(name: str) -> None:
 class TopicRegistry:
     """The broker's view of topics and dynamic broker configs in the metadata image.
 
+    It is the metadata cache handlers read (``BrokerServices.metadata``): the
+    topics, the committed image, the cluster id, this node's id and its
+    advertised endpoint, and who the active controller is.
+
     Args:
         config: the broker's ``BrokerConfig`` (defaults, dynamic layers).
         metadata: anything with an ``image`` attribute holding the committed
-            ``MetadataImage`` (the broker's ``MetadataRuntime``); read on every
-            call, because a snapshot replaces the image object.
+            ``MetadataImage`` and an ``active_controller_id`` (the broker's
+            ``MetadataRuntime``); read on every call, because a snapshot
+            replaces the image object.
+        cluster_id: the cluster id from ``meta.properties``.
+        advertised_endpoint: returns the ``(host, port)`` clients should use
+            for this broker (known once its listeners are bound).
     """
 
-    def __init__(self, config: BrokerConfig, metadata):
+    def __init__(self, config: BrokerConfig, metadata, *, cluster_id: str | None = None,
+                 advertised_endpoint: Callable[[], tuple[str, int]] | None = None):
         self.config = config
         self.metadata = metadata
+        self.cluster_id = cluster_id
+        self._advertised_endpoint = advertised_endpoint
+
+    # -- the node and the cluster ---------------------------------------------
+
+    @property
+    def node_id(self) -> int:
+        return self.config.node_id
+
+    @property
+    def image(self) -> MetadataImage:
+        """The committed metadata image (a new object after each snapshot load)."""
+        return self.metadata.image
+
+    @property
+    def active_controller_id(self) -> int | None:
+        """The quorum leader (the active controller once it has caught up), or None."""
+        return self.metadata.active_controller_id
+
+    def advertised_endpoint(self) -> tuple[str, int]:
+        """``(host, port)`` clients should use to reach this broker."""
+        if self._advertised_endpoint is None:
+            raise RuntimeError("this registry was built without an advertised endpoint")
+        return self._advertised_endpoint()
+
+    def partition_leader_endpoint(self, topic: str, index: int) -> tuple[int, str, int] | None:
+        """``(node_id, host, port)`` of the unfenced broker leading ``topic-index``, if another one does.
+
+        None when the partition has no leader, when this broker leads it, or
+        when the leader is fenced or has no listener.
+        """
+        image = self.metadata.image
+        topic_image = image.topic(topic)
+        registration = topic_image.partitions.get(index) if topic_image is not None else None
+        if registration is None or registration.leader < 0 or registration.leader == self.node_id:
+            return None
+        leader = image.brokers.get(registration.leader)
+        if leader is None or leader.fenced or not leader.end_points:
+            return None
+        endpoint = leader.end_points[0]
+        return registration.leader, endpoint.host, endpoint.port
 
     @property
     def num_brokers(self) -> int:
@@ -102,6 +161,11 @@ class TopicRegistry:
     def get_by_id(self, topic_id: bytes) -> TopicInfo | None:
         topic = self.metadata.image.topics.get(bytes(topic_id))
         return None if topic is None else self._info(topic)
+
+    def topic_name_by_id(self, topic_id: bytes) -> str | None:
+        """Resolve a topic id (Fetch v13+, Metadata v10+) to its name, or None."""
+        info = self.get_by_id(topic_id)
+        return info.name if info is not None else None
 
     def names(self) -> list[str]:
         return sorted(self.metadata.image.topic_ids)

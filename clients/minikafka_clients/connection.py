@@ -25,8 +25,10 @@ that does not know our ApiVersions version answers with a v0 response holding
 ``UNSUPPORTED_VERSION`` and its own range for ApiVersions; we retry once at a
 version it speaks, as Kafka's clients do.
 
-Encoding and decoding of bodies and headers is ``minikafka.protocol``'s job;
-this module only moves frames and matches them up.
+Encoding and decoding of bodies and headers is ``minikafka.protocol``'s job,
+and frames are split by the broker's own reader (``framing.FrameReader``, fed
+by ``minikafka.rpc.stream.receive_frame``); this module only moves frames and
+matches them up.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ import trio
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol import framing, messages
+from minikafka.rpc.stream import receive_frame
 
 API_VERSIONS_KEY = 18
-SIZE_PREFIX_BYTES = 4
+RECEIVE_BYTES = 65536
 DEFAULT_MAX_RESPONSE_BYTES = 100 * 1024 * 1024  # refuse absurd sizes from a confused peer
 
 
@@ -92,7 +95,7 @@ class Connection:
         self._send_lock = trio.Lock()
         self._pending: collections.deque[_Pending] = collections.deque()
         self._correlation_ids = itertools.count(1)
-        self._buffer = bytearray()
+        self._reader = framing.FrameReader(DEFAULT_MAX_RESPONSE_BYTES)
         self._closed_error: KafkaConnectionError | None = None
 
     def __repr__(self) -> str:
@@ -170,12 +173,14 @@ class Connection:
         """Read frames forever and hand each to the oldest pending request."""
         try:
             while True:
-                frame = await self._receive_frame()
+                frame = await receive_frame(self._stream, self._reader, receive_bytes=RECEIVE_BYTES)
                 if frame is None:
                     raise KafkaConnectionError(f"broker {self.host}:{self.port} closed the connection")
                 self._dispatch(frame)
         except KafkaConnectionError as exc:
             self._fail(exc)
+        except framing.FramingError as exc:
+            self._fail(KafkaConnectionError(f"bad response from {self.host}:{self.port}: {exc}"))
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._fail(KafkaConnectionError(f"connection to {self.host}:{self.port} broke: {exc!r}"))
 
@@ -193,25 +198,6 @@ class Connection:
                 f"correlation id mismatch from {self.host}:{self.port}: "
                 f"expected {pending.correlation_id}, got {correlation_id}")
         pending.resolve(body)
-
-    async def _receive_frame(self) -> memoryview | None:
-        head = await self._receive_exactly(SIZE_PREFIX_BYTES)
-        if head is None:
-            return None
-        size = int.from_bytes(head, "big", signed=True)
-        if not 0 <= size <= DEFAULT_MAX_RESPONSE_BYTES:
-            raise KafkaConnectionError(f"bad response size {size} from {self.host}:{self.port}")
-        return await self._receive_exactly(size)
-
-    async def _receive_exactly(self, count: int) -> memoryview | None:
-        while len(self._buffer) < count:
-            data = await self._stream.receive_some(max(65536, count - len(self._buffer)))
-            if not data:
-                return None
-            self._buffer += data
-        chunk = memoryview(bytes(self._buffer[:count]))
-        del self._buffer[:count]
-        return chunk
 
     def _fail(self, error: KafkaConnectionError) -> None:
         """Mark the connection dead and wake every waiting request with ``error``."""

@@ -1,6 +1,6 @@
 """The group coordinator runtime: the thin Trio layer around ``GroupCoordinator``.
 
-The coordinator itself (``group_coordinator.py``) is sans-I/O: an operation
+The coordinator itself (``classic/coordinator.py``) is sans-I/O: an operation
 returns a ``CoordinatorResult`` of records to write and responses to send.
 This module does the I/O, in the style of Kafka's ``CoordinatorRuntime``:
 
@@ -67,14 +67,17 @@ from typing import Callable
 
 import trio
 
-from minikafka.coordinator.consumer_group import (
+from minikafka.coordinator.classic.config import GroupConfig
+from minikafka.coordinator.classic.coordinator import GroupCoordinator
+from minikafka.coordinator.classic.group import GroupState
+from minikafka.coordinator.consumer.coordinator import (
     ClassicGroupUse,
     ConsumerGroupConfig,
     ConsumerGroupCoordinator,
 )
-from minikafka.coordinator.group import GroupCoordinator, GroupState, partition_for
+from minikafka.coordinator.group_partition import partition_for
 from minikafka.coordinator.records import group_metadata_tombstone
-from minikafka.coordinator.result import CoordinatorResult, GroupConfig
+from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol.records import Record, build_batch, read_batches
 from minikafka.replication.waiters import wait_for_isr

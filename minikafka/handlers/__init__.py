@@ -5,7 +5,9 @@ Each handler module defines:
 ``API_KEY``
     the Kafka API key it answers (``0`` for Produce).
 
-``async def handle(broker, request, ctx) -> dict | None``
+``async def handle(services, request, ctx) -> dict | None``
+    ``services`` is the broker's ``BrokerServices`` (``services.py``): the
+    few typed services a handler may use, never the broker itself;
     ``request`` is the decoded request body (a ``Struct``: attribute access by
     Kafka's field names in snake_case); ``ctx`` is the ``RequestContext`` below.
     It returns the response body as a plain ``dict`` (nested dicts and lists
@@ -22,6 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from minikafka.handlers.services import Handler
 
 # The modules below are loaded in this order; each contributes one API.
 HANDLER_MODULES = (
@@ -80,10 +86,12 @@ class RequestContext:
     correlation_id: int
     client_id: str | None
     peer: str  # "host:port" of the client
-    connection: object  # the server's per-connection state (client software name/version live there)
+    # The server's per-connection state: ApiVersions records the client's
+    # software name and version on it, Fetch reads ``zero_copy`` from it.
+    connection: Any
 
 
-def load_handlers() -> dict:
+def load_handlers() -> dict[int, Handler]:
     """Return ``{api_key: handle}`` for every module in ``HANDLER_MODULES``."""
     handlers = {}
     for name in HANDLER_MODULES:

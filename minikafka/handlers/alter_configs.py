@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from minikafka.config import ResourceType, validate_topic_configs
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 33
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     responses = []
     for resource in request.resources:
         try:
@@ -32,37 +34,37 @@ async def handle(broker, request, ctx) -> dict:
             nulls = [name for name, value in configs.items() if value is None]
             if nulls:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {', '.join(nulls)}")
-            await apply_overrides(broker, resource.resource_type, resource.resource_name, configs, request.validate_only)
+            await apply_overrides(services, resource.resource_type, resource.resource_name, configs, request.validate_only)
             responses.append(response_for(resource, ErrorCode.NONE, None))
         except KafkaError as exc:
             responses.append(response_for(resource, exc.code, exc.message))
     return {"throttle_time_ms": 0, "responses": responses}
 
 
-def current_overrides(broker, resource_type: int, resource_name: str) -> dict[str, str]:
+def current_overrides(services: BrokerServices, resource_type: int, resource_name: str) -> dict[str, str]:
     """A resource's overrides as strings (raises ``KafkaError`` for a bad resource)."""
     if resource_type == ResourceType.TOPIC:
-        return dict(broker.topics.require(resource_name).configs)
+        return dict(services.metadata.require(resource_name).configs)
     if resource_type == ResourceType.BROKER:
-        per_broker = broker.config.broker_resource_scope(resource_name)
-        return broker.topics.dynamic_broker_configs(per_broker)
+        per_broker = services.config.broker_resource_scope(resource_name)
+        return services.metadata.dynamic_broker_configs(per_broker)
     raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
 
 
-async def apply_overrides(broker, resource_type: int, resource_name: str, overrides: dict[str, str],
+async def apply_overrides(services: BrokerServices, resource_type: int, resource_name: str, overrides: dict[str, str],
                           validate_only: bool) -> None:
     """Make ``overrides`` the resource's complete set of overrides (validated here
     first, then written by the controller; the broker applies them from the image)."""
     if resource_type == ResourceType.TOPIC:
-        broker.topics.require(resource_name)
+        services.metadata.require(resource_name)
         validate_topic_configs(overrides)
     elif resource_type == ResourceType.BROKER:
-        broker.config.broker_resource_scope(resource_name)
-        broker.config.validate_dynamic(overrides)
+        services.config.broker_resource_scope(resource_name)
+        services.config.validate_dynamic(overrides)
     else:
         raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
     if not validate_only:
-        await broker.set_resource_configs(resource_type, resource_name, overrides)
+        await services.topic_admin.set_resource_configs(resource_type, resource_name, overrides)
 
 
 def response_for(resource, code, message) -> dict:

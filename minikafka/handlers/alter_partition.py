@@ -12,10 +12,11 @@ every listener.
 
 from __future__ import annotations
 
-from minikafka.handlers import controller_apis
+from minikafka.handlers import RequestContext, controller_apis
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 56
 
 
-async def handle(broker, request, ctx) -> dict:
-    return await controller_apis.submit(broker, API_KEY, request)
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    return await controller_apis.submit(services, API_KEY, request)

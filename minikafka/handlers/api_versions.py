@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 
 from minikafka.errors import ErrorCode
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.protocol import messages
 
 API_KEY = 18
@@ -27,10 +29,10 @@ API_KEY = 18
 _SOFTWARE_FIELD = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$")
 
 
-def supported_api_keys(broker) -> list[dict]:
+def supported_api_keys(services: BrokerServices) -> list[dict]:
     """``[{api_key, min_version, max_version}]`` for every API with a handler."""
     api_keys = []
-    for api_key in sorted(broker.handlers):
+    for api_key in sorted(services.api_keys):
         request = messages.REQUESTS.get(api_key)
         if request is None:
             continue
@@ -40,7 +42,7 @@ def supported_api_keys(broker) -> list[dict]:
     return api_keys
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     if ctx.api_version >= 3:
         name, version = request.client_software_name, request.client_software_version
         if not (_SOFTWARE_FIELD.match(name or "") and _SOFTWARE_FIELD.match(version or "")):
@@ -49,6 +51,6 @@ async def handle(broker, request, ctx) -> dict:
         ctx.connection.client_software_version = version
     return {
         "error_code": ErrorCode.NONE,
-        "api_keys": supported_api_keys(broker),
+        "api_keys": supported_api_keys(services),
         "throttle_time_ms": 0,
     }

@@ -11,23 +11,25 @@ answers (admin clients then fall back to DescribeGroups).
 from __future__ import annotations
 
 from minikafka.errors import KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 69
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     return {"throttle_time_ms": 0,
-            "groups": [_describe(broker, group_id, ctx.api_version) for group_id in request.group_ids]}
+            "groups": [_describe(services, group_id, ctx.api_version) for group_id in request.group_ids]}
 
 
-def _describe(broker, group_id: str, version: int) -> dict:
+def _describe(services: BrokerServices, group_id: str, version: int) -> dict:
     def describe(classic, consumer_groups):
         return consumer_groups.consumer_group_describe(
             _OneGroup(group_id), version=version,
             classic_group_ids=_classic_group_ids(classic, group_id)).response["groups"][0]
 
     try:
-        return broker.group_coordinator.read_both(group_id, describe)
+        return services.group_coordinator.read_both(group_id, describe)
     except KafkaError as exc:
         return {"error_code": exc.code, "error_message": exc.message, "group_id": group_id,
                 "group_state": "", "group_epoch": 0, "assignment_epoch": 0, "assignor_name": "",

@@ -3,7 +3,7 @@
 A member of a consumer-protocol group (``group.protocol=consumer`` in the
 client) sends this every ``heartbeat_interval_ms``; the answer carries its
 member epoch and, when it changed, the partitions it now owns. The
-coordinator (``coordinator/consumer_group.py``) decides everything,
+coordinator (``coordinator/consumer/coordinator.py``) decides everything,
 including the server-side assignment; this handler only routes the request
 to the group's ``__consumer_offsets`` shard, which writes the operation's
 records before the response leaves (``GroupCoordinatorRuntime.execute_both``).
@@ -19,13 +19,15 @@ ApiVersions lists every API that has a handler).
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
 from minikafka.handlers.join_group import client_host
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 68
 
 
-async def handle(broker, request, ctx) -> dict:
-    if "consumer" not in broker.config["group.coordinator.rebalance.protocols"]:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    if "consumer" not in services.config["group.coordinator.rebalance.protocols"]:
         return _error(KafkaError(ErrorCode.UNSUPPORTED_VERSION,
                                  "The consumer group protocol is disabled on this broker."))
 
@@ -35,7 +37,7 @@ async def handle(broker, request, ctx) -> dict:
             client_host=client_host(ctx.peer))
 
     try:
-        response = await broker.group_coordinator.execute_both(request.group_id, heartbeat)
+        response = await services.group_coordinator.execute_both(request.group_id, heartbeat)
     except KafkaError as exc:
         return _error(exc)
     return {"throttle_time_ms": 0, **response}

@@ -21,123 +21,30 @@ client-facing handlers only :func:`forward` the request through the channel.
 AlterPartition (56) and AllocateProducerIds (67) are broker-to-controller
 RPCs, answered by :func:`submit` on every listener.
 
-:data:`FORWARDED` is the table both sides use: operation -> (API key, the
-version the channel sends, how to build an all-error response).
+:data:`~minikafka.metadata.forwarding.FORWARDED` is the table both sides
+use: operation -> (API key, the version the channel sends, how to build an
+all-error response).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Callable
-
-from minikafka.errors import ErrorCode, KafkaError
+from minikafka.errors import KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.metadata.broker_lifecycle import DEFAULT_CALL_TIMEOUT_S
-from minikafka.metadata.result import get_field
+from minikafka.metadata.forwarding import FORWARDED, ForwardedApi
 
 
-def _entries(request, field: str) -> list:
-    return list(get_field(request, field, ()) or ())
-
-
-def _create_topics_error(request, code, message) -> dict:
-    return {"topics": [{"name": get_field(t, "name"), "error_code": code, "error_message": message}
-                       for t in _entries(request, "topics")]}
-
-
-def _delete_topics_error(request, code, message) -> dict:
-    names = [{"name": name, "error_code": code, "error_message": message}
-             for name in _entries(request, "topic_names")]
-    names += [{"name": get_field(t, "name"), "topic_id": get_field(t, "topic_id"), "error_code": code,
-               "error_message": message} for t in _entries(request, "topics")]
-    return {"responses": names}
-
-
-def _create_partitions_error(request, code, message) -> dict:
-    return {"results": [{"name": get_field(t, "name"), "error_code": code, "error_message": message}
-                        for t in _entries(request, "topics")]}
-
-
-def _configs_error(request, code, message) -> dict:
-    return {"responses": [{"resource_type": get_field(r, "resource_type"),
-                           "resource_name": get_field(r, "resource_name"),
-                           "error_code": code, "error_message": message}
-                          for r in _entries(request, "resources")]}
-
-
-def _registration_error(request, code, message) -> dict:
-    return {"error_code": code, "broker_epoch": -1}
-
-
-def _heartbeat_error(request, code, message) -> dict:
-    return {"error_code": code, "is_caught_up": False, "is_fenced": True, "should_shut_down": False}
-
-
-def _alter_partition_error(request, code, message) -> dict:
-    return {"error_code": code, "topics": []}
-
-
-def _elect_leaders_error(request, code, message) -> dict:
-    """Kafka's ``ElectLeadersRequest.getErrorResponse``: the code at the top and per partition."""
-    results = [{"topic": get_field(t, "topic"),
-                "partition_result": [{"partition_id": index, "error_code": code, "error_message": message}
-                                     for index in get_field(t, "partitions", ()) or ()]}
-               for t in get_field(request, "topic_partitions", None) or ()]
-    return {"error_code": code, "replica_election_results": results}
-
-
-def _alter_partition_reassignments_error(request, code, message) -> dict:
-    """Kafka's ``AlterPartitionReassignmentsRequest.getErrorResponse``: top and per partition."""
-    responses = [{"name": get_field(t, "name"),
-                  "partitions": [{"partition_index": get_field(p, "partition_index"), "error_code": code,
-                                  "error_message": message} for p in get_field(t, "partitions", ()) or ()]}
-                 for t in _entries(request, "topics")]
-    return {"error_code": code, "error_message": message, "responses": responses}
-
-
-def _list_partition_reassignments_error(request, code, message) -> dict:
-    return {"error_code": code, "error_message": message, "topics": []}
-
-
-def _allocate_producer_ids_error(request, code, message) -> dict:
-    return {"error_code": code, "producer_id_start": -1, "producer_id_len": 0}
-
-
-@dataclasses.dataclass(frozen=True)
-class ForwardedApi:
-    """How one controller operation travels to a controller in another process."""
-
-    api_key: int
-    version: int  # what ControllerChannel sends (its request dicts use this version's fields)
-    results: str | None  # the response's list of per-entry results (None: top-level error_code)
-    error_response: Callable[[object, ErrorCode, str | None], dict]
-
-
-FORWARDED: dict[str, ForwardedApi] = {
-    "create_topics": ForwardedApi(19, 7, "topics", _create_topics_error),
-    "delete_topics": ForwardedApi(20, 5, "responses", _delete_topics_error),  # v5: topic_names
-    "create_partitions": ForwardedApi(37, 3, "results", _create_partitions_error),
-    "alter_configs": ForwardedApi(33, 2, "responses", _configs_error),
-    "incremental_alter_configs": ForwardedApi(44, 1, "responses", _configs_error),
-    "register_broker": ForwardedApi(62, 4, None, _registration_error),
-    "broker_heartbeat": ForwardedApi(63, 1, None, _heartbeat_error),
-    # Replication (issue 4). AlterPartition requests are written in v3's
-    # fields: ``topic_id`` (not the name) and ``new_isr_with_epochs``.
-    "alter_partition": ForwardedApi(56, 3, None, _alter_partition_error),
-    "elect_leaders": ForwardedApi(43, 2, None, _elect_leaders_error),
-    "alter_partition_reassignments": ForwardedApi(45, 0, None, _alter_partition_reassignments_error),
-    "list_partition_reassignments": ForwardedApi(46, 0, None, _list_partition_reassignments_error),
-    "allocate_producer_ids": ForwardedApi(67, 0, None, _allocate_producer_ids_error),
-}
 _BY_KEY = {api.api_key: (operation, api) for operation, api in FORWARDED.items()}
 
 
-async def submit(broker, api_key: int, request) -> dict:
+async def submit(services: BrokerServices, api_key: int, request) -> dict:
     """Run the controller operation of ``api_key`` here; errors in the response."""
     operation, api = _BY_KEY[api_key]
-    return await _answer(api, request, broker.metadata.submit(operation, request))
+    return await _answer(api, request, services.controller.submit(operation, request))
 
 
-async def forward(broker, operation: str, request, timeout_ms: int) -> dict:
+async def forward(services: BrokerServices, operation: str, request, timeout_ms: int) -> dict:
     """A client-facing handler's whole job: run ``operation`` on the active controller.
 
     The broker's ``ControllerChannel`` finds the active controller (this
@@ -147,7 +54,7 @@ async def forward(broker, operation: str, request, timeout_ms: int) -> dict:
     the code on every entry of the request.
     """
     timeout_s = timeout_ms / 1000 if timeout_ms > 0 else DEFAULT_CALL_TIMEOUT_S
-    call = broker.controller_channel.call(operation, request, timeout_s=timeout_s)
+    call = services.forwarding.call(operation, request, timeout_s=timeout_s)
     return await _answer(FORWARDED[operation], request, call)
 
 
@@ -159,8 +66,8 @@ async def _answer(api: ForwardedApi, request, call) -> dict:
     return {"throttle_time_ms": 0, **response}
 
 
-async def handle(broker, request, ctx) -> dict:
-    return await submit(broker, ctx.api_key, request)
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    return await submit(services, ctx.api_key, request)
 
 
 # The APIs answered differently on a controller listener (62/63, AlterPartition

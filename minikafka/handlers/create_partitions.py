@@ -15,11 +15,13 @@ from __future__ import annotations
 import collections
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 37
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     counts = collections.Counter(topic.name for topic in request.topics)
     results, answered = [], set()
     for topic in request.topics:
@@ -29,29 +31,29 @@ async def handle(broker, request, ctx) -> dict:
         try:
             if counts[topic.name] > 1:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
-            await _create_partitions(broker, topic, request.validate_only)
+            await _create_partitions(services, topic, request.validate_only)
             results.append({"name": topic.name, "error_code": ErrorCode.NONE, "error_message": None})
         except KafkaError as exc:
             results.append({"name": topic.name, "error_code": exc.code, "error_message": exc.message})
     return {"throttle_time_ms": 0, "results": results}
 
 
-async def _create_partitions(broker, topic, validate_only: bool) -> None:
-    info = broker.topics.validate_new_partition_count(topic.name, topic.count)
+async def _create_partitions(services: BrokerServices, topic, validate_only: bool) -> None:
+    info = services.metadata.validate_new_partition_count(topic.name, topic.count)
     if topic.assignments is not None:
-        _check_assignments(broker, topic, topic.count - info.num_partitions, info.replication_factor)
+        _check_assignments(services, topic, topic.count - info.num_partitions, info.replication_factor)
     if not validate_only:
-        await broker.add_partitions(topic.name, topic.count)
+        await services.topic_admin.add_partitions(topic.name, topic.count)
 
 
-def _check_assignments(broker, topic, new_partitions: int, replication_factor: int) -> None:
+def _check_assignments(services: BrokerServices, topic, new_partitions: int, replication_factor: int) -> None:
     if len(topic.assignments) != new_partitions:
         raise KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                          f"Attempted to add {new_partitions} additional partition(s), but only "
                          f"{len(topic.assignments)} assignment(s) were specified.")
     for assignment in topic.assignments:
         ids = assignment.broker_ids
-        if len(ids) != replication_factor or any(b != broker.node_id for b in ids):
+        if len(ids) != replication_factor or any(b != services.metadata.node_id for b in ids):
             raise KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                              f"The manual partition assignment {ids} is not valid on this cluster "
-                             f"(brokers: [{broker.node_id}], replication factor {replication_factor}).")
+                             f"(brokers: [{services.metadata.node_id}], replication factor {replication_factor}).")

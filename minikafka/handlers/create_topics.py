@@ -23,13 +23,15 @@ import collections
 
 from minikafka.config import format_value, validate_topic_configs, TOPIC_KEYS
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 19
 
 ZERO_UUID = bytes(16)
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     counts = collections.Counter(topic.name for topic in request.topics)
     results, answered = [], set()
     for topic in request.topics:
@@ -40,20 +42,20 @@ async def handle(broker, request, ctx) -> dict:
             results.append(_error(topic.name, KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")))
             continue
         try:
-            results.append(await _create_one(broker, topic, request.validate_only))
+            results.append(await _create_one(services, topic, request.validate_only))
         except KafkaError as exc:
             results.append(_error(topic.name, exc))
     return {"throttle_time_ms": 0, "topics": results}
 
 
-async def _create_one(broker, topic, validate_only: bool) -> dict:
-    num_partitions, replication_factor = _partitions_and_replicas(broker, topic)
+async def _create_one(services: BrokerServices, topic, validate_only: bool) -> dict:
+    num_partitions, replication_factor = _partitions_and_replicas(services, topic)
     configs = {config.name: config.value for config in topic.configs}
-    num_partitions, replication_factor, configs = broker.topics.validate_new_topic(
+    num_partitions, replication_factor, configs = services.metadata.validate_new_topic(
         topic.name, num_partitions, configs, replication_factor)
     topic_id = ZERO_UUID
     if not validate_only:
-        topic_id = (await broker.create_topic(topic.name, num_partitions, configs, replication_factor)).topic_id
+        topic_id = (await services.topic_admin.create_topic(topic.name, num_partitions, configs, replication_factor)).topic_id
     return {
         "name": topic.name,
         "topic_id": topic_id,
@@ -61,11 +63,11 @@ async def _create_one(broker, topic, validate_only: bool) -> dict:
         "error_message": None,
         "num_partitions": num_partitions,
         "replication_factor": replication_factor,
-        "configs": _described_configs(broker, configs),
+        "configs": _described_configs(services, configs),
     }
 
 
-def _partitions_and_replicas(broker, topic) -> tuple[int, int]:
+def _partitions_and_replicas(services: BrokerServices, topic) -> tuple[int, int]:
     """``(num_partitions, replication_factor)`` from counts or a manual assignment."""
     if not topic.assignments:
         return topic.num_partitions, topic.replication_factor
@@ -82,21 +84,21 @@ def _partitions_and_replicas(broker, topic) -> tuple[int, int]:
                          f"{indexes}.")
     sizes = {len(a.broker_ids) for a in topic.assignments}
     for assignment in topic.assignments:
-        unknown = [b for b in assignment.broker_ids if b != broker.node_id]
+        unknown = [b for b in assignment.broker_ids if b != services.metadata.node_id]
         if unknown or len(set(assignment.broker_ids)) != len(assignment.broker_ids) or len(sizes) > 1:
             raise KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                              f"The manual partition assignment {assignment.broker_ids} for partition "
                              f"{assignment.partition_index} is not valid on this cluster "
-                             f"(brokers: [{broker.node_id}]).")
+                             f"(brokers: [{services.metadata.node_id}]).")
     return len(indexes), sizes.pop()
 
 
-def _described_configs(broker, configs: dict[str, str]) -> list[dict]:
+def _described_configs(services: BrokerServices, configs: dict[str, str]) -> list[dict]:
     """Every topic config of the new topic with its value and source (v5+)."""
     overrides = validate_topic_configs(configs)
     described = []
     for key in TOPIC_KEYS:
-        entry = broker.config.topic_entry(key.name, overrides)
+        entry = services.config.topic_entry(key.name, overrides)
         described.append({
             "name": key.name,
             "value": None if key.sensitive else format_value(entry.value),

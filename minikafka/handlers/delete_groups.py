@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 42
 
 
-async def handle(broker, request, ctx) -> dict:
-    results = [await _delete(broker, group_id) for group_id in request.groups_names]
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    results = [await _delete(services, group_id) for group_id in request.groups_names]
     return {"throttle_time_ms": 0, "results": results}
 
 
-async def _delete(broker, group_id: str) -> dict:
+async def _delete(services: BrokerServices, group_id: str) -> dict:
     def delete(classic, consumer_groups, now_ms):
         if group_id not in consumer_groups.groups:
             return classic.delete_groups([group_id], now_ms)
@@ -35,7 +37,7 @@ async def _delete(broker, group_id: str) -> dict:
         return result
 
     try:
-        response = await broker.group_coordinator.execute_both(group_id, delete)
+        response = await services.group_coordinator.execute_both(group_id, delete)
     except KafkaError as exc:
         return {"group_id": group_id, "error_code": exc.code}
     return response["results"][0]

@@ -15,22 +15,24 @@ with low watermark -1.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 21
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     topics = []
     for topic in request.topics:
-        partitions = [_delete_before(broker, topic.name, p.partition_index, p.offset)
+        partitions = [_delete_before(services, topic.name, p.partition_index, p.offset)
                       for p in topic.partitions]
         topics.append({"name": topic.name, "partitions": partitions})
     return {"throttle_time_ms": 0, "topics": topics}
 
 
-def _delete_before(broker, topic: str, index: int, offset: int) -> dict:
+def _delete_before(services: BrokerServices, topic: str, index: int, offset: int) -> dict:
     try:
-        partition = broker.partition(topic, index)
+        partition = services.partitions.partition(topic, index)
         low_watermark = partition.delete_records_before(offset)
         return {"partition_index": index, "low_watermark": low_watermark, "error_code": ErrorCode.NONE}
     except KafkaError as exc:

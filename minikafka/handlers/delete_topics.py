@@ -18,23 +18,25 @@ from __future__ import annotations
 import collections
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 20
 
 ZERO_UUID = bytes(16)
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     targets = _targets(request, ctx.api_version)
     names = collections.Counter(name for name, topic_id in targets if name is not None)
     ids = collections.Counter(topic_id for name, topic_id in targets if topic_id != ZERO_UUID)
     responses = []
     for name, topic_id in targets:
         try:
-            name, topic_id = _resolve(broker, name, topic_id, names, ids)
-            if not broker.config["delete.topic.enable"]:
+            name, topic_id = _resolve(services, name, topic_id, names, ids)
+            if not services.config["delete.topic.enable"]:
                 raise KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
-            await broker.delete_topic(name)
+            await services.topic_admin.delete_topic(name)
             responses.append(_result(name, topic_id, ErrorCode.NONE, None))
         except KafkaError as exc:
             responses.append(_result(name, topic_id, exc.code, exc.message))
@@ -48,7 +50,7 @@ def _targets(request, version: int) -> list[tuple[str | None, bytes]]:
     return [(name, ZERO_UUID) for name in request.topic_names]
 
 
-def _resolve(broker, name, topic_id, names, ids) -> tuple[str, bytes]:
+def _resolve(services: BrokerServices, name, topic_id, names, ids) -> tuple[str, bytes]:
     """Check one target and return its ``(name, topic_id)``; raises ``KafkaError``."""
     if name is not None and topic_id != ZERO_UUID:
         raise KafkaError(ErrorCode.INVALID_REQUEST, "You may not specify both topic name and topic id.")
@@ -57,13 +59,13 @@ def _resolve(broker, name, topic_id, names, ids) -> tuple[str, bytes]:
             raise KafkaError(ErrorCode.INVALID_REQUEST, "Neither topic name nor id were specified.")
         if ids[topic_id] > 1:
             raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic id.")
-        info = broker.topics.get_by_id(topic_id)
+        info = services.metadata.get_by_id(topic_id)
         if info is None:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, "This server does not host this topic ID.")
         return info.name, topic_id
     if names[name] > 1:
         raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
-    info = broker.topics.get(name)
+    info = services.metadata.get(name)
     if info is None:
         raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                          "This server does not host this topic-partition.")

@@ -19,7 +19,9 @@ all of them is returned, as Kafka does.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode
+from minikafka.handlers import RequestContext
 from minikafka.handlers.metadata import live_brokers
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 60
 
@@ -33,7 +35,7 @@ _CLUSTER_OPERATIONS = {"CREATE": 5, "ALTER": 7, "DESCRIBE": 8, "CLUSTER_ACTION":
 ALL_CLUSTER_OPERATIONS = sum(1 << code for code in _CLUSTER_OPERATIONS.values())
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     response = {"throttle_time_ms": 0, "endpoint_type": request.endpoint_type,
                 "error_code": ErrorCode.NONE, "error_message": None}
     if request.endpoint_type == ENDPOINT_CONTROLLERS:
@@ -43,12 +45,12 @@ async def handle(broker, request, ctx) -> dict:
     if request.endpoint_type != ENDPOINT_BROKERS:
         return response | {"error_code": ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
                            "error_message": f"Unsupported endpoint type {request.endpoint_type}"}
-    controller_id = broker.metadata.active_controller_id
+    controller_id = services.metadata.active_controller_id
     return response | {
-        "cluster_id": broker.cluster_id,
+        "cluster_id": services.metadata.cluster_id,
         "controller_id": -1 if controller_id is None else controller_id,
         "brokers": [{"broker_id": b["node_id"], "host": b["host"], "port": b["port"], "rack": b["rack"]}
-                    for b in live_brokers(broker.metadata.image)],
+                    for b in live_brokers(services.metadata.image)],
         "cluster_authorized_operations": (ALL_CLUSTER_OPERATIONS if request.include_cluster_authorized_operations
                                           else NOT_REQUESTED),
     }

@@ -26,18 +26,20 @@ from minikafka.config import (
     format_value,
 )
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.topics import validate_topic_name
 
 API_KEY = 32
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     results = []
     for resource in request.resources:
         result = {"resource_type": resource.resource_type, "resource_name": resource.resource_name,
                   "error_code": ErrorCode.NONE, "error_message": None, "configs": []}
         try:
-            entries = _entries(broker, resource)
+            entries = _entries(services, resource)
             result["configs"] = [_describe(entry, request) for entry in entries]
         except KafkaError as exc:
             result.update(error_code=exc.code, error_message=exc.message)
@@ -45,21 +47,21 @@ async def handle(broker, request, ctx) -> dict:
     return {"throttle_time_ms": 0, "results": results}
 
 
-def _entries(broker, resource) -> list:
+def _entries(services: BrokerServices, resource) -> list:
     """The ``ConfigEntry`` objects to describe for one resource."""
     wanted = resource.configuration_keys
     if resource.resource_type == ResourceType.TOPIC:
         validate_topic_name(resource.resource_name)
-        overrides = broker.topics.typed_overrides(broker.topics.require(resource.resource_name).name)
+        overrides = services.metadata.typed_overrides(services.metadata.require(resource.resource_name).name)
         names = [key.name for key in TOPIC_KEYS]
-        return [broker.config.topic_entry(n, overrides) for n in names if wanted is None or n in wanted]
+        return [services.config.topic_entry(n, overrides) for n in names if wanted is None or n in wanted]
     if resource.resource_type == ResourceType.BROKER:
-        per_broker = broker.config.broker_resource_scope(resource.resource_name)
+        per_broker = services.config.broker_resource_scope(resource.resource_name)
         if per_broker:
-            names = [key.name for key in BROKER_KEYS] + sorted(broker.config.unknown)
+            names = [key.name for key in BROKER_KEYS] + sorted(services.config.unknown)
         else:
-            names = sorted(broker.config.dynamic_default)
-        return [broker.config.broker_entry(n, per_broker) for n in names if wanted is None or n in wanted]
+            names = sorted(services.config.dynamic_default)
+        return [services.config.broker_entry(n, per_broker) for n in names if wanted is None or n in wanted]
     raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {_type_name(resource.resource_type)}")
 
 

@@ -11,16 +11,18 @@ ConsumerGroupDescribe describes it.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 15
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     return {"throttle_time_ms": 0,
-            "groups": [_describe(broker, group_id, ctx.api_version) for group_id in request.groups]}
+            "groups": [_describe(services, group_id, ctx.api_version) for group_id in request.groups]}
 
 
-def _describe(broker, group_id: str, version: int) -> dict:
+def _describe(services: BrokerServices, group_id: str, version: int) -> dict:
     def describe(classic, consumer_groups):
         if group_id in consumer_groups.groups:
             return {"error_code": ErrorCode.GROUP_ID_NOT_FOUND if version >= 6 else ErrorCode.NONE,
@@ -30,7 +32,7 @@ def _describe(broker, group_id: str, version: int) -> dict:
         return classic.describe_groups([group_id], version=version)["groups"][0]
 
     try:
-        return broker.group_coordinator.read_both(group_id, describe)
+        return services.group_coordinator.read_both(group_id, describe)
     except KafkaError as exc:
         return {"error_code": exc.code, "group_id": group_id, "group_state": "",
                 "protocol_type": "", "protocol_data": "", "members": []}

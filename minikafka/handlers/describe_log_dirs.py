@@ -15,30 +15,32 @@ import os
 import shutil
 
 from minikafka.errors import ErrorCode
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 35
 
 
-async def handle(broker, request, ctx) -> dict:
-    wanted = _wanted(broker, request.topics)
-    results = [_describe_dir(broker, log_dir, wanted) for log_dir in broker.config.log_dirs]
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    wanted = _wanted(services, request.topics)
+    results = [_describe_dir(services, log_dir, wanted) for log_dir in services.config.log_dirs]
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "results": results}
 
 
-def _wanted(broker, topics) -> list[tuple[str, int]]:
+def _wanted(services: BrokerServices, topics) -> list[tuple[str, int]]:
     """The ``(topic, partition)`` pairs asked for that exist, in a stable order."""
     if topics is None:
-        return sorted(broker.partitions)
+        return services.partitions.hosted_partitions()
     pairs = {(t.topic, index) for t in topics for index in t.partitions}
-    return sorted(pair for pair in pairs if pair in broker.partitions)
+    return sorted(pairs.intersection(services.partitions.hosted_partitions()))
 
 
-def _describe_dir(broker, log_dir: str, wanted) -> dict:
+def _describe_dir(services: BrokerServices, log_dir: str, wanted) -> dict:
     by_topic: dict[str, list] = {}
     for topic, index in wanted:
-        if os.path.abspath(broker.log_manager.log_dir_of(topic, index)) != os.path.abspath(log_dir):
+        if os.path.abspath(services.partitions.log_dir_of(topic, index)) != os.path.abspath(log_dir):
             continue
-        size = broker.partitions[(topic, index)].log.size_in_bytes
+        size = services.partitions.partition(topic, index).log.size_in_bytes
         by_topic.setdefault(topic, []).append(
             {"partition_index": index, "partition_size": size, "offset_lag": 0, "is_future_key": False})
     try:

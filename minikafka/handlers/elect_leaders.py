@@ -13,10 +13,11 @@ REQUEST_TIMED_OUT.
 
 from __future__ import annotations
 
-from minikafka.handlers import controller_apis
+from minikafka.handlers import RequestContext, controller_apis
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 43
 
 
-async def handle(broker, request, ctx) -> dict:
-    return await controller_apis.forward(broker, "elect_leaders", request, request.timeout_ms)
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    return await controller_apis.forward(services, "elect_leaders", request, request.timeout_ms)

@@ -9,10 +9,12 @@ listener (a combined-mode node has one handler table).
 
 from __future__ import annotations
 
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.quorum.runtime import handle_raft_request
 
 API_KEY = 54
 
 
-async def handle(broker, request, ctx) -> dict:
-    return await handle_raft_request(broker.metadata.quorum, API_KEY, request)
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    return await handle_raft_request(services.quorum, API_KEY, request)

@@ -10,7 +10,7 @@ Long poll (Kafka's ``DelayedFetch``):
     If fewer than ``min_bytes`` are available, the broker holds the request
     until enough data has been appended or ``max_wait_ms`` has passed, and
     then answers with whatever there is (possibly nothing). Appends wake the
-    waiting fetch early (``waiters.wait_for_commits`` for a consumer, which
+    waiting fetch early (``services.partitions.wait_for_commits`` for a consumer, which
     can only read below the high watermark; ``wait_for_appends`` for a
     follower); it then reads again.
     An error in any partition answers at once.
@@ -61,11 +61,12 @@ metadata log (KIP-595): it goes to the quorum
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.quorum.runtime import handle_raft_request
-from minikafka.quorum.wire import is_metadata_fetch
+from minikafka.protocol.metadata_topic import is_metadata_fetch
 from minikafka.replication.fetch_rules import validate_leader_epoch
 from minikafka.replication.follower_state import FetchPosition
-from minikafka.replication.waiters import wait_for_appends, wait_for_commits
 
 API_KEY = 1
 FIRST_VERSION_WITH_TOPIC_IDS = 13
@@ -75,26 +76,26 @@ FIRST_VERSION_WITH_REPLICA_STATE = 15
 CONSUMER_REPLICA_ID = -1
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     if is_metadata_fetch(request):
-        return {"throttle_time_ms": 0, **await handle_raft_request(broker.metadata.quorum, API_KEY, request)}
+        return {"throttle_time_ms": 0, **await handle_raft_request(services.quorum, API_KEY, request)}
     if request.session_id != 0 or request.session_epoch not in FULL_FETCH_EPOCHS:
         return {"throttle_time_ms": 0, "error_code": ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
                 "session_id": 0, "responses": []}
-    wanted = _resolve(broker, request, ctx)
+    wanted = _resolve(services, request, ctx)
     partitions = [p for _, _, p, _ in wanted if p is not None]
     zero_copy = getattr(ctx.connection, "zero_copy", False)
     replica_id = _replica_id(request, ctx)
-    reader = _ReplicaReader(broker, replica_id) if replica_id >= 0 else _read_for_consumer
-    deadline_ms = broker.monotonic_ms() + max(0, request.max_wait_ms)
+    reader = _ReplicaReader(services, replica_id) if replica_id >= 0 else _read_for_consumer
+    deadline_ms = services.clock.monotonic_ms() + max(0, request.max_wait_ms)
     while True:
         responses, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
-        remaining_ms = deadline_ms - broker.monotonic_ms()
+        remaining_ms = deadline_ms - services.clock.monotonic_ms()
         if total_bytes >= request.min_bytes or answer_now or remaining_ms <= 0 or not partitions:
             break
         _close_regions(responses)  # not enough yet: this answer is dropped
         # A follower waits for new records, a consumer for the high watermark to move.
-        wait = wait_for_appends if replica_id >= 0 else wait_for_commits
+        wait = services.partitions.wait_for_appends if replica_id >= 0 else services.partitions.wait_for_commits
         await wait(partitions, remaining_ms)
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0,
             "responses": responses}
@@ -119,36 +120,36 @@ def _read_for_consumer(partition, fetch_partition, limit: int, min_one_batch: bo
 class _ReplicaReader:
     """A follower's read (``Partition.read_for_follower``), reporting ISR proposals."""
 
-    def __init__(self, broker, replica_id: int):
-        self.broker = broker
+    def __init__(self, services: BrokerServices, replica_id: int):
+        self.services = services
         self.replica_id = replica_id
 
     def __call__(self, partition, fetch_partition, limit: int, min_one_batch: bool, zero_copy: bool) -> dict:
         position = FetchPosition(fetch_partition.fetch_offset, fetch_partition.last_fetched_epoch,
                                  fetch_partition.current_leader_epoch)
         read = partition.read_for_follower(self.replica_id, position, fetch_partition.log_start_offset, limit,
-                                           self.broker.now_ms(), min_one_batch=min_one_batch,
+                                           self.services.clock.now_ms(), min_one_batch=min_one_batch,
                                            zero_copy=zero_copy)
-        self.broker.replicas.on_follower_fetch(partition, read.update)
+        self.services.replicas.on_follower_fetch(partition, read.update)
         if read.diverging_epoch is not None:
             return {"records": b"", "diverging_epoch": {"epoch": read.diverging_epoch.leader_epoch,
                                                         "end_offset": read.diverging_epoch.end_offset}}
         return {"records": read.records}
 
 
-def _resolve(broker, request, ctx) -> list:
+def _resolve(services: BrokerServices, request, ctx) -> list:
     """``[(topic_entry, fetch_partition, Partition | None, error)]`` in request order."""
     by_id = ctx.api_version >= FIRST_VERSION_WITH_TOPIC_IDS
     wanted = []
     for topic in request.topics:
-        name = broker.topic_name_by_id(topic.topic_id) if by_id else topic.topic
+        name = services.metadata.topic_name_by_id(topic.topic_id) if by_id else topic.topic
         for fetch_partition in topic.partitions:
             partition, error = None, ErrorCode.NONE
             if name is None:
                 error = ErrorCode.UNKNOWN_TOPIC_ID
             else:
                 try:
-                    partition = broker.leader_partition(name, fetch_partition.partition)
+                    partition = services.partitions.leader_partition(name, fetch_partition.partition)
                 except KafkaError as exc:
                     error = exc.code
             wanted.append((topic, fetch_partition, partition, error))

@@ -1,7 +1,7 @@
 """FindCoordinator (key 10): which broker coordinates a group (or a transaction).
 
 A group lives in one partition of ``__consumer_offsets``, picked by Kafka's
-hash of the group id (``coordinator.group.partition_for``); the coordinator is
+hash of the group id (``coordinator.group_partition.partition_for``); the coordinator is
 that partition's leader, so in a cluster the coordinator moves with
 leadership. v0-v3 ask about one key; v4+ batch several (``coordinator_keys``)
 and answer one entry per key.
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from minikafka.coordinator.runtime import OFFSETS_TOPIC
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 10
 
@@ -28,52 +30,38 @@ TRANSACTION_KEY_TYPE = 1
 NO_NODE = {"node_id": -1, "host": "", "port": -1}
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     if ctx.api_version >= 4:
-        coordinators = [await _find(broker, key, request.key_type) for key in request.coordinator_keys]
+        coordinators = [await _find(services, key, request.key_type) for key in request.coordinator_keys]
         return {"throttle_time_ms": 0, "coordinators": coordinators}
-    found = await _find(broker, request.key, request.key_type)
+    found = await _find(services, request.key, request.key_type)
     del found["key"]
     return {"throttle_time_ms": 0, **found}
 
 
-async def _find(broker, key: str, key_type: int) -> dict:
+async def _find(services: BrokerServices, key: str, key_type: int) -> dict:
     """One coordinator entry: ``key``, the node, ``error_code`` and ``error_message``."""
     if key_type == TRANSACTION_KEY_TYPE:
         return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE,
                       "this broker has no transaction coordinator yet")
     if key_type != GROUP_KEY_TYPE:
         return _error(key, ErrorCode.INVALID_REQUEST, f"unknown coordinator key type {key_type}")
-    runtime = broker.group_coordinator
+    runtime = services.group_coordinator
     try:
         await runtime.ensure_offsets_topic()
     except KafkaError as exc:
         return _error(key, exc.code, exc.message)
     if runtime.is_coordinator_for(key):
-        host, port = broker.advertised_endpoint()
-        return {"key": key, "node_id": broker.node_id, "host": host, "port": port,
+        host, port = services.metadata.advertised_endpoint()
+        return {"key": key, "node_id": services.metadata.node_id, "host": host, "port": port,
                 "error_code": ErrorCode.NONE, "error_message": None}
     # In a cluster: the leader of the group's partition, wherever it is.
-    leader = _leader_endpoint(broker, runtime.partition_for(key))
+    leader = services.metadata.partition_leader_endpoint(OFFSETS_TOPIC, runtime.partition_for(key))
     if leader is None:
         return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "no leader for the group's partition")
     node_id, host, port = leader
     return {"key": key, "node_id": node_id, "host": host, "port": port,
             "error_code": ErrorCode.NONE, "error_message": None}
-
-
-def _leader_endpoint(broker, index: int) -> tuple[int, str, int] | None:
-    """``(node_id, host, port)`` of another, unfenced broker leading ``__consumer_offsets-index``."""
-    image = broker.metadata.image
-    topic = image.topic(OFFSETS_TOPIC)
-    registration = topic.partitions.get(index) if topic is not None else None
-    if registration is None or registration.leader < 0 or registration.leader == broker.node_id:
-        return None  # no leader, or ours but not loaded yet
-    leader = image.brokers.get(registration.leader)
-    if leader is None or leader.fenced or not leader.end_points:
-        return None
-    endpoint = leader.end_points[0]
-    return registration.leader, endpoint.host, endpoint.port
 
 
 def _error(key: str, code: ErrorCode, message: str | None) -> dict:

@@ -7,14 +7,16 @@ and UNKNOWN_MEMBER_ID that it was fenced and must rejoin from scratch.
 from __future__ import annotations
 
 from minikafka.errors import KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 12
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     version = ctx.api_version
     try:
-        response = await broker.group_coordinator.execute(
+        response = await services.group_coordinator.execute(
             request.group_id, lambda coordinator, now_ms: coordinator.heartbeat(
                 request, now_ms, version=version))
     except KafkaError as exc:

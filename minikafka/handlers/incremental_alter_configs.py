@@ -30,7 +30,9 @@ from minikafka.config import (
     format_value,
 )
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
 from minikafka.handlers.alter_configs import apply_overrides, current_overrides, response_for
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 44
 
@@ -44,13 +46,13 @@ class OpType(enum.IntEnum):
     SUBTRACT = 3
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     responses = []
     for resource in request.resources:
         try:
-            overrides = current_overrides(broker, resource.resource_type, resource.resource_name)
+            overrides = current_overrides(services, resource.resource_type, resource.resource_name)
             _apply_ops(overrides, resource)
-            await apply_overrides(broker, resource.resource_type, resource.resource_name, overrides,
+            await apply_overrides(services, resource.resource_type, resource.resource_name, overrides,
                             request.validate_only)
             responses.append(response_for(resource, ErrorCode.NONE, None))
         except KafkaError as exc:

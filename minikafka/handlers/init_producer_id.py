@@ -21,16 +21,18 @@ a Kafka broker gives while its coordinator is not ready.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 22
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     if request.transactional_id is not None:
         return {"throttle_time_ms": 0, "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
                 "producer_id": -1, "producer_epoch": -1}
     try:
-        producer = await broker.producer_ids.init_producer_id(broker, request.producer_id, request.producer_epoch)
+        producer = await services.producer_ids.init_producer_id(request.producer_id, request.producer_epoch)
     except KafkaError as exc:
         return {"throttle_time_ms": 0, "error_code": exc.code, "producer_id": -1, "producer_epoch": -1}
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE,

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 11
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     version = ctx.api_version
 
     def join(classic, consumer_groups, now_ms):
@@ -37,7 +39,7 @@ async def handle(broker, request, ctx) -> dict:
         return result
 
     try:
-        response = await broker.group_coordinator.execute_both(request.group_id, join)
+        response = await services.group_coordinator.execute_both(request.group_id, join)
     except KafkaError as exc:
         response = error_response(exc.code, request.member_id, version)
     return {"throttle_time_ms": 0, **response}

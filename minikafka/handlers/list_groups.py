@@ -14,20 +14,22 @@ as Kafka does.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 16
 
 
-async def handle(broker, request, ctx) -> dict:
-    coordinators, loading = broker.group_coordinator.shards_for_listing()
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    coordinators, loading = services.group_coordinator.shards_for_listing()
     states = request.states_filter if ctx.api_version >= 4 else ()
     types = request.types_filter if ctx.api_version >= 5 else ()
     consumer_rows = []
     if not types or "consumer" in {t.lower() for t in types}:
-        for consumer_groups in broker.group_coordinator.consumer_groups_for_listing():
+        for consumer_groups in services.group_coordinator.consumer_groups_for_listing():
             consumer_rows += consumer_groups.list_groups(states or ())
     consumer_ids = {row["group_id"] for row in consumer_rows}
-    for consumer_groups in broker.group_coordinator.consumer_groups_for_listing():
+    for consumer_groups in services.group_coordinator.consumer_groups_for_listing():
         consumer_ids |= set(consumer_groups.groups)  # also those the state filter left out
     groups = list(consumer_rows)
     for coordinator in coordinators:

@@ -27,6 +27,8 @@ v0-only ``old_style_offsets`` array is never filled.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.replication.fetch_rules import validate_leader_epoch
 
 API_KEY = 2
@@ -40,20 +42,20 @@ READ_COMMITTED = 1
 NO_TIMESTAMP = -1
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     return {
         "throttle_time_ms": 0,
         "topics": [
             {"name": topic.name,
-             "partitions": [_list_one(broker, request, topic.name, p) for p in topic.partitions]}
+             "partitions": [_list_one(services, request, topic.name, p) for p in topic.partitions]}
             for topic in request.topics
         ],
     }
 
 
-def _list_one(broker, request, topic: str, requested) -> dict:
+def _list_one(services: BrokerServices, request, topic: str, requested) -> dict:
     try:
-        partition = broker.leader_partition(topic, requested.partition_index)
+        partition = services.partitions.leader_partition(topic, requested.partition_index)
         validate_leader_epoch(partition.leader_epoch, requested.current_leader_epoch)
         if request.replica_id >= 0 and requested.timestamp == LATEST:
             # A follower (after OFFSET_OUT_OF_RANGE) wants the leader's log end, not the high watermark.

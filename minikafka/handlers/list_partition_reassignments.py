@@ -10,10 +10,11 @@ This handler forwards the request (``controller_apis.forward``).
 
 from __future__ import annotations
 
-from minikafka.handlers import controller_apis
+from minikafka.handlers import RequestContext, controller_apis
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 46
 
 
-async def handle(broker, request, ctx) -> dict:
-    return await controller_apis.forward(broker, "list_partition_reassignments", request, request.timeout_ms)
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    return await controller_apis.forward(services, "list_partition_reassignments", request, request.timeout_ms)

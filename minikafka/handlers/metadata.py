@@ -35,6 +35,8 @@ Auto-creation:
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 3
 
@@ -43,42 +45,42 @@ NO_TOPIC_ID = b"\x00" * 16
 UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
 
 
-async def handle(broker, request, ctx) -> dict:
-    leader = broker.metadata.active_controller_id
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    leader = services.metadata.active_controller_id
     return {
         "throttle_time_ms": 0,
-        "brokers": live_brokers(broker.metadata.image),
-        "cluster_id": broker.cluster_id,
+        "brokers": live_brokers(services.metadata.image),
+        "cluster_id": services.metadata.cluster_id,
         "controller_id": -1 if leader is None else leader,
-        "topics": [await _describe(broker, topic, request, ctx) for topic in _requested(broker, request, ctx)],
+        "topics": [await _describe(services, topic, request, ctx) for topic in _requested(services, request, ctx)],
     }
 
 
-def _requested(broker, request, ctx) -> list[tuple[str | None, bytes]]:
+def _requested(services: BrokerServices, request, ctx) -> list[tuple[str | None, bytes]]:
     """The (name, topic_id) pairs asked for; all topics when the list is null."""
     if request.topics is None or (ctx.api_version == 0 and not request.topics):
-        return [(name, broker.topics.get(name).topic_id) for name in sorted(broker.topics.names())]
+        return [(name, services.metadata.require(name).topic_id) for name in sorted(services.metadata.names())]
     return [(topic.name, topic.topic_id or NO_TOPIC_ID) for topic in request.topics]
 
 
-async def _describe(broker, requested: tuple[str | None, bytes], request, ctx) -> dict:
+async def _describe(services: BrokerServices, requested: tuple[str | None, bytes], request, ctx) -> dict:
     name, topic_id = requested
     if name is None:  # v10+: by topic id
-        name = broker.topic_name_by_id(topic_id)
+        name = services.metadata.topic_name_by_id(topic_id)
         if name is None:
             return _topic_error(ErrorCode.UNKNOWN_TOPIC_ID, None, topic_id)
-    info = broker.topics.get(name)
+    info = services.metadata.get(name)
     if info is None:
-        if not _may_auto_create(broker, request, ctx):
+        if not _may_auto_create(services, request, ctx):
             return _topic_error(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name)
         try:
-            info = await broker.auto_create_topic(name)
+            info = await services.topic_admin.auto_create_topic(name)
         except KafkaError as exc:
             if exc.code == ErrorCode.TOPIC_ALREADY_EXISTS:
-                info = broker.topics.get(name)
+                info = services.metadata.require(name)  # created meanwhile by another request
             else:
                 return _topic_error(exc.code, name)
-    image = broker.metadata.image
+    image = services.metadata.image
     topic = image.topics[info.topic_id]
     return {
         "error_code": ErrorCode.NONE,
@@ -110,9 +112,9 @@ def _partition(image, index: int, p) -> dict:
             "offline_replicas": [b for b in p.replicas if b not in image.brokers or image.brokers[b].fenced]}
 
 
-def _may_auto_create(broker, request, ctx) -> bool:
+def _may_auto_create(services: BrokerServices, request, ctx) -> bool:
     allowed = request.allow_auto_topic_creation if ctx.api_version >= 4 else True
-    return allowed and broker.config["auto.create.topics.enable"]
+    return allowed and services.config["auto.create.topics.enable"]
 
 
 def _topic_error(code: ErrorCode, name: str | None, topic_id: bytes = NO_TOPIC_ID) -> dict:

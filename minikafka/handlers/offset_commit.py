@@ -3,7 +3,7 @@
 Each committed offset becomes one OffsetCommitValue record; the records of
 one request are appended as one batch, and the response is sent only once
 they are in the log. Who may commit (member, generation, simple commits with
-``generation_id = -1``) is the coordinator's rule (``coordinator/offsets.py``).
+``generation_id = -1``) is the coordinator's rule (``coordinator/classic/offsets.py``).
 
 A member of a consumer-protocol group (KIP-848) commits with its member
 epoch in ``generation_id_or_member_epoch``: the consumer coordinator checks
@@ -18,14 +18,16 @@ answered UNKNOWN_TOPIC_OR_PARTITION before the coordinator sees the request.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.protocol.codec import Struct
 
 API_KEY = 8
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     version = ctx.api_version
-    known, unknown = split_by_existence(broker, request.topics)
+    known, unknown = split_by_existence(services, request.topics)
     if known:
         filtered = Struct(**{**vars(request), "topics": known})
 
@@ -39,7 +41,7 @@ async def handle(broker, request, ctx) -> dict:
             return classic.commit_offsets(simple, now_ms, version=version)
 
         try:
-            response = await broker.group_coordinator.execute_both(request.group_id, commit)
+            response = await services.group_coordinator.execute_both(request.group_id, commit)
             topics = response["topics"]
         except KafkaError as exc:
             topics = every_partition(known, exc.code)
@@ -49,11 +51,11 @@ async def handle(broker, request, ctx) -> dict:
             "topics": topics + every_partition(unknown, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)}
 
 
-def split_by_existence(broker, topics) -> tuple[list, list]:
+def split_by_existence(services: BrokerServices, topics) -> tuple[list, list]:
     """``(topics with only existing partitions, the rest)`` of a request's topic list."""
     known, unknown = [], []
     for topic in topics:
-        info = broker.topics.get(topic.name)
+        info = services.metadata.get(topic.name)
         present = [p for p in topic.partitions
                    if info is not None and 0 <= p.partition_index < info.num_partitions]
         missing = [p for p in topic.partitions if p not in present]

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
 from minikafka.handlers.offset_commit import every_partition, split_by_existence
+from minikafka.handlers.services import BrokerServices
 from minikafka.protocol.codec import Struct
 
 API_KEY = 47
 
 
-async def handle(broker, request, ctx) -> dict:
-    known, unknown = split_by_existence(broker, request.topics)
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    known, unknown = split_by_existence(services, request.topics)
     filtered = Struct(**{**vars(request), "topics": known})
     subscribed = []
 
@@ -39,7 +41,7 @@ async def handle(broker, request, ctx) -> dict:
         return classic.delete_offsets(rest, now_ms)
 
     try:
-        response = await broker.group_coordinator.execute_both(request.group_id, delete)
+        response = await services.group_coordinator.execute_both(request.group_id, delete)
     except KafkaError as exc:
         return {"error_code": exc.code, "throttle_time_ms": 0, "topics": []}
     if response["error_code"] != ErrorCode.NONE:

@@ -18,23 +18,25 @@ there are none yet, so it changes nothing.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 
 API_KEY = 9
 
 
-async def handle(broker, request, ctx) -> dict:
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     if ctx.api_version >= 8:
-        groups = [_fetch(broker, group.group_id, group.topics, request.require_stable,
+        groups = [_fetch(services, group.group_id, group.topics, request.require_stable,
                          getattr(group, "member_id", None), getattr(group, "member_epoch", -1))
                   for group in request.groups]
         return {"throttle_time_ms": 0, "groups": groups}
-    entry = _fetch(broker, request.group_id, request.topics, request.require_stable)
+    entry = _fetch(services, request.group_id, request.topics, request.require_stable)
     if ctx.api_version < 2 and entry["error_code"] != ErrorCode.NONE:
         entry["topics"] = _every_partition(request.topics, entry["error_code"])
     return {"throttle_time_ms": 0, "topics": entry["topics"], "error_code": entry["error_code"]}
 
 
-def _fetch(broker, group_id: str, topics, require_stable: bool,
+def _fetch(services: BrokerServices, group_id: str, topics, require_stable: bool,
            member_id: str | None = None, member_epoch: int = -1) -> dict:
     """One group's entry, v8+ shaped: ``{group_id, topics, error_code}``."""
     def fetch(classic, consumer_groups):
@@ -43,7 +45,7 @@ def _fetch(broker, group_id: str, topics, require_stable: bool,
         return classic.fetch_offsets(group_id, topics, require_stable=require_stable)
 
     try:
-        return broker.group_coordinator.read_both(group_id, fetch)
+        return services.group_coordinator.read_both(group_id, fetch)
     except KafkaError as exc:
         return {"group_id": group_id, "topics": [], "error_code": exc.code}
 

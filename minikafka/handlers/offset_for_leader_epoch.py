@@ -27,21 +27,23 @@ itself is ``replication.fetch_rules.last_offset_for_leader_epoch``.
 from __future__ import annotations
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka.replication.fetch_rules import last_offset_for_leader_epoch
 
 API_KEY = 23
 
 
-async def handle(broker, request, ctx) -> dict:
-    topics = [{"topic": topic.topic, "partitions": [_answer(broker, topic.topic, p) for p in topic.partitions]}
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    topics = [{"topic": topic.topic, "partitions": [_answer(services, topic.topic, p) for p in topic.partitions]}
               for topic in request.topics]
     return {"throttle_time_ms": 0, "topics": topics}
 
 
-def _answer(broker, topic: str, request_partition) -> dict:
+def _answer(services: BrokerServices, topic: str, request_partition) -> dict:
     index = request_partition.partition
     try:
-        partition = broker.leader_partition(topic, index)
+        partition = services.partitions.leader_partition(topic, index)
         epoch_end = last_offset_for_leader_epoch(
             partition.epoch_cache, partition.log_end_offset, partition.leader_epoch,
             request_partition.current_leader_epoch, request_partition.leader_epoch)

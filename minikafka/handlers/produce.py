@@ -40,7 +40,8 @@ from __future__ import annotations
 import logging
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.replication.waiters import wait_for_isr
+from minikafka.handlers import RequestContext
+from minikafka.handlers.services import BrokerServices
 from minikafka_core.batch import InvalidBatchError
 
 API_KEY = 0
@@ -51,22 +52,22 @@ FIRST_VERSION_WITH_ZSTD = 7  # KIP-110
 log = logging.getLogger("minikafka.handlers.produce")
 
 
-async def handle(broker, request, ctx) -> dict | None:
-    now_ms = broker.now_ms()
+async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict | None:
+    now_ms = services.clock.now_ms()
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
     for topic in request.topic_data:
         partitions = []
         for data in topic.partition_data:
-            result, partition, required_offset = _produce_one(broker, request, ctx, topic.name, data, now_ms)
+            result, partition, required_offset = _produce_one(services, request, ctx, topic.name, data, now_ms)
             if result["error_code"] != ErrorCode.NONE:
                 failed.append((topic.name, data.index, result))
             elif request.acks == ACKS_ALL:
                 waiting.append((partition, required_offset, result))
             partitions.append(result)
         responses.append({"name": topic.name, "partition_responses": partitions})
-    await _wait_for_isr(broker, waiting, request.timeout_ms)
+    await _wait_for_isr(services, waiting, request.timeout_ms)
     if request.acks == 0:
         if failed:
             topic, index, result = failed[0]
@@ -76,7 +77,7 @@ async def handle(broker, request, ctx) -> dict | None:
     return {"responses": responses, "throttle_time_ms": 0}
 
 
-def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> tuple[dict, object, int]:
+def _produce_one(services: BrokerServices, request, ctx, topic: str, data, now_ms: int) -> tuple[dict, object, int]:
     """Append one partition's records.
 
     Returns:
@@ -91,7 +92,7 @@ def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> tuple[d
     if data.records is None or len(data.records) == 0:
         return _error(data.index, ErrorCode.INVALID_RECORD, "no record batch"), None, -1
     try:
-        partition = broker.leader_partition(topic, data.index)
+        partition = services.partitions.leader_partition(topic, data.index)
         result = partition.append_records(
             data.records, now_ms, single_batch=True, required_acks=request.acks,
             allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD)
@@ -112,15 +113,15 @@ def _produce_one(broker, request, ctx, topic: str, data, now_ms: int) -> tuple[d
     return response, partition, result.last_offset + 1
 
 
-async def _wait_for_isr(broker, waiting: list, timeout_ms: int) -> None:
+async def _wait_for_isr(services: BrokerServices, waiting: list, timeout_ms: int) -> None:
     """Hold acks=all answers until the ISR has the records, or the request times out.
 
     Partitions are waited for one after the other against one deadline,
     which takes as long as waiting for all at once.
     """
-    deadline_ms = broker.monotonic_ms() + max(0, timeout_ms)
+    deadline_ms = services.clock.monotonic_ms() + max(0, timeout_ms)
     for partition, required_offset, result in waiting:
-        error = await wait_for_isr(partition, required_offset, deadline_ms)
+        error = await services.partitions.wait_for_isr(partition, required_offset, deadline_ms)
         if error != ErrorCode.NONE:
             log.info("acks=all produce to %s-%d up to %d: %s", partition.topic, partition.index,
                      required_offset, ErrorCode(error).name)

@@ -24,7 +24,8 @@ Two small pieces, both Trio (the decisions stay in the sans-I/O controller):
   is a CreateTopics / DeleteTopics / CreatePartitions / AlterConfigs /
   IncrementalAlterConfigs body, as that plain request on the controller's
   CONTROLLER listener, and relays the response
-  (:mod:`minikafka.handlers.controller_apis` answers it there). Why: no
+  (:mod:`minikafka.handlers.controller_apis` answers it there; the
+  operation -> API table is :mod:`minikafka.metadata.forwarding`). Why: no
   principals or quotas to carry, so an Envelope would add a second framing
   layer for nothing; the request the broker sends is the one it has already
   validated (for example IncrementalAlterConfigs already turned into the
@@ -56,8 +57,9 @@ import os
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.metadata.forwarding import FORWARDED
 from minikafka.protocol.codec import as_dict
-from minikafka.server.peer import exchange
+from minikafka.rpc.client import exchange
 
 log = logging.getLogger("minikafka.lifecycle")
 
@@ -108,8 +110,6 @@ class RemoteControllers:
             KafkaError: NOT_CONTROLLER if the peer is not the active controller
                 or could not be reached in time (both mean: look again).
         """
-        from minikafka.handlers.controller_apis import FORWARDED  # handlers import metadata
-
         api = FORWARDED[operation]
         lock = self._locks.setdefault(node_id, trio.Lock())
         async with lock:

@@ -42,14 +42,71 @@ The codec is pure and synchronous: bytes in, ``Struct`` out, and back.
 from __future__ import annotations
 
 import struct as _struct
+from typing import Protocol
 
 from . import primitives as p
 from .primitives import DecodeError
-from .schema import _NO_DEFAULT, Field, Message
 
 __all__ = ["Struct", "DecodeError", "EncodeError", "InvalidVersionError",
            "decode", "decode_from", "encode", "encode_into", "as_dict", "join_parts",
            "part_size"]
+
+
+# --- what the codec reads of a declaration -------------------------------------
+#
+# The declarations are ``schema.Field`` and ``schema.Message``. This module does
+# not import ``schema``: ``Message.encode``/``decode`` call the codec, so the
+# codec sits below the schema and names here the few attributes it reads.
+
+
+class VersionRange(Protocol):
+    """An inclusive range of versions (``schema.Versions``)."""
+
+    lowest: int
+    highest: int
+
+    @property
+    def empty(self) -> bool: ...
+
+    def __contains__(self, version: int) -> bool: ...
+
+
+class FieldDeclaration(Protocol):
+    """One declared field (``schema.Field``)."""
+
+    name: str
+    type: str
+    versions: VersionRange
+    nullable: VersionRange
+    default: object
+    tag: int | None
+    tagged_versions: VersionRange | None
+    fields: list[FieldDeclaration] | None
+
+    @property
+    def has_default(self) -> bool: ...
+
+    @property
+    def is_array(self) -> bool: ...
+
+    @property
+    def element_type(self) -> str: ...
+
+    @property
+    def is_struct(self) -> bool: ...
+
+    @property
+    def is_tagged(self) -> bool: ...
+
+
+class MessageDeclaration(Protocol):
+    """One declared message, over all its versions (``schema.Message``)."""
+
+    name: str
+    valid_versions: VersionRange
+    fields: list[FieldDeclaration]
+
+    def is_flexible(self, version: int) -> bool: ...
 
 
 class EncodeError(ValueError):
@@ -156,7 +213,7 @@ _ZERO = {"bool": False, "float64": 0.0, "string": "", "bytes": b"",
 # --- defaults --------------------------------------------------------------
 
 
-def _coerce_default(field: Field, value):
+def _coerce_default(field: FieldDeclaration, value):
     """Accept defaults written as Kafka's JSON writes them ("-1", "null")."""
     if not isinstance(value, str) or field.is_array:
         return value
@@ -173,13 +230,13 @@ def _coerce_default(field: Field, value):
     return value
 
 
-def default_factory(field: Field):
+def default_factory(field: FieldDeclaration):
     """Return a zero-argument function making the field's default value.
 
     Mutable defaults (lists, structs) are built fresh on every call so that
     two decoded messages never share one.
     """
-    if field.default is not _NO_DEFAULT:
+    if field.has_default:
         value = _coerce_default(field, field.default)
     elif not field.nullable.empty and field.nullable.lowest <= field.versions.lowest:
         value = None
@@ -204,13 +261,13 @@ class _Plan:
     __slots__ = ("regular", "absent", "order", "tagged", "by_tag", "flexible", "path")
 
 
-def _field_is_flexible(field: Field, version: int, flexible: bool) -> bool:
+def _field_is_flexible(field: FieldDeclaration, version: int, flexible: bool) -> bool:
     # A field may opt out of compact encodings (RequestHeader's client_id).
     override = getattr(field, "flexible_versions", None)
     return flexible and (override is None or version in override)
 
 
-def _compile_value(field: Field, version: int, flexible: bool, path: str):
+def _compile_value(field: FieldDeclaration, version: int, flexible: bool, path: str):
     """Build (read, write) for one field's value in one version."""
     compact = _field_is_flexible(field, version, flexible)
     if field.is_struct:
@@ -256,7 +313,7 @@ def _array(read_element, write_element, compact):
     return read, write
 
 
-def _may_be_null_on_wire(field: Field, version: int) -> bool:
+def _may_be_null_on_wire(field: FieldDeclaration, version: int) -> bool:
     return (field.is_array or field.element_type in _NULLABLE_KINDS
             or (field.is_struct and version in field.nullable))
 
@@ -405,7 +462,7 @@ def _fields_of(obj, path):
 # --- public API ---------------------------------------------------------------
 
 
-def compiled(message: Message, version: int):
+def compiled(message: MessageDeclaration, version: int):
     """Return the cached (read, write) pair for ``message`` at ``version``."""
     cache = message.__dict__.setdefault("_compiled", {})
     pair = cache.get(version)
@@ -420,7 +477,7 @@ def compiled(message: Message, version: int):
     return pair
 
 
-def decode_from(message: Message, buf, pos: int, version: int):
+def decode_from(message: MessageDeclaration, buf, pos: int, version: int):
     """Decode ``message`` at ``buf[pos:]``; return (Struct, end position).
 
     Raises:
@@ -434,7 +491,7 @@ def decode_from(message: Message, buf, pos: int, version: int):
         raise DecodeError(f"{message.name} v{version}: {exc}") from None
 
 
-def decode(message: Message, buf, version: int, strict: bool = False) -> Struct:
+def decode(message: MessageDeclaration, buf, version: int, strict: bool = False) -> Struct:
     """Decode ``buf`` as ``message`` at ``version``.
 
     Like Kafka's generated readers, bytes after the last field are ignored:
@@ -452,13 +509,13 @@ def decode(message: Message, buf, version: int, strict: bool = False) -> Struct:
     return value
 
 
-def encode_into(out: list, message: Message, obj, version: int) -> None:
+def encode_into(out: list, message: MessageDeclaration, obj, version: int) -> None:
     """Append the encoding of ``obj`` to the list of parts ``out``."""
     _, write = compiled(message, version)
     write(out, obj)
 
 
-def encode(message: Message, obj, version: int):
+def encode(message: MessageDeclaration, obj, version: int):
     """Encode ``obj`` (a Struct or a dict) as ``message`` at ``version``.
 
     Returns:

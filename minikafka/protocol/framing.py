@@ -24,8 +24,14 @@ response header v1      v0 + tagged fields; used by flexible API versions,
 The headers are declared with ``schema.Message`` like any other message, so
 the one codec handles them.
 
-This module is sans-I/O: ``FrameReader`` is fed whatever bytes the socket
-produced and hands back complete frames; the server owns the socket.
+This module is sans-I/O, after h11: :class:`FrameReader` is fed whatever bytes
+a connection received and hands back whole frames; it never touches a socket.
+It is the one frame splitter of the project: the broker's connections
+(``server/connection.py``), the inter-broker client (``rpc/client.py``) and
+the bundled clients all read frames through it, by way of the Trio loop in
+``rpc/stream.py``. A size prefix below zero or above the limit raises a
+:class:`FramingError`: the stream cannot be resynchronised and the connection
+is closed (Kafka's ``InvalidReceiveException``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from .codec import DecodeError
 from .primitives import INT16, INT32
 from .schema import Field, Message
 
+SIZE_PREFIX_BYTES = 4
 API_VERSIONS_KEY = 18
 CONTROLLED_SHUTDOWN_KEY = 7
 
@@ -157,15 +164,6 @@ def read_request_header(frame, requests=None):
     return codec.decode_from(REQUEST_HEADER, view, 0, header_version)
 
 
-def read_request(frame, requests=None):
-    """Decode a whole request frame; return (header, body Struct)."""
-    requests = _registry("REQUESTS") if requests is None else requests
-    header, offset = read_request_header(frame, requests)
-    message = requests[header.request_api_key]
-    body = message.decode(memoryview(frame)[offset:], header.request_api_version)
-    return header, body
-
-
 def encode_request(api_key, api_version, correlation_id, client_id, body, requests=None):
     """Encode a whole request frame, size prefix included (used by clients).
 
@@ -253,9 +251,12 @@ def frame_size(buf, max_bytes: int | None = None) -> int | None:
         InvalidFrameSizeError: the size is negative.
         FrameTooLargeError: the size exceeds ``max_bytes``.
     """
-    if len(buf) < 4:
+    if len(buf) < SIZE_PREFIX_BYTES:
         return None
-    size = INT32.unpack_from(buf, 0)[0]
+    return _checked_size(INT32.unpack_from(buf, 0)[0], max_bytes)
+
+
+def _checked_size(size: int, max_bytes: int | None) -> int:
     if size < 0:
         raise InvalidFrameSizeError(f"invalid frame size {size}")
     if max_bytes is not None and size > max_bytes:
@@ -264,47 +265,174 @@ def frame_size(buf, max_bytes: int | None = None) -> int | None:
 
 
 class FrameReader:
-    """Cuts a byte stream into frames (size prefix removed).
+    """Cuts a byte stream into frames (size prefix removed), with no I/O.
 
     Owned by one connection; not task-safe. The size is checked as soon as
     its 4 bytes arrive, before the body is buffered, so an oversized or
-    garbage prefix never makes the broker allocate for it.
+    garbage prefix never makes the reader wait for (or keep) its body.
+
+    Two ways in, one way out:
+
+    - ``receive_data(data)``: bytes the caller received. They are kept as
+      they came (never appended to a growing buffer, which would copy every
+      byte again on each reallocation). A frame that lies within one piece
+      is handed out as a slice of it, with no copy; a frame spread over
+      several pieces is joined once.
+    - ``receive_buffer()`` then ``received_into(count)``: for a caller that
+      can read straight into memory (``socket.recv_into``). Once the size of
+      an incomplete frame is known, the reader allocates one buffer of
+      exactly that size, moves the bytes already received into it, and
+      returns the part still empty; the frame then reaches the caller with
+      no join and no copy (a replica fetch answer can be many megabytes).
+    - ``next_frame()``: the next whole frame, or None until it has arrived.
+
+    Frames are read-only ``memoryview``s over memory the reader never
+    touches again, so a handler may keep slices of one (the codec decodes
+    ``records`` as such slices).
 
     Args:
-        max_bytes: the largest frame accepted (``socket.request.max.bytes``);
-            None for no limit (clients reading responses).
+        max_bytes: the largest frame accepted (``socket.request.max.bytes``
+            on a broker); None for no limit.
     """
 
     def __init__(self, max_bytes: int | None = None):
         self.max_bytes = max_bytes
-        self._buffer = bytearray()
+        self._pieces: list = []  # received, unconsumed: bytes (or views of bytes), in order
+        self._offset = 0  # bytes of _pieces[0] already consumed
+        self._buffered = 0  # unconsumed bytes over all pieces
+        self._size: int | None = None  # the next frame's size, once its prefix is parsed
+        self._frame: bytearray | None = None  # the frame being filled in place, if any
+        self._filled = 0  # bytes of _frame received so far
 
-    def feed(self, data) -> None:
-        """Append bytes received from the socket."""
-        self._buffer += data
+    def receive_data(self, data) -> None:
+        """Add bytes received from the peer (an empty ``data`` is ignored)."""
+        if not data:
+            return
+        if not isinstance(data, bytes):
+            data = bytes(data)  # keep an immutable copy: frames are slices of it
+        if self._frame is not None:
+            # Fill the frame in progress first; the rest starts the next frames.
+            taken = min(len(data), len(self._frame) - self._filled)
+            self._frame[self._filled:self._filled + taken] = memoryview(data)[:taken]
+            self._filled += taken
+            if taken == len(data):
+                return
+            data = memoryview(data)[taken:]
+        self._pieces.append(data)
+        self._buffered += len(data)
 
-    @property
-    def buffered_bytes(self) -> int:
-        """Bytes received but not yet returned as a frame."""
-        return len(self._buffer)
+    def receive_buffer(self) -> memoryview | None:
+        """Where to read the rest of the current frame, or None.
 
-    def next_frame(self) -> bytes | None:
+        None when the size prefix has not all arrived (use ``receive_data``)
+        or when a whole frame is already buffered (call ``next_frame``).
+        After reading ``count`` bytes into the buffer, call
+        ``received_into(count)``. The buffer has the size the prefix
+        announced (at most ``max_bytes``), allocated as soon as the prefix
+        is in, as Kafka's ``NetworkReceive`` does.
+
+        Raises:
+            InvalidFrameSizeError, FrameTooLargeError: see ``frame_size``.
+        """
+        if self._frame is None:
+            size = self.pending_frame_size()
+            if size is None or self._buffered >= SIZE_PREFIX_BYTES + size:
+                return None
+            # Every buffered byte after the prefix belongs to this frame.
+            self._consume(SIZE_PREFIX_BYTES)
+            self._size = None
+            self._frame = bytearray(size)
+            for piece in self._pieces:
+                chunk = memoryview(piece)[self._offset:]
+                self._frame[self._filled:self._filled + len(chunk)] = chunk
+                self._filled += len(chunk)
+                self._offset = 0
+            self._pieces.clear()
+            self._buffered = 0
+        return memoryview(self._frame)[self._filled:]
+
+    def received_into(self, count: int) -> None:
+        """Record that ``count`` bytes were written into ``receive_buffer()``."""
+        self._filled += count
+
+    def next_frame(self) -> memoryview | None:
         """Return the next complete frame, or None if it has not all arrived.
 
         Raises:
             InvalidFrameSizeError, FrameTooLargeError: see ``frame_size``.
         """
-        buffer = self._buffer
-        size = frame_size(buffer, self.max_bytes)
-        if size is None or len(buffer) < 4 + size:
+        if self._frame is not None:
+            if self._filled < len(self._frame):
+                return None
+            frame = memoryview(self._frame).toreadonly()
+            self._frame, self._filled = None, 0
+            return frame
+        size = self._size if self._size is not None else self.pending_frame_size()
+        if size is None or self._buffered < SIZE_PREFIX_BYTES + size:
             return None
-        frame = bytes(memoryview(buffer)[4:4 + size])
-        # Deleting a prefix of a bytearray is cheap in CPython (it moves a
-        # start pointer), so a burst of small frames stays linear.
-        del buffer[:4 + size]
+        start = self._offset + SIZE_PREFIX_BYTES
+        if start + size > len(self._pieces[0]):
+            self._join(SIZE_PREFIX_BYTES + size)
+            start = SIZE_PREFIX_BYTES
+        frame = memoryview(self._pieces[0])[start:start + size]
+        self._size = None
+        self._consume(SIZE_PREFIX_BYTES + size)
         return frame
 
     def frames(self):
         """Yield every complete frame buffered so far."""
         while (frame := self.next_frame()) is not None:
             yield frame
+
+    def pending_frame_size(self) -> int | None:
+        """The size of the frame being received, once its prefix has arrived.
+
+        Raises:
+            InvalidFrameSizeError, FrameTooLargeError: see ``frame_size``.
+        """
+        if self._frame is not None:
+            return len(self._frame)
+        if self._size is None and self._buffered >= SIZE_PREFIX_BYTES:
+            if len(self._pieces[0]) - self._offset < SIZE_PREFIX_BYTES:
+                self._join(SIZE_PREFIX_BYTES)  # the prefix itself was split
+            prefix = self._pieces[0][self._offset:self._offset + SIZE_PREFIX_BYTES]
+            self._size = _checked_size(int.from_bytes(prefix, "big", signed=True), self.max_bytes)
+        return self._size
+
+    def bytes_missing(self) -> int:
+        """How many more bytes complete the current frame (0 if its size is unknown).
+
+        Raises:
+            InvalidFrameSizeError, FrameTooLargeError: see ``frame_size``.
+        """
+        if self._frame is not None:
+            return len(self._frame) - self._filled
+        size = self.pending_frame_size()
+        if size is None:
+            return 0
+        return max(0, SIZE_PREFIX_BYTES + size - self._buffered)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes received but not yet returned as a frame (size prefixes included)."""
+        if self._frame is not None:
+            return SIZE_PREFIX_BYTES + self._filled
+        return self._buffered
+
+    def _join(self, at_least: int) -> None:
+        """Merge leading pieces into one holding at least ``at_least`` unconsumed bytes."""
+        merged, total = [], 0
+        while total < at_least + self._offset:
+            piece = self._pieces.pop(0)
+            merged.append(piece)
+            total += len(piece)
+        first = memoryview(merged[0])[self._offset:]
+        self._pieces.insert(0, b"".join([first, *merged[1:]]))
+        self._offset = 0
+
+    def _consume(self, count: int) -> None:
+        self._offset += count
+        self._buffered -= count
+        if self._offset == len(self._pieces[0]):
+            self._pieces.pop(0)
+            self._offset = 0

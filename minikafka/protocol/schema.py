@@ -17,14 +17,19 @@ hold the two side by side:
   tagged-field section after the regular fields, and only when it does not hold
   its default value.
 
-These classes only describe. ``codec.py`` turns a declaration into an encoder
-and a decoder for each version.
+These classes describe; ``codec.py`` turns a declaration into an encoder and
+a decoder for each version, and ``Message.encode``/``decode`` are shortcuts
+to it. The dependency runs one way: the codec does not import this module,
+it reads declarations through the attributes it names
+(``codec.FieldDeclaration``, ``codec.MessageDeclaration``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+
+from . import codec
 
 PRIMITIVE_TYPES = frozenset(
     {
@@ -151,9 +156,14 @@ class Field:
     def is_tagged(self) -> bool:
         return self.tag is not None
 
+    @property
+    def has_default(self) -> bool:
+        """Whether the declaration gives a default (else the type's zero applies)."""
+        return self.default is not _NO_DEFAULT
+
     def default_value(self):
         """The value this field has when a version does not carry it."""
-        if self.default is not _NO_DEFAULT:
+        if self.has_default:
             return self.default
         if not self.nullable.empty and self.nullable.lowest <= self.versions.lowest:
             return None
@@ -200,8 +210,6 @@ class Message:
     def is_flexible(self, version: int) -> bool:
         return version in self.flexible_versions
 
-    # The codec is imported lazily: it imports this module.
-
     def decode(self, buf, version: int, strict: bool = False):
         """Decode ``buf`` at ``version``; returns a ``codec.Struct``.
 
@@ -209,8 +217,6 @@ class Message:
         bytes after the last field, which Kafka ignores) and
         ``codec.InvalidVersionError`` for a version not in ``valid_versions``.
         """
-        from . import codec
-
         return codec.decode(self, buf, version, strict)
 
     def encode(self, obj, version: int) -> bytes:
@@ -219,6 +225,4 @@ class Message:
         Raises ``codec.EncodeError`` for a value the version cannot carry and
         ``codec.InvalidVersionError`` for a version not in ``valid_versions``.
         """
-        from . import codec
-
         return codec.encode(self, obj, version)

@@ -19,26 +19,20 @@ split votes die out.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from minikafka.errors import ErrorCode
 from minikafka.quorum import messages as m
-from minikafka.quorum.state import ElectionTimer
-
-if TYPE_CHECKING:
-    from minikafka.quorum.raft import RaftNode
-
+from minikafka.quorum.state import ElectionTimer, RaftNodeView
 
 class CandidateState:
     """The votes of one election round. Owned by the RaftNode."""
 
-    def __init__(self, node: RaftNode, pre_vote: bool):
+    def __init__(self, node: RaftNodeView, pre_vote: bool):
         self.pre_vote = pre_vote
         self.timer = ElectionTimer(node.config, node.rng)
         self.granted: set[int] = {node.node_id}
         self.rejected: set[int] = set()
 
-    def request_votes(self, node: RaftNode) -> None:
+    def request_votes(self, node: RaftNodeView) -> None:
         """Ask every other voter; a one-voter quorum wins at once."""
         request = m.VoteRequest(
             candidate_epoch=node.epoch + 1 if self.pre_vote else node.epoch,
@@ -51,14 +45,14 @@ class CandidateState:
             node.send(voter_id, request)
         self._maybe_won(node)
 
-    def on_tick(self, node: RaftNode) -> None:
+    def on_tick(self, node: RaftNodeView) -> None:
         if self.timer.tick():
             if self.pre_vote:
                 node.become_prospective()
             else:
                 node.become_candidate()
 
-    def on_vote_response(self, node: RaftNode, env: m.Envelope, resp: m.VoteResponse) -> None:
+    def on_vote_response(self, node: RaftNodeView, env: m.Envelope, resp: m.VoteResponse) -> None:
         """Count one answer (epoch changes were handled by the caller)."""
         if resp.pre_vote != self.pre_vote or env.source_id not in node.config.voters:
             return  # an answer to an earlier round of the other kind
@@ -77,7 +71,7 @@ class CandidateState:
             # The voter still follows our old leader: it is alive, follow it.
             node.become_follower(node.epoch, resp.leader_id)
 
-    def _maybe_won(self, node: RaftNode) -> None:
+    def _maybe_won(self, node: RaftNodeView) -> None:
         if len(self.granted & node.config.voters) < node.config.majority:
             return
         if self.pre_vote:

@@ -54,11 +54,12 @@ from minikafka.fileutil import atomic_write
 from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
 from minikafka.storage.config import LogConfig
 from minikafka.storage.log import Log
+from minikafka.protocol.metadata_topic import METADATA_PARTITION, METADATA_TOPIC
 from minikafka.protocol.records import ControlRecordType, Record, build_batch, read_batches
 from minikafka.quorum.log import Entry, Snapshot, SnapshotId
-from minikafka.quorum.storage import HardState, PersistedState, RaftStorage
-from minikafka.quorum.wire import (METADATA_PARTITION, METADATA_TOPIC, entry_to_batch,
-                                   records_to_entries)
+from minikafka.quorum.ready import HardState
+from minikafka.quorum.storage import PersistedState, RaftStorage
+from minikafka.quorum.wire import entry_to_batch, records_to_entries
 from minikafka_core.batch import validate_batches
 
 QUORUM_STATE_FILE = "quorum-state"

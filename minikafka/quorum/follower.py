@@ -25,15 +25,11 @@ leader (the Leader Completeness property), so that would be a bug.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from minikafka.errors import ErrorCode
 from minikafka.quorum import messages as m
 from minikafka.quorum.log import Snapshot, SnapshotId
-
-if TYPE_CHECKING:
-    from minikafka.quorum.raft import RaftNode
-
+from minikafka.quorum.state import RaftNodeView
 
 @dataclasses.dataclass
 class SnapshotDownload:
@@ -43,10 +39,10 @@ class SnapshotDownload:
     data: bytearray = dataclasses.field(default_factory=bytearray)
 
 
-class FollowerState:
+class QuorumFollowerState:
     """A follower's fetch loop state. Owned by the RaftNode."""
 
-    def __init__(self, node: RaftNode):
+    def __init__(self, node: RaftNodeView):
         self.fetch_timeout_left = node.config.fetch_timeout_ticks
         self.heard_from_leader = False
         self.in_flight: int | None = None  # correlation id of the open request
@@ -63,11 +59,11 @@ class FollowerState:
         """
         return self.heard_from_leader and self.fetch_timeout_left > 0
 
-    def on_leader_contact(self, node: RaftNode) -> None:
+    def on_leader_contact(self, node: RaftNodeView) -> None:
         self.heard_from_leader = True
         self.fetch_timeout_left = node.config.fetch_timeout_ticks
 
-    def on_tick(self, node: RaftNode) -> None:
+    def on_tick(self, node: RaftNodeView) -> None:
         self.fetch_timeout_left -= 1
         if self.fetch_timeout_left <= 0:
             if node.config.is_voter:
@@ -83,7 +79,7 @@ class FollowerState:
             if self.idle_ticks_left <= 0:
                 self.send_fetch(node)
 
-    def send_fetch(self, node: RaftNode) -> None:
+    def send_fetch(self, node: RaftNodeView) -> None:
         """Send the next Fetch, or FetchSnapshot while downloading a snapshot."""
         config = node.config
         if self.download is not None:
@@ -106,7 +102,7 @@ class FollowerState:
         self.in_flight = node.send(node.leader_id, request)
         self.ticks_since_sent = 0
 
-    def on_response(self, node: RaftNode, env: m.Envelope, resp) -> None:
+    def on_response(self, node: RaftNodeView, env: m.Envelope, resp) -> None:
         """Handle a Fetch or FetchSnapshot response from the current epoch."""
         if env.correlation_id != self.in_flight or env.source_id != node.leader_id:
             return
@@ -126,7 +122,7 @@ class FollowerState:
         else:
             self._on_fetch(node, resp)
 
-    def _on_fetch(self, node: RaftNode, resp: m.FetchResponse) -> None:
+    def _on_fetch(self, node: RaftNodeView, resp: m.FetchResponse) -> None:
         if resp.diverging_epoch is not None:
             self._truncate(node, resp.diverging_epoch)
         elif resp.snapshot_id is not None:
@@ -138,7 +134,7 @@ class FollowerState:
                 return
         self.send_fetch(node)
 
-    def _append(self, node: RaftNode, resp: m.FetchResponse) -> None:
+    def _append(self, node: RaftNodeView, resp: m.FetchResponse) -> None:
         log = node.log
         if resp.records and resp.records[0].offset == log.log_end_offset:
             for entry in resp.records:
@@ -148,7 +144,7 @@ class FollowerState:
         # committed.
         node.high_watermark = max(node.high_watermark, min(resp.high_watermark, log.log_end_offset))
 
-    def _truncate(self, node: RaftNode, diverging: m.EpochEndOffset) -> None:
+    def _truncate(self, node: RaftNodeView, diverging: m.QuorumEpochEndOffset) -> None:
         local = node.log.end_offset_for_epoch(diverging.epoch)
         offset = diverging.end_offset if local.epoch < 0 else min(local.end_offset, diverging.end_offset)
         offset = max(offset, node.log.log_start_offset)
@@ -157,7 +153,7 @@ class FollowerState:
                                  f"{offset} < high watermark {node.high_watermark}")
         node.log.truncate_to(offset)
 
-    def _on_snapshot_chunk(self, node: RaftNode, resp: m.FetchSnapshotResponse) -> None:
+    def _on_snapshot_chunk(self, node: RaftNodeView, resp: m.FetchSnapshotResponse) -> None:
         download = self.download
         if download is None or resp.snapshot_id != download.snapshot_id or resp.position != len(download.data):
             self.download = None  # out of step: start over from a fresh Fetch

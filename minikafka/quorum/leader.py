@@ -32,31 +32,27 @@ proposals instead of leading a quorum that has moved on.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 from minikafka.errors import ErrorCode
 from minikafka.quorum import messages as m
 from minikafka.quorum.log import Entry
-
-if TYPE_CHECKING:
-    from minikafka.quorum.raft import RaftNode
-
+from minikafka.quorum.state import RaftNodeView
 
 @dataclasses.dataclass
-class ReplicaState:
+class QuorumReplicaState:
     """What the leader knows of one follower (or observer)."""
 
     log_end_offset: int = -1  # its fetch offset after the last valid fetch
     fetched_recently: bool = False  # fetched since the last check-quorum
 
 
-class LeaderState:
+class QuorumLeaderState:
     """The leader's view of its followers. Owned by the RaftNode."""
 
-    def __init__(self, node: RaftNode):
+    def __init__(self, node: RaftNodeView):
         config = node.config
         self.epoch_start_offset = node.log.log_end_offset
-        self.replicas = {voter_id: ReplicaState() for voter_id in node.other_voters()}
+        self.replicas = {voter_id: QuorumReplicaState() for voter_id in node.other_voters()}
         self.check_quorum_ticks_left = config.fetch_timeout_ticks
         self.begin_epoch_ticks_left = config.election_timeout_ticks
         # Kafka's LeaderChangeMessage control record opens every epoch.
@@ -66,7 +62,7 @@ class LeaderState:
 
     # --- proposals ---------------------------------------------------------------
 
-    def append(self, node: RaftNode, data: bytes) -> int:
+    def append(self, node: RaftNodeView, data: bytes) -> int:
         offset = node.log.log_end_offset
         node.log.append(Entry(offset, node.epoch, bytes(data)))
         self._update_high_watermark(node)  # a one-voter quorum commits at once
@@ -74,7 +70,7 @@ class LeaderState:
 
     # --- time ---------------------------------------------------------------------
 
-    def on_tick(self, node: RaftNode) -> None:
+    def on_tick(self, node: RaftNodeView) -> None:
         self.check_quorum_ticks_left -= 1
         if self.check_quorum_ticks_left <= 0:
             if not self._quorum_is_alive(node):
@@ -86,7 +82,7 @@ class LeaderState:
             self._send_begin_quorum_epoch(node)
             self.begin_epoch_ticks_left = node.config.election_timeout_ticks
 
-    def _quorum_is_alive(self, node: RaftNode) -> bool:
+    def _quorum_is_alive(self, node: RaftNodeView) -> bool:
         voters = node.config.voters
         alive = 1 + sum(1 for replica_id, replica in self.replicas.items()
                         if replica_id in voters and replica.fetched_recently)
@@ -94,13 +90,13 @@ class LeaderState:
             replica.fetched_recently = False
         return alive >= node.config.majority
 
-    def _send_begin_quorum_epoch(self, node: RaftNode) -> None:
+    def _send_begin_quorum_epoch(self, node: RaftNodeView) -> None:
         request = m.BeginQuorumEpochRequest(leader_id=node.node_id, leader_epoch=node.epoch)
         for voter_id in node.other_voters():
             if self.replicas[voter_id].log_end_offset < 0:  # has not fetched from us yet
                 node.send(voter_id, request)
 
-    def resign(self, node: RaftNode) -> None:
+    def resign(self, node: RaftNodeView) -> None:
         """Give up leadership of this epoch and ask the others to elect a successor."""
         by_progress = sorted(node.other_voters(), key=lambda v: -self.replicas[v].log_end_offset)
         request = m.EndQuorumEpochRequest(node.node_id, node.epoch, tuple(by_progress))
@@ -110,8 +106,8 @@ class LeaderState:
 
     # --- fetch ----------------------------------------------------------------------
 
-    def on_fetch(self, node: RaftNode, env: m.Envelope, req: m.FetchRequest) -> None:
-        replica = self.replicas.setdefault(env.source_id, ReplicaState())
+    def on_fetch(self, node: RaftNodeView, env: m.Envelope, req: m.FetchRequest) -> None:
+        replica = self.replicas.setdefault(env.source_id, QuorumReplicaState())
         replica.fetched_recently = True
         response = self._validate_fetch(node, req)
         if response is None:
@@ -126,7 +122,7 @@ class LeaderState:
             )
         node.send(env.source_id, response, env.correlation_id)
 
-    def _validate_fetch(self, node: RaftNode, req: m.FetchRequest) -> m.FetchResponse | None:
+    def _validate_fetch(self, node: RaftNodeView, req: m.FetchRequest) -> m.FetchResponse | None:
         """None if the follower's log matches ours at ``fetch_offset``, else the answer."""
         log = node.log
         found = log.end_offset_for_epoch(req.last_fetched_epoch)
@@ -134,15 +130,15 @@ class LeaderState:
             return self._answer(node, snapshot_id=log.snapshot_id)
         if found.epoch == req.last_fetched_epoch and req.fetch_offset <= found.end_offset:
             return None
-        return self._answer(node, diverging_epoch=m.EpochEndOffset(found.epoch, found.end_offset))
+        return self._answer(node, diverging_epoch=m.QuorumEpochEndOffset(found.epoch, found.end_offset))
 
     @staticmethod
-    def _answer(node: RaftNode, **fields) -> m.FetchResponse:
+    def _answer(node: RaftNodeView, **fields) -> m.FetchResponse:
         return m.FetchResponse(ErrorCode.NONE, node.current_leader(),
                                high_watermark=node.high_watermark,
                                log_start_offset=node.log.log_start_offset, **fields)
 
-    def _update_high_watermark(self, node: RaftNode) -> None:
+    def _update_high_watermark(self, node: RaftNodeView) -> None:
         voters = node.config.voters
         offsets = [node.log.log_end_offset]
         offsets += [r.log_end_offset for v, r in self.replicas.items() if v in voters]
@@ -153,8 +149,8 @@ class LeaderState:
 
     # --- fetch snapshot ------------------------------------------------------------
 
-    def on_fetch_snapshot(self, node: RaftNode, env: m.Envelope, req: m.FetchSnapshotRequest) -> None:
-        self.replicas.setdefault(env.source_id, ReplicaState()).fetched_recently = True
+    def on_fetch_snapshot(self, node: RaftNodeView, env: m.Envelope, req: m.FetchSnapshotRequest) -> None:
+        self.replicas.setdefault(env.source_id, QuorumReplicaState()).fetched_recently = True
         snapshot = node.log.snapshot
         if snapshot is None or req.snapshot_id != snapshot.snapshot_id:
             response = m.FetchSnapshotResponse(ErrorCode.SNAPSHOT_NOT_FOUND, node.current_leader())

@@ -39,7 +39,7 @@ class LeaderIdAndEpoch:
 
 
 @dataclasses.dataclass(frozen=True)
-class EpochEndOffset:
+class QuorumEpochEndOffset:
     """The ``diverging_epoch`` of a Fetch response.
 
     ``end_offset`` is the first offset *after* ``epoch`` in the leader's log:
@@ -147,7 +147,7 @@ class FetchResponse:
     high_watermark: int = -1
     log_start_offset: int = -1
     records: tuple[Entry, ...] = ()
-    diverging_epoch: EpochEndOffset | None = None
+    diverging_epoch: QuorumEpochEndOffset | None = None
     snapshot_id: SnapshotId | None = None
 
 

@@ -37,15 +37,15 @@ epoch fencing, vote granting and the transitions.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.quorum import messages as m
 from minikafka.quorum.candidate import CandidateState
-from minikafka.quorum.follower import FollowerState
-from minikafka.quorum.leader import LeaderState
+from minikafka.quorum.follower import QuorumFollowerState
+from minikafka.quorum.leader import QuorumLeaderState
 from minikafka.quorum.log import Entry, RaftLog, Snapshot, SnapshotId
+from minikafka.quorum.ready import HardState, Ready
 from minikafka.quorum.state import (
     ElectionTimer,
     RaftConfig,
@@ -54,7 +54,7 @@ from minikafka.quorum.state import (
     UnattachedState,
     check_transition,
 )
-from minikafka.quorum.storage import HardState, PersistedState
+from minikafka.quorum.storage import PersistedState
 
 
 class NotLeader(KafkaError):
@@ -67,35 +67,6 @@ class NotLeader(KafkaError):
     def __init__(self, leader_id: int | None):
         super().__init__(ErrorCode.NOT_LEADER_OR_FOLLOWER, f"leader is {leader_id}")
         self.leader_id = leader_id
-
-
-@dataclasses.dataclass(frozen=True)
-class Ready:
-    """What the runtime must do now, in field order (see the module docstring).
-
-    Attributes:
-        hard_state: the new hard state to persist, or None if unchanged.
-        truncate_to: remove persisted entries at or above this offset first.
-        snapshot: a snapshot to persist.
-        load_snapshot: the application must also replace its state with
-            ``snapshot`` (it came from the leader, or this is a restart).
-        entries: new entries to append to the durable log.
-        messages: envelopes to send once the above is durable.
-        committed_entries: entries now below the high watermark, in order,
-            to apply to the metadata image (control records included).
-    """
-
-    hard_state: HardState | None = None
-    truncate_to: int | None = None
-    snapshot: Snapshot | None = None
-    load_snapshot: bool = False
-    entries: tuple[Entry, ...] = ()
-    messages: tuple[m.Envelope, ...] = ()
-    committed_entries: tuple[Entry, ...] = ()
-
-    def __bool__(self) -> bool:
-        return any((self.hard_state, self.truncate_to is not None, self.snapshot,
-                    self.entries, self.messages, self.committed_entries))
 
 
 class RaftNode:
@@ -132,7 +103,7 @@ class RaftNode:
             # Kafka's ResignedState: never lead the same epoch twice.
             return Role.RESIGNED, ResignedState(ElectionTimer(self.config, self.rng))
         if self.leader_id is not None:
-            return Role.FOLLOWER, FollowerState(self)
+            return Role.FOLLOWER, QuorumFollowerState(self)
         return Role.UNATTACHED, UnattachedState(ElectionTimer(self.config, self.rng))
 
     # --- the public interface -------------------------------------------------
@@ -286,7 +257,7 @@ class RaftNode:
     def become_follower(self, epoch: int, leader_id: int) -> None:
         self._become(Role.FOLLOWER, None, epoch)
         self.leader_id = leader_id
-        self.state = FollowerState(self)
+        self.state = QuorumFollowerState(self)
         self.state.send_fetch(self)
 
     def become_prospective(self) -> None:
@@ -302,7 +273,7 @@ class RaftNode:
     def become_leader(self) -> None:
         self._become(Role.LEADER, None, self.epoch)
         self.leader_id = self.node_id
-        self.state = LeaderState(self)
+        self.state = QuorumLeaderState(self)
 
     def become_resigned(self) -> None:
         self._become(Role.RESIGNED, ResignedState(ElectionTimer(self.config, self.rng)), self.epoch)

@@ -53,7 +53,7 @@ from minikafka.quorum.messages import Envelope
 from minikafka.quorum.raft import RaftNode
 from minikafka.quorum.state import RaftConfig, Role
 from minikafka.quorum.storage import RaftStorage
-from minikafka.server.peer import exchange
+from minikafka.rpc.client import exchange
 
 log = logging.getLogger("minikafka.quorum")
 
@@ -341,7 +341,7 @@ async def handle_raft_request(runtime: QuorumRuntime, api_key: int, request) -> 
     request, or a Fetch of ``__cluster_metadata-0``, with a response body dict.
 
     This is what a broker's handler calls (its Fetch handler only for
-    :func:`wire.is_metadata_fetch` requests); the dict goes to
+    :func:`~minikafka.protocol.metadata_topic.is_metadata_fetch` requests); the dict goes to
     ``framing.encode_response`` at the request's version.
     """
     try:

@@ -36,7 +36,8 @@ from typing import Callable, Iterable
 import msgpack
 
 from minikafka.quorum.messages import Envelope
-from minikafka.quorum.raft import RaftNode, Ready
+from minikafka.quorum.raft import RaftNode
+from minikafka.quorum.ready import Ready
 from minikafka.quorum.state import RaftConfig, Role
 from minikafka.quorum.storage import MemoryStorage
 

@@ -22,6 +22,12 @@ exception in the tests rather than as two leaders.
 Time is counted in ticks (``node.tick()``); the runtime ticks every
 ``tick_ms``. Election timeouts are randomized from the node's injected
 ``random.Random`` so a seeded simulation replays exactly.
+
+Each role's state object (``UnattachedState`` here, the others in
+``candidate.py``, ``follower.py`` and ``leader.py``) is handed its node as a
+:class:`RaftNodeView`: the part of :class:`~minikafka.quorum.raft.RaftNode`
+a role may read and call. The roles therefore depend on this module, not on
+``raft.py``, which imports them.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import random
+from typing import Protocol
+
+from minikafka.quorum import messages as m
+from minikafka.quorum.log import RaftLog, Snapshot
 
 
 class Role(enum.Enum):
@@ -128,13 +138,58 @@ class ElectionTimer:
         return self.ticks_left <= 0
 
 
+class RaftNodeView(Protocol):
+    """What a role sees of the RaftNode that owns it (RaftNode implements it).
+
+    Attributes:
+        config: the node's settings.
+        rng: the source of election jitter.
+        log: the node's working copy of the metadata log.
+        epoch: the current epoch.
+        leader_id: the leader of ``epoch``, if known.
+        high_watermark: the offset below which entries are committed.
+    """
+
+    config: RaftConfig
+    rng: random.Random
+    log: RaftLog
+    epoch: int
+    leader_id: int | None
+    high_watermark: int
+
+    @property
+    def node_id(self) -> int: ...
+
+    def send(self, destination_id: int, message: m.Message, correlation_id: int | None = None) -> int: ...
+
+    def other_voters(self) -> list[int]: ...
+
+    def current_leader(self) -> m.LeaderIdAndEpoch: ...
+
+    def install_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    def become_unattached(self, epoch: int, election_ticks: int | None = None) -> None: ...
+
+    def become_follower(self, epoch: int, leader_id: int) -> None: ...
+
+    def become_prospective(self) -> None: ...
+
+    def become_candidate(self) -> None: ...
+
+    def become_leader(self) -> None: ...
+
+    def become_resigned(self) -> None: ...
+
+    def start_election(self) -> None: ...
+
+
 class UnattachedState:
     """No leader known in this epoch; stand when the election timer expires."""
 
     def __init__(self, timer: ElectionTimer):
         self.timer = timer
 
-    def on_tick(self, node) -> None:
+    def on_tick(self, node: RaftNodeView) -> None:
         if self.timer.tick():
             node.start_election()
 

@@ -10,7 +10,7 @@ Raft's safety rests on three things surviving a crash:
   offset as "the follower has everything below it");
 - the latest **snapshot**.
 
-The Raft core never does I/O. Its :class:`~minikafka.quorum.raft.Ready` lists
+The Raft core never does I/O. Its :class:`~minikafka.quorum.ready.Ready` lists
 the changes; the runtime hands the Ready to :meth:`RaftStorage.persist`
 *before* it sends the Ready's messages or applies its committed entries, then
 calls ``node.advance(ready)``. At start-up :meth:`RaftStorage.load` returns what
@@ -26,28 +26,9 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import TYPE_CHECKING
 
 from minikafka.quorum.log import Entry, Snapshot
-
-if TYPE_CHECKING:
-    from minikafka.quorum.raft import Ready
-
-
-@dataclasses.dataclass(frozen=True)
-class HardState:
-    """The durable election state (Kafka's ``QuorumStateData``).
-
-    Attributes:
-        epoch: the current (leader) epoch; epochs start at 0, the first
-            elected leader has epoch 1.
-        voted_id: the candidate this replica voted for in ``epoch``, or None.
-        leader_id: the leader of ``epoch`` if known, or None.
-    """
-
-    epoch: int = 0
-    voted_id: int | None = None
-    leader_id: int | None = None
+from minikafka.quorum.ready import HardState, Ready
 
 
 @dataclasses.dataclass(frozen=True)

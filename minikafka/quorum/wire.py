@@ -22,7 +22,7 @@ framing and handlers, and everything the code teaches is true of Kafka.
 
 Fetch on the metadata partition (KIP-595): the topic is ``__cluster_metadata``
 with Kafka's reserved topic id ``AAAAAAAAAAAAAAAAAAAAAQ`` (15 zero bytes and a
-1), partition 0; the follower names itself in ``replica_state.replica_id``
+1), partition 0 (:mod:`minikafka.protocol.metadata_topic`); the follower names itself in ``replica_state.replica_id``
 (KIP-903) and sends ``cluster_id``. Each Raft entry travels as one magic v2
 record batch whose ``partition_leader_epoch`` is the entry's epoch and whose
 one record's value is the entry's payload; the epoch's opening LeaderChange
@@ -42,20 +42,15 @@ from __future__ import annotations
 import struct
 
 from minikafka.errors import ErrorCode
+from minikafka.protocol.metadata_topic import METADATA_PARTITION, METADATA_TOPIC, METADATA_TOPIC_ID
 from minikafka.protocol.records import ControlRecordType, Record, build_batch, read_batches
 from minikafka.quorum import messages as m
 from minikafka.quorum.log import Entry, SnapshotId
 
-METADATA_TOPIC = "__cluster_metadata"
-METADATA_PARTITION = 0
-# Kafka's Uuid.METADATA_TOPIC_ID, reserved for the metadata log.
-METADATA_TOPIC_ID = bytes(15) + b"\x01"
 ZERO_UUID = bytes(16)
 
 VOTE_KEY, BEGIN_QUORUM_EPOCH_KEY, END_QUORUM_EPOCH_KEY = 52, 53, 54
 FETCH_KEY, FETCH_SNAPSHOT_KEY = 1, 59
-RAFT_API_KEYS = frozenset({VOTE_KEY, BEGIN_QUORUM_EPOCH_KEY, END_QUORUM_EPOCH_KEY,
-                           FETCH_KEY, FETCH_SNAPSHOT_KEY})
 
 # The version this runtime sends of each API (the highest it declares).
 REQUEST_VERSIONS = {VOTE_KEY: 2, BEGIN_QUORUM_EPOCH_KEY: 1, END_QUORUM_EPOCH_KEY: 1,
@@ -187,17 +182,6 @@ _REQUEST_ENCODERS = {
     m.FetchRequest: _encode_fetch,
     m.FetchSnapshotRequest: _encode_fetch_snapshot,
 }
-
-
-def is_metadata_fetch(request) -> bool:
-    """Is a decoded Fetch request for ``__cluster_metadata-0`` (the quorum's)?
-
-    The broker's Fetch handler uses this to send the quorum's fetches to
-    :func:`minikafka.quorum.runtime.handle_raft_request`.
-    """
-    topics = request.topics
-    return (len(topics) == 1 and (topics[0].topic == METADATA_TOPIC
-                                  or topics[0].topic_id == METADATA_TOPIC_ID))
 
 
 def decode_request(api_key: int, request) -> tuple[int, str | None, object]:
@@ -403,7 +387,7 @@ def _decode_fetch_response(p, request) -> m.FetchResponse:
         high_watermark=p.high_watermark, log_start_offset=p.log_start_offset,
         records=records_to_entries(p.records),
         # -1 is the field's default: "no divergence" / "no snapshot needed".
-        diverging_epoch=(m.EpochEndOffset(diverging.epoch, diverging.end_offset)
+        diverging_epoch=(m.QuorumEpochEndOffset(diverging.epoch, diverging.end_offset)
                          if diverging is not None and diverging.epoch >= 0 else None),
         snapshot_id=(SnapshotId(snapshot.end_offset, snapshot.epoch)
                      if snapshot is not None and snapshot.end_offset >= 0 else None),
@@ -426,21 +410,6 @@ _RESPONSE_DECODERS = {
     END_QUORUM_EPOCH_KEY: _decode_end_response,
     FETCH_KEY: _decode_fetch_response,
     FETCH_SNAPSHOT_KEY: _decode_fetch_snapshot_response,
-}
-
-
-def api_key_of(message) -> int:
-    """The Kafka API key that carries a core request or response dataclass."""
-    return _API_KEYS[type(message)]
-
-
-_API_KEYS = {
-    m.VoteRequest: VOTE_KEY, m.VoteResponse: VOTE_KEY,
-    m.BeginQuorumEpochRequest: BEGIN_QUORUM_EPOCH_KEY,
-    m.BeginQuorumEpochResponse: BEGIN_QUORUM_EPOCH_KEY,
-    m.EndQuorumEpochRequest: END_QUORUM_EPOCH_KEY, m.EndQuorumEpochResponse: END_QUORUM_EPOCH_KEY,
-    m.FetchRequest: FETCH_KEY, m.FetchResponse: FETCH_KEY,
-    m.FetchSnapshotRequest: FETCH_SNAPSHOT_KEY, m.FetchSnapshotResponse: FETCH_SNAPSHOT_KEY,
 }
 
 

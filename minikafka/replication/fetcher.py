@@ -45,7 +45,7 @@ import trio
 from minikafka.errors import ErrorCode
 from minikafka.protocol.codec import DecodeError
 from minikafka.replication.fetch_rules import LeaderEpochEndOffset
-from minikafka.server.peer import exchange
+from minikafka.rpc.client import exchange
 
 log = logging.getLogger("minikafka.replication.fetcher")
 

@@ -1,7 +1,11 @@
-"""The broker's only Trio networking code.
+"""The broker's listening side of the network (Trio).
 
 - ``network.py``: the seam to the network (``TcpNetwork``; tests may swap it).
-- ``frames.py``: size-prefixed frames out of a byte stream (sans-I/O).
-- ``connection.py``: one task per client connection; requests in, responses out.
+- ``connection.py``: one task per client connection; requests in, responses
+  out. Frames are split by ``protocol.framing.FrameReader`` and read from the
+  socket by ``rpc.stream.receive_frame``, as everywhere else.
 - ``listener.py``: parse ``listeners``, accept connections.
+
+Brokers calling each other (Raft RPCs, controller calls, replica fetches)
+go through :mod:`minikafka.rpc`, not through this package.
 """

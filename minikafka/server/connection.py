@@ -1,8 +1,10 @@
 """One client connection: read frames, run handlers, write responses in order.
 
-A connection task loops: receive bytes, split them into frames
-(``FrameReader``), and for each frame decode the request header and body, run
-the API's handler, and send the encoded response with a single ``send_all``.
+A connection task loops: receive the next frame
+(:func:`minikafka.rpc.stream.receive_frame` feeding the connection's
+``protocol.framing.FrameReader``), decode its request header and body
+(``Connection.process``), run the API's handler, and send the encoded
+response with a single ``send_all`` (or ``send_parts`` for a zero-copy Fetch).
 
 Ordering: Kafka answers the requests of one connection strictly in the order
 they arrived, even when the client pipelines many (librdkafka sends up to
@@ -13,7 +15,8 @@ fetch long-polls, later requests on that connection wait, exactly as in Kafka.
 
 Failures close only this connection, never the broker:
 
-- a frame size below zero or above ``socket.request.max.bytes``;
+- a frame size below zero or above ``socket.request.max.bytes``
+  (``framing.FramingError``);
 - a header that cannot be decoded, or an API key the broker does not serve;
 - an unsupported version, except ApiVersions: a client probing with a version
   newer than ours gets a v0-format answer with ``UNSUPPORTED_VERSION`` and our
@@ -44,8 +47,8 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.controller_apis import handlers_for_listener
 from minikafka.protocol import codec, framing, messages
-from minikafka.quorum.wire import is_metadata_fetch
-from minikafka.server.frames import FrameError, FrameReader
+from minikafka.protocol.metadata_topic import is_metadata_fetch
+from minikafka.rpc.stream import receive_frame
 
 log = logging.getLogger("minikafka.server")
 
@@ -55,8 +58,6 @@ FETCH_KEY = 1
 CATCH_UP_API_KEYS = frozenset({18, 52, 53, 54, 59, 62, 63})
 
 API_VERSIONS_KEY = 18
-RECEIVE_BYTES = 256 * 1024  # one receive_some when nothing larger is expected
-MAX_RECEIVE_BYTES = 1024 * 1024  # cap: recv() allocates this much up front
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 
 
@@ -90,7 +91,7 @@ class Connection:
         self.handlers = handlers_for_listener(broker.handlers, listener_name, controller_listeners)
         self.client_software_name: str | None = None
         self.client_software_version: str | None = None
-        self._reader = FrameReader(broker.config["socket.request.max.bytes"])
+        self._reader = framing.FrameReader(broker.config["socket.request.max.bytes"])
         # Read once per connection (the flag is meant for whole runs).
         self.zero_copy = zero_copy_enabled()
 
@@ -98,7 +99,7 @@ class Connection:
         """Serve the connection until the peer leaves or it must be closed."""
         try:
             await self._serve_frames()
-        except FrameError as exc:
+        except framing.FramingError as exc:
             log.warning("broker %s: closing %s: %s", self.broker.node_id, self.peer, exc)
         except (CloseConnection, KafkaError) as exc:
             # KafkaError escapes a handler only on purpose (Produce with acks=0
@@ -114,19 +115,18 @@ class Connection:
 
     async def _serve_frames(self) -> None:
         while True:
-            # Ask for exactly what the frame in progress lacks, so its pieces
-            # end where it ends and need no join; small reads otherwise.
-            wanted = min(self._reader.bytes_missing() or RECEIVE_BYTES, MAX_RECEIVE_BYTES)
-            data = await self.stream.receive_some(wanted)
-            if not data:
-                return  # orderly close by the client
-            self._reader.feed(data)
-            while (frame := self._reader.next_frame()) is not None:
-                response = await self.process(frame)
-                if isinstance(response, list):
-                    await send_parts(self.stream, response)
-                elif response is not None:
-                    await self.stream.send_all(response)
+            # Pipelined requests are often in the buffer already: take them
+            # without the cost of an await.
+            frame = self._reader.next_frame()
+            if frame is None:
+                frame = await receive_frame(self.stream, self._reader)
+                if frame is None:
+                    return  # an orderly close by the client
+            response = await self.process(frame)
+            if isinstance(response, list):
+                await send_parts(self.stream, response)
+            elif response is not None:
+                await self.stream.send_all(response)
 
     async def process(self, frame: memoryview) -> bytes | list | None:
         """Handle one request frame; return the response frame, or None.
@@ -161,7 +161,7 @@ class Connection:
             await self.broker.wait_caught_up()
         ctx = RequestContext(api_key, version, header.correlation_id,
                              header.client_id, self.peer, self)
-        body = await handler(self.broker, request, ctx)
+        body = await handler(self.broker.services, request, ctx)
         if body is None:
             return None
         return framing.encode_response(api_key, version, header.correlation_id, body)
@@ -187,7 +187,7 @@ class Connection:
 
         body = {
             "error_code": ErrorCode.UNSUPPORTED_VERSION,
-            "api_keys": api_versions.supported_api_keys(self.broker),
+            "api_keys": api_versions.supported_api_keys(self.broker.services),
         }
         # A client that sent an unknown version reads the answer as v0.
         return framing.encode_response(API_VERSIONS_KEY, 0, exc.correlation_id, body)

@@ -19,7 +19,7 @@ entry that breaks them first removes the entries that conflict (Kafka logs
 a warning; it happens after an unclean election or a truncation).
 
 On disk it is ``<partition dir>/leader-epoch-checkpoint`` in Kafka's text
-format (``minikafka.log.checkpoints`` reads and writes it). The methods here
+format (``minikafka.storage.checkpoints`` reads and writes it). The methods here
 never touch the file: a mutating method returns True when the entries
 changed, and the caller then calls ``persist`` (Kafka flushes after
 ``assign`` and after truncations too). Kafka's ``truncateFromEnd`` removes

@@ -45,7 +45,7 @@ class RawClient:
             data = await self.stream.receive_some(1 << 20)
             if not data:
                 return None
-            self.reader.feed(data)
+            self.reader.receive_data(data)
         return frame
 
     async def receive(self, api_key: int, version: int):

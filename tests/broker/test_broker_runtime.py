@@ -104,7 +104,7 @@ async def test_long_poll_uses_trio_clock(tmp_path, autojump_clock):
         request = message.decode(message.encode(fetch_body("t", 0, 0, max_wait_ms=30_000), 12), 12)
         ctx = RequestContext(FETCH, 12, 1, "test", "in-memory", None)
         start = trio.current_time()
-        response = await fetch.handle(broker, request, ctx)
+        response = await fetch.handle(broker.services, request, ctx)
         assert trio.current_time() - start == 30.0
         assert values_of(response["responses"][0]["partitions"][0]["records"]) == []
 
@@ -115,6 +115,6 @@ async def test_long_poll_uses_trio_clock(tmp_path, autojump_clock):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(append_later)
             start = trio.current_time()
-            response = await fetch.handle(broker, request, ctx)
+            response = await fetch.handle(broker.services, request, ctx)
         assert trio.current_time() - start == 5.0
         assert values_of(response["responses"][0]["partitions"][0]["records"]) == [b"late"]

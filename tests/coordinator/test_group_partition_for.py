@@ -1,6 +1,6 @@
 """Group id -> __consumer_offsets partition, exactly as Kafka computes it."""
 
-from minikafka.coordinator.group import java_string_hash, partition_for
+from minikafka.coordinator.group_partition import java_string_hash, partition_for
 
 
 def test_java_string_hash_known_values():

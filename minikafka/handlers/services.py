@@ -1,0 +1,219 @@
+"""The services a request handler may use (in Kafka: what ``KafkaApis`` is built with).
+
+A handler never sees "the broker". It receives one ``BrokerServices``: a frozen
+record of the few services the API handlers use, each typed by a
+``typing.Protocol`` below that names exactly the methods handlers call. A reader
+(or a type checker) follows ``services.group_coordinator.execute(...)`` to the
+protocol, and from there to the one class that implements it:
+
+=====================  ===========================  ============================================
+field                  type                         implemented by
+=====================  ===========================  ============================================
+``config``             ``BrokerConfig``             the broker's configuration
+``clock``              ``Clock``                    ``Broker`` (injected wall clock, Trio)
+``metadata``           ``MetadataCache``            ``TopicRegistry`` (the committed image)
+``partitions``         ``Partitions``               ``Broker`` (its hosted partitions)
+``replicas``           ``FollowerFetches``          ``ReplicaManager``
+``group_coordinator``  ``GroupCoordinatorService``  ``GroupCoordinatorRuntime``
+``topic_admin``        ``TopicAdmin``               ``Broker`` (controller operations)
+``forwarding``         ``ControllerForwarding``     ``ControllerChannel``
+``controller``         ``LocalController``          ``MetadataRuntime``
+``quorum``             ``QuorumRuntime``            the KRaft replica of ``__cluster_metadata``
+``producer_ids``       ``ProducerIdSource``         ``Broker`` (binds its ``ProducerIdManager``)
+``api_keys``           ``frozenset[int]``           the keys of the broker's handler table
+=====================  ===========================  ============================================
+
+The rule is one hop: a handler reads a field, then calls a method or reads a
+property of it. Where a handler needs something deeper, the service gets a
+method that says what the handler wants.
+
+The ``Broker`` builds its ``BrokerServices`` once, in ``open()``; the server
+passes it to every handler as ``handle(services, request, ctx)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Protocol
+
+if TYPE_CHECKING:
+    from minikafka.config import BrokerConfig
+    from minikafka.coordinator.producer_ids import ProducerIdAndEpoch
+    from minikafka.coordinator.result import CoordinatorResult
+    from minikafka.errors import ErrorCode
+    from minikafka.handlers import RequestContext
+    from minikafka.metadata.image import MetadataImage
+    from minikafka.replication.partition import Partition
+    from minikafka.quorum.runtime import QuorumRuntime
+    from minikafka.topics import TopicInfo
+
+
+class Clock(Protocol):
+    """The broker's two clocks.
+
+    ``now_ms`` is the wall clock of record timestamps and retention (injected,
+    ``time.time`` by default); ``monotonic_ms`` is Trio's clock, for timeouts
+    and deadlines (a ``MockClock`` in tests).
+    """
+
+    def now_ms(self) -> int: ...
+
+    def monotonic_ms(self) -> float: ...
+
+
+class MetadataCache(Protocol):
+    """This broker's read view of the committed cluster metadata (Kafka's ``MetadataCache``).
+
+    Topics (names, ids, partition counts, configs) and the checks a request
+    gets before it goes to the controller; the committed ``MetadataImage``
+    itself; who this node and the active controller are.
+    """
+
+    @property
+    def node_id(self) -> int: ...
+
+    @property
+    def cluster_id(self) -> str | None: ...
+
+    @property
+    def image(self) -> MetadataImage: ...
+
+    @property
+    def active_controller_id(self) -> int | None: ...
+
+    def advertised_endpoint(self) -> tuple[str, int]: ...
+
+    def get(self, name: str) -> TopicInfo | None: ...
+
+    def get_by_id(self, topic_id: bytes) -> TopicInfo | None: ...
+
+    def topic_name_by_id(self, topic_id: bytes) -> str | None: ...
+
+    def names(self) -> list[str]: ...
+
+    def require(self, name: str) -> TopicInfo: ...
+
+    def typed_overrides(self, name: str) -> dict: ...
+
+    def dynamic_broker_configs(self, per_broker: bool) -> dict[str, str]: ...
+
+    def validate_new_topic(self, name: str, num_partitions: int, configs: dict | None,
+                           replication_factor: int = -1) -> tuple[int, int, dict[str, str]]: ...
+
+    def validate_new_partition_count(self, name: str, total: int) -> TopicInfo: ...
+
+    def partition_leader_endpoint(self, topic: str, index: int) -> tuple[int, str, int] | None: ...
+
+
+class Partitions(Protocol):
+    """The partitions this broker hosts, and the waits of long polls and acks=all."""
+
+    def partition(self, topic: str, index: int) -> Partition: ...
+
+    def leader_partition(self, topic: str, index: int) -> Partition: ...
+
+    def hosted_partitions(self) -> list[tuple[str, int]]: ...
+
+    def log_dir_of(self, topic: str, index: int) -> str: ...
+
+    async def wait_for_appends(self, partitions: Iterable[Partition], timeout_ms: float) -> bool: ...
+
+    async def wait_for_commits(self, partitions: Iterable[Partition], timeout_ms: float) -> bool: ...
+
+    async def wait_for_isr(self, partition: Partition, required_offset: int,
+                           deadline_ms: float) -> ErrorCode: ...
+
+
+class FollowerFetches(Protocol):
+    """Where a follower's fetch reports the ISR expansion it may propose."""
+
+    def on_follower_fetch(self, partition: Partition, update) -> None: ...
+
+
+class GroupCoordinatorService(Protocol):
+    """Consumer groups and committed offsets, one shard per ``__consumer_offsets`` partition.
+
+    ``execute`` runs an operation that writes records (then answers);
+    ``read`` runs one that only looks. The ``_both`` variants hand the
+    operation the classic and the consumer-protocol (KIP-848) coordinators.
+    """
+
+    async def ensure_offsets_topic(self) -> None: ...
+
+    def partition_for(self, group_id: str) -> int: ...
+
+    def is_coordinator_for(self, group_id: str) -> bool: ...
+
+    async def execute(self, group_id: str, operation: Callable[..., CoordinatorResult]) -> dict: ...
+
+    async def execute_both(self, group_id: str, operation: Callable[..., CoordinatorResult]) -> dict: ...
+
+    def read_both(self, group_id: str, operation: Callable[..., object]): ...
+
+    def shards_for_listing(self) -> tuple[list, bool]: ...
+
+    def consumer_groups_for_listing(self) -> list: ...
+
+
+class TopicAdmin(Protocol):
+    """Topic and config changes, made by the active controller.
+
+    Each call returns once the change is committed *and* this broker's image
+    has applied it.
+    """
+
+    async def create_topic(self, name: str, num_partitions: int, configs: dict,
+                           replication_factor: int = -1) -> TopicInfo: ...
+
+    async def auto_create_topic(self, name: str) -> TopicInfo: ...
+
+    async def delete_topic(self, name: str) -> None: ...
+
+    async def add_partitions(self, name: str, total: int) -> None: ...
+
+    async def set_resource_configs(self, resource_type: int, resource_name: str,
+                                   overrides: dict[str, str]) -> None: ...
+
+
+class ControllerForwarding(Protocol):
+    """Runs a controller operation on the active controller, wherever it is (Kafka's forwarding)."""
+
+    async def call(self, operation: str, request, *, timeout_s: float = ...) -> dict: ...
+
+
+class LocalController(Protocol):
+    """This node's controller: runs an operation here if it is the active controller."""
+
+    async def submit(self, operation: str, request, **kwargs) -> dict | None: ...
+
+
+class ProducerIdSource(Protocol):
+    """Producer ids for idempotent producers (blocks from the controller, KIP-730)."""
+
+    async def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1) -> ProducerIdAndEpoch: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokerServices:
+    """What every request handler receives; built once by the ``Broker``.
+
+    Immutable; the services themselves are owned by the broker and run in its
+    Trio loop (see each protocol).
+    """
+
+    config: BrokerConfig
+    clock: Clock
+    metadata: MetadataCache
+    partitions: Partitions
+    replicas: FollowerFetches
+    group_coordinator: GroupCoordinatorService
+    topic_admin: TopicAdmin
+    forwarding: ControllerForwarding
+    controller: LocalController
+    quorum: QuorumRuntime
+    producer_ids: ProducerIdSource
+    api_keys: frozenset[int]
+
+
+Handler = Callable[[BrokerServices, Any, "RequestContext"], Awaitable[dict | None]]
+"""``handle(services, request, ctx)`` of a handler module."""
