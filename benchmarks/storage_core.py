@@ -28,7 +28,7 @@ NOW = 1_700_000_000_000
 
 def run_case(value_bytes: int, total_mb: int) -> dict:
     """Append ``total_mb`` of ~1 MiB batches, then read it all back in 1 MiB fetches."""
-    from minikafka.log import Log, LogConfig
+    from minikafka.storage import Log, LogConfig
     from minikafka_core.records import build_batch_of_values as build_batch
 
     records_per_batch = (FETCH_BYTES - 4096) // (value_bytes + 10)

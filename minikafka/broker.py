@@ -59,7 +59,9 @@ and by the thin runtimes (the quorum, metadata and group coordinator
 runtimes, the replica manager and fetcher, the lifecycle manager, the
 producer id manager); what they drive (the metadata image and controller,
 the Raft core, the coordinators, replication's rules, ``Partition``) is
-synchronous.
+synchronous. The waits of long polls and acks=all are
+``replication.waiters``; the broker hands them to the handlers as part of its
+``partitions`` service.
 """
 
 from __future__ import annotations
@@ -73,16 +75,18 @@ import trio
 
 from minikafka.config import load_or_create_meta_properties
 from minikafka.coordinator.producer_ids import ProducerIdAndEpoch, ProducerIdManager
-from minikafka.coordinator.producer_state import ProducerStateManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
 from minikafka.handlers.services import BrokerServices, Handler
-from minikafka.log.manager import LogManager
+from minikafka.storage.manager import LogManager
+from minikafka.storage.producer_state import ProducerStateManager
+from minikafka.storage.unified_log import UnifiedLog
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.metadata.runtime import MetadataRuntime
-from minikafka.partition import APPENDED, COMMITTED, Partition
+from minikafka.replication import waiters
+from minikafka.replication.partition import Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
@@ -401,53 +405,16 @@ class Broker:
                 partition.log.config = config
 
     async def wait_for_appends(self, partitions, timeout_ms: float) -> bool:
-        """Wait until one of ``partitions`` is appended to (or changes role), or ``timeout_ms``.
-
-        A follower's long-polling Fetch waits for this. Returns True if woken.
-        """
-        return await self._wait_for(APPENDED, partitions, timeout_ms)
+        """``replication.waiters.wait_for_appends`` (a follower's long-polling Fetch)."""
+        return await waiters.wait_for_appends(partitions, timeout_ms)
 
     async def wait_for_commits(self, partitions, timeout_ms: float) -> bool:
-        """Wait until the high watermark of one of ``partitions`` moves (or it
-        changes role), or ``timeout_ms``.
-
-        A consumer's long-polling Fetch and an acks=all produce wait for this.
-        Returns True if woken.
-        """
-        return await self._wait_for(COMMITTED, partitions, timeout_ms)
+        """``replication.waiters.wait_for_commits`` (a consumer's long-polling Fetch)."""
+        return await waiters.wait_for_commits(partitions, timeout_ms)
 
     async def wait_for_isr(self, partition, required_offset: int, deadline_ms: float) -> ErrorCode:
-        """Wait until the in-sync replicas have every record below ``required_offset``.
-
-        The acks=all rule (``Partition.acks_all_result``), waited for until
-        ``deadline_ms`` on ``monotonic_ms``'s clock. Used by Produce and by the
-        group coordinator's writes.
-
-        Returns:
-            NONE, or REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-            NOT_LEADER_OR_FOLLOWER.
-        """
-        while (error := partition.acks_all_result(required_offset)) is None:
-            remaining_ms = deadline_ms - self.monotonic_ms()
-            if remaining_ms <= 0:
-                return ErrorCode.REQUEST_TIMED_OUT
-            await self.wait_for_commits([partition], remaining_ms)
-        return error
-
-    @staticmethod
-    async def _wait_for(kind: str, partitions, timeout_ms: int) -> bool:
-        if timeout_ms <= 0:
-            return False
-        happened = trio.Event()
-        for partition in partitions:
-            partition.add_listener(kind, happened.set)
-        try:
-            with trio.move_on_after(timeout_ms / 1000):
-                await happened.wait()
-        finally:
-            for partition in partitions:
-                partition.remove_listener(kind, happened.set)
-        return happened.is_set()
+        """``replication.waiters.wait_for_isr`` (acks=all; ``deadline_ms`` on ``monotonic_ms``'s clock)."""
+        return await waiters.wait_for_isr(partition, required_offset, deadline_ms)
 
     def advertised_endpoint(self) -> tuple[str, int]:
         """(host, port) clients should use: ``advertised.listeners`` or the first listener."""
@@ -515,9 +482,9 @@ class Broker:
             plog = self.log_manager.create(topic.name, index, topic.topic_id, config, self.now_ms())
         plog.config = config
         producer_state = ProducerStateManager(self.config["producer.id.expiration.ms"])
-        self.partitions[(topic.name, index)] = Partition(
-            topic.name, index, plog, producer_state, self.now_ms(),
-            high_watermark=self._high_watermarks.get((topic.name, index)), broker_id=self.node_id)
+        unified_log = UnifiedLog(plog, producer_state, self.now_ms(),
+                                 high_watermark=self._high_watermarks.get((topic.name, index)))
+        self.partitions[(topic.name, index)] = Partition(topic.name, index, unified_log, broker_id=self.node_id)
 
 
 def _raise_for(result: dict) -> None:

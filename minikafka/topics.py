@@ -190,7 +190,7 @@ class TopicRegistry:
 
     def log_config(self, name: str):
         """The ``LogConfig`` the topic's partitions run with."""
-        from minikafka.log.config import LogConfig  # storage is built alongside; import late
+        from minikafka.storage.config import LogConfig  # storage is built alongside; import late
 
         return LogConfig.from_topic_config(self.effective_config(name))
 

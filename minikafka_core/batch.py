@@ -297,6 +297,36 @@ def validate_batches(buf, max_message_bytes, now_ms=None, timestamp_type=CREATE_
     return infos
 
 
+def check_replica_batches(buf):
+    """Check a leader's batches as a follower appends them: framing, CRC, header.
+
+    Kafka's follower append (``UnifiedLog.appendAsFollower``) checks each
+    batch's size and CRC32C (``ensureValid``) and the offsets in its header,
+    and does not walk the records: the leader validated every record when it
+    appended them, and the CRC proves the bytes are the leader's. So this is
+    ``validate_batches`` without the record walk, the timestamp range and
+    ``max.message.bytes`` (the leader's offsets, epochs and timestamps are
+    kept as they are).
+
+    Returns:
+        One ``BatchInfo`` per batch, ``position`` relative to ``buf``.
+
+    Raises:
+        InvalidBatchError: CORRUPT_MESSAGE and the like, as ``validate_batches``.
+    """
+    view = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
+    infos = []
+    pos = 0
+    while pos < len(view):
+        info = _check_batch_framing(view, pos, INT64_MAX)
+        _check_batch_header(info, False)
+        infos.append(info)
+        pos += info.size
+    if not infos:
+        raise InvalidBatchError(CORRUPT_MESSAGE, "No record batch in the records")
+    return infos
+
+
 def _check_batch_framing(view, pos, max_message_bytes):
     """Check sizes, magic and CRC of the batch at ``pos``; return its header."""
     remaining = len(view) - pos

@@ -79,6 +79,7 @@ from minikafka.coordinator.group_partition import partition_for
 from minikafka.coordinator.records import group_metadata_tombstone
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.replication.waiters import wait_for_isr
 from minikafka_core.records import Record, build_batch, read_batches
 
 log = logging.getLogger("minikafka.coordinator")
@@ -401,7 +402,7 @@ class GroupCoordinatorRuntime:
                 ``offsets.commit.timeout.ms``).
         """
         deadline_ms = self.broker.monotonic_ms() + self.broker.config["offsets.commit.timeout.ms"]
-        error = await self.broker.wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
+        error = await wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
         if error != ErrorCode.NONE:
             raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
                              f"{OFFSETS_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")

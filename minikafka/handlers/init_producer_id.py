@@ -3,7 +3,7 @@
 An idempotent producer (``enable.idempotence``, the default in current
 clients) asks once for a ``producer_id`` and ``producer_epoch``, then numbers
 its batches per partition so that the broker can drop retried duplicates
-(``coordinator/producer_state.py``).
+(``storage/producer_state.py``).
 
 Without a ``transactional_id`` Kafka 4.0 answers every request with a fresh
 producer id and epoch 0, even when the request (v3+) names the producer's

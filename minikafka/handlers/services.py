@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from minikafka.errors import ErrorCode
     from minikafka.handlers import RequestContext
     from minikafka.metadata.image import MetadataImage
-    from minikafka.partition import Partition
+    from minikafka.replication.partition import Partition
     from minikafka.quorum.runtime import QuorumRuntime
     from minikafka.topics import TopicInfo
 

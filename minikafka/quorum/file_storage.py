@@ -11,7 +11,7 @@ holds what Kafka's KRaft keeps there::
   Kafka's ``FileQuorumStateStore`` does: ``{"leaderId": 2, "leaderEpoch": 5,
   "votedId": -1, "votedDirectoryId": "AAAAAAAAAAAAAAAAAAAAAA", "data_version": 1}``
   (-1: none). It is replaced with :func:`minikafka.fileutil.atomic_write`.
-- **The log** is an ordinary :class:`minikafka.log.log.Log`: the segments,
+- **The log** is an ordinary :class:`minikafka.storage.log.Log`: the segments,
   indexes and recovery of every other partition. Each Raft entry is one
   record batch (see :mod:`minikafka.quorum.wire`) whose
   ``partition_leader_epoch`` is the entry's epoch. Appends are fsynced before
@@ -51,9 +51,9 @@ import time
 
 from minikafka.config import uuid_to_str
 from minikafka.fileutil import atomic_write
-from minikafka.log.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
-from minikafka.log.config import LogConfig
-from minikafka.log.log import Log
+from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
+from minikafka.storage.config import LogConfig
+from minikafka.storage.log import Log
 from minikafka.protocol.metadata_topic import METADATA_PARTITION, METADATA_TOPIC
 from minikafka_core.records import ControlRecordType, Record, build_batch, read_batches
 from minikafka.quorum.log import Entry, Snapshot, SnapshotId

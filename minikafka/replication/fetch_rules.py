@@ -32,13 +32,13 @@ from __future__ import annotations
 import dataclasses
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.replication.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, LeaderEpochCache
+from minikafka.storage.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, LeaderEpochCache
 
 NO_LEADER_EPOCH = -1  # current_leader_epoch / last_fetched_epoch "not given"
 
 
 @dataclasses.dataclass(frozen=True)
-class EpochEndOffset:
+class LeaderEpochEndOffset:
     """An OffsetForLeaderEpoch answer, or a Fetch ``diverging_epoch``."""
 
     leader_epoch: int
@@ -74,7 +74,7 @@ def validate_leader_epoch(local_leader_epoch: int, current_leader_epoch: int) ->
 
 def last_offset_for_leader_epoch(epoch_cache: LeaderEpochCache, log_end_offset: int,
                                  local_leader_epoch: int, current_leader_epoch: int,
-                                 requested_epoch: int) -> EpochEndOffset:
+                                 requested_epoch: int) -> LeaderEpochEndOffset:
     """Answer OffsetForLeaderEpoch for one partition on its leader.
 
     Raises:
@@ -83,13 +83,13 @@ def last_offset_for_leader_epoch(epoch_cache: LeaderEpochCache, log_end_offset: 
     validate_leader_epoch(local_leader_epoch, current_leader_epoch)
     epoch, end_offset = epoch_cache.end_offset_for(requested_epoch, log_end_offset)
     if end_offset == UNDEFINED_EPOCH_OFFSET:
-        return EpochEndOffset(UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET)
-    return EpochEndOffset(epoch, end_offset)
+        return LeaderEpochEndOffset(UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET)
+    return LeaderEpochEndOffset(epoch, end_offset)
 
 
 def check_replica_fetch(epoch_cache: LeaderEpochCache, *, local_leader_epoch: int, log_start_offset: int,
                         log_end_offset: int, current_leader_epoch: int, fetch_offset: int,
-                        last_fetched_epoch: int) -> EpochEndOffset | None:
+                        last_fetched_epoch: int) -> LeaderEpochEndOffset | None:
     """The leader's checks before reading for a follower (Kafka's ``readRecords``).
 
     Returns:

@@ -6,27 +6,28 @@ one holds a connection to that leader and loops:
 1. build one Fetch request for every partition it follows there, with
    ``replica_id`` set to this broker (so the leader reads past the high
    watermark and records our position), and per partition the position from
-   ``FollowerState.next_fetch``: ``fetch_offset`` (our log end offset),
+   ``PartitionFollowerState.next_fetch``: ``fetch_offset`` (our log end offset),
    ``last_fetched_epoch`` (our last epoch) and ``current_leader_epoch``;
 2. send it and wait: the leader holds it up to ``replica.fetch.wait.max.ms``
    until there is something new (long poll);
 3. per partition, apply the answer:
 
-   - records: append them byte for byte (``Partition.append_as_follower``)
+   - records: append them byte for byte (``Partition.append_as_follower``, which hands them to
+     ``UnifiedLog.append_as_follower``)
      and take the leader's high watermark and log start offset;
    - ``diverging_epoch``: our log parts from the leader's before our end;
-     truncate where ``FollowerState.on_diverging_epoch`` says, and fetch on
+     truncate where ``PartitionFollowerState.on_diverging_epoch`` says, and fetch on
      (the next fetch's ``last_fetched_epoch`` confirms or finds more);
    - OFFSET_OUT_OF_RANGE: ask the leader for its first and last offsets
      (ListOffsets as a replica) and truncate or start over
-     (``FollowerState.on_offset_out_of_range``);
+     (``PartitionFollowerState.on_offset_out_of_range``);
    - NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, ...:
      our metadata or the leader's is behind; leave the partition alone for
      ``replica.fetch.backoff.ms`` (new metadata moves it to another fetcher).
 
 Which partitions a fetcher serves is set by the ``ReplicaManager`` from the
 metadata image (``set_partitions``); a response for a partition whose role
-changed since the request was sent is ignored (its ``FollowerState`` object
+changed since the request was sent is ignored (its ``PartitionFollowerState`` object
 is no longer the one the request was built from). A connection error closes
 the connection and retries after ``replica.fetch.backoff.ms``.
 
@@ -43,7 +44,7 @@ import trio
 
 from minikafka.errors import ErrorCode
 from minikafka.protocol.codec import DecodeError
-from minikafka.replication.fetch_rules import EpochEndOffset
+from minikafka.replication.fetch_rules import LeaderEpochEndOffset
 from minikafka.rpc.client import exchange
 
 log = logging.getLogger("minikafka.replication.fetcher")
@@ -180,7 +181,8 @@ class ReplicaFetcher:
         if error == ErrorCode.NONE and diverging is not None and diverging.end_offset >= 0:
             truncation = state.on_diverging_epoch(partition.epoch_cache, partition.log_end_offset,
                                                   partition.high_watermark,
-                                                  EpochEndOffset(diverging.epoch, diverging.end_offset))
+                                                  LeaderEpochEndOffset(diverging.epoch,
+                                                                       diverging.end_offset))
             partition.truncate_to(truncation.offset, now_ms)
         elif error == ErrorCode.NONE:
             if data.records:

@@ -37,7 +37,7 @@ handled as Kafka's ``fetchOffsetAndTruncate``: behind the leader's start,
 start over at it; past the leader's end (an unclean election), truncate to
 it.
 
-``FollowerState`` is created when this broker becomes a follower for a
+``PartitionFollowerState`` is created when this broker becomes a follower for a
 leader epoch (a new one for each epoch), owned by the replica fetcher of
 that partition; not task-safe, but nothing in it awaits.
 """
@@ -46,10 +46,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Iterable
 
-from minikafka.replication.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, LeaderEpochCache
-from minikafka.replication.fetch_rules import NO_LEADER_EPOCH, EpochEndOffset
+from minikafka.storage.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, LeaderEpochCache
+from minikafka.replication.fetch_rules import NO_LEADER_EPOCH, LeaderEpochEndOffset
 
 
 class FetchStatus(enum.Enum):
@@ -92,7 +91,7 @@ class OutOfRangeAction:
 
 
 def offset_truncation_state(epoch_cache: LeaderEpochCache, log_end_offset: int, high_watermark: int,
-                            leader_answer: EpochEndOffset) -> OffsetTruncationState:
+                            leader_answer: LeaderEpochEndOffset) -> OffsetTruncationState:
     """Kafka's ``getOffsetTruncationState``: where this follower must truncate.
 
     Args:
@@ -127,21 +126,7 @@ def follower_high_watermark(leader_high_watermark: int, log_start_offset: int, l
     return max(log_start_offset, min(leader_high_watermark, log_end_offset))
 
 
-def epochs_of_appended_batches(epoch_cache: LeaderEpochCache, batches: Iterable[tuple[int, int]]) -> bool:
-    """Assign the epochs of batches a follower appended; True if the cache changed.
-
-    Args:
-        batches: ``(partition_leader_epoch, base_offset)`` of each appended
-            batch, in offset order (``BatchInfo`` has both fields).
-    """
-    changed = False
-    for partition_leader_epoch, base_offset in batches:
-        if partition_leader_epoch >= 0:  # -1: a batch from before leader epochs
-            changed |= epoch_cache.assign(partition_leader_epoch, base_offset)
-    return changed
-
-
-class FollowerState:
+class PartitionFollowerState:
     """One partition's fetch state on a follower, for one leader epoch.
 
     Args:
@@ -177,7 +162,7 @@ class FollowerState:
                              self.current_leader_epoch)
 
     def on_diverging_epoch(self, epoch_cache: LeaderEpochCache, log_end_offset: int, high_watermark: int,
-                           diverging_epoch: EpochEndOffset) -> OffsetTruncationState:
+                           diverging_epoch: LeaderEpochEndOffset) -> OffsetTruncationState:
         """The leader answered a ``diverging_epoch``: where to truncate.
 
         The caller truncates the log and the epoch cache to ``offset``; the

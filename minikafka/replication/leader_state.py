@@ -1,8 +1,9 @@
 """What a partition leader knows about its followers (Kafka's ``Partition``/``Replica``).
 
-The leader of a partition keeps one ``ReplicaState`` per follower, updated by
-the follower's Fetch requests: a follower fetching from ``fetch_offset`` has
-every record below it, so ``fetch_offset`` *is* its log end offset (LEO).
+The leader of a partition keeps one ``FollowerReplicaState`` per follower,
+updated by the follower's Fetch requests: a follower fetching from
+``fetch_offset`` has every record below it, so ``fetch_offset`` *is* its log
+end offset (LEO).
 From these the leader decides four things, all as Apache Kafka 4.0 does:
 
 **High watermark** (``maybeIncrementLeaderHW``): the smallest LEO among the
@@ -19,9 +20,7 @@ forgets every follower's LEO (Kafka's ``resetReplicaState``): the first fetch
 in the new epoch is checked against the leader's epoch cache (diverging
 epoch, see ``fetch_rules``), so a position it reports is a prefix of the
 leader's own log. Until each ISR member has fetched, the high watermark
-stays at the value the new leader had as a follower; ``high_watermark_settled``
-says whether it has reached ``leader_epoch_start_offset`` yet (ListOffsets
-answers OFFSET_NOT_AVAILABLE for "latest" until then).
+stays at the value the new leader had as a follower.
 
 **ISR** (``maybeShrinkIsr`` / ``maybeExpandIsr``): a follower is *caught up*
 if its LEO equals the leader's or it reached the leader's LEO of a previous
@@ -51,7 +50,7 @@ in it awaits.
 from __future__ import annotations
 
 import dataclasses
-from typing import Hashable, Iterable
+from typing import Iterable
 
 from minikafka.errors import ErrorCode, KafkaError
 
@@ -61,7 +60,7 @@ ACKS_ALL = -1
 
 
 @dataclasses.dataclass
-class ReplicaState:
+class FollowerReplicaState:
     """The leader's view of one follower (Kafka's ``ReplicaState``)."""
 
     broker_id: int
@@ -110,13 +109,7 @@ class FollowerFetchUpdate:
     proposed_isr: frozenset[int] | None = None
 
 
-@dataclasses.dataclass
-class _PendingProduce:
-    required_offset: int
-    deadline_ms: int | None
-
-
-class LeaderState:
+class PartitionLeaderState:
     """One partition's replication state on its leader.
 
     Args:
@@ -131,16 +124,16 @@ class LeaderState:
         now_ms: the broker's clock.
         min_insync_replicas: the topic's ``min.insync.replicas``.
         replica_lag_time_max_ms: ``replica.lag.time.max.ms``.
-        previous: this broker's ``LeaderState`` of the previous epoch if it
-            stays leader (then follower LEOs and waiting produces are kept, as
-            in Kafka's re-election); None for a new leader.
+        previous: this broker's ``PartitionLeaderState`` of the previous
+            epoch if it stays leader (then follower LEOs are kept, as in
+            Kafka's re-election); None for a new leader.
     """
 
     def __init__(self, broker_id: int, leader_epoch: int, replicas: Iterable[int], isr: Iterable[int],
                  leader_epoch_start_offset: int, log_end_offset: int, high_watermark: int, now_ms: int,
                  min_insync_replicas: int = 1,
                  replica_lag_time_max_ms: int = DEFAULT_REPLICA_LAG_TIME_MAX_MS,
-                 previous: "LeaderState | None" = None):
+                 previous: "PartitionLeaderState | None" = None):
         self.broker_id = broker_id
         self.leader_epoch = leader_epoch
         self.replicas = tuple(replicas)
@@ -152,20 +145,19 @@ class LeaderState:
         self._pending_isr: frozenset[int] | None = None
         self._log_end_offset = log_end_offset
         self._high_watermark = min(high_watermark, log_end_offset)
-        self._pending: dict[Hashable, _PendingProduce] = previous._pending if previous else {}
         self.followers = {b: self._initial_replica_state(b, now_ms, previous)
                           for b in self.replicas if b != broker_id}
         self.maybe_increment_high_watermark(now_ms)  # the ISR may be the leader alone
 
-    def _initial_replica_state(self, broker_id: int, now_ms: int, previous) -> ReplicaState:
+    def _initial_replica_state(self, broker_id: int, now_ms: int, previous) -> FollowerReplicaState:
         """Kafka's ``resetReplicaState``: ISR members start caught up, others not."""
         in_sync_ms = now_ms if broker_id in self._isr else 0
         old = previous.followers.get(broker_id) if previous else None
         if old is None:
-            return ReplicaState(broker_id, last_caught_up_time_ms=in_sync_ms)
-        return ReplicaState(broker_id, old.log_start_offset, old.log_end_offset,
-                            last_fetch_leader_log_end_offset=self._log_end_offset,
-                            last_fetch_time_ms=in_sync_ms, last_caught_up_time_ms=in_sync_ms)
+            return FollowerReplicaState(broker_id, last_caught_up_time_ms=in_sync_ms)
+        return FollowerReplicaState(broker_id, old.log_start_offset, old.log_end_offset,
+                                    last_fetch_leader_log_end_offset=self._log_end_offset,
+                                    last_fetch_time_ms=in_sync_ms, last_caught_up_time_ms=in_sync_ms)
 
     # -- state --
 
@@ -202,11 +194,6 @@ class LeaderState:
     @property
     def is_under_replicated(self) -> bool:
         return len(self._isr) < len(self.replicas)
-
-    @property
-    def high_watermark_settled(self) -> bool:
-        """False while the high watermark lags this epoch's start (KAFKA-7044)."""
-        return self._high_watermark >= self.leader_epoch_start_offset
 
     def _is_eligible(self, broker_id: int) -> bool:
         return broker_id not in self.ineligible_replicas
@@ -263,7 +250,7 @@ class LeaderState:
             advanced = self.maybe_increment_high_watermark(now_ms)
         return FollowerFetchUpdate(advanced, proposed_isr)
 
-    def follower(self, replica_id: int) -> ReplicaState:
+    def follower(self, replica_id: int) -> FollowerReplicaState:
         """The state of follower ``replica_id``.
 
         Raises:
@@ -277,7 +264,7 @@ class LeaderState:
 
     # -- ISR changes (AlterPartition) --
 
-    def _maybe_expand_isr(self, replica: ReplicaState) -> frozenset[int] | None:
+    def _maybe_expand_isr(self, replica: FollowerReplicaState) -> frozenset[int] | None:
         if (self.isr_change_in_flight or replica.broker_id in self._isr
                 or not self._is_eligible(replica.broker_id)):
             return None
@@ -341,30 +328,3 @@ class LeaderState:
         if len(self.maximal_isr) < self.effective_min_isr:
             return True, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
         return True, ErrorCode.NONE
-
-    def add_pending_produce(self, key: Hashable, required_offset: int, deadline_ms: int | None = None) -> None:
-        """Wait (acks=all) until the ISR has every record below ``required_offset``."""
-        self._pending[key] = _PendingProduce(required_offset, deadline_ms)
-
-    def acknowledged_produces(self) -> list[tuple[Hashable, ErrorCode]]:
-        """Remove and return the waiting produces that are now answered."""
-        done = []
-        for key, pending in list(self._pending.items()):
-            complete, error = self.check_enough_replicas_reach_offset(pending.required_offset)
-            if complete:
-                done.append((key, error))
-                del self._pending[key]
-        return done
-
-    def expired_produces(self, now_ms: int) -> list[tuple[Hashable, ErrorCode]]:
-        """Remove and return waiting produces past their deadline (REQUEST_TIMED_OUT)."""
-        expired = [k for k, p in self._pending.items() if p.deadline_ms is not None and now_ms >= p.deadline_ms]
-        for key in expired:
-            del self._pending[key]
-        return [(key, ErrorCode.REQUEST_TIMED_OUT) for key in expired]
-
-    def resign(self) -> list[tuple[Hashable, ErrorCode]]:
-        """Leadership moved away: every waiting produce fails NOT_LEADER_OR_FOLLOWER."""
-        failed = [(key, ErrorCode.NOT_LEADER_OR_FOLLOWER) for key in self._pending]
-        self._pending = {}
-        return failed

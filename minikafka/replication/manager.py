@@ -35,7 +35,7 @@ import os
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log.checkpoints import REPLICATION_OFFSET_CHECKPOINT, read_offset_checkpoint, write_offset_checkpoint
+from minikafka.storage.checkpoints import REPLICATION_OFFSET_CHECKPOINT, read_offset_checkpoint, write_offset_checkpoint
 from minikafka.metadata.result import get_field
 from minikafka.replication.fetcher import ReplicaFetcher
 
@@ -117,7 +117,10 @@ class ReplicaManager:
         interval_s = self.broker.config["replica.high.watermark.checkpoint.interval.ms"] / 1000
         while True:
             await trio.sleep(interval_s)
-            self.checkpoint_high_watermarks()
+            # The offsets are taken here, in the loop; the fsyncs run in a
+            # thread (as Kafka's checkpoint task does): with much unflushed
+            # log data an fsync can take long enough to stall every request.
+            await trio.to_thread.run_sync(self._write_checkpoints, self._high_watermarks_by_dir())
 
     # -- ISR changes ----------------------------------------------------------------------
 
@@ -157,9 +160,15 @@ class ReplicaManager:
 
     def checkpoint_high_watermarks(self) -> None:
         """Write each log dir's ``replication-offset-checkpoint``."""
+        self._write_checkpoints(self._high_watermarks_by_dir())
+
+    def _high_watermarks_by_dir(self) -> dict[str, dict]:
         by_dir: dict[str, dict] = {log_dir: {} for log_dir in self.broker.log_dirs()}
         for key, partition in self.broker.partitions.items():
             by_dir.setdefault(os.path.dirname(partition.log.dir), {})[key] = partition.high_watermark
+        return by_dir
+
+    def _write_checkpoints(self, by_dir: dict[str, dict]) -> None:
         for log_dir, offsets in by_dir.items():
             try:
                 write_offset_checkpoint(os.path.join(log_dir, REPLICATION_OFFSET_CHECKPOINT), offsets)

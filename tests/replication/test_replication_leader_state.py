@@ -1,18 +1,18 @@
-"""LeaderState: high watermark, ISR shrink/expand, acks=all, min.insync.replicas."""
+"""PartitionLeaderState: high watermark, ISR shrink/expand, acks=all, min.insync.replicas."""
 
 import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.replication.leader_state import LeaderState
+from minikafka.replication.leader_state import PartitionLeaderState
 
 T0 = 1_700_000_000_000  # a realistic clock: followers never heard from are not "caught up"
 LAG_MS = 30_000
 
 
 def leader(isr=(1, 2, 3), replicas=(1, 2, 3), leo=0, hw=0, epoch_start=0, min_isr=1, **kw):
-    return LeaderState(1, 5, replicas, isr, leader_epoch_start_offset=epoch_start, log_end_offset=leo,
-                       high_watermark=hw, now_ms=T0, min_insync_replicas=min_isr,
-                       replica_lag_time_max_ms=LAG_MS, **kw)
+    return PartitionLeaderState(1, 5, replicas, isr, leader_epoch_start_offset=epoch_start, log_end_offset=leo,
+                                high_watermark=hw, now_ms=T0, min_insync_replicas=min_isr,
+                                replica_lag_time_max_ms=LAG_MS, **kw)
 
 
 def fetch(state, replica, offset, now_ms=T0):
@@ -142,7 +142,7 @@ def test_isr_expansion_needs_the_leader_epoch_start_offset():
     # at 6 has the HW but nothing of this epoch yet.
     state = leader(isr=(1, 2), leo=10, hw=4, epoch_start=10)
     assert fetch(state, 3, 6).proposed_isr is None
-    assert not state.high_watermark_settled
+    assert state.high_watermark < state.leader_epoch_start_offset
     assert fetch(state, 3, 10).proposed_isr == {1, 2, 3}
 
 
@@ -151,9 +151,9 @@ def test_new_leader_forgets_positions_re_elected_leader_keeps_them():
     fetch(old, 2, 10)
     fetch(old, 3, 10)
     assert old.high_watermark == 10
-    new = LeaderState(1, 6, (1, 2, 3), (1, 2, 3), 10, 10, 10, T0, previous=old)
+    new = PartitionLeaderState(1, 6, (1, 2, 3), (1, 2, 3), 10, 10, 10, T0, previous=old)
     assert new.followers[2].log_end_offset == 10
-    fresh = LeaderState(1, 6, (1, 2, 3), (1, 2, 3), 10, 12, 10, T0)
+    fresh = PartitionLeaderState(1, 6, (1, 2, 3), (1, 2, 3), 10, 12, 10, T0)
     assert fresh.followers[2].log_end_offset == -1
     fresh.on_leader_append(12, T0)
     assert fresh.high_watermark == 10
@@ -163,30 +163,6 @@ def test_unknown_replica_is_not_leader_or_follower():
     with pytest.raises(KafkaError) as info:
         fetch(leader(), 9, 0)
     assert info.value.code == ErrorCode.NOT_LEADER_OR_FOLLOWER
-
-
-def test_acks_all_completes_when_the_isr_has_the_batch():
-    state = leader()
-    state.on_leader_append(3, T0)
-    state.add_pending_produce("p1", 3)
-    state.on_leader_append(5, T0)
-    state.add_pending_produce("p2", 5)
-    fetch(state, 2, 5)
-    assert state.acknowledged_produces() == []
-    fetch(state, 3, 4)
-    assert state.acknowledged_produces() == [("p1", ErrorCode.NONE)]
-    fetch(state, 3, 5)
-    assert state.acknowledged_produces() == [("p2", ErrorCode.NONE)]
-    assert state.acknowledged_produces() == []
-
-
-def test_acks_all_expires_and_fails_on_resignation():
-    state = leader()
-    state.add_pending_produce("a", 1, deadline_ms=T0 + 100)
-    state.add_pending_produce("b", 1, deadline_ms=T0 + 500)
-    assert state.expired_produces(T0 + 99) == []
-    assert state.expired_produces(T0 + 100) == [("a", ErrorCode.REQUEST_TIMED_OUT)]
-    assert state.resign() == [("b", ErrorCode.NOT_LEADER_OR_FOLLOWER)]
 
 
 def test_min_insync_replicas_before_append():
@@ -209,33 +185,28 @@ def test_min_insync_replicas_is_capped_by_the_replication_factor():
 def test_not_enough_replicas_after_append_when_the_isr_shrank():
     state = leader(min_isr=2)
     state.on_leader_append(5, T0)
-    state.add_pending_produce("p", 5)
     fetch(state, 2, 5)
     fetch(state, 3, 0)
     assert state.maybe_shrink_isr(T0 + LAG_MS + 1) == {1, 2}
     state.isr_change_committed({1, 2}, T0 + LAG_MS + 1)
-    assert state.acknowledged_produces() == [("p", ErrorCode.NONE)]  # ISR {1,2} still meets 2
+    assert state.check_enough_replicas_reach_offset(5) == (True, ErrorCode.NONE)  # ISR {1,2} still meets 2
     state.on_leader_append(8, T0 + LAG_MS + 2)
-    state.add_pending_produce("q", 8)
     fetch(state, 2, 8, T0 + LAG_MS + 2)
-    assert state.acknowledged_produces() == [("q", ErrorCode.NONE)]
+    assert state.check_enough_replicas_reach_offset(8) == (True, ErrorCode.NONE)
     # Appended while the ISR was big enough; the ISR then shrinks to the leader.
     state.on_leader_append(9, T0 + LAG_MS + 3)
-    state.add_pending_produce("r", 9)
     state.isr_change_committed({1}, T0 + LAG_MS + 3)
     assert state.high_watermark == 8  # KIP-966: no HW progress under min ISR
-    assert state.acknowledged_produces() == []
+    assert state.check_enough_replicas_reach_offset(9) == (False, ErrorCode.NONE)
     # A follower returns to the ISR: the batch is committed and answered.
     fetch(state, 2, 9, T0 + LAG_MS + 4)
     state.isr_change_committed({1, 2}, T0 + LAG_MS + 4)
-    assert state.acknowledged_produces() == [("r", ErrorCode.NONE)]
+    assert state.check_enough_replicas_reach_offset(9) == (True, ErrorCode.NONE)
 
 
 def test_not_enough_replicas_after_append_reported_when_hw_reached_under_min_isr():
     state = leader(isr=(1, 2), min_isr=2)
     state.on_leader_append(5, T0)
-    fetch(state, 2, 5)
-    state.add_pending_produce("late", 5)  # the HW already covers it
+    fetch(state, 2, 5)  # the HW now covers a produce up to 5
     state.isr_change_committed({1}, T0)
     assert state.check_enough_replicas_reach_offset(5) == (True, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
-    assert state.acknowledged_produces() == [("late", ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND)]

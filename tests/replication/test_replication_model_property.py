@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from minikafka.errors import KafkaError
-from minikafka.replication.epoch_cache import LeaderEpochCache
+from minikafka.storage.epoch_cache import LeaderEpochCache, epochs_of_appended_batches
 from minikafka.replication.fetch_rules import check_replica_fetch
-from minikafka.replication.follower_state import FollowerState, epochs_of_appended_batches, follower_high_watermark
-from minikafka.replication.leader_state import LeaderState
+from minikafka.replication.follower_state import PartitionFollowerState, follower_high_watermark
+from minikafka.replication.leader_state import PartitionLeaderState
 
 BROKERS = (1, 2, 3)
 LAG_MS = 30_000
@@ -37,7 +37,7 @@ class Replica:
         self.log: list[tuple[int, int]] = []
         self.cache = LeaderEpochCache()
         self.high_watermark = 0
-        self.follower: FollowerState | None = None
+        self.follower: PartitionFollowerState | None = None
 
     def truncate_to(self, offset):
         del self.log[offset:]
@@ -65,12 +65,12 @@ class ReplicatedLog(RuleBasedStateMachine):
         new = self.replicas[broker_id]
         new.follower = None
         new.cache.assign(self.leader_epoch, len(new.log))
-        self.leader = LeaderState(broker_id, self.leader_epoch, BROKERS, self.isr, len(new.log), len(new.log),
+        self.leader = PartitionLeaderState(broker_id, self.leader_epoch, BROKERS, self.isr, len(new.log), len(new.log),
                                   new.high_watermark, self.now_ms, self.min_isr, LAG_MS)
         new.high_watermark = self.leader.high_watermark
         for replica in self.replicas.values():
             if replica.broker_id != broker_id:
-                replica.follower = FollowerState(broker_id, self.leader_epoch)
+                replica.follower = PartitionFollowerState(broker_id, self.leader_epoch)
                 cut = replica.follower.start(replica.cache, len(replica.log), replica.high_watermark)
                 if cut is not None:
                     replica.truncate_to(cut)
@@ -140,7 +140,6 @@ class ReplicatedLog(RuleBasedStateMachine):
         new_leader = data.draw(st.sampled_from(candidates))
         if fence_old_leader:  # the old leader died: the controller drops it from the ISR
             self.isr.discard(self.leader_id)
-        self.leader.resign()
         self.make_leader(new_leader)
 
     # -- invariants --

@@ -7,7 +7,7 @@ import pytest
 import trio
 import trio.testing
 
-from minikafka.log import Log, LogConfig
+from minikafka.storage import Log, LogConfig
 from minikafka.protocol import codec, framing
 from minikafka.server.connection import send_parts, send_region
 from minikafka.testing import open_broker

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from minikafka.log.config import LogConfig
-from minikafka.log.log import Log
+from minikafka.storage.config import LogConfig
+from minikafka.storage.log import Log
 from minikafka_core.records import Record, build_batch, read_batches
 
 NOW_MS = 1_700_000_000_000

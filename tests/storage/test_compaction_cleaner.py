@@ -7,10 +7,10 @@ import os
 import pytest
 
 from minikafka.errors import ErrorCode
-from minikafka.log.cleaner import (CLEANER_OFFSET_CHECKPOINT, clean_log, clean_if_needed,
+from minikafka.storage.cleaner import (CLEANER_OFFSET_CHECKPOINT, clean_log, clean_if_needed,
                                    group_segments_by_size, needs_cleaning)
-from minikafka.log.config import LogConfig
-from minikafka.log.manager import LogManager
+from minikafka.storage.config import LogConfig
+from minikafka.storage.manager import LogManager
 from minikafka_core.records import Record, build_batch, read_batches
 from minikafka_core.records import DELETE_HORIZON_MASK, InvalidBatchError
 
@@ -201,7 +201,7 @@ def test_max_compaction_lag_forces_a_clean_below_the_ratio(tmp_path):
 
 
 def log_ratio(log):
-    from minikafka.log.cleaner import log_to_clean
+    from minikafka.storage.cleaner import log_to_clean
 
     return log_to_clean(log, NOW_MS).cleanable_ratio
 

@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from minikafka.log.cleaner import clean_log
+from minikafka.storage.cleaner import clean_log
 
 from compaction_helpers import NOW_MS, all_records, compacted_log, write
 

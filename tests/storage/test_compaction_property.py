@@ -19,7 +19,7 @@ import tempfile
 
 from hypothesis import given, settings, strategies as st
 
-from minikafka.log.cleaner import clean_log
+from minikafka.storage.cleaner import clean_log
 
 from compaction_helpers import NOW_MS, all_records, compacted_log, write
 

@@ -9,8 +9,8 @@ import crc32c
 import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log import Log, LogConfig, LogManager
-from minikafka.log.checkpoints import read_offset_checkpoint, read_partition_metadata
+from minikafka.storage import Log, LogConfig, LogManager
+from minikafka.storage.checkpoints import read_offset_checkpoint, read_partition_metadata
 from minikafka_core.batch import read_batch_header, validate_batches
 from minikafka_core.records import build_batch_of_values as build_batch
 
@@ -159,7 +159,7 @@ def test_torn_tail_of_zeros_is_truncated_and_logged(tmp_path, caplog):
     log.close()
     with open(os.path.join(path, "00000000000000000000.log"), "ab") as f:
         f.write(b"\x00" * 100)
-    with caplog.at_level("WARNING", logger="minikafka.log"):
+    with caplog.at_level("WARNING", logger="minikafka.storage"):
         log = Log(path, LogConfig(), NOW)
     assert log.log_end_offset == 5 and "truncated 100 bytes" in caplog.text
     append(log, [b"after"])

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log import LogConfig, LogManager
+from minikafka.storage import LogConfig, LogManager
 from minikafka_core.batch import read_batch_header
 from minikafka_core.records import build_batch_of_values as build_batch
 

@@ -7,7 +7,7 @@ import os
 
 import msgpack
 
-from minikafka.coordinator.producer_state import (
+from minikafka.storage.producer_state import (
     INT32_MAX,
     ProducerStateManager,
     list_snapshot_offsets,

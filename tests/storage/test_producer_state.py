@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from minikafka.coordinator.producer_state import (
+from minikafka.storage.producer_state import (
     INT32_MAX,
     DuplicateBatch,
     ProducerStateManager,

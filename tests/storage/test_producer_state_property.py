@@ -26,7 +26,7 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from minikafka.coordinator.producer_state import INT32_MAX, ProducerStateManager
+from minikafka.storage.producer_state import INT32_MAX, ProducerStateManager
 from minikafka.errors import KafkaError
 
 PID = 4242

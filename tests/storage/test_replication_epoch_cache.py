@@ -2,8 +2,8 @@
 
 import pytest
 
-from minikafka.log.checkpoints import read_leader_epoch_checkpoint
-from minikafka.replication.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, EpochEntry, LeaderEpochCache
+from minikafka.storage.checkpoints import read_leader_epoch_checkpoint
+from minikafka.storage.epoch_cache import UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, EpochEntry, LeaderEpochCache
 
 UNDEFINED = (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET)
 

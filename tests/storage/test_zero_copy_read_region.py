@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minikafka.errors import KafkaError
-from minikafka.log import Log, LogConfig
+from minikafka.storage import Log, LogConfig
 from minikafka_core import segment as segment_module
 from minikafka_core.records import build_batch_of_values as build_batch
 from minikafka_core.segment import FileRegion

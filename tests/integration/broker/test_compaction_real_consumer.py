@@ -28,7 +28,7 @@ def produce_rounds(bootstrap, confluent_kafka, rounds):
 
 
 def wait_until_cleaned(broker_thread, timeout_s=10.0):
-    log = broker_thread.call(lambda: broker_thread.broker.partition("profiles", 0).log)
+    log = broker_thread.call(lambda: broker_thread.broker.partition("profiles", 0).log.local_log)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         done = broker_thread.call(lambda: (log.last_clean_offset, log.log_end_offset))

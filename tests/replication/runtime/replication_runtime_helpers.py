@@ -81,7 +81,7 @@ def leader_of(cluster, topic: str):
 
 def log_contents(broker, topic: str) -> bytes:
     """Partition 0's whole log on ``broker``, as stored (batches byte for byte)."""
-    log = broker.partition(topic, 0).log
+    log = broker.partition(topic, 0).log.local_log
     if log.log_end_offset == log.log_start_offset:
         return b""
     return bytes(log.read(log.log_start_offset, 1 << 30, log.log_end_offset))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from minikafka.log.checkpoints import LEADER_EPOCH_CHECKPOINT
+from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT
 from minikafka.testing import open_cluster
 from replication_runtime_helpers import (assert_ok, create_topic, epoch_entries, log_contents, produce,
                                          values_in, wait_until_replicated)

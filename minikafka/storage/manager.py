@@ -27,13 +27,13 @@ import os
 import shutil
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log.checkpoints import (LOG_START_OFFSET_CHECKPOINT, PARTITION_METADATA,
+from minikafka.storage.checkpoints import (LOG_START_OFFSET_CHECKPOINT, PARTITION_METADATA,
                                        RECOVERY_POINT_CHECKPOINT, read_offset_checkpoint,
                                        write_offset_checkpoint, write_partition_metadata)
-from minikafka.log.cleaner import (CLEANER_OFFSET_CHECKPOINT, read_cleaner_checkpoint,
+from minikafka.storage.cleaner import (CLEANER_OFFSET_CHECKPOINT, read_cleaner_checkpoint,
                                    write_cleaner_checkpoint)
-from minikafka.log.config import LogConfig
-from minikafka.log.log import Log, parse_partition_dir
+from minikafka.storage.config import LogConfig
+from minikafka.storage.log import Log, parse_partition_dir
 
 
 class LogManager:

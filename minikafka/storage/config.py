@@ -54,7 +54,7 @@ class LogConfig:
     message_timestamp_after_max_ms: int = 3600000
     cleanup_policy: str = "delete"
     file_delete_delay_ms: int = 60000
-    # Log compaction (``minikafka.log.cleaner``); used when cleanup.policy has "compact".
+    # Log compaction (``minikafka.storage.cleaner``); used when cleanup.policy has "compact".
     delete_retention_ms: int = 86400000
     min_compaction_lag_ms: int = 0
     max_compaction_lag_ms: int = LONG_MAX

@@ -48,11 +48,11 @@ import logging
 import os
 
 from minikafka.errors import ErrorCode
-from minikafka.log import record_filter, segment_swap
-from minikafka.log.checkpoints import read_offset_checkpoint, write_offset_checkpoint
+from minikafka.storage import record_filter, segment_swap
+from minikafka.storage.checkpoints import read_offset_checkpoint, write_offset_checkpoint
 from minikafka_core.batch import RECORDS_COUNT_POS, InvalidBatchError
 
-logger = logging.getLogger("minikafka.log.cleaner")
+logger = logging.getLogger("minikafka.storage.cleaner")
 
 CLEANER_OFFSET_CHECKPOINT = "cleaner-offset-checkpoint"
 _INT32_MAX = 2**31 - 1

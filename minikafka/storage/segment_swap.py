@@ -40,7 +40,7 @@ import os
 from minikafka_core.batch import HEADER_SIZE, read_batch_header
 from minikafka_core.segment import LogSegment, segment_file_name
 
-logger = logging.getLogger("minikafka.log")
+logger = logging.getLogger("minikafka.storage")
 
 CLEANED_SUFFIX = ".cleaned"
 SWAP_SUFFIX = ".swap"

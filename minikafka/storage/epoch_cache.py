@@ -19,7 +19,7 @@ entry that breaks them first removes the entries that conflict (Kafka logs
 a warning; it happens after an unclean election or a truncation).
 
 On disk it is ``<partition dir>/leader-epoch-checkpoint`` in Kafka's text
-format (``minikafka.log.checkpoints`` reads and writes it). The methods here
+format (``minikafka.storage.checkpoints`` reads and writes it). The methods here
 never touch the file: a mutating method returns True when the entries
 changed, and the caller then calls ``persist`` (Kafka flushes after
 ``assign`` and after truncations too). Kafka's ``truncateFromEnd`` removes
@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from typing import Iterable
 
-from minikafka.log.checkpoints import read_leader_epoch_checkpoint, write_leader_epoch_checkpoint
+from minikafka.storage.checkpoints import read_leader_epoch_checkpoint, write_leader_epoch_checkpoint
 
 UNDEFINED_EPOCH = -1  # Kafka's RecordBatch.NO_PARTITION_LEADER_EPOCH / UNDEFINED_EPOCH
 UNDEFINED_EPOCH_OFFSET = -1  # Kafka's EpochEndOffset.UNDEFINED_EPOCH_OFFSET
@@ -184,3 +185,19 @@ class LeaderEpochCache:
     def __repr__(self) -> str:
         return f"LeaderEpochCache({[(e.epoch, e.start_offset) for e in self._entries]})"
 
+
+def epochs_of_appended_batches(epoch_cache: LeaderEpochCache, batches: Iterable[tuple[int, int]]) -> bool:
+    """Assign the epochs of appended batches (Kafka's ``maybeAssignEpochStartOffset``).
+
+    Both appends call it, a follower's and the leader's own; only a batch
+    starting a new epoch changes the cache. Returns True if it changed.
+
+    Args:
+        batches: ``(partition_leader_epoch, base_offset)`` of each appended
+            batch, in offset order (``BatchInfo`` has both fields).
+    """
+    changed = False
+    for partition_leader_epoch, base_offset in batches:
+        if partition_leader_epoch >= 0:  # -1: a batch from before leader epochs
+            changed |= epoch_cache.assign(partition_leader_epoch, base_offset)
+    return changed

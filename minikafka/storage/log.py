@@ -1,4 +1,4 @@
-"""Log: one partition's replica on disk, as a list of segments.
+"""Log: one partition's segments on disk (Kafka's ``LocalLog``).
 
 A partition directory ``<log.dirs>/<topic>-<partition>/`` holds segments
 (``segment.LogSegment``: ``<base_offset>.log``, ``.index``, ``.timeindex``),
@@ -7,9 +7,14 @@ gaps from ``log_start_offset`` to ``log_end_offset`` (exclusive) until the
 log cleaner compacts it (then batches keep their offsets and leave gaps);
 only the last segment, the *active* one, is appended to.
 
-This module is the policy around the compiled core (Kafka's ``UnifiedLog``):
+This module is the segment policy around the compiled core; the partition's
+offsets, producer state and epochs are kept one level up, in
+``unified_log.UnifiedLog``, which calls ``append`` / ``append_as_follower``
+here (the metadata quorum's ``FileStorage`` uses a ``Log`` directly):
 
-- append: offsets assigned from ``log_end_offset``; the producer's bytes go
+- append: offsets assigned from ``log_end_offset`` (``append``) or kept as
+  the leader assigned them (``append_as_follower``), both ending in one
+  ``_write``; the producer's bytes go
   to disk untouched except the base offset and partition leader epoch
   (patched with a 16-byte piece in front of a memoryview of the rest, one
   ``os.writev``; for LogAppendTime topics also attributes, max timestamp
@@ -31,11 +36,12 @@ This module is the policy around the compiled core (Kafka's ``UnifiedLog``):
 - flush: fsync per ``flush.messages`` / ``flush.ms`` (by default never: the
   page cache and replication are Kafka's durability);
 - recovery at open: segments after the recovery point are re-read, a torn or
-  corrupt tail is cut off (logged on logger ``minikafka.log``) and their
+  corrupt tail is cut off (logged on logger ``minikafka.storage``) and their
   indexes rebuilt; earlier segments only get their indexes sanity-checked.
 
-Owned by one ``Partition``; not task-safe: call it from one task at a time
-(all methods are synchronous, so under Trio that is automatic).
+Owned by one ``UnifiedLog`` (or the quorum's ``FileStorage``); not task-safe:
+call it from one task at a time (all methods are synchronous, so under Trio
+that is automatic).
 """
 
 from __future__ import annotations
@@ -50,17 +56,17 @@ import time
 import crc32c
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.log.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
-from minikafka.log.config import LogConfig
+from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
+from minikafka.storage.config import LogConfig
 from minikafka_core.batch import (ATTRIBUTES_POS, CREATE_TIME, HEADER_SIZE, LOG_APPEND_TIME,
-                                  MAX_TIMESTAMP_POS, TIMESTAMP_TYPE_MASK, iter_record_timestamps,
-                                  validate_batches)
+                                  MAX_TIMESTAMP_POS, TIMESTAMP_TYPE_MASK, check_replica_batches,
+                                  iter_record_timestamps, validate_batches)
 from minikafka_core.segment import FileRegion, LogSegment, segment_file_name
 
-from minikafka.log.cleaner import check_records_have_keys, clean_if_needed
-from minikafka.log.segment_swap import complete_interrupted_swaps
+from minikafka.storage.cleaner import check_records_have_keys, clean_if_needed
+from minikafka.storage.segment_swap import complete_interrupted_swaps
 
-logger = logging.getLogger("minikafka.log")
+logger = logging.getLogger("minikafka.storage")
 
 _PATCH = struct.Struct(">qii")  # base_offset, batch_length, partition_leader_epoch
 _INT32_MAX = 2**31 - 1
@@ -105,7 +111,7 @@ class Log:
         self.dir = dir
         self.config = config
         self.topic, self.partition = parse_partition_dir(dir)
-        self.leader_epoch = 0  # written into each appended batch; the Partition sets it
+        self.leader_epoch = 0  # written into each batch ``append`` stamps; the owner sets it
         self.on_checkpoint_change = on_checkpoint_change
         self._segments: list[LogSegment] = []
         self._base_offsets: list[int] = []
@@ -236,21 +242,18 @@ class Log:
                 max_timestamp, offset_of_max_timestamp = batch_max, last_offset
             stored.append((last_offset, batch_max, info.size))
             offset = last_offset + 1
-        self.active_segment.append(pieces, stored)
-        self.log_end_offset = offset
-        self._unflushed_messages += record_count
-        if self._unflushed_messages >= self.config.flush_messages:
-            self.flush(now_ms)
+        self._write(pieces, stored, record_count, now_ms)
         return AppendInfo(first_offset, offset - 1, append_time_ms, max_timestamp, offset_of_max_timestamp)
 
     def validate_as_follower(self, records) -> list:
-        """Check a leader's batches (CRC, framing) without the producer-facing rules.
+        """Check a leader's batches (framing, CRC, header) without the producer-facing rules.
 
         A follower stores what the leader stored: offsets, leader epochs and
-        timestamps are already assigned, so neither the timestamp range nor
-        ``max.message.bytes`` is checked again (Kafka's ``appendAsFollower``).
+        timestamps are already assigned, and the leader validated every
+        record, so the records are not walked again, nor are the timestamp
+        range and ``max.message.bytes`` checked (Kafka's ``appendAsFollower``).
         """
-        return validate_batches(records, _INT32_MAX, now_ms=None, from_client=False)
+        return check_replica_batches(records)
 
     def append_as_follower(self, records, batches: list, now_ms: int) -> AppendInfo | None:
         """Append a leader's batches byte for byte, keeping their offsets.
@@ -278,13 +281,25 @@ class Log:
         self._maybe_roll(sum(info.size for info in batches), last_offset, max_timestamp, now_ms)
         pieces = [view[info.position:info.position + info.size] for info in batches]
         stored = [(info.last_offset, info.max_timestamp, info.size) for info in batches]
-        self.active_segment.append(pieces, stored)
-        self.log_end_offset = last_offset + 1
-        self._unflushed_messages += sum(info.record_count for info in batches)
-        if self._unflushed_messages >= self.config.flush_messages:
-            self.flush(now_ms)
+        self._write(pieces, stored, sum(info.record_count for info in batches), now_ms)
         offset_of_max = next(info.last_offset for info in batches if info.max_timestamp == max_timestamp)
         return AppendInfo(first_offset, last_offset, -1, max_timestamp, offset_of_max)
+
+    def _write(self, pieces: list, stored: list, record_count: int, now_ms: int) -> None:
+        """The one append tail: write the batches' buffers, move the log end, flush if due.
+
+        Args:
+            pieces: the buffers to write, in order (one ``os.writev``).
+            stored: ``(last_offset, max_timestamp, size)`` of each batch, for
+                the segment's indexes.
+            record_count: how many records the batches hold (``flush.messages``).
+            now_ms: the wall clock (``flush.ms``).
+        """
+        self.active_segment.append(pieces, stored)
+        self.log_end_offset = stored[-1][0] + 1
+        self._unflushed_messages += record_count
+        if self._unflushed_messages >= self.config.flush_messages:
+            self.flush(now_ms)
 
     def _stored_pieces(self, view, info, base_offset: int, append_time_ms: int) -> list:
         """The buffers of one batch as stored: patched header, then the producer's bytes."""

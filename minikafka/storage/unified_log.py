@@ -1,0 +1,374 @@
+"""UnifiedLog: one partition's storage engine (Kafka's ``UnifiedLog``).
+
+Replication decides *who* may append and *when* the high watermark moves;
+this class decides *how* records land on disk and keeps every offset of the
+partition, each in one place:
+
+- ``log_end_offset`` and ``log_start_offset``: from the segments' ``Log``
+  (``log.Log``: segments, roll, retention, flush, recovery);
+- ``high_watermark``: stored here and only here. Replication hands in the
+  value it computed (``update_high_watermark``); it is always kept within
+  ``[log_start_offset, log_end_offset]`` (Kafka's ``updateHighWatermark``);
+- the producer state (``producer_state.ProducerStateManager``): the last
+  batches of each idempotent producer, so a retry is answered with its
+  original offsets; rebuilt from its snapshot and the log at open and after
+  a truncation;
+- the leader-epoch cache (``epoch_cache.LeaderEpochCache``, the
+  ``leader-epoch-checkpoint`` file): where each leader epoch starts;
+- the ``last_stable_offset`` and, once transactions exist, the
+  aborted-transaction index (``.txnindex``): both belong here, next to the
+  producer state that tracks open transactions. Without transactions the
+  last stable offset is the high watermark.
+
+Appending (``append_as_leader``, ``append_as_follower``) shares one tail,
+``_after_append``: whatever path put the bytes on disk, each appended batch
+assigns its epoch in the cache and is recorded in the producer state.
+
+1. leader (Kafka's ``appendAsLeader``): ``Log.validate`` (sizes, CRC, magic,
+   every record, timestamps) -> producer-state checks (a duplicate is not
+   appended again and gets its original offsets; a sequence gap is
+   OUT_OF_ORDER_SEQUENCE_NUMBER; an old epoch INVALID_PRODUCER_EPOCH) ->
+   ``Log.append`` (offsets from ``log_end_offset``, the leader epoch stamped
+   into each batch) -> ``_after_append``;
+2. follower (Kafka's ``appendAsFollower``): ``Log.validate_as_follower``
+   (framing, CRC and header of each batch: the records were validated by
+   the leader) -> ``Log.append_as_follower`` (the leader's offsets and
+   epochs kept; batches already here skipped) -> ``_after_append``.
+
+Truncation (``truncate_to``, ``truncate_fully_and_start_at``) cuts the
+segments, the epoch cache and the high watermark together, and rebuilds the
+producer state. Invariant after every method:
+``log_start_offset <= high_watermark <= log_end_offset``.
+
+Owned by one ``replication.partition.Partition``; not task-safe, but nothing
+in it awaits, so under Trio each method runs to completion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import os
+
+from minikafka.errors import ErrorCode, KafkaError
+from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT
+from minikafka.storage.config import LogConfig
+from minikafka.storage.epoch_cache import LeaderEpochCache, epochs_of_appended_batches
+from minikafka.storage.log import Log
+from minikafka.storage.producer_state import ProducerStateManager
+
+logger = logging.getLogger("minikafka.storage")
+
+NO_PRODUCER_ID = -1
+ZSTD = 4  # compression codec id in the batch attributes
+
+
+class FetchIsolation(enum.Enum):
+    """How far a read may go (Kafka's ``FetchIsolation``; TXN_COMMITTED comes with transactions)."""
+
+    LOG_END = "log_end"  # a follower: everything appended
+    HIGH_WATERMARK = "high_watermark"  # a consumer: committed records only
+
+
+@dataclasses.dataclass
+class AppendResult:
+    """What a produce response reports for one partition."""
+
+    base_offset: int
+    last_offset: int
+    log_append_time_ms: int  # -1 unless the topic uses LogAppendTime
+    log_start_offset: int
+    duplicate: bool = False  # True: a retry answered with its original offsets
+
+
+class UnifiedLog:
+    """One partition's log, offsets, producer state and epoch cache.
+
+    Args:
+        log: the opened segments of the partition.
+        producer_state: this partition's (empty) ``ProducerStateManager``;
+            it is rebuilt here from the snapshot and the log.
+        now_ms: the wall clock, for expiring idle producers on recovery.
+        high_watermark: the checkpointed high watermark (None: unknown, the
+            log start offset; a replica must not take records it appended for
+            committed until the leader says so).
+    """
+
+    def __init__(self, log: Log, producer_state: ProducerStateManager, now_ms: int,
+                 high_watermark: int | None = None):
+        self.local_log = log
+        self.producer_state = producer_state
+        self.epoch_cache = LeaderEpochCache.load(self._epoch_cache_path)
+        self._rebuild_producer_state(now_ms)
+        self._high_watermark = log.log_start_offset
+        if high_watermark is not None:
+            self.update_high_watermark(high_watermark)
+
+    def __repr__(self) -> str:
+        return (f"<UnifiedLog {self.topic}-{self.partition} [{self.log_start_offset},"
+                f" {self.log_end_offset}) hw={self.high_watermark}>")
+
+    # -- offsets -------------------------------------------------------------
+
+    @property
+    def topic(self) -> str:
+        return self.local_log.topic
+
+    @property
+    def partition(self) -> int:
+        return self.local_log.partition
+
+    @property
+    def dir(self) -> str:
+        return self.local_log.dir
+
+    @property
+    def config(self) -> LogConfig:
+        return self.local_log.config
+
+    @config.setter
+    def config(self, config: LogConfig) -> None:
+        self.local_log.config = config
+
+    @property
+    def log_start_offset(self) -> int:
+        return self.local_log.log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self.local_log.log_end_offset
+
+    @property
+    def high_watermark(self) -> int:
+        return self._high_watermark
+
+    @property
+    def last_stable_offset(self) -> int:
+        """No transactions yet: everything below the high watermark is stable."""
+        return self._high_watermark
+
+    def update_high_watermark(self, offset: int) -> bool:
+        """Set the high watermark, kept within the log; True if it changed."""
+        offset = max(self.log_start_offset, min(offset, self.log_end_offset))
+        if offset == self._high_watermark:
+            return False
+        self._high_watermark = offset
+        return True
+
+    # -- leader epochs ---------------------------------------------------------
+
+    @property
+    def _epoch_cache_path(self) -> str:
+        return os.path.join(self.local_log.dir, LEADER_EPOCH_CHECKPOINT)
+
+    def assign_epoch_start_offset(self, epoch: int, start_offset: int) -> None:
+        """A new leader's epoch starts at ``start_offset`` (its log end offset)."""
+        if self.epoch_cache.assign(epoch, start_offset):
+            self._persist_epoch_cache()
+
+    def epoch_start_offset(self, epoch: int) -> int:
+        """Where ``epoch`` started if it is the latest epoch, else the log end offset."""
+        entry = self.epoch_cache.latest_entry
+        return entry.start_offset if entry is not None and entry.epoch == epoch else self.log_end_offset
+
+    def _persist_epoch_cache(self) -> None:
+        self.epoch_cache.persist(self._epoch_cache_path)
+
+    # -- appending ---------------------------------------------------------------
+
+    def append_as_leader(self, records, leader_epoch: int, now_ms: int, *, single_batch: bool = False,
+                         allow_zstd: bool = True) -> AppendResult:
+        """Validate a producer's records and append them with new offsets.
+
+        Args:
+            records: one or more magic v2 record batches, as sent.
+            leader_epoch: stamped into each batch's partition leader epoch.
+            now_ms: the wall clock, for LogAppendTime and time-based rolls.
+            single_batch: require exactly one batch (Produce v3+ does).
+            allow_zstd: False for Produce below v7, which predates zstd (KIP-110).
+
+        Raises:
+            KafkaError: INVALID_RECORD, UNSUPPORTED_COMPRESSION_TYPE,
+                OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH,
+                RECORD_LIST_TOO_LARGE, ...
+            minikafka_core.records.InvalidBatchError: from validation.
+        """
+        log = self.local_log
+        batches = log.validate(records, now_ms)
+        if single_batch and len(batches) != 1:
+            raise KafkaError(ErrorCode.INVALID_RECORD,
+                             f"expected exactly one record batch, got {len(batches)}")
+        if not allow_zstd and any(batch.compression == ZSTD for batch in batches):
+            raise KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7 or later")
+        duplicate = self.producer_state.check_batches(batches)
+        if duplicate is not None:
+            logger.info("%s-%d: duplicate batch from producer %d answered with offset %d",
+                        self.topic, self.partition, batches[0].producer_id, duplicate.first_offset)
+            # Kafka answers a duplicate with its original offsets and timestamp.
+            return AppendResult(duplicate.first_offset, duplicate.last_offset, duplicate.timestamp,
+                                self.log_start_offset, duplicate=True)
+        log.leader_epoch = leader_epoch
+        info = log.append(records, batches, now_ms)
+        appended, base_offset = [], info.first_offset
+        for batch in batches:
+            appended.append((batch, base_offset, leader_epoch))
+            base_offset += batch.last_offset_delta + 1
+        self._after_append(appended, now_ms)
+        return AppendResult(info.first_offset, info.last_offset, info.log_append_time_ms,
+                            self.log_start_offset)
+
+    def append_as_follower(self, records, now_ms: int) -> int:
+        """Append what the leader sent, byte for byte; returns the new log end offset.
+
+        The batches keep the leader's offsets and epochs; batches already
+        here (a fetch may start inside one) are skipped.
+
+        Raises:
+            KafkaError: OFFSET_OUT_OF_RANGE if a batch overlaps the log end.
+            minikafka_core.records.InvalidBatchError: a batch is corrupt.
+        """
+        batches = self.local_log.validate_as_follower(records)
+        info = self.local_log.append_as_follower(records, batches, now_ms)
+        if info is not None:
+            self._after_append([(batch, batch.base_offset, batch.partition_leader_epoch)
+                                for batch in batches if batch.base_offset >= info.first_offset], now_ms)
+        return self.log_end_offset
+
+    def _after_append(self, appended: list, now_ms: int) -> None:
+        """The append tail both paths share: epochs into the cache, batches into the producer state.
+
+        Args:
+            appended: ``(BatchInfo, base_offset, partition_leader_epoch)`` of
+                each batch now on disk, in offset order.
+        """
+        if epochs_of_appended_batches(self.epoch_cache, ((epoch, base) for _, base, epoch in appended)):
+            self._persist_epoch_cache()
+        for batch, base_offset, _ in appended:
+            if batch.producer_id != NO_PRODUCER_ID:
+                self.producer_state.update(batch, base_offset, base_offset + batch.last_offset_delta, now_ms)
+
+    # -- reading -------------------------------------------------------------
+
+    def read(self, fetch_offset: int, max_bytes: int, isolation: FetchIsolation, *, min_one_batch: bool,
+             zero_copy: bool = False):
+        """Whole batches from ``fetch_offset``, up to the log end or the high watermark.
+
+        Args:
+            fetch_offset: the first offset wanted.
+            max_bytes: the size limit (the first batch may exceed it if
+                ``min_one_batch``).
+            isolation: ``LOG_END`` (a follower) or ``HIGH_WATERMARK`` (a consumer).
+            min_one_batch: see ``Log.read``.
+            zero_copy: return a ``FileRegion`` of the log instead of bytes
+                (``Log.read_region``); the caller must close it once sent.
+
+        Returns:
+            ``bytes``, or a ``FileRegion`` when ``zero_copy`` and there is
+            something to send. Either way ``len()`` is its size in bytes.
+
+        Raises:
+            KafkaError: OFFSET_OUT_OF_RANGE if ``fetch_offset`` is outside
+                ``[log_start_offset, log_end_offset]``.
+        """
+        log = self.local_log
+        if fetch_offset < log.log_start_offset or fetch_offset > log.log_end_offset:
+            raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
+                             f"offset {fetch_offset} not in [{log.log_start_offset}, {log.log_end_offset}]")
+        if isolation is FetchIsolation.HIGH_WATERMARK:
+            max_offset = self._high_watermark
+        else:
+            max_offset = log.log_end_offset
+        if fetch_offset >= max_offset:
+            return b""
+        read = log.read_region if zero_copy else log.read
+        return read(fetch_offset, max_bytes, max_offset, min_one_batch)
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """The earliest offset whose record timestamp is >= ``timestamp``, and that timestamp."""
+        return self.local_log.offset_for_timestamp(timestamp)
+
+    def max_timestamp_and_offset(self) -> tuple[int, int]:
+        """The largest timestamp and its record's offset (``(-1, -1)`` if none)."""
+        return self.local_log.max_timestamp_and_offset()
+
+    # -- moving the log start -------------------------------------------------------
+
+    def delete_records_before(self, offset: int) -> int:
+        """Advance the log start offset (DeleteRecords on the leader); returns the new one.
+
+        Raises:
+            KafkaError: OFFSET_OUT_OF_RANGE beyond the high watermark.
+        """
+        if offset == -1:  # Kafka: -1 means "up to the high watermark"
+            offset = self._high_watermark
+        if offset < 0 or offset > self._high_watermark:
+            raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, f"offset {offset} is beyond the high watermark")
+        self._move_log_start_offset(offset)
+        return self.log_start_offset
+
+    def follow_log_start_offset(self, leader_log_start_offset: int) -> None:
+        """A follower takes the leader's log start offset, as far as its own log goes."""
+        offset = min(leader_log_start_offset, self.log_end_offset)
+        if offset > self.log_start_offset:
+            self._move_log_start_offset(offset)
+
+    def _move_log_start_offset(self, offset: int) -> None:
+        self.local_log.delete_records_before(offset)
+        self._after_log_start_moved()
+
+    def _after_log_start_moved(self) -> None:
+        """Drop epoch entries below the log start (Kafka's ``truncateFromStart``); keep the HW in the log."""
+        if self.epoch_cache.truncate_from_start(self.log_start_offset):
+            self._persist_epoch_cache()
+        self._high_watermark = max(self._high_watermark, self.log_start_offset)
+
+    # -- truncating ------------------------------------------------------------------
+
+    def truncate_to(self, offset: int, now_ms: int | None = None) -> None:
+        """Drop every record at or after ``offset`` (a divergent suffix) and what depends on it.
+
+        The epoch cache is cut at the (new) log end even when no record goes:
+        a broker that became leader and was replaced before appending
+        anything holds an epoch entry at its log end that the new leader
+        never had, and it would keep reporting that epoch (Kafka's
+        ``UnifiedLog.truncateTo`` does the same).
+        """
+        if offset < self.log_end_offset:
+            logger.info("%s-%d: truncating from %d to %d", self.topic, self.partition,
+                        self.log_end_offset, offset)
+            self.local_log.truncate_to(offset)
+            self._high_watermark = min(self._high_watermark, self.log_end_offset)
+            self.producer_state.producers.clear()
+            if now_ms is None:
+                now_ms = self.local_log.active_segment.created_ms
+            self._rebuild_producer_state(now_ms)
+        if self.epoch_cache.truncate_from_end(self.log_end_offset):
+            self._persist_epoch_cache()
+
+    def truncate_fully_and_start_at(self, offset: int, now_ms: int) -> None:
+        """Empty the log and restart it at ``offset`` (the leader's log start moved past ours)."""
+        logger.info("%s-%d: the leader starts at %d; starting over there", self.topic, self.partition, offset)
+        self.local_log.truncate_fully_and_start_at(offset, now_ms)
+        if self.epoch_cache.clear():
+            self._persist_epoch_cache()
+        self._high_watermark = offset
+        self.producer_state.truncate_fully_and_start_at(offset)
+
+    # -- upkeep --------------------------------------------------------------------------
+
+    def maintenance(self, now_ms: int) -> None:
+        """Time-based roll, retention and flush; forget long-idle producers."""
+        self.local_log.maintenance(now_ms)
+        self._after_log_start_moved()  # retention may have moved the log start
+        self.producer_state.remove_expired_producers(now_ms)
+
+    def take_snapshot(self) -> None:
+        """Save the producer state at the log end (clean shutdown), so a
+        restart need not replay the log to rebuild it."""
+        self.producer_state.write_snapshot(self.local_log.dir, self.local_log.log_end_offset)
+
+    def _rebuild_producer_state(self, now_ms: int) -> None:
+        """Load the newest snapshot and replay the log after it (recovery, truncation)."""
+        log = self.local_log
+        self.producer_state.recover(log.dir, log.log_start_offset, log.log_end_offset, log.batches, now_ms)
