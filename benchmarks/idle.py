@@ -10,7 +10,8 @@ Each round starts a cluster as a user does (``minikafka cluster start
 --detach``, Kafka's default timeouts, front proxies unless ``--no-proxies``),
 brings it to an ordinary settled state (one topic with 3 partitions and
 replication factor 3; a consumer group that joined, consumed and committed,
-so ``__consumer_offsets`` exists with its 50 partitions; every ISR full),
+so ``__consumer_offsets`` exists with its 50 partitions, unless
+``--no-group``; every ISR full),
 waits ``--settle-s``, then reads utime + stime of every broker process and of
 the supervisor (which runs the proxies) from ``/proc/<pid>/stat`` over
 ``--seconds``.
@@ -21,7 +22,7 @@ on the same machine; the default is this interpreter.
 
 Usage:
   python benchmarks/idle.py [--rounds 2] [--seconds 15] [--settle-s 5] [--no-proxies]
-                            [--python PATH ...]
+                            [--no-group] [--python PATH ...]
 prints one JSON line per round (% of one core per broker, the supervisor's,
 the total, and the load average before and after), then one with the lowest
 total per interpreter (the machine is shared: the least disturbed round is
@@ -62,8 +63,8 @@ class ClusterOf(DetachedCluster):
                        check=True, capture_output=True, timeout=180, cwd=self.data_dir.parent)
 
 
-def settle(cluster: DetachedCluster) -> str:
-    """Create a topic, run a consumer group once over it, wait for every ISR to be full."""
+def settle(cluster: DetachedCluster, group: bool = True) -> str:
+    """Create a topic, run a consumer group once over it (if ``group``), wait for every ISR to be full."""
     topic = f"idle-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     admin.create_topics([NewTopic(topic, PARTITIONS, REPLICATION_FACTOR)])[topic].result(timeout=30)
@@ -71,6 +72,14 @@ def settle(cluster: DetachedCluster) -> str:
     for i in range(30):
         producer.produce(topic, f"value-{i}".encode(), partition=i % PARTITIONS)
     producer.flush(30)
+    if group:
+        consume_as_a_group(cluster, topic)
+    wait_until(lambda: all_isrs_full(cluster, group), 60, "every ISR to be full")
+    return topic
+
+
+def consume_as_a_group(cluster: DetachedCluster, topic: str) -> None:
+    """Join a group, read the topic, commit: what creates ``__consumer_offsets``."""
     consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": f"idle-group-{topic}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([topic])
@@ -82,13 +91,11 @@ def settle(cluster: DetachedCluster) -> str:
             consumed += 1
     consumer.commit(asynchronous=False)
     consumer.close()
-    wait_until(lambda: all_isrs_full(cluster), 60, "every ISR to be full")
-    return topic
 
 
-def all_isrs_full(cluster: DetachedCluster) -> bool:
+def all_isrs_full(cluster: DetachedCluster, group: bool) -> bool:
     topics = cluster.health().topics
-    if "__consumer_offsets" not in topics:
+    if group and "__consumer_offsets" not in topics:
         return False
     return all(len(p.isr) == len(p.replicas) for t in topics.values() for p in t.partitions.values())
 
@@ -102,17 +109,17 @@ def percent_of_a_core(pids: dict[str, int], seconds: float) -> dict[str, float]:
     return {name: round((cpu_seconds(pid) - start[name]) / wall * 100, 2) for name, pid in pids.items()}
 
 
-def one_round(python: str, proxies: bool, seconds: float, settle_s: float) -> dict:
+def one_round(python: str, proxies: bool, group: bool, seconds: float, settle_s: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="minikafka-idle-bench-") as data_dir, \
             ClusterOf(python, Path(data_dir) / "cluster", proxies) as cluster:
-        settle(cluster)
+        settle(cluster, group)
         time.sleep(settle_s)
         pids = {f"broker_{n}": cluster.pid_of(n) for n in (1, 2, 3)}
         pids["supervisor"] = cluster.supervisor_pid
         load_before = os.getloadavg()[0]
         usage = percent_of_a_core(pids, seconds)
         brokers = [usage[f"broker_{n}"] for n in (1, 2, 3)]
-        return {"python": python, "proxies": proxies, "seconds": seconds,
+        return {"python": python, "proxies": proxies, "group": group, "seconds": seconds,
                 "percent_of_a_core": usage, "brokers_max": max(brokers),
                 "total": round(sum(usage.values()), 2),
                 "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
@@ -124,6 +131,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="measuring window (default 15 s)")
     parser.add_argument("--settle-s", type=float, default=5.0, help="wait after settling (default 5 s)")
     parser.add_argument("--no-proxies", action="store_true", help="a direct cluster (no front proxies)")
+    parser.add_argument("--no-group", action="store_true",
+                        help="no consumer group, so no __consumer_offsets (3 partitions in all)")
     parser.add_argument("--python", action="append", help="an interpreter with minikafka installed "
                         "(repeat to alternate trees; default: this one)")
     args = parser.parse_args()
@@ -131,7 +140,7 @@ def main() -> None:
     runs = []
     for round_no in range(args.rounds):
         for python in pythons if round_no % 2 == 0 else reversed(pythons):
-            result = one_round(python, not args.no_proxies, args.seconds, args.settle_s)
+            result = one_round(python, not args.no_proxies, not args.no_group, args.seconds, args.settle_s)
             emit({"round": round_no, **result})
             runs.append(result)
     best = {python: min((r for r in runs if r["python"] == python), key=lambda r: r["total"])
