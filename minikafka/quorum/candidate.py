@@ -52,6 +52,9 @@ class CandidateState:
             else:
                 node.become_candidate()
 
+    def ticks_to_next_timer(self) -> int:
+        return self.timer.ticks_left
+
     def on_vote_response(self, node: RaftNodeView, env: m.Envelope, resp: m.VoteResponse) -> None:
         """Count one answer (epoch changes were handled by the caller)."""
         if resp.pre_vote != self.pre_vote or env.source_id not in node.config.voters:

@@ -3,12 +3,13 @@
 A follower keeps exactly one request in flight to its leader: a Fetch, or a
 FetchSnapshot while it downloads a snapshot. It sends the next one
 
-- at once after a response that carried something (records, a diverging
-  epoch, a snapshot chunk): it is catching up;
-- after ``fetch_max_wait_ticks`` after an empty response: it is up to date
-  (Kafka's leader would park the fetch instead; polling keeps the core simple);
-- after ``request_timeout_ticks`` without an answer (the request or the
-  answer was lost).
+- at once after every answer: a Fetch is a long poll (``max_wait_ms``), so
+  an up-to-date follower's Fetch waits at the leader until there is news or
+  ``fetch_max_wait_ticks`` pass, as in Kafka; an idle quorum thus exchanges a
+  few fetches a second;
+- one tick after an error answer (a short backoff);
+- after ``request_timeout_ticks`` without an answer, counted from the end of
+  the leader's wait (the request or the answer was lost).
 
 Answers are matched by correlation id, so a late answer to an abandoned
 request is ignored; every valid answer resets the fetch timeout. When the
@@ -47,6 +48,7 @@ class QuorumFollowerState:
         self.heard_from_leader = False
         self.in_flight: int | None = None  # correlation id of the open request
         self.ticks_since_sent = 0
+        self.answer_due_ticks = 0  # resend the open request after this many ticks
         self.idle_ticks_left = 0
         self.download: SnapshotDownload | None = None
 
@@ -72,16 +74,24 @@ class QuorumFollowerState:
             self.on_leader_contact(node)  # an observer has no say: keep fetching
         if self.in_flight is not None:
             self.ticks_since_sent += 1
-            if self.ticks_since_sent >= node.config.request_timeout_ticks:
+            if self.ticks_since_sent >= self.answer_due_ticks:
                 self.send_fetch(node)
         else:
             self.idle_ticks_left -= 1
             if self.idle_ticks_left <= 0:
                 self.send_fetch(node)
 
+    def ticks_to_next_timer(self) -> int:
+        if self.in_flight is not None:
+            request_due = self.answer_due_ticks - self.ticks_since_sent
+        else:
+            request_due = self.idle_ticks_left
+        return min(self.fetch_timeout_left, request_due)
+
     def send_fetch(self, node: RaftNodeView) -> None:
         """Send the next Fetch, or FetchSnapshot while downloading a snapshot."""
         config = node.config
+        wait_ticks = 0
         if self.download is not None:
             request = m.FetchSnapshotRequest(
                 replica_id=node.node_id,
@@ -98,9 +108,12 @@ class QuorumFollowerState:
                 last_fetched_epoch=node.log.last_fetched_epoch,
                 log_start_offset=node.log.log_start_offset,
                 max_bytes=config.fetch_max_bytes,
+                max_wait_ms=config.fetch_max_wait_ticks * config.tick_ms,
             )
+            wait_ticks = config.fetch_max_wait_ticks
         self.in_flight = node.send(node.leader_id, request)
         self.ticks_since_sent = 0
+        self.answer_due_ticks = wait_ticks + config.request_timeout_ticks
 
     def on_response(self, node: RaftNodeView, env: m.Envelope, resp) -> None:
         """Handle a Fetch or FetchSnapshot response from the current epoch."""
@@ -114,7 +127,7 @@ class QuorumFollowerState:
         if resp.error_code is not ErrorCode.NONE:
             if isinstance(resp, m.FetchSnapshotResponse):
                 self.download = None  # the snapshot is gone: fetch to learn the new one
-            self.idle_ticks_left = node.config.fetch_max_wait_ticks
+            self.idle_ticks_left = 1  # back off until the next tick
             return
         self.on_leader_contact(node)
         if isinstance(resp, m.FetchSnapshotResponse):
@@ -129,10 +142,7 @@ class QuorumFollowerState:
             self.download = SnapshotDownload(resp.snapshot_id)
         else:
             self._append(node, resp)
-            if not resp.records:
-                self.idle_ticks_left = node.config.fetch_max_wait_ticks
-                return
-        self.send_fetch(node)
+        self.send_fetch(node)  # an empty answer already waited at the leader
 
     def _append(self, node: RaftNodeView, resp: m.FetchResponse) -> None:
         log = node.log

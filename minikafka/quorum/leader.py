@@ -23,6 +23,14 @@ majority of voters (the leader included) have reached, provided it lies past
 ``epoch_start_offset``: a leader commits entries of older epochs only by
 committing one of its own (Raft paper 5.4.2). It never moves backwards.
 
+**Long polling.** A valid Fetch that would come back empty (the follower
+has every record and already knows the high watermark) is *parked*, as
+Kafka's leader does, for the ``max_wait_ms`` the follower allows (in ticks).
+It is answered, as things then stand, as soon as a record is appended or the
+high watermark moves, when its wait runs out, when the same replica fetches
+again, or when this replica stops leading: every parked fetch gets exactly
+one answer.
+
 **Check-quorum.** Every ``fetch_timeout_ticks`` the leader counts the voters
 that fetched since the last check; without a majority it resigns and sends
 EndQuorumEpoch. A leader cut off from the majority thus stops accepting
@@ -32,6 +40,7 @@ proposals instead of leading a quorum that has moved on.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from minikafka.errors import ErrorCode
 from minikafka.quorum import messages as m
@@ -44,6 +53,15 @@ class QuorumReplicaState:
 
     log_end_offset: int = -1  # its fetch offset after the last valid fetch
     fetched_recently: bool = False  # fetched since the last check-quorum
+    high_watermark_sent: int = -1  # in our last answer to it
+
+
+@dataclasses.dataclass
+class ParkedFetch:
+    """A follower's Fetch the leader holds until there is news (long polling)."""
+
+    envelope: m.Envelope
+    ticks_left: int
 
 
 class QuorumLeaderState:
@@ -55,6 +73,7 @@ class QuorumLeaderState:
         self.replicas = {voter_id: QuorumReplicaState() for voter_id in node.other_voters()}
         self.check_quorum_ticks_left = config.fetch_timeout_ticks
         self.begin_epoch_ticks_left = config.election_timeout_ticks
+        self.parked: dict[int, ParkedFetch] = {}  # replica id -> its held Fetch
         # Kafka's LeaderChangeMessage control record opens every epoch.
         node.log.append(Entry(self.epoch_start_offset, node.epoch, b"", is_control=True))
         self._send_begin_quorum_epoch(node)
@@ -66,11 +85,17 @@ class QuorumLeaderState:
         offset = node.log.log_end_offset
         node.log.append(Entry(offset, node.epoch, bytes(data)))
         self._update_high_watermark(node)  # a one-voter quorum commits at once
+        self.answer_parked_fetches(node)  # the followers may fetch it now
         return offset
 
     # --- time ---------------------------------------------------------------------
 
     def on_tick(self, node: RaftNodeView) -> None:
+        for replica_id, parked in list(self.parked.items()):
+            parked.ticks_left -= 1
+            if parked.ticks_left <= 0:
+                del self.parked[replica_id]
+                self._answer_fetch(node, parked.envelope)
         self.check_quorum_ticks_left -= 1
         if self.check_quorum_ticks_left <= 0:
             if not self._quorum_is_alive(node):
@@ -81,6 +106,10 @@ class QuorumLeaderState:
         if self.begin_epoch_ticks_left <= 0:
             self._send_begin_quorum_epoch(node)
             self.begin_epoch_ticks_left = node.config.election_timeout_ticks
+
+    def ticks_to_next_timer(self) -> int:
+        parked = (held.ticks_left for held in self.parked.values())
+        return min(self.check_quorum_ticks_left, self.begin_epoch_ticks_left, *parked)
 
     def _quorum_is_alive(self, node: RaftNodeView) -> bool:
         voters = node.config.voters
@@ -109,10 +138,24 @@ class QuorumLeaderState:
     def on_fetch(self, node: RaftNodeView, env: m.Envelope, req: m.FetchRequest) -> None:
         replica = self.replicas.setdefault(env.source_id, QuorumReplicaState())
         replica.fetched_recently = True
-        response = self._validate_fetch(node, req)
-        if response is None:
+        earlier = self.parked.pop(env.source_id, None)
+        if earlier is not None:  # it gave up on that one (timed out): answer it anyway
+            self._answer_fetch(node, earlier.envelope)
+        if self._validate_fetch(node, req) is None:
             replica.log_end_offset = req.fetch_offset
             self._update_high_watermark(node)
+            if (req.max_wait_ms > 0 and req.fetch_offset >= node.log.log_end_offset
+                    and node.high_watermark <= replica.high_watermark_sent):
+                ticks = math.ceil(req.max_wait_ms / node.config.tick_ms)
+                self.parked[env.source_id] = ParkedFetch(env, ticks)
+                return
+        self._answer_fetch(node, env)
+
+    def _answer_fetch(self, node: RaftNodeView, env: m.Envelope) -> None:
+        """Answer a Fetch with what the log holds now."""
+        req = env.message
+        response = self._validate_fetch(node, req)
+        if response is None:
             response = m.FetchResponse(
                 ErrorCode.NONE,
                 node.current_leader(),
@@ -120,7 +163,14 @@ class QuorumLeaderState:
                 log_start_offset=node.log.log_start_offset,
                 records=node.log.read(req.fetch_offset, req.max_bytes),
             )
+            self.replicas[env.source_id].high_watermark_sent = node.high_watermark
         node.send(env.source_id, response, env.correlation_id)
+
+    def answer_parked_fetches(self, node: RaftNodeView) -> None:
+        """Something changed (or leadership ends): answer every held Fetch now."""
+        parked, self.parked = self.parked, {}
+        for held in parked.values():
+            self._answer_fetch(node, held.envelope)
 
     def _validate_fetch(self, node: RaftNodeView, req: m.FetchRequest) -> m.FetchResponse | None:
         """None if the follower's log matches ours at ``fetch_offset``, else the answer."""
@@ -146,6 +196,7 @@ class QuorumLeaderState:
         reached_by_majority = offsets[node.config.majority - 1]
         if reached_by_majority > max(node.high_watermark, self.epoch_start_offset):
             node.high_watermark = reached_by_majority
+            self.answer_parked_fetches(node)  # the followers learn of the commit at once
 
     # --- fetch snapshot ------------------------------------------------------------
 

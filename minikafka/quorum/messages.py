@@ -128,6 +128,10 @@ class FetchRequest:
     ``last_fetched_epoch`` is the epoch of the entry just before
     ``fetch_offset`` in the follower's log: the leader checks that its own log
     has that entry in that epoch before it sends anything after it.
+
+    ``max_wait_ms`` makes it a long poll: a leader with nothing new for the
+    follower (no records, no newer high watermark) holds the fetch up to that
+    long and answers as soon as something arrives; 0 answers at once.
     """
 
     replica_id: int
@@ -136,6 +140,7 @@ class FetchRequest:
     last_fetched_epoch: int
     log_start_offset: int
     max_bytes: int
+    max_wait_ms: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,7 +22,9 @@ The protocol is KRaft's (KIP-595), not the Raft paper's AppendEntries:
 - **Replication by fetching.** Followers FETCH from the leader. The leader
   checks the follower's ``(fetch_offset, last_fetched_epoch)`` against its own
   log and answers with records, a diverging epoch (the follower truncates),
-  or a snapshot id (the follower downloads it with FetchSnapshot).
+  or a snapshot id (the follower downloads it with FetchSnapshot). A fetch
+  with nothing new to answer is held until there is (long polling), so the
+  answer to a node event may come out of a later event.
 - **Commit.** The high watermark is the largest offset that a majority of
   voters have fetched past, and only once it covers an entry of the leader's
   own epoch (the LeaderChange record), so entries of older epochs are
@@ -120,6 +122,16 @@ class RaftNode:
         """Advance logical time by one tick."""
         self._check_advanced()
         self.state.on_tick(self)
+
+    def ticks_to_next_timer(self) -> int:
+        """How many ``tick()``\\ s from now a timer may expire (at least 1).
+
+        The ticks before that only count down, so a runtime may sleep until
+        then and run the ticks it slept through just before the next event:
+        the node sees the same sequence of events either way. Any event may
+        change the answer.
+        """
+        return max(1, self.state.ticks_to_next_timer())
 
     def step(self, envelope: m.Envelope) -> None:
         """Feed one message received from another replica."""
@@ -246,6 +258,8 @@ class RaftNode:
 
     def _become(self, role: Role, state, epoch: int) -> None:
         check_transition(self.role, role, self.epoch, epoch)
+        if self.role is Role.LEADER:
+            self.state.answer_parked_fetches(self)  # as leader of the old epoch
         if epoch > self.epoch:
             self.epoch, self.voted_id, self.leader_id = epoch, None, None
         self.role, self.state = role, state

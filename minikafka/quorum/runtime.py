@@ -3,8 +3,13 @@
 The Raft core (:class:`~minikafka.quorum.raft.RaftNode`) never sleeps, reads a
 clock or touches a socket. This module is the thin layer that does:
 
-- **time**: a task ticks the node every ``tick_ms`` with ``trio.sleep_until``,
-  so a ``trio.testing.MockClock`` drives a whole cluster deterministically;
+- **time**: the node is ticked on a fixed grid of ``tick_ms`` on Trio's
+  clock, so a ``trio.testing.MockClock`` drives a whole cluster
+  deterministically. A timer task sleeps until the tick at which the node's
+  next timer can expire (``RaftNode.ticks_to_next_timer``), not every tick:
+  the ticks in between, which only count down, run in a burst when it wakes
+  or just before the next event, so an idle replica wakes a few times a
+  second and the node sees the same ticks at the same points either way;
 - **events**: received messages (``receive``), proposals (``propose``) and
   snapshots (``snapshot``) are fed to the node;
 - **the Ready rule**: after every event the runtime takes the node's Ready and,
@@ -33,8 +38,10 @@ messages, so a transport may drop anything; the core resends.
 
 A request that arrives through :func:`handle_raft_request` is stepped into the
 node with a *negative* correlation id (the node's own requests use positive
-ones), and the node's answer, which it produces in the same step, is handed
-back to the caller instead of the transport.
+ones), and the node's answer is handed back to the caller instead of the
+transport. Most answers come out of the same step; a leader's answer to a
+Fetch it holds (a long poll) comes out of a later event, and the caller
+waits for it.
 """
 
 from __future__ import annotations
@@ -71,6 +78,9 @@ class ProposalLost(KafkaError):
         self.offset = offset
 
 
+FETCH_MAX_WAIT_MS = 500  # how long a leader may hold a Fetch (Kafka's KafkaRaftClient)
+
+
 def quorum_config(node_id: int, voters, *, tick_ms: int = 100, election_timeout_ms: int = 1000,
                   fetch_timeout_ms: int = 2000, request_timeout_ms: int = 500,
                   pre_vote: bool = True) -> RaftConfig:
@@ -81,8 +91,12 @@ def quorum_config(node_id: int, voters, *, tick_ms: int = 100, election_timeout_
         voters: the voter ids (``controller.quorum.voters``).
         tick_ms: the runtime's tick; every timeout is rounded to whole ticks.
         election_timeout_ms: ``controller.quorum.election.timeout.ms``.
-        fetch_timeout_ms: ``controller.quorum.fetch.timeout.ms``.
-        request_timeout_ms: when an unanswered fetch is resent (Kafka's
+        fetch_timeout_ms: ``controller.quorum.fetch.timeout.ms``. A Fetch
+            waits at the leader for at most a quarter of it (500 ms, Kafka's
+            wait, at Kafka's default), so a follower hears from a live leader
+            several times per fetch timeout even over a slow link.
+        request_timeout_ms: when an unanswered request is resent, counted from
+            the end of a Fetch's wait (Kafka's
             ``controller.quorum.request.timeout.ms`` is 2000; shorter here so a
             lost fetch is retried well inside the fetch timeout).
     """
@@ -92,7 +106,9 @@ def quorum_config(node_id: int, voters, *, tick_ms: int = 100, election_timeout_
     return RaftConfig(node_id=node_id, voters=frozenset(voters),
                       election_timeout_ticks=ticks(election_timeout_ms),
                       fetch_timeout_ticks=ticks(fetch_timeout_ms),
-                      request_timeout_ticks=ticks(request_timeout_ms), pre_vote=pre_vote)
+                      fetch_max_wait_ticks=ticks(min(FETCH_MAX_WAIT_MS, fetch_timeout_ms // 4)),
+                      request_timeout_ticks=ticks(request_timeout_ms), pre_vote=pre_vote,
+                      tick_ms=tick_ms)
 
 
 class QuorumRuntime:
@@ -133,11 +149,16 @@ class QuorumRuntime:
         self._inbox_send, self._inbox_receive = trio.open_memory_channel(math.inf)
         self._outbox_send, self._outbox_receive = trio.open_memory_channel(math.inf)
         self._answers: dict[tuple[int, int], object] = {}  # handled requests' responses
+        self._answered = trio.Event()  # set (and replaced) when one of them arrives
         self._last_handled_id = 0
         self._proposals: dict[int, int] = {}  # offset -> epoch it was proposed in
         self._outcomes: dict[int, str | None] = {}  # offset -> None (committed) or why lost
         self._changed = trio.Event()
         self._leader = (None, -1)
+        self._tick_origin = math.inf  # Trio time of tick 0; tick n is due at origin + n * tick
+        self._next_tick = 1  # the first tick not yet run
+        self._timer_wake_at = math.inf  # when the timer task wakes next
+        self._timers_moved = trio.Event()  # set when a timer falls due before that
 
     # --- looking --------------------------------------------------------------------
 
@@ -195,13 +216,33 @@ class QuorumRuntime:
         finally:
             self.node = None
             self._changed.set()
+            self._answered.set()
 
     async def _tick_loop(self) -> None:
-        deadline = trio.current_time()
+        """Run the ticks as they fall due, sleeping through those that only count down."""
+        self._tick_origin, self._next_tick = trio.current_time(), 1
         while True:
-            deadline += self.tick_ms / 1000
-            await trio.sleep_until(deadline)
-            self._drive(RaftNode.tick)
+            self._timers_moved = trio.Event()
+            self._timer_wake_at = self._timer_due_at()
+            with trio.move_on_at(self._timer_wake_at):
+                await self._timers_moved.wait()
+            self._run_due_ticks()
+
+    def _tick_time(self, tick: int) -> float:
+        # One formula for every tick's time, so that waking at a tick's time
+        # always finds that tick due (no float drift from adding up ticks).
+        return self._tick_origin + tick * self.tick_ms / 1000
+
+    def _timer_due_at(self) -> float:
+        """The Trio time of the tick at which the node's next timer can expire."""
+        return self._tick_time(self._next_tick + self.node.ticks_to_next_timer() - 1)
+
+    def _run_due_ticks(self) -> None:
+        """Run every tick whose time has come (those slept through included), in order."""
+        now = trio.current_time()
+        while self._tick_time(self._next_tick) <= now:
+            self._next_tick += 1
+            self._handle(RaftNode.tick)
 
     async def _receive_loop(self) -> None:
         async for envelope in self._inbox_receive:
@@ -223,10 +264,19 @@ class QuorumRuntime:
     # --- the Ready rule --------------------------------------------------------------
 
     def _drive(self, event):
-        """Feed one event to the node, then do what its Ready says."""
+        """Feed one event to the node (after the ticks due before it), then do
+        what its Ready says; wake the timer task if the event moved a timer closer."""
         if self.node is None:
             raise KafkaError(ErrorCode.NOT_CONTROLLER,
                              f"quorum replica {self.node_id} is not running")
+        self._run_due_ticks()
+        result = self._handle(event)
+        if self._timer_due_at() < self._timer_wake_at:
+            self._timers_moved.set()
+        return result
+
+    def _handle(self, event):
+        """Feed one event to the node, then do what its Ready says."""
         result = event(self.node)
         ready = self.node.ready()
         self.storage.persist(ready)  # durable before anything leaves or is applied
@@ -247,6 +297,8 @@ class QuorumRuntime:
         key = (envelope.destination_id, envelope.correlation_id)
         if key in self._answers:
             self._answers[key] = envelope.message  # the answer to a handled request
+            self._answered.set()
+            self._answered = trio.Event()
         else:
             self._outbox_send.send_nowait(envelope)
 
@@ -317,23 +369,30 @@ class QuorumRuntime:
 
     # --- requests from other replicas (the handler side) ------------------------------------
 
-    def handle_request(self, source_id: int, message):
+    async def handle_request(self, source_id: int, message):
         """Step a request from ``source_id`` and return the node's response.
 
+        The node answers in the same step, except a Fetch the leader holds
+        (long polling): that answer comes out of a later event, at the
+        latest when the fetch's wait runs out or leadership ends.
+
         Raises:
-            KafkaError: NOT_CONTROLLER if the runtime is not running.
+            KafkaError: NOT_CONTROLLER if the runtime is not running (or stops
+                before answering).
         """
         self._last_handled_id -= 1  # negative: never one of the node's own ids
         key = (source_id, self._last_handled_id)
         self._answers[key] = None
         try:
             self._drive(lambda node: node.step(Envelope(source_id, self.node_id, message, key[1])))
-            response = self._answers[key]
+            while self._answers[key] is None:
+                if self.node is None:
+                    raise KafkaError(ErrorCode.NOT_CONTROLLER,
+                                     f"quorum replica {self.node_id} stopped")
+                await self._answered.wait()
+            return self._answers[key]
         finally:
             del self._answers[key]
-        if response is None:  # every core handler answers in the same step
-            raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, f"no answer to {message!r}")
-        return response
 
 
 async def handle_raft_request(runtime: QuorumRuntime, api_key: int, request) -> dict:
@@ -351,7 +410,7 @@ async def handle_raft_request(runtime: QuorumRuntime, api_key: int, request) -> 
     if None not in (cluster_id, runtime.cluster_id) and cluster_id != runtime.cluster_id:
         return wire.error_response(api_key, ErrorCode.INCONSISTENT_CLUSTER_ID)
     try:
-        response = runtime.handle_request(source_id, message)
+        response = await runtime.handle_request(source_id, message)
     except KafkaError as exc:
         return wire.error_response(api_key, exc.code)
     return wire.encode_response(response)

@@ -20,8 +20,10 @@ node checks every change against the table, so a bug shows up as an
 exception in the tests rather than as two leaders.
 
 Time is counted in ticks (``node.tick()``); the runtime ticks every
-``tick_ms``. Election timeouts are randomized from the node's injected
-``random.Random`` so a seeded simulation replays exactly.
+``tick_ms``. Each role's ``ticks_to_next_timer()`` says how many ticks from
+now its next timer can expire, so a runtime may sleep until then. Election
+timeouts are randomized from the node's injected ``random.Random`` so a
+seeded simulation replays exactly.
 
 Each role's state object (``UnattachedState`` here, the others in
 ``candidate.py``, ``follower.py`` and ``leader.py``) is handed its node as a
@@ -86,9 +88,11 @@ class RaftConfig:
     Kafka's settings are in milliseconds; here they are in ticks. With the
     runtime ticking every 100 ms the defaults match Kafka's:
     ``controller.quorum.election.timeout.ms=1000``,
-    ``controller.quorum.fetch.timeout.ms=2000``,
-    ``controller.quorum.request.timeout.ms`` (scaled down to 500 ms so a lost
-    fetch is retried well before the fetch timeout).
+    ``controller.quorum.fetch.timeout.ms=2000``, the 500 ms a follower's
+    Fetch may wait at the leader (KafkaRaftClient's fetch max wait),
+    ``controller.quorum.request.timeout.ms`` (scaled down to 500 ms, counted
+    from the end of that wait, so a lost fetch is retried well before the
+    fetch timeout).
 
     Attributes:
         node_id: this replica's id (``node.id``).
@@ -98,23 +102,28 @@ class RaftConfig:
         fetch_timeout_ticks: a follower that has not heard from its leader for
             this long starts an election; a leader that has not been fetched
             from by a majority for this long resigns (check-quorum).
-        fetch_max_wait_ticks: how long an up-to-date follower waits before the
-            next fetch (Kafka's leader parks the fetch instead: long polling).
-        request_timeout_ticks: a fetch unanswered for this long is sent again.
+        fetch_max_wait_ticks: how long the leader may hold a follower's Fetch
+            when it has nothing new for it (long polling: an idle quorum
+            exchanges a few fetches a second, not one per tick).
+        request_timeout_ticks: a request unanswered for this long (a Fetch:
+            this long after its wait) is sent again.
         pre_vote: ask for pre-votes before starting an election (KIP-996).
         fetch_max_bytes: the most record bytes one Fetch response carries.
         snapshot_chunk_bytes: the most snapshot bytes one FetchSnapshot carries.
+        tick_ms: the runtime's tick, to put a Fetch's wait on the wire in
+            Kafka's unit (``max_wait_ms``) and read it back in ticks.
     """
 
     node_id: int
     voters: frozenset[int]
     election_timeout_ticks: int = 10
     fetch_timeout_ticks: int = 20
-    fetch_max_wait_ticks: int = 1
+    fetch_max_wait_ticks: int = 5
     request_timeout_ticks: int = 5
     pre_vote: bool = True
     fetch_max_bytes: int = 1024 * 1024
     snapshot_chunk_bytes: int = 64 * 1024
+    tick_ms: int = 100
 
     @property
     def is_voter(self) -> bool:
@@ -192,6 +201,9 @@ class UnattachedState:
     def on_tick(self, node: RaftNodeView) -> None:
         if self.timer.tick():
             node.start_election()
+
+    def ticks_to_next_timer(self) -> int:
+        return self.timer.ticks_left
 
 
 class ResignedState(UnattachedState):

@@ -154,12 +154,10 @@ def _encode_fetch(req: m.FetchRequest, cluster_id, destination_id):
     partition = {"partition": METADATA_PARTITION, "current_leader_epoch": req.current_leader_epoch,
                  "fetch_offset": req.fetch_offset, "last_fetched_epoch": req.last_fetched_epoch,
                  "log_start_offset": req.log_start_offset, "partition_max_bytes": req.max_bytes}
-    # max_wait_ms 0: the core polls (RaftConfig.fetch_max_wait_ticks) instead of
-    # letting the leader park the fetch as Kafka's does.
     return FETCH_KEY, {
         "cluster_id": cluster_id, "replica_id": req.replica_id,
         "replica_state": {"replica_id": req.replica_id, "replica_epoch": -1},
-        "max_wait_ms": 0, "min_bytes": 0, "max_bytes": req.max_bytes,
+        "max_wait_ms": req.max_wait_ms, "min_bytes": 0, "max_bytes": req.max_bytes,
         "topics": [{"topic": METADATA_TOPIC, "topic_id": METADATA_TOPIC_ID,
                     "partitions": [partition]}],
     }
@@ -246,7 +244,8 @@ def _decode_fetch(request, p):
     if state is not None and state.replica_id >= 0:
         replica_id = state.replica_id
     message = m.FetchRequest(replica_id, p.current_leader_epoch, p.fetch_offset,
-                             p.last_fetched_epoch, p.log_start_offset, p.partition_max_bytes)
+                             p.last_fetched_epoch, p.log_start_offset, p.partition_max_bytes,
+                             max(request.max_wait_ms, 0))
     return replica_id, request.cluster_id, message
 
 
