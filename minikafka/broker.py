@@ -93,7 +93,7 @@ from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTranspo
                                       quorum_config)
 from minikafka.server.listener import parse_endpoints, serve_endpoints
 from minikafka.server.network import TcpNetwork
-from minikafka.topics import TopicRegistry
+from minikafka.metadata.topics import TopicRegistry
 
 log = logging.getLogger("minikafka.broker")
 

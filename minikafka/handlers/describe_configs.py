@@ -28,7 +28,7 @@ from minikafka.config import (
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
-from minikafka.topics import validate_topic_name
+from minikafka.metadata.topics import validate_topic_name
 
 API_KEY = 32
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from minikafka.metadata.image import MetadataImage
     from minikafka.replication.partition import Partition
     from minikafka.quorum.runtime import QuorumRuntime
-    from minikafka.topics import TopicInfo
+    from minikafka.metadata.topics import TopicInfo
 
 
 class Clock(Protocol):

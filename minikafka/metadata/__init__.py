@@ -6,10 +6,16 @@
   each returning ``ControllerResult(records, response)``; its helpers are
   ``partition_change`` (who leads, ISR, epochs), ``placement``,
   ``heartbeats``, ``topic_control``, ``partition_control`` and
-  ``config_control``.
+  ``config_control``;
+- ``topics``: ``TopicRegistry``, the broker's read view of the image (its
+  metadata cache: what handlers and the group coordinator read);
+- ``forwarding``: which controller operations a broker forwards, and how.
 
-All of it is sans-I/O: the metadata runtime appends the records to the Raft
-log (``minikafka.quorum``) and replays committed ones into each node's image.
+All of the above is sans-I/O. The Trio parts are ``runtime`` (the metadata
+runtime: it appends the controller's records to the Raft log of
+``minikafka.quorum`` and replays committed ones into each node's image) and
+``broker_lifecycle`` (registration and heartbeats to the active controller,
+and the channel that forwards controller operations to it).
 """
 
 from minikafka.metadata.controller import QuorumController

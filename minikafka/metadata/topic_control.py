@@ -27,7 +27,7 @@ from minikafka.metadata import records as r
 from minikafka.metadata.image import TOPIC_RESOURCE
 from minikafka.metadata.placement import check_replication_factor
 from minikafka.metadata.result import ControllerResult, get_field
-from minikafka.topics import validate_topic_name
+from minikafka.metadata.topics import validate_topic_name
 
 
 def create_topics(ctl, request) -> ControllerResult:

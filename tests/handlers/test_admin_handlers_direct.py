@@ -23,7 +23,7 @@ from minikafka.protocol.messages import REQUESTS, RESPONSES
 from minikafka.broker import Broker
 from minikafka.metadata import ControllerConfig, MetadataImage, QuorumController
 from minikafka.metadata.image import BROKER_RESOURCE
-from minikafka.topics import TopicRegistry
+from minikafka.metadata.topics import TopicRegistry
 
 
 class FakePartition:
