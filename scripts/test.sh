@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The README's test command: install minikafka with its test extras (this
-# compiles the Cython storage core), then run the whole suite.
+# compiles the Cython storage core), check the import contracts, then run the
+# whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install -q --upgrade pip >/dev/null
 python3 -m pip install -q -e ".[test]"
+# The architecture's import contracts (pyproject.toml, [tool.importlinter]).
+# (Called through python3, not the `lint-imports` script, so a pyenv shim that
+# was never rehashed cannot hide it.)
+python3 -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())' --no-cache
 python3 -m pytest -q -ra -p no:cacheprovider "$@"
