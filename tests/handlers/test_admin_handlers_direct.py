@@ -57,7 +57,7 @@ class FakeMetadata:
 
 
 class FakeBroker:
-    """The slice of ``Broker`` the admin handlers use (see docs/internals.md):
+    """The slice of ``Broker`` the admin handlers use (see docs/architecture.md):
     the real topic view, controller and admin methods; partitions faked.
 
     ``services`` holds what the admin handlers are given; the services they
