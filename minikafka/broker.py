@@ -289,7 +289,8 @@ class Broker:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.replicas.run)  # first: the metadata replay starts fetchers
                 await nursery.start(self.metadata.run)
-                self.bound_ports = await nursery.start(serve_endpoints, self, self.listeners)
+                self.bound_ports = await nursery.start(serve_endpoints, self, self.network.open_listeners,
+                                                     self.listeners)
                 await nursery.start(self.lifecycle.run)
                 self._caught_up.set()  # roles replayed from an old metadata log are stale until now
                 self._apply_roles(self.metadata.image)
