@@ -35,9 +35,21 @@ What it builds (``open()``), and who is handed what:
   ``wait_for_commits``, ``wait_for_isr``) and the topic changes below; the
   others are the objects above (see ``minikafka.handlers.services``).
 
-The replica manager (and its fetchers), the group coordinator runtime and
-the lifecycle manager are still given the broker itself and take what they
-need from it.
+The runtimes are not given the broker either, only the few collaborators each
+one uses (see their constructors); this module is the one place that knows
+every part:
+
+- the lifecycle manager: the controller channel, the ``MetadataRuntime``
+  (applied offset, image), node id, cluster id, advertised endpoint and its
+  two config values;
+- the producer id manager: node id, broker epoch (from the lifecycle
+  manager) and the controller channel;
+- the replica manager: node id, config, the ``partitions`` dict, the topic
+  registry, the controller channel, broker epoch, wall clock and a factory
+  of ``ReplicaFetcher`` (node id, config, wall clock, the metadata image and
+  the network's ``open_stream``);
+- the group coordinator runtime: config, node id, the topic registry, the
+  ``partitions`` dict, the broker as ``TopicCreator`` and both clocks.
 
 Life cycle: ``open()`` loads the logs (``serve()`` calls it if needed);
 ``serve()`` starts the replica manager, the metadata quorum (which replays
@@ -74,7 +86,7 @@ from typing import Callable
 import trio
 
 from minikafka.config import load_or_create_meta_properties
-from minikafka.coordinator.producer_ids import ProducerIdAndEpoch, ProducerIdManager
+from minikafka.coordinator.producer_ids import ProducerIdManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
@@ -83,9 +95,10 @@ from minikafka.storage.manager import LogManager
 from minikafka.storage.producer_state import ProducerStateManager
 from minikafka.storage.unified_log import UnifiedLog
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
-from minikafka.metadata.image import BROKER_RESOURCE
+from minikafka.metadata.image import BROKER_RESOURCE, MetadataImage
 from minikafka.metadata.runtime import MetadataRuntime
 from minikafka.replication import waiters
+from minikafka.replication.fetcher import ReplicaFetcher
 from minikafka.replication.partition import Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
@@ -169,10 +182,8 @@ class Broker:
             os.makedirs(log_dir, exist_ok=True)
         self.cluster_id = load_or_create_meta_properties(log_dirs, self.node_id)
         self.log_manager = LogManager(log_dirs)
-        self.producer_ids = ProducerIdManager()  # blocks of ids from the controller (AllocateProducerIds)
         self._unclaimed_logs = self.log_manager.load(None, self.now_ms())
         self._high_watermarks = read_high_watermarks(log_dirs)
-        self.replicas = ReplicaManager(self)
         self.metadata = MetadataRuntime(self.config, self._build_quorum, on_publish=self._publish)
         if self.controllers is not None:
             self.controllers.register(self.metadata)
@@ -183,8 +194,20 @@ class Broker:
         if self.controllers is None and len(voters) > 1:  # peers in other processes
             remote = RemoteControllers(self.node_id, voters, self.network.open_stream)
         self.controller_channel = ControllerChannel(self.metadata, self.controllers, remote)
-        self.lifecycle = BrokerLifecycleManager(self, self.controller_channel)
-        self.group_coordinator = GroupCoordinatorRuntime(self)
+        self.lifecycle = BrokerLifecycleManager(
+            self.controller_channel, self.metadata, node_id=self.node_id, cluster_id=self.cluster_id,
+            advertised_endpoint=self.advertised_endpoint,
+            heartbeat_interval_ms=self.config["broker.heartbeat.interval.ms"],
+            rack=self.config.get("broker.rack"))
+        self.producer_ids = ProducerIdManager(  # blocks of ids from the controller (AllocateProducerIds)
+            node_id=self.node_id, broker_epoch=self._broker_epoch, controller=self.controller_channel)
+        self.replicas = ReplicaManager(
+            node_id=self.node_id, config=self.config, partitions=self.partitions, topics=self.topics,
+            controller=self.controller_channel, broker_epoch=self._broker_epoch, now_ms=self.now_ms,
+            new_fetcher=self._new_replica_fetcher)
+        self.group_coordinator = GroupCoordinatorRuntime(
+            self.config, node_id=self.node_id, topics=self.topics, partitions=self.partitions,
+            topic_admin=self, now_ms=self.now_ms, monotonic_ms=self.monotonic_ms)
         self.services = self._build_services()
         self._opened = True
 
@@ -194,7 +217,20 @@ class Broker:
             config=self.config, clock=self, metadata=self.topics, partitions=self,
             replicas=self.replicas, group_coordinator=self.group_coordinator, topic_admin=self,
             forwarding=self.controller_channel, controller=self.metadata, quorum=self.metadata.quorum,
-            producer_ids=self, api_keys=frozenset(self.handlers))
+            producer_ids=self.producer_ids, api_keys=frozenset(self.handlers))
+
+    def _broker_epoch(self) -> int:
+        """This broker's current broker epoch (from its registration; -1 before it)."""
+        return self.lifecycle.broker_epoch
+
+    def _new_replica_fetcher(self, leader_id: int) -> ReplicaFetcher:
+        """A ``ReplicaFetcher`` of the partitions this broker follows on ``leader_id``."""
+        return ReplicaFetcher(leader_id, node_id=self.node_id, config=self.config, now_ms=self.now_ms,
+                              image=self._metadata_image, open_stream=self.network.open_stream)
+
+    def _metadata_image(self) -> MetadataImage:
+        """The committed metadata image (a new object after each snapshot load)."""
+        return self.metadata.image
 
     def quorum_voters(self) -> dict[int, tuple[str, int] | None]:
         """``controller.quorum.voters`` (or the bootstrap servers); ``{node.id: None}`` if empty."""
@@ -253,7 +289,8 @@ class Broker:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.replicas.run)  # first: the metadata replay starts fetchers
                 await nursery.start(self.metadata.run)
-                self.bound_ports = await nursery.start(serve_endpoints, self, self.listeners)
+                self.bound_ports = await nursery.start(serve_endpoints, self, self.network.open_listeners,
+                                                     self.listeners)
                 await nursery.start(self.lifecycle.run)
                 self._caught_up.set()  # roles replayed from an old metadata log are stale until now
                 self._apply_roles(self.metadata.image)
@@ -330,10 +367,6 @@ class Broker:
     def log_dir_of(self, topic: str, index: int) -> str:
         """The log directory (one of ``log.dirs``) holding the partition."""
         return self.log_manager.log_dir_of(topic, index)
-
-    async def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1) -> ProducerIdAndEpoch:
-        """InitProducerId for an idempotent producer: an id from this broker's current block."""
-        return await self.producer_ids.init_producer_id(self, producer_id, producer_epoch)
 
     async def create_topic(self, name: str, num_partitions: int, configs: dict,
                            replication_factor: int = -1):

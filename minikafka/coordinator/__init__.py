@@ -11,9 +11,12 @@
 - ``runtime.py``: the Trio runtime that drives both group coordinators
   (one shard per partition of ``__consumer_offsets``: load, write then
   answer, timers);
-- ``producer_ids.py``: producer ids, in blocks the controller allocates.
+- ``producer_id_blocks.py``: producer ids in blocks the controller
+  allocates, and epoch bumps (the rules); ``producer_ids.py``: the Trio
+  driver that asks the controller for the blocks.
 
-Import rule: ``classic/``, ``consumer/``, ``records.py``, ``result.py`` and
-``group_partition.py`` are sans-I/O. They import neither trio nor the server,
-the handlers or the broker; only ``runtime.py`` drives them with trio.
+Import rule: ``classic/``, ``consumer/``, ``records.py``, ``result.py``,
+``group_partition.py`` and ``producer_id_blocks.py`` are sans-I/O. They import
+neither trio nor the server, the handlers or the broker; only ``runtime.py``
+and ``producer_ids.py`` drive them with trio.
 """

@@ -45,7 +45,7 @@ never members. Handlers that touch both (OffsetCommit, JoinGroup,
 DeleteGroups, ...) use ``execute_both``/``read_both``.
 
 Clocks: the coordinator's ``now_ms`` is the broker's wall clock
-(``broker.now_ms()``, injectable), because it ends up in records (commit
+(injected, handed in as ``now_ms``), because it ends up in records (commit
 timestamps) that outlive the process. Waiting uses Trio's clock for the
 *difference* between a deadline and now, so a test that injects
 ``now_ms=lambda: int(trio.current_time() * 1000)`` can drive every timer with
@@ -55,7 +55,10 @@ timestamps) that outlive the process. Waiting uses Trio's clock for the
 ``offsets.topic.num.partitions`` partitions, ``cleanup.policy=compact`` and
 ``segment.bytes=offsets.topic.segment.bytes``, as Kafka does.
 
-Owned by one ``Broker``; all methods run in the broker's Trio loop.
+Owned by one ``Broker``, which hands it only what it uses: the config, the
+node id, the topic view of the metadata image, the hosted partitions, the
+topic creation of ``__consumer_offsets`` and the two clocks. All methods run
+in the broker's Trio loop.
 """
 
 from __future__ import annotations
@@ -63,10 +66,11 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from typing import Callable
+from typing import Callable, Mapping, Protocol
 
 import trio
 
+from minikafka.config import BrokerConfig
 from minikafka.coordinator.classic.config import GroupConfig
 from minikafka.coordinator.classic.coordinator import GroupCoordinator
 from minikafka.coordinator.classic.group import GroupState
@@ -79,6 +83,8 @@ from minikafka.coordinator.group_partition import partition_for
 from minikafka.coordinator.records import group_metadata_tombstone
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.metadata.topics import TopicInfo, TopicRegistry
+from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_isr
 from minikafka_core.records import Record, build_batch, read_batches
 
@@ -97,6 +103,13 @@ _APPEND_ERRORS = {
     ErrorCode.MESSAGE_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
     ErrorCode.RECORD_LIST_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
 }
+
+
+class TopicCreator(Protocol):
+    """Creates a topic through the controller (the ``Broker``): how ``__consumer_offsets`` comes to be."""
+
+    async def create_topic(self, name: str, num_partitions: int, configs: dict,
+                           replication_factor: int = -1) -> TopicInfo: ...
 
 
 class ShardState(enum.Enum):
@@ -187,18 +200,33 @@ class GroupCoordinatorRuntime:
     """Drives one ``GroupCoordinator`` per led ``__consumer_offsets`` partition.
 
     Args:
-        broker: the owning ``Broker`` (its partitions, topics, clocks, config).
+        config: the broker's ``BrokerConfig`` (``offsets.*`` and group settings).
+        node_id: this broker's ``node.id``.
+        topics: the broker's ``TopicRegistry`` (does ``__consumer_offsets``
+            exist, who leads its partitions, how many brokers could host it).
+        partitions: the broker's hosted partitions, ``{(topic, index): Partition}``.
+        topic_admin: creates ``__consumer_offsets`` (the broker's controller operations).
+        now_ms: the broker's wall clock in milliseconds (ends up in records).
+        monotonic_ms: Trio's clock in milliseconds (commit timeouts).
 
     Handlers call ``find_coordinator``, ``execute`` (operations that may
     write), ``read`` (operations that only look) and ``shards_for_listing``.
     ``run`` is the runtime's task (loading, then timers).
     """
 
-    def __init__(self, broker):
-        self.broker = broker
-        self.num_partitions: int = broker.config["offsets.topic.num.partitions"]
-        self.group_config = GroupConfig.from_broker_config(broker.config)
-        self.consumer_group_config = ConsumerGroupConfig.from_broker_config(broker.config)
+    def __init__(self, config: BrokerConfig, *, node_id: int, topics: TopicRegistry,
+                 partitions: Mapping[tuple[str, int], Partition], topic_admin: TopicCreator,
+                 now_ms: Callable[[], int], monotonic_ms: Callable[[], float]):
+        self.config = config
+        self.node_id = node_id
+        self.topics = topics
+        self.partitions = partitions
+        self.topic_admin = topic_admin
+        self.now_ms = now_ms
+        self.monotonic_ms = monotonic_ms
+        self.num_partitions: int = config["offsets.topic.num.partitions"]
+        self.group_config = GroupConfig.from_broker_config(config)
+        self.consumer_group_config = ConsumerGroupConfig.from_broker_config(config)
         self._shards: dict[int, _Shard] = {}
         self._timers_changed = trio.Event()
         self._loaded = trio.Event()
@@ -209,7 +237,7 @@ class GroupCoordinatorRuntime:
     def open(self) -> None:
         """At start-up: a LOADING shard per partition we lead (``run`` loads them)."""
         self._opened = True
-        if self.broker.topics.get(OFFSETS_TOPIC) is not None:
+        if self.topics.get(OFFSETS_TOPIC) is not None:
             self._open_shards()
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -234,9 +262,9 @@ class GroupCoordinatorRuntime:
         """
         if not self._opened:  # still catching up with the metadata: our image may be empty
             raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the broker is starting")
-        if self.broker.topics.get(OFFSETS_TOPIC) is not None:
+        if self.topics.get(OFFSETS_TOPIC) is not None:
             return
-        config = self.broker.config
+        config = self.config
         configs = {
             "cleanup.policy": "compact",
             "segment.bytes": str(config["offsets.topic.segment.bytes"]),
@@ -245,12 +273,12 @@ class GroupCoordinatorRuntime:
         # while fewer brokers than offsets.topic.replication.factor are registered;
         # single-node setups configure 1. minikafka uses min(3, registered brokers).
         replication_factor = min(config["offsets.topic.replication.factor"],
-                                 max(1, self.broker.topics.num_brokers))
+                                 max(1, self.topics.num_brokers))
         try:
-            await self.broker.create_topic(OFFSETS_TOPIC, self.num_partitions, configs, replication_factor)
+            await self.topic_admin.create_topic(OFFSETS_TOPIC, self.num_partitions, configs, replication_factor)
         except KafkaError as exc:
             if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
-                log.error("broker %s: cannot create %s: %s", self.broker.node_id, OFFSETS_TOPIC, exc)
+                log.error("broker %s: cannot create %s: %s", self.node_id, OFFSETS_TOPIC, exc)
                 raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
         self._open_shards()
         for shard in self._shards.values():
@@ -259,18 +287,18 @@ class GroupCoordinatorRuntime:
 
     def _led_partitions(self) -> set[int]:
         """The ``__consumer_offsets`` partitions the metadata image says we lead (and hold)."""
-        topic = self.broker.metadata.image.topic(OFFSETS_TOPIC)
+        topic = self.topics.image.topic(OFFSETS_TOPIC)
         if topic is None:
             return set()
         return {index for index, registration in topic.partitions.items()
-                if registration.leader == self.broker.node_id
-                and (OFFSETS_TOPIC, index) in self.broker.partitions}
+                if registration.leader == self.node_id
+                and (OFFSETS_TOPIC, index) in self.partitions}
 
     def _open_shards(self) -> None:
         """A LOADING shard for every partition we lead (all of them, on one broker)."""
         for index in sorted(self._led_partitions()):
             if index not in self._shards:
-                partition = self.broker.partition(OFFSETS_TOPIC, index)
+                partition = self.partitions[(OFFSETS_TOPIC, index)]
                 shard = _Shard(index, partition, None, None)
                 self._new_coordinators(shard)
                 self._shards[index] = shard
@@ -291,7 +319,7 @@ class GroupCoordinatorRuntime:
         for index in [i for i in self._shards if i not in led]:
             self._shards.pop(index).fail_waiters(ErrorCode.NOT_COORDINATOR)
         for index in sorted(led - set(self._shards)):
-            shard = _Shard(index, self.broker.partition(OFFSETS_TOPIC, index), None, None)
+            shard = _Shard(index, self.partitions[(OFFSETS_TOPIC, index)], None, None)
             self._shards[index] = shard
             self._load(shard)
         self._timers_changed.set()
@@ -299,7 +327,7 @@ class GroupCoordinatorRuntime:
     def _new_coordinators(self, shard: _Shard) -> None:
         shard.coordinator = GroupCoordinator(self.group_config)
         shard.consumer_groups = ConsumerGroupCoordinator(
-            self.broker.topics, self.consumer_group_config, classic_groups=_ClassicGroupsHook(shard))
+            self.topics, self.consumer_group_config, classic_groups=_ClassicGroupsHook(shard))
 
     # -- loading --------------------------------------------------------------------
 
@@ -318,14 +346,14 @@ class GroupCoordinatorRuntime:
                 # Kafka would fail the load; skipping one bad record keeps the
                 # rest of the partition's groups available, and we say so.
                 log.warning("%s-%d: skipping unreadable record: %s", OFFSETS_TOPIC, shard.index, exc)
-        now_ms = self.broker.now_ms()
+        now_ms = self.now_ms()
         shard.coordinator.on_loaded(now_ms)
         shard.consumer_groups.on_loaded(now_ms)
         shard.state = ShardState.ACTIVE
         self._timers_changed.set()
         if count:
             log.info("broker %s: loaded %d records of %s-%d (%d classic, %d consumer groups)",
-                     self.broker.node_id, count, OFFSETS_TOPIC, shard.index,
+                     self.node_id, count, OFFSETS_TOPIC, shard.index,
                      len(shard.coordinator.groups), len(shard.consumer_groups.groups))
 
     @staticmethod
@@ -378,7 +406,7 @@ class GroupCoordinatorRuntime:
         here too. Raises as ``execute``.
         """
         shard = self._shard_of(group_id)
-        result = operation(shard.coordinator, shard.consumer_groups, self.broker.now_ms())
+        result = operation(shard.coordinator, shard.consumer_groups, self.now_ms())
         waiter = None
         if result.ticket is not None:
             waiter = shard.waiters[result.ticket] = _Waiter()
@@ -401,7 +429,7 @@ class GroupCoordinatorRuntime:
                 COORDINATOR_NOT_AVAILABLE (not replicated within
                 ``offsets.commit.timeout.ms``).
         """
-        deadline_ms = self.broker.monotonic_ms() + self.broker.config["offsets.commit.timeout.ms"]
+        deadline_ms = self.monotonic_ms() + self.config["offsets.commit.timeout.ms"]
         error = await wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
         if error != ErrorCode.NONE:
             raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
@@ -436,7 +464,7 @@ class GroupCoordinatorRuntime:
             raise KafkaError(ErrorCode.INVALID_GROUP_ID, "the group id is empty")
         shard = self._shards.get(self.partition_for(group_id))
         if shard is None:
-            raise KafkaError(ErrorCode.NOT_COORDINATOR, f"broker {self.broker.node_id} "
+            raise KafkaError(ErrorCode.NOT_COORDINATOR, f"broker {self.node_id} "
                              f"does not coordinate group {group_id!r}")
         if shard.state is ShardState.LOADING:
             raise KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
@@ -470,7 +498,7 @@ class GroupCoordinatorRuntime:
 
     def _append(self, shard: _Shard, records) -> None:
         """Append ``records`` as one batch: an operation's records land together or not at all."""
-        now_ms = self.broker.now_ms()
+        now_ms = self.now_ms()
         batch = build_batch([Record(delta, now_ms, key, value)
                              for delta, (key, value) in enumerate(records)])
         shard.partition.append_records(batch, now_ms)
@@ -491,10 +519,10 @@ class GroupCoordinatorRuntime:
         deadlines = [d for d in deadlines if d is not None]
         if not deadlines:
             return math.inf
-        return max((min(deadlines) - self.broker.now_ms()) / 1000, MIN_TIMER_SLEEP_S)
+        return max((min(deadlines) - self.now_ms()) / 1000, MIN_TIMER_SLEEP_S)
 
     def _poll_due_timers(self) -> None:
-        now_ms = self.broker.now_ms()
+        now_ms = self.now_ms()
         for shard in list(self._shards.values()):
             if shard.state is not ShardState.ACTIVE:
                 continue

@@ -19,7 +19,7 @@ field                  type                         implemented by
 ``forwarding``         ``ControllerForwarding``     ``ControllerChannel``
 ``controller``         ``LocalController``          ``MetadataRuntime``
 ``quorum``             ``QuorumRuntime``            the KRaft replica of ``__cluster_metadata``
-``producer_ids``       ``ProducerIdSource``         ``Broker`` (binds its ``ProducerIdManager``)
+``producer_ids``       ``ProducerIdSource``         ``ProducerIdManager``
 ``api_keys``           ``frozenset[int]``           the keys of the broker's handler table
 =====================  ===========================  ============================================
 
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Protocol
 
 if TYPE_CHECKING:
     from minikafka.config import BrokerConfig
-    from minikafka.coordinator.producer_ids import ProducerIdAndEpoch
+    from minikafka.coordinator.producer_id_blocks import ProducerIdAndEpoch
     from minikafka.coordinator.result import CoordinatorResult
     from minikafka.errors import ErrorCode
     from minikafka.handlers import RequestContext

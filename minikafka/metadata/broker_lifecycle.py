@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import trio
 
@@ -60,6 +61,9 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.forwarding import FORWARDED
 from minikafka.protocol.codec import as_dict
 from minikafka.rpc.client import exchange
+
+if TYPE_CHECKING:
+    from minikafka.metadata.runtime import MetadataRuntime
 
 log = logging.getLogger("minikafka.lifecycle")
 
@@ -146,6 +150,17 @@ class RemoteControllers:
             await self._close(node_id)
 
 
+class ControllerRequests(Protocol):
+    """Runs an operation on the active controller, wherever it is (``ControllerChannel``).
+
+    What the broker's runtimes that talk to the controller are given: the
+    lifecycle manager, the replica manager (AlterPartition) and the producer
+    id manager (AllocateProducerIds).
+    """
+
+    async def call(self, operation: str, request, *, timeout_s: float = ...) -> dict: ...
+
+
 class ControllerChannel:
     """Sends controller operations to whichever node is the active controller.
 
@@ -155,7 +170,8 @@ class ControllerChannel:
         remote: a ``RemoteControllers`` for peers in other processes, or None.
     """
 
-    def __init__(self, metadata, controllers: dict | None = None, remote: RemoteControllers | None = None):
+    def __init__(self, metadata: MetadataRuntime, controllers: dict | None = None,
+                 remote: RemoteControllers | None = None):
         self.metadata = metadata
         self.controllers = controllers if controllers is not None else {}
         self.remote = remote
@@ -202,18 +218,31 @@ class BrokerLifecycleManager:
     """Registration and heartbeats of one broker (see the module docstring).
 
     Args:
-        broker: the owning ``Broker`` (node id, config, endpoints, metadata).
-        channel: its ``ControllerChannel``.
+        channel: reaches the active controller (the broker's ``ControllerChannel``).
+        metadata: this node's ``MetadataRuntime``: the offset it has applied
+            (sent with every heartbeat) and the committed image (who else is active).
+        node_id: this broker's ``node.id``.
+        cluster_id: the cluster id from ``meta.properties``.
+        advertised_endpoint: returns the ``(host, port)`` to register (known
+            once the listeners are bound).
+        heartbeat_interval_ms: ``broker.heartbeat.interval.ms``.
+        rack: ``broker.rack``, or None.
     """
 
-    def __init__(self, broker, channel: ControllerChannel):
-        self.broker = broker
+    def __init__(self, channel: ControllerRequests, metadata: MetadataRuntime, *, node_id: int,
+                 cluster_id: str | None, advertised_endpoint: Callable[[], tuple[str, int]],
+                 heartbeat_interval_ms: int, rack: str | None = None):
         self.channel = channel
+        self.metadata = metadata
+        self.node_id = node_id
+        self.cluster_id = cluster_id
+        self.advertised_endpoint = advertised_endpoint
+        self.rack = rack
         self.incarnation_id = os.urandom(16)
         self.broker_epoch = -1
         self.fenced = True
         self.shutting_down = False
-        self.interval_s = broker.config["broker.heartbeat.interval.ms"] / 1000
+        self.interval_s = heartbeat_interval_ms / 1000
         self._unfenced = trio.Event()
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -230,31 +259,31 @@ class BrokerLifecycleManager:
                 await self._heartbeat()
 
     def _registration_request(self) -> dict:
-        host, port = self.broker.advertised_endpoint()
-        return {"broker_id": self.broker.node_id, "incarnation_id": self.incarnation_id,
-                "cluster_id": self.broker.cluster_id, "previous_broker_epoch": self.broker_epoch,
+        host, port = self.advertised_endpoint()
+        return {"broker_id": self.node_id, "incarnation_id": self.incarnation_id,
+                "cluster_id": self.cluster_id, "previous_broker_epoch": self.broker_epoch,
                 "listeners": [{"name": "PLAINTEXT", "host": host, "port": port, "security_protocol": 0}],
-                "rack": self.broker.config.get("broker.rack")}
+                "rack": self.rack}
 
     async def _register(self) -> None:
         while True:
             try:
                 response = await self.channel.call("register_broker", self._registration_request())
             except KafkaError as exc:
-                log.info("broker %s: registration failed: %s; retrying", self.broker.node_id, exc)
+                log.info("broker %s: registration failed: %s; retrying", self.node_id, exc)
                 await trio.sleep(RETRY_BACKOFF_S)
                 continue
             if response["error_code"] == ErrorCode.NONE:
                 self.broker_epoch = response["broker_epoch"]
-                log.info("broker %s: registered with epoch %d", self.broker.node_id, self.broker_epoch)
+                log.info("broker %s: registered with epoch %d", self.node_id, self.broker_epoch)
                 return
             log.info("broker %s: registration refused (%s); retrying",
-                     self.broker.node_id, ErrorCode(response["error_code"]).name)
+                     self.node_id, ErrorCode(response["error_code"]).name)
             await trio.sleep(self.interval_s)
 
     def _heartbeat_request(self, want_shut_down: bool = False) -> dict:
-        return {"broker_id": self.broker.node_id, "broker_epoch": self.broker_epoch,
-                "current_metadata_offset": self.broker.metadata.applied_offset,
+        return {"broker_id": self.node_id, "broker_epoch": self.broker_epoch,
+                "current_metadata_offset": self.metadata.applied_offset,
                 "want_fence": False, "want_shut_down": want_shut_down}
 
     async def _heartbeat(self, want_shut_down: bool = False) -> dict | None:
@@ -262,7 +291,7 @@ class BrokerLifecycleManager:
             response = await self.channel.call("broker_heartbeat", self._heartbeat_request(want_shut_down),
                                                timeout_s=max(self.interval_s, 1.0))
         except KafkaError as exc:
-            log.debug("broker %s: heartbeat failed: %s", self.broker.node_id, exc)
+            log.debug("broker %s: heartbeat failed: %s", self.node_id, exc)
             return None
         if response["error_code"] in (ErrorCode.STALE_BROKER_EPOCH, ErrorCode.BROKER_ID_NOT_REGISTERED):
             self.fenced = True
@@ -282,14 +311,14 @@ class BrokerLifecycleManager:
             while True:
                 if not self._another_broker_is_active():
                     log.info("broker %s: no other broker is active; no leadership to hand over",
-                             self.broker.node_id)
+                             self.node_id)
                     return True
                 response = await self._heartbeat(want_shut_down=True)
                 if response is not None and response["should_shut_down"]:
-                    log.info("broker %s: controlled shutdown complete", self.broker.node_id)
+                    log.info("broker %s: controlled shutdown complete", self.node_id)
                     return True
                 await trio.sleep(CATCH_UP_HEARTBEAT_S * 5)
-        log.warning("broker %s: controlled shutdown timed out", self.broker.node_id)
+        log.warning("broker %s: controlled shutdown timed out", self.node_id)
         return False
 
     def _another_broker_is_active(self) -> bool:
@@ -299,6 +328,6 @@ class BrokerLifecycleManager:
         ones have nowhere to move leadership to, and the last voter could not
         even commit the change: they exit without waiting.
         """
-        brokers = self.broker.metadata.image.brokers
+        brokers = self.metadata.image.brokers
         return any(registration.is_active for broker_id, registration in brokers.items()
-                   if broker_id != self.broker.node_id)
+                   if broker_id != self.node_id)

@@ -39,10 +39,13 @@ use since 2.7); it still names topics, so no topic-id lookup is needed.
 from __future__ import annotations
 
 import logging
+from typing import Awaitable, Callable
 
 import trio
 
+from minikafka.config import BrokerConfig
 from minikafka.errors import ErrorCode
+from minikafka.metadata.image import MetadataImage
 from minikafka.protocol.codec import DecodeError
 from minikafka.replication.fetch_rules import LeaderEpochEndOffset
 from minikafka.rpc.client import exchange
@@ -61,19 +64,29 @@ class ReplicaFetcher:
     """Fetches every partition this broker follows on one leader.
 
     Args:
-        broker: the ``Broker`` (config, clock, network, metadata image).
         leader_id: the broker to fetch from.
+        node_id: this broker's ``node.id`` (the fetch's ``replica_id``).
+        config: the broker's ``BrokerConfig`` (``replica.fetch.*`` settings,
+            the inter-broker listener name).
+        now_ms: the broker's wall clock in milliseconds.
+        image: returns the committed ``MetadataImage`` (where the leader listens).
+        open_stream: ``open_stream(host, port)``, the broker's network seam.
     """
 
-    def __init__(self, broker, leader_id: int):
-        self.broker = broker
+    def __init__(self, leader_id: int, *, node_id: int, config: BrokerConfig, now_ms: Callable[[], int],
+                 image: Callable[[], MetadataImage],
+                 open_stream: Callable[[str, int], Awaitable[trio.abc.Stream]]):
+        self.node_id = node_id
+        self.config = config
+        self.now_ms = now_ms
+        self.image = image
+        self.open_stream = open_stream
         self.leader_id = leader_id
         self.partitions: dict[tuple[str, int], object] = {}
         self._delayed_until: dict[tuple[str, int], float] = {}
         self._changed = trio.Event()
         self._correlation_id = 0
         self.cancel_scope = trio.CancelScope()
-        config = broker.config
         self.backoff_s = config["replica.fetch.backoff.ms"] / 1000
         self.max_wait_ms = config["replica.fetch.wait.max.ms"]
         self.request_timeout_s = max(config["replica.socket.timeout.ms"], self.max_wait_ms) / 1000
@@ -94,22 +107,22 @@ class ReplicaFetcher:
                     async with stream:
                         await self._fetch_loop(stream)
                 except NETWORK_ERRORS as exc:
-                    log.info("broker %s: fetching from leader %s failed: %s", self.broker.node_id,
+                    log.info("broker %s: fetching from leader %s failed: %s", self.node_id,
                              self.leader_id, exc)
                 await trio.sleep(self.backoff_s)
 
     async def _connect(self):
         host, port = self._leader_address()
         with trio.fail_after(CONNECT_TIMEOUT_S):
-            return await self.broker.network.open_stream(host, port)
+            return await self.open_stream(host, port)
 
     def _leader_address(self) -> tuple[str, int]:
         """The leader's inter-broker endpoint, from its registration in the image."""
-        registration = self.broker.metadata.image.brokers.get(self.leader_id)
+        registration = self.image().brokers.get(self.leader_id)
         if registration is None or not registration.end_points:
             raise OSError(f"broker {self.leader_id} has no registered endpoint")
-        wanted = self.broker.config["inter.broker.listener.name"]
-        controller_names = set(self.broker.config["controller.listener.names"] or ())
+        wanted = self.config["inter.broker.listener.name"]
+        controller_names = set(self.config["controller.listener.names"] or ())
         for endpoint in registration.end_points:
             if endpoint.name == wanted or (wanted is None and endpoint.name not in controller_names):
                 return endpoint.host, endpoint.port
@@ -124,7 +137,7 @@ class ReplicaFetcher:
             with trio.fail_after(self.request_timeout_s):
                 response = await self._exchange(stream, FETCH_KEY, FETCH_VERSION, request)
             if response.error_code != ErrorCode.NONE:
-                log.info("broker %s: fetch from %s: %s", self.broker.node_id, self.leader_id,
+                log.info("broker %s: fetch from %s: %s", self.node_id, self.leader_id,
                          ErrorCode(response.error_code).name)
                 await trio.sleep(self.backoff_s)
                 continue
@@ -144,12 +157,12 @@ class ReplicaFetcher:
     def _exchange(self, stream, api_key: int, version: int, body):
         self._correlation_id += 1
         return exchange(stream, api_key, version, self._correlation_id,
-                        f"replica-fetcher-{self.broker.node_id}", body)
+                        f"replica-fetcher-{self.node_id}", body)
 
     def _build_request(self) -> tuple[dict, dict]:
         """The Fetch body, and ``{key: (partition, follower_state)}`` it asks for."""
         now = trio.current_time()
-        max_bytes = self.broker.config["replica.fetch.max.bytes"]
+        max_bytes = self.config["replica.fetch.max.bytes"]
         topics: dict[str, list] = {}
         sent = {}
         for key, partition in self.partitions.items():
@@ -162,8 +175,8 @@ class ReplicaFetcher:
                 "fetch_offset": position.fetch_offset, "last_fetched_epoch": position.last_fetched_epoch,
                 "log_start_offset": partition.log_start_offset, "partition_max_bytes": max_bytes})
             sent[key] = (partition, state)
-        config = self.broker.config
-        request = {"replica_id": self.broker.node_id, "max_wait_ms": self.max_wait_ms,
+        config = self.config
+        request = {"replica_id": self.node_id, "max_wait_ms": self.max_wait_ms,
                    "min_bytes": config["replica.fetch.min.bytes"],
                    "max_bytes": config["replica.fetch.response.max.bytes"],
                    "isolation_level": 0, "session_id": 0, "session_epoch": -1,
@@ -175,7 +188,7 @@ class ReplicaFetcher:
         """Apply one partition's answer (see the module docstring)."""
         if partition.follower_state is not state:
             return  # the partition changed role or leader since the request
-        now_ms = self.broker.now_ms()
+        now_ms = self.now_ms()
         error = ErrorCode(data.error_code)
         diverging = getattr(data, "diverging_epoch", None)
         if error == ErrorCode.NONE and diverging is not None and diverging.end_offset >= 0:
@@ -192,7 +205,7 @@ class ReplicaFetcher:
         elif error == ErrorCode.OFFSET_OUT_OF_RANGE:
             await self._handle_out_of_range(stream, key, partition, state)
         else:
-            log.info("broker %s: %s-%d from leader %s: %s; backing off", self.broker.node_id, *key,
+            log.info("broker %s: %s-%d from leader %s: %s; backing off", self.node_id, *key,
                      self.leader_id, error.name)
             self._delayed_until[key] = trio.current_time() + self.backoff_s
 
@@ -205,13 +218,13 @@ class ReplicaFetcher:
             return
         action = state.on_offset_out_of_range(partition.log_end_offset, earliest, latest)
         if action.truncate_to is not None:
-            partition.truncate_to(action.truncate_to, self.broker.now_ms())
+            partition.truncate_to(action.truncate_to, self.now_ms())
         if action.start_over_at is not None:
-            partition.truncate_fully_and_start_at(action.start_over_at, self.broker.now_ms())
+            partition.truncate_fully_and_start_at(action.start_over_at, self.now_ms())
 
     async def _list_offset(self, stream, key, state, timestamp: int) -> int | None:
         """ListOffsets as a replica (the leader answers its log end for LATEST)."""
-        request = {"replica_id": self.broker.node_id, "isolation_level": 0, "topics": [
+        request = {"replica_id": self.node_id, "isolation_level": 0, "topics": [
             {"name": key[0], "partitions": [{"partition_index": key[1], "timestamp": timestamp,
                                              "current_leader_epoch": state.current_leader_epoch}]}]}
         with trio.fail_after(self.request_timeout_s):

@@ -15,7 +15,7 @@ This module is the thin Trio layer that connects them to the cluster:
   a follower catches up (on its fetch, ``on_follower_fetch``) or falls
   behind (the shrink check every ``replica.lag.time.max.ms / 2``, as
   Kafka's ``isr-expiration`` task). Each proposal is sent to the active
-  controller through the broker's ``ControllerChannel``; its answer (or
+  controller through the broker's controller channel; its answer (or
   failure) is applied to the partition. The committed change also arrives
   as metadata, whichever comes first wins (partition epochs only go up).
 - **High watermark checkpoint**: every
@@ -24,20 +24,29 @@ This module is the thin Trio layer that connects them to the cluster:
   its partitions, so a restarted replica does not take its whole log for
   committed.
 
-Owned by one ``Broker``; runs in its Trio loop (``run``).
+Owned by one ``Broker``, which hands it only what it uses: the node id, the
+config, the hosted partitions, the topic view of the metadata image, the
+controller channel, the broker epoch, the wall clock and a
+factory of ``ReplicaFetcher`` (the fetchers get the network and the image).
+Runs in the broker's Trio loop (``run``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from typing import Callable, Mapping
 
 import trio
 
+from minikafka.config import BrokerConfig
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.storage.checkpoints import REPLICATION_OFFSET_CHECKPOINT, read_offset_checkpoint, write_offset_checkpoint
+from minikafka.metadata.broker_lifecycle import ControllerRequests
 from minikafka.metadata.result import get_field
+from minikafka.metadata.topics import TopicRegistry
 from minikafka.replication.fetcher import ReplicaFetcher
+from minikafka.replication.partition import Partition
 
 log = logging.getLogger("minikafka.replication")
 
@@ -45,10 +54,32 @@ ALTER_PARTITION_TIMEOUT_S = 10.0
 
 
 class ReplicaManager:
-    """Leader and follower roles, fetchers and ISR changes of one broker's partitions."""
+    """Leader and follower roles, fetchers and ISR changes of one broker's partitions.
 
-    def __init__(self, broker):
-        self.broker = broker
+    Args:
+        node_id: this broker's ``node.id``.
+        config: the broker's ``BrokerConfig`` (``replica.*`` settings, read
+            when used so dynamic changes apply).
+        partitions: the broker's hosted partitions, ``{(topic, index): Partition}``
+            (the broker's own dict: it opens and removes partitions in it).
+        topics: the broker's ``TopicRegistry`` (topic ids, ``min.insync.replicas``).
+        controller: reaches the active controller (AlterPartition).
+        broker_epoch: returns this broker's current broker epoch.
+        now_ms: the broker's wall clock in milliseconds.
+        new_fetcher: ``new_fetcher(leader_id)``, a ``ReplicaFetcher`` for one leader.
+    """
+
+    def __init__(self, *, node_id: int, config: BrokerConfig, partitions: Mapping[tuple[str, int], Partition],
+                 topics: TopicRegistry, controller: ControllerRequests, broker_epoch: Callable[[], int],
+                 now_ms: Callable[[], int], new_fetcher: Callable[[int], ReplicaFetcher]):
+        self.node_id = node_id
+        self.config = config
+        self.partitions = partitions
+        self.topics = topics
+        self.controller = controller
+        self._broker_epoch = broker_epoch
+        self.now_ms = now_ms
+        self._new_fetcher = new_fetcher
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self._nursery: trio.Nursery | None = None
 
@@ -56,17 +87,16 @@ class ReplicaManager:
 
     def apply(self, image) -> None:
         """Give every local partition the role the image names, then regroup the fetchers."""
-        broker = self.broker
-        now_ms = broker.now_ms()
-        lag_ms = broker.config["replica.lag.time.max.ms"]
+        now_ms = self.now_ms()
+        lag_ms = self.config["replica.lag.time.max.ms"]
         ineligible = {b for b, registration in image.brokers.items() if not registration.is_active}
         following: dict[int, dict] = {}
-        for key, partition in broker.partitions.items():
+        for key, partition in self.partitions.items():
             registration = image.topic(key[0]).partitions[key[1]]
-            if registration.leader == broker.node_id:
-                min_isr = broker.topics.effective_config(key[0])["min.insync.replicas"]
+            if registration.leader == self.node_id:
+                min_isr = self.topics.effective_config(key[0])["min.insync.replicas"]
                 if partition.make_leader(registration, now_ms, min_isr, lag_ms, ineligible):
-                    log.info("broker %s: leader of %s-%d in epoch %d (isr %s)", broker.node_id, *key,
+                    log.info("broker %s: leader of %s-%d in epoch %d (isr %s)", self.node_id, *key,
                              registration.leader_epoch, list(registration.isr))
             else:
                 partition.make_follower(registration)
@@ -80,7 +110,7 @@ class ReplicaManager:
         for leader_id, partitions in following.items():
             fetcher = self.fetchers.get(leader_id)
             if fetcher is None:
-                fetcher = self.fetchers[leader_id] = ReplicaFetcher(self.broker, leader_id)
+                fetcher = self.fetchers[leader_id] = self._new_fetcher(leader_id)
                 if self._nursery is not None:
                     self._nursery.start_soon(fetcher.run)
             fetcher.set_partitions(partitions)
@@ -104,17 +134,17 @@ class ReplicaManager:
                 self._nursery = None
 
     async def _shrink_isr_loop(self) -> None:
-        interval_s = self.broker.config["replica.lag.time.max.ms"] / 2 / 1000
+        interval_s = self.config["replica.lag.time.max.ms"] / 2 / 1000
         while True:
             await trio.sleep(interval_s)
-            now_ms = self.broker.now_ms()
-            for partition in list(self.broker.partitions.values()):
+            now_ms = self.now_ms()
+            for partition in list(self.partitions.values()):
                 proposed = partition.maybe_shrink_isr(now_ms)
                 if proposed is not None:
                     self._alter_isr(partition, proposed)
 
     async def _checkpoint_loop(self) -> None:
-        interval_s = self.broker.config["replica.high.watermark.checkpoint.interval.ms"] / 1000
+        interval_s = self.config["replica.high.watermark.checkpoint.interval.ms"] / 1000
         while True:
             await trio.sleep(interval_s)
             # The offsets are taken here, in the loop; the fsyncs run in a
@@ -131,30 +161,28 @@ class ReplicaManager:
 
     def _alter_isr(self, partition, isr: frozenset[int]) -> None:
         if self._nursery is None:
-            partition.isr_change_answered(None, None, self.broker.now_ms())
+            partition.isr_change_answered(None, None, self.now_ms())
             return
-        log.info("broker %s: proposing isr %s for %s-%d (was %s)", self.broker.node_id, sorted(isr),
+        log.info("broker %s: proposing isr %s for %s-%d (was %s)", self.node_id, sorted(isr),
                  partition.topic, partition.index, sorted(partition.leader_state.isr))
         self._nursery.start_soon(self._send_alter_partition, partition, isr)
 
     async def _send_alter_partition(self, partition, isr: frozenset[int]) -> None:
         """AlterPartition for one partition; apply the controller's answer."""
-        broker = self.broker
-        topic = broker.topics.get(partition.topic)
-        request = {"broker_id": broker.node_id, "broker_epoch": broker.lifecycle.broker_epoch, "topics": [{
+        topic = self.topics.get(partition.topic)
+        request = {"broker_id": self.node_id, "broker_epoch": self._broker_epoch(), "topics": [{
             "topic_id": topic.topic_id if topic else bytes(16), "topic_name": partition.topic, "partitions": [{
                 "partition_index": partition.index, "leader_epoch": partition.leader_epoch,
                 "new_isr_with_epochs": [{"broker_id": b, "broker_epoch": -1} for b in sorted(isr)],
                 "leader_recovery_state": 0, "partition_epoch": partition.partition_epoch}]}]}
         answer_isr, partition_epoch = None, None
         try:
-            response = await broker.controller_channel.call("alter_partition", request,
-                                                            timeout_s=ALTER_PARTITION_TIMEOUT_S)
+            response = await self.controller.call("alter_partition", request, timeout_s=ALTER_PARTITION_TIMEOUT_S)
             answer_isr, partition_epoch = _parse_alter_partition(response)
         except KafkaError as exc:
-            log.info("broker %s: AlterPartition for %s-%d failed: %s", broker.node_id, partition.topic,
+            log.info("broker %s: AlterPartition for %s-%d failed: %s", self.node_id, partition.topic,
                      partition.index, exc)
-        partition.isr_change_answered(answer_isr, partition_epoch, broker.now_ms())
+        partition.isr_change_answered(answer_isr, partition_epoch, self.now_ms())
 
     # -- high watermark checkpoint ------------------------------------------------------
 
@@ -163,8 +191,8 @@ class ReplicaManager:
         self._write_checkpoints(self._high_watermarks_by_dir())
 
     def _high_watermarks_by_dir(self) -> dict[str, dict]:
-        by_dir: dict[str, dict] = {log_dir: {} for log_dir in self.broker.log_dirs()}
-        for key, partition in self.broker.partitions.items():
+        by_dir: dict[str, dict] = {log_dir: {} for log_dir in self.config["log.dirs"]}
+        for key, partition in self.partitions.items():
             by_dir.setdefault(os.path.dirname(partition.log.dir), {})[key] = partition.high_watermark
         return by_dir
 
@@ -174,7 +202,7 @@ class ReplicaManager:
                 write_offset_checkpoint(os.path.join(log_dir, REPLICATION_OFFSET_CHECKPOINT), offsets)
             except OSError as exc:
                 log.warning("broker %s: cannot write the high watermark checkpoint in %s: %s",
-                            self.broker.node_id, log_dir, exc)
+                            self.node_id, log_dir, exc)
 
 
 def read_high_watermarks(log_dirs) -> dict[tuple[str, int], int]:

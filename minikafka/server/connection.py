@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
@@ -49,6 +50,10 @@ from minikafka.handlers.controller_apis import handlers_for_listener
 from minikafka.protocol import codec, framing, messages
 from minikafka.protocol.metadata_topic import is_metadata_fetch
 from minikafka.rpc.stream import receive_frame
+
+if TYPE_CHECKING:
+    from minikafka.config import BrokerConfig
+    from minikafka.handlers.services import BrokerServices, Handler
 
 log = logging.getLogger("minikafka.server")
 
@@ -66,6 +71,25 @@ def zero_copy_enabled() -> bool:
     return os.environ.get("MINIKAFKA_ZERO_COPY", "1") != "0"
 
 
+class ServedBroker(Protocol):
+    """What a connection needs of the broker it serves (the ``Broker``).
+
+    Its id (for the logs), config (frame size limit, controller listeners),
+    handler table, the ``BrokerServices`` handed to each handler, and whether
+    its metadata has caught up (client requests wait until it has).
+    """
+
+    node_id: int
+    config: BrokerConfig
+    handlers: dict[int, Handler]
+    services: BrokerServices | None
+
+    @property
+    def caught_up(self) -> bool: ...
+
+    async def wait_caught_up(self) -> None: ...
+
+
 class CloseConnection(Exception):
     """Raised while processing a frame when the connection must be closed."""
 
@@ -81,7 +105,8 @@ class Connection:
         client_software_version: from ApiVersions v3+, else None.
     """
 
-    def __init__(self, broker, stream: trio.abc.Stream, peer: str, listener_name: str | None = None):
+    def __init__(self, broker: ServedBroker, stream: trio.abc.Stream, peer: str,
+                 listener_name: str | None = None):
         self.broker = broker
         self.stream = stream
         self.peer = peer

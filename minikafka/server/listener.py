@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Awaitable, Callable
 
 import trio
 
-from minikafka.server.connection import Connection
+from minikafka.server.connection import Connection, ServedBroker
 from minikafka.server.network import bound_port
 
 log = logging.getLogger("minikafka.server")
+
+OpenListeners = Callable[[str | None, int], Awaitable[list[trio.abc.Listener]]]
+"""``open_listeners(host, port)`` of the broker's network seam (``TcpNetwork``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,16 +70,22 @@ def peer_name(stream: trio.abc.Stream) -> str:
     return f"{host}:{port}"
 
 
-async def serve_endpoints(broker, endpoints: list[Endpoint], *,
+async def serve_endpoints(broker: ServedBroker, open_listeners: OpenListeners, endpoints: list[Endpoint], *,
                           task_status=trio.TASK_STATUS_IGNORED) -> None:
     """Listen on every endpoint and serve connections until cancelled.
 
     Calls ``task_status.started(ports)`` with the bound port of each endpoint,
     in the order given, once all are listening.
+
+    Args:
+        broker: the broker each connection serves.
+        open_listeners: ``open_listeners(host, port)``, the network seam's
+            (``server.network``) way to listen.
+        endpoints: the parsed ``listeners`` setting.
     """
     bound, ports = [], []
     for endpoint in endpoints:
-        listeners = await broker.network.open_listeners(endpoint.host, endpoint.port)
+        listeners = await open_listeners(endpoint.host, endpoint.port)
         ports.append(bound_port(listeners[0]))
         bound.append((endpoint.name, listeners))
         log.info("broker %s: listening on %s (port %d)", broker.node_id, endpoint, ports[-1])

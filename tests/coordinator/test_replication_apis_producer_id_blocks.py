@@ -1,13 +1,11 @@
 """ProducerIdManager: blocks of producer ids from the controller, prefetch, back-off, epoch bumps.
 
-The manager is driven here with a fake broker whose ``controller_channel``
-answers like the controller's ``allocate_producer_ids`` (fakes over mocks);
+The manager is driven here with a fake controller channel that answers like
+the controller's ``allocate_producer_ids`` (fakes over mocks);
 ``test_replication_apis_producer_ids_cluster.py`` runs it against real brokers.
 """
 
 from __future__ import annotations
-
-import types
 
 import pytest
 import trio
@@ -38,47 +36,47 @@ class FakeChannel:
         return {"error_code": ErrorCode.NONE, "producer_id_start": start, "producer_id_len": self.block_size}
 
 
-def fake_broker(channel: FakeChannel):
-    return types.SimpleNamespace(node_id=7, lifecycle=types.SimpleNamespace(broker_epoch=42),
-                                 controller_channel=channel)
+def new_manager(channel: FakeChannel) -> ProducerIdManager:
+    """A manager of broker 7 in broker epoch 42, asking ``channel`` for blocks."""
+    return ProducerIdManager(node_id=7, broker_epoch=lambda: 42, controller=channel)
 
 
 async def test_ids_come_from_consecutive_blocks_fetched_ahead():
     channel = FakeChannel(block_size=10)
-    broker, manager = fake_broker(channel), ProducerIdManager()
+    manager = new_manager(channel)
     ids = []
     for _ in range(9):
-        ids.append(await manager.next_producer_id(broker))
+        ids.append(await manager.next_producer_id())
     assert ids == list(range(9)) and channel.calls == 1
-    assert await manager.next_producer_id(broker) == 9  # 90% used: the next block is fetched now
+    assert await manager.next_producer_id() == 9  # 90% used: the next block is fetched now
     assert channel.calls == 2
-    assert [await manager.next_producer_id(broker) for _ in range(10)] == list(range(10, 20))
+    assert [await manager.next_producer_id() for _ in range(10)] == list(range(10, 20))
     assert channel.calls == 3  # 19 is the second block's 90% mark
 
 
 async def test_no_block_answers_coordinator_load_in_progress_then_backs_off(autojump_clock):
     channel = FakeChannel()
-    broker, manager = fake_broker(channel), ProducerIdManager()
+    manager = new_manager(channel)
     channel.fail_with = ErrorCode.NOT_CONTROLLER
     with pytest.raises(KafkaError) as error:
-        await manager.next_producer_id(broker)
+        await manager.next_producer_id()
     assert error.value.code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS  # Kafka's retriable answer
     with pytest.raises(KafkaError):
-        await manager.next_producer_id(broker)
+        await manager.next_producer_id()
     assert channel.calls == 1  # within the 50 ms back-off nobody asks again
     channel.fail_with = None
     await trio.sleep(0.05)
-    assert await manager.next_producer_id(broker) == 0
+    assert await manager.next_producer_id() == 0
 
 
 async def test_concurrent_requests_share_one_block_request():
     channel = FakeChannel(block_size=100)
     channel.release = trio.Event()
-    broker, manager = fake_broker(channel), ProducerIdManager()
+    manager = new_manager(channel)
     ids = []
 
     async def init():
-        ids.append((await manager.init_producer_id(broker, 5, 3)))
+        ids.append((await manager.init_producer_id(5, 3)))
 
     async with trio.open_nursery() as nursery:
         for _ in range(5):
@@ -91,13 +89,13 @@ async def test_concurrent_requests_share_one_block_request():
 
 async def test_a_block_below_ids_already_handed_out_is_refused(autojump_clock):
     channel = FakeChannel(block_size=10)
-    broker, manager = fake_broker(channel), ProducerIdManager()
+    manager = new_manager(channel)
     for _ in range(9):
-        await manager.next_producer_id(broker)
+        await manager.next_producer_id()
     channel.next_start = 0  # a controller that forgot its counter
-    await manager.next_producer_id(broker)  # the prefetch fails; 9 is still ours
+    await manager.next_producer_id()  # the prefetch fails; 9 is still ours
     with pytest.raises(KafkaError) as error:
-        await manager.next_producer_id(broker)
+        await manager.next_producer_id()
     assert error.value.code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
 
 
@@ -113,7 +111,7 @@ async def test_a_block_below_ids_already_handed_out_is_refused(autojump_clock):
     ],
 )
 async def test_bump_epoch(current, expected):
-    broker, manager = fake_broker(FakeChannel()), ProducerIdManager()
-    await manager.next_producer_id(broker)  # id 0 is taken
-    bumped = await manager.bump_epoch(broker, *current)
+    manager = new_manager(FakeChannel())
+    await manager.next_producer_id()  # id 0 is taken
+    bumped = await manager.bump_epoch(*current)
     assert bumped == (ProducerIdAndEpoch(1, 0) if expected[0] == "new" else ProducerIdAndEpoch(*expected))
