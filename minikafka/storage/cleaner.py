@@ -50,7 +50,7 @@ import os
 from minikafka.errors import ErrorCode
 from minikafka.storage import record_filter, segment_swap
 from minikafka.storage.checkpoints import read_offset_checkpoint, write_offset_checkpoint
-from minikafka_core.batch import RECORDS_COUNT_POS, InvalidBatchError
+from minikafka_core.records import RECORDS_COUNT_POS, InvalidBatchError
 
 logger = logging.getLogger("minikafka.storage.cleaner")
 

@@ -58,9 +58,9 @@ import crc32c
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT, write_leader_epoch_checkpoint
 from minikafka.storage.config import LogConfig
-from minikafka_core.batch import (ATTRIBUTES_POS, CREATE_TIME, HEADER_SIZE, LOG_APPEND_TIME,
-                                  MAX_TIMESTAMP_POS, TIMESTAMP_TYPE_MASK, check_replica_batches,
-                                  iter_record_timestamps, validate_batches)
+from minikafka_core.batch import check_replica_batches, iter_record_timestamps, validate_batches
+from minikafka_core.records import (ATTRIBUTES_POS, CREATE_TIME, HEADER_SIZE, LOG_APPEND_TIME, MAX_TIMESTAMP_POS,
+                                    TIMESTAMP_TYPE_MASK)
 from minikafka_core.segment import FileRegion, LogSegment, segment_file_name
 
 from minikafka.storage.cleaner import check_records_have_keys, clean_if_needed

@@ -37,7 +37,8 @@ from __future__ import annotations
 import logging
 import os
 
-from minikafka_core.batch import HEADER_SIZE, read_batch_header
+from minikafka_core.batch import read_batch_header
+from minikafka_core.records import HEADER_SIZE
 from minikafka_core.segment import LogSegment, segment_file_name
 
 logger = logging.getLogger("minikafka.storage")
