@@ -46,12 +46,16 @@ NO_LEADER_CHANGE = -2
 
 @dataclasses.dataclass(frozen=True)
 class Endpoint:
-    """One listener of a broker (``RegisterBrokerRecord.EndPoints``)."""
+    """One listener of a broker: a ``NAME://host:port`` entry of ``listeners`` or
+    ``advertised.listeners``, and an entry of ``RegisterBrokerRecord.EndPoints``."""
 
     name: str
     host: str
     port: int
     security_protocol: int = 0  # 0 PLAINTEXT, as Kafka's SecurityProtocol ids
+
+    def __str__(self) -> str:
+        return f"{self.name}://{self.host}:{self.port}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,12 +16,12 @@ the broker.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Awaitable, Callable
 
 import trio
 
+from minikafka.metadata.records import Endpoint
 from minikafka.server.connection import Connection, ServedBroker
 from minikafka.server.network import bound_port
 
@@ -29,18 +29,6 @@ log = logging.getLogger("minikafka.server")
 
 OpenListeners = Callable[[str | None, int], Awaitable[list[trio.abc.Listener]]]
 """``open_listeners(host, port)`` of the broker's network seam (``TcpNetwork``)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Endpoint:
-    """One ``NAME://host:port`` entry of ``listeners`` or ``advertised.listeners``."""
-
-    name: str
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"{self.name}://{self.host}:{self.port}"
 
 
 def parse_endpoints(value) -> list[Endpoint]:
