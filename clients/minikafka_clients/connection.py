@@ -187,7 +187,11 @@ class Connection:
         version = self.version_for(api_key) if api_version is None else api_version
         if self._closed_error is not None:
             raise self._closed_error
-        async with self._send_lock:
+        if self._send_lock.locked():
+            await self._send_lock.acquire()  # FIFO behind the writers already waiting
+        else:
+            self._send_lock.acquire_nowait()  # the usual case: no scheduling round trip
+        try:
             correlation_id = next(self._correlation_ids)
             frame = framing.encode_request(api_key, version, correlation_id, self.client_id, body)
             pending = InFlightRequest(api_key, version, correlation_id, on_done)
@@ -202,6 +206,8 @@ class Connection:
                 if isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError)):
                     raise self._closed_error from exc
                 raise
+        finally:
+            self._send_lock.release()
         return pending if expect_response else None
 
     # -- the reader task ----------------------------------------------------
