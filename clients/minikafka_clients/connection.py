@@ -85,10 +85,7 @@ class InFlightRequest:
         self.on_done = on_done
 
     def resolve(self, response=None, error: BaseException | None = None) -> None:
-        """Fill the slot; only the first outcome counts (a timed-out request may
-        be failed by its owner before the connection fails it again)."""
-        if self.done.is_set():
-            return
+        """Fill the slot (once: the reader or ``_fail`` pops it from the FIFO first)."""
         self.response, self.error = response, error
         self.done.set()
         if self.on_done is not None:
