@@ -5,7 +5,8 @@ Sections (run one or all; each prints one JSON line):
              ``Producer`` (Kafka 4.0 defaults: acks=all, idempotent,
              linger.ms=5, batch.size=16384), its ``SyncProducer`` face, and
              confluent-kafka's ``Producer`` with the same settings; messages/s,
-             MB/s, and the bundled/confluent ratio.
+             MB/s, the client's CPU time per message, and the
+             bundled/confluent ratio.
   consumer   the same for reading 1 KiB records from one partition in assign
              mode: the bundled async ``Consumer`` and confluent-kafka's.
 
@@ -25,6 +26,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -115,14 +117,29 @@ def confluent(bootstrap: str, count: int) -> float:
     return time.perf_counter() - started
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process, every thread (librdkafka's included), user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def producer_section(bootstrap: str, count: int) -> dict:
+    """Each producer in turn; ``cpu_us_per_msg`` is the client's CPU per record
+    over its whole run (connecting included, importing not): steadier than
+    msg/s on a busy machine."""
+    import confluent_kafka  # noqa: F401  (imported here: not counted as a client's CPU)
+    import minikafka_clients.producer  # noqa: F401
+    import minikafka_clients.sync_producer  # noqa: F401
+
     results = {}
     for name, run, n in (("bundled_async", bundled_async, count),
                          ("bundled_sync", bundled_sync, count // 4),
                          ("confluent_kafka", confluent, count)):
+        cpu_before = _cpu_seconds()
         seconds = run(bootstrap, n)
         results[name] = {"messages": n, "msg_per_s": round(n / seconds),
-                         "mb_per_s": round(n * len(VALUE_1K) / seconds / 1e6, 1)}
+                         "mb_per_s": round(n * len(VALUE_1K) / seconds / 1e6, 1),
+                         "cpu_us_per_msg": round((_cpu_seconds() - cpu_before) / n * 1e6, 1)}
     results["bundled_async_over_confluent"] = round(
         results["bundled_async"]["msg_per_s"] / results["confluent_kafka"]["msg_per_s"], 3)
     return {"section": "producer", "value_bytes": len(VALUE_1K), **results}

@@ -130,6 +130,9 @@ class Cluster:
 
     async def connection_to_address(self, host: str, port: int) -> Connection:
         """The open connection to ``host:port``, connecting (again) if needed."""
+        connection = self._connections.get((host, port))
+        if connection is not None and not connection.closed:
+            return connection  # the usual case, once per request: no lock to take
         async with self._connect_locks[(host, port)]:
             connection = self._connections.get((host, port))
             if connection is None or connection.closed:

@@ -7,10 +7,13 @@ connection, echoing the correlation id. That ordering rule is what makes
 *pipelining* simple: many requests may be in flight at once, and the client
 matches each response to the oldest request still waiting for one.
 
-So a ``Connection`` keeps a FIFO of pending requests:
+So a ``Connection`` keeps a FIFO of in-flight requests:
 
-- ``request()`` takes the send lock, assigns the next correlation id, writes
-  the whole frame, appends a ``_Pending`` slot to the FIFO and waits on it;
+- ``send()`` takes the send lock, assigns the next correlation id, writes
+  the whole frame, appends an ``InFlightRequest`` slot to the FIFO and
+  returns it without waiting for the response (the producer's sender
+  pipelines its Produce requests this way, as Kafka's ``NetworkClient``
+  does); ``request()`` is ``send()`` plus waiting for the slot;
 - one reader task reads frames forever and fills the slot at the head of the
   FIFO, checking that the correlation ids agree (if not, the stream is
   unusable and the connection is closed).
@@ -57,20 +60,36 @@ class RequestTimedOut(KafkaConnectionError):
     """No response arrived within the request's ``timeout_ms``."""
 
 
-class _Pending:
-    """One request waiting for its response (a one-shot slot)."""
+class InFlightRequest:
+    """One request written to a connection, waiting for its response (a one-shot slot).
 
-    def __init__(self, api_key: int, api_version: int, correlation_id: int):
+    Attributes:
+        done: set once the response (or an error) is in.
+        response: the decoded response body (a ``Struct``), once done.
+        error: a ``KafkaConnectionError`` instead of a response, once done.
+        on_done: called with the slot when it resolves (in the connection's
+            reader task, or in the task that closes the connection); it must
+            not block or raise.
+    """
+
+    __slots__ = ("api_key", "api_version", "correlation_id", "done", "response", "error",
+                 "on_done")
+
+    def __init__(self, api_key: int, api_version: int, correlation_id: int, on_done=None):
         self.api_key = api_key
         self.api_version = api_version
         self.correlation_id = correlation_id
         self.done = trio.Event()
         self.response = None
         self.error: BaseException | None = None
+        self.on_done = on_done
 
     def resolve(self, response=None, error: BaseException | None = None) -> None:
+        """Fill the slot (once: the reader or ``_fail`` pops it from the FIFO first)."""
         self.response, self.error = response, error
         self.done.set()
+        if self.on_done is not None:
+            self.on_done(self)
 
 
 class Connection:
@@ -93,7 +112,7 @@ class Connection:
         self.api_versions: dict[int, int] = {}
         self._stream = stream
         self._send_lock = trio.Lock()
-        self._pending: collections.deque[_Pending] = collections.deque()
+        self._pending: collections.deque[InFlightRequest] = collections.deque()
         self._correlation_ids = itertools.count(1)
         self._reader = framing.FrameReader(DEFAULT_MAX_RESPONSE_BYTES)
         self._closed_error: KafkaConnectionError | None = None
@@ -124,9 +143,9 @@ class Connection:
             KafkaError(UNSUPPORTED_VERSION): the broker does not speak this API.
             RequestTimedOut, KafkaConnectionError: network trouble.
         """
-        version = self.version_for(api_key) if api_version is None else api_version
         with trio.move_on_after(math.inf if timeout_ms is None else timeout_ms / 1000) as scope:
-            pending = await self._send(api_key, version, body, expect_response)
+            pending = await self.send(api_key, body, api_version=api_version,
+                                      expect_response=expect_response)
             if pending is None:
                 return None
             await pending.done.wait()
@@ -147,13 +166,32 @@ class Connection:
             raise KafkaError(ErrorCode.UNSUPPORTED_VERSION,
                              f"broker {self.host}:{self.port} does not support {name}") from None
 
-    async def _send(self, api_key, version, body, expect_response) -> _Pending | None:
+    async def send(self, api_key: int, body, *, api_version: int | None = None,
+                   expect_response: bool = True, on_done=None) -> InFlightRequest | None:
+        """Write one request and return at once: its slot, or None without a response.
+
+        Requests leave in the order ``send()`` was called: a caller that
+        does not yield before calling it keeps its place (the lock is FIFO).
+
+        Args:
+            api_key, body, api_version, expect_response: as for ``request()``.
+            on_done: set as the slot's ``InFlightRequest.on_done``.
+
+        Raises:
+            KafkaError(UNSUPPORTED_VERSION): the broker does not speak this API.
+            KafkaConnectionError: the connection is closed or broke while writing.
+        """
+        version = self.version_for(api_key) if api_version is None else api_version
         if self._closed_error is not None:
             raise self._closed_error
-        async with self._send_lock:
+        if self._send_lock.locked():
+            await self._send_lock.acquire()  # FIFO behind the writers already waiting
+        else:
+            self._send_lock.acquire_nowait()  # the usual case: no scheduling round trip
+        try:
             correlation_id = next(self._correlation_ids)
             frame = framing.encode_request(api_key, version, correlation_id, self.client_id, body)
-            pending = _Pending(api_key, version, correlation_id)
+            pending = InFlightRequest(api_key, version, correlation_id, on_done)
             if expect_response:
                 # Queue before sending: the response may arrive before send_all returns.
                 self._pending.append(pending)
@@ -165,6 +203,8 @@ class Connection:
                 if isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError, OSError)):
                     raise self._closed_error from exc
                 raise
+        finally:
+            self._send_lock.release()
         return pending if expect_response else None
 
     # -- the reader task ----------------------------------------------------

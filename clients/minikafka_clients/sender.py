@@ -13,9 +13,13 @@ One Trio task per producer (Java's ``Sender`` thread) loops:
 4. sleep until the next batch lingers out, or something wakes it (a new or
    full batch, an answer, fresh metadata, flush, close).
 
-Each request's answer is awaited in its own task, so up to
-``max.in.flight.requests.per.connection`` requests are pipelined on a
-connection. Per partition, the answer is one of:
+The loop writes each Produce request itself and does not wait for its
+answer: up to ``max.in.flight.requests.per.connection`` requests are
+pipelined on a connection, each remembered as an ``_InFlightProduce``. The
+connection's reader hands answers back by waking the loop, which handles
+them, in the order the requests were sent, at the start of its next round
+(Kafka's ``NetworkClient.poll`` then ``Sender.handleProduceResponse``: no
+task per request). Per partition, the answer is one of:
 
 - success (or ``DUPLICATE_SEQUENCE_NUMBER``: the broker already had it):
   complete the batch's futures and callbacks;
@@ -29,7 +33,8 @@ connection. Per partition, the answer is one of:
   as ``retries`` and ``delivery.timeout.ms`` allow;
 - anything else: fail the batch.
 
-A request that gets no answer within ``request.timeout.ms`` closes its
+A request that gets no answer within ``request.timeout.ms`` (the loop
+checks each round, and sleeps no longer than the oldest deadline) closes its
 connection (as Kafka's ``NetworkClient`` does), which fails the other
 requests on it too; their batches are retried on a new connection. With
 idempotence those retries cannot duplicate anything: the broker recognises
@@ -47,13 +52,27 @@ from minikafka.errors import ErrorCode, KafkaError
 
 from . import retry
 from .accumulator import ProducerBatch, RecordAccumulator
-from .connection import KafkaConnectionError, RequestTimedOut
+from .connection import Connection, InFlightRequest, KafkaConnectionError
 from .idempotence import IdempotenceState
 
 PRODUCE_KEY = 0
 INIT_PRODUCER_ID_KEY = 22
 
 log = logging.getLogger(__name__)
+
+
+class _InFlightProduce:
+    """One Produce request on the wire: where it went, what it carries, its deadline."""
+
+    __slots__ = ("node_id", "connection", "batches", "request", "deadline_ms")
+
+    def __init__(self, node_id: int, connection: Connection, batches: list[ProducerBatch],
+                 deadline_ms: float):
+        self.node_id = node_id
+        self.connection = connection
+        self.batches = batches
+        self.request: InFlightRequest | None = None
+        self.deadline_ms = deadline_ms
 
 
 class Sender:
@@ -79,6 +98,7 @@ class Sender:
         self.fatal_error: KafkaError | None = None
         self.record_retry_total = 0  # Kafka's producer metric of the same name
         self.in_flight: dict[int, int] = collections.Counter()  # node id -> requests
+        self._requests: list[_InFlightProduce] = []  # in the order they were sent
         self.backoff = retry.ExponentialBackoff(config.retry_backoff_ms, config.retry_backoff_max_ms)
         self._wakeup = trio.Event()
         self._metadata_wanted: set[str] = set()
@@ -116,6 +136,8 @@ class Sender:
     async def _run_once(self) -> float:
         """One round; returns how long the loop may sleep (ms)."""
         now_ms = self.monotonic_ms()
+        if self._requests:
+            await self._handle_answers(now_ms)
         self._expire(now_ms)
         if self.idempotence is not None and not self._producer_id_usable():
             return await self._maybe_init_producer_id()
@@ -126,13 +148,16 @@ class Sender:
             if self.in_flight[node_id] < self.config.max_in_flight:
                 batches = self._drain(partitions)
                 if batches:
-                    await self._send(node_id, batches)
+                    await self._send(node_id, batches, now_ms)
                     sent += 1
         if sent:
             return 0
         # Ready partitions that could not go (no leader, slots full, a retry
         # blocking) wait for a wakeup; cap the sleep so nothing waits forever.
-        return min(next_check_ms, self.config.retry_backoff_ms if ready else next_check_ms, 1000)
+        wait_ms = min(next_check_ms, self.config.retry_backoff_ms if ready else next_check_ms, 1000)
+        if self._requests:  # wake up in time to time out the oldest request
+            wait_ms = min(wait_ms, min(r.deadline_ms for r in self._requests) - now_ms)
+        return wait_ms
 
     def _producer_id_usable(self) -> bool:
         return self.idempotence.has_producer_id and not self.idempotence.bump_required
@@ -177,48 +202,77 @@ class Sender:
 
     # -- one request -------------------------------------------------------------
 
-    async def _send(self, node_id: int, batches: list[ProducerBatch]) -> None:
-        """Write one Produce request; its answer is awaited in a task of its own."""
+    async def _send(self, node_id: int, batches: list[ProducerBatch], now_ms: float) -> None:
+        """Write one Produce request; its answer is handled by a later round."""
         try:
             connection = await self.cluster.connection_to(node_id)
         except (KafkaConnectionError, KafkaError) as exc:
             log.debug("cannot reach broker %s: %s", node_id, exc)
             self._complete_all(batches, ErrorCode.NETWORK_EXCEPTION)
             return
+        produce = _InFlightProduce(node_id, connection, batches,
+                                   now_ms + self.config.request_timeout_ms)
         self.in_flight[node_id] += 1
-        # The request task writes its frame before this returns (see _request),
-        # so requests leave in the order they were drained: sequence order.
-        await self._nursery.start(self._request, node_id, connection, batches)
+        try:
+            # Requests leave in the order they were drained: sequence order.
+            produce.request = await connection.send(
+                PRODUCE_KEY, self._produce_body(batches), expect_response=self.config.acks != 0,
+                on_done=self._answered)
+        except KafkaConnectionError:
+            self._done_with(produce)
+            self._complete_all(batches, ErrorCode.NETWORK_EXCEPTION)
+        except KafkaError as exc:
+            self._done_with(produce)
+            self._complete_all(batches, exc.code)
+        except BaseException:
+            self._done_with(produce)  # cancelled (close): fail_incomplete() takes the batches
+            raise
+        else:
+            if produce.request is None:  # acks=0: no answer will come
+                self._done_with(produce)
+                self._handle_response(batches, None)
+            else:
+                self._requests.append(produce)
 
-    async def _request(self, node_id, connection, batches, *, task_status) -> None:
+    def _produce_body(self, batches: list[ProducerBatch]) -> dict:
         by_topic: dict[str, list] = {}
         for batch in batches:
             batch.attempts += 1
             by_topic.setdefault(batch.topic, []).append(
                 {"index": batch.partition, "records": batch.build(self.config.compression)})
-        body = {"transactional_id": None, "acks": self.config.acks,
+        return {"transactional_id": None, "acks": self.config.acks,
                 "timeout_ms": int(self.config.request_timeout_ms),
                 "topic_data": [{"name": t, "partition_data": p} for t, p in by_topic.items()]}
-        # started() first, then request(): request() runs without yielding
-        # until it holds (or queues FIFO for) the connection's send lock, so
-        # the next drained request cannot overtake this one.
-        task_status.started()
-        try:
-            response = await connection.request(
-                PRODUCE_KEY, body, expect_response=self.config.acks != 0,
-                timeout_ms=self.config.request_timeout_ms)
-        except RequestTimedOut:
-            await connection.aclose()  # Kafka disconnects on a request timeout
-            self._complete_all(batches, ErrorCode.REQUEST_TIMED_OUT)
-        except KafkaConnectionError:
-            self._complete_all(batches, ErrorCode.NETWORK_EXCEPTION)
-        except KafkaError as exc:
-            self._complete_all(batches, exc.code)
-        else:
-            self._handle_response(batches, response)
-        finally:
-            self.in_flight[node_id] -= 1
-            self.wakeup()
+
+    def _answered(self, request: InFlightRequest) -> None:
+        """The connection resolved a Produce request (its reader task): look again."""
+        self._wakeup.set()
+
+    def _done_with(self, produce: _InFlightProduce) -> None:
+        self.in_flight[produce.node_id] -= 1
+        if produce in self._requests:
+            self._requests.remove(produce)
+
+    async def _handle_answers(self, now_ms: float) -> None:
+        """Handle answered requests in send order; close connections that timed out."""
+        timed_out = []
+        for produce in list(self._requests):
+            request = produce.request
+            if request.done.is_set():
+                self._done_with(produce)
+                if request.error is not None:  # the connection broke
+                    self._complete_all(produce.batches, ErrorCode.NETWORK_EXCEPTION)
+                else:
+                    self._handle_response(produce.batches, request.response)
+            elif now_ms >= produce.deadline_ms:
+                self._done_with(produce)
+                self._complete_all(produce.batches, ErrorCode.REQUEST_TIMED_OUT)
+                timed_out.append(produce.connection)
+        for connection in dict.fromkeys(timed_out):
+            # Kafka disconnects on a request timeout; the other requests on the
+            # connection fail with it and are handled next round.
+            log.debug("no answer from %s within request.timeout.ms: closing it", connection)
+            await connection.aclose()
 
     def _handle_response(self, batches: list[ProducerBatch], response) -> None:
         if response is None:  # acks=0: no answer, no offsets

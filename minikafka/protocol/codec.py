@@ -529,6 +529,8 @@ def encode(message: MessageDeclaration, obj, version: int):
 
 def part_size(part) -> int:
     """Bytes a part of an encoding stands for: its length, or a region's ``length``."""
+    if type(part) is bytes:  # nearly every part: checked first, it is per part of every frame
+        return len(part)
     if isinstance(part, _BYTES_LIKE):
         return memoryview(part).nbytes
     return part.length
@@ -541,8 +543,10 @@ def join_parts(parts):
     joined into one ``bytes`` (one send each) and each region stays as it is:
     ``[bytes, region, bytes, region, ..., bytes]``.
     """
-    if all(isinstance(part, _BYTES_LIKE) for part in parts):
-        return b"".join(parts)
+    try:
+        return b"".join(parts)  # the common case: bytes-like parts only
+    except TypeError:
+        pass  # a file region among them (join takes only bytes-like objects)
     joined, run = [], []
     for part in parts:
         if isinstance(part, _BYTES_LIKE):
