@@ -107,6 +107,11 @@ class CachedPartition:
         return respond
 
 
+def partition_key(uses_topic_ids: bool, topic: str | None, topic_id: uuid.UUID, index: int) -> tuple:
+    """A session's key for a partition: by topic id (Fetch v13+) or by topic name."""
+    return (topic_id, index) if uses_topic_ids else (topic, index)
+
+
 def cached_partition(topic: str | None, topic_id: uuid.UUID, fetch_partition) -> CachedPartition:
     """A new ``CachedPartition`` from a Fetch request's partition."""
     cached = CachedPartition(topic, topic_id, fetch_partition.partition, 0, 0)
@@ -134,9 +139,6 @@ class FetchSession:
     def size(self) -> int:
         return len(self.partitions)
 
-    def key(self, topic: str | None, topic_id: uuid.UUID, index: int) -> tuple:
-        return (topic_id, index) if self.uses_topic_ids else (topic, index)
-
     def update(self, topics: list[tuple[str | None, uuid.UUID, list]], forgotten: list[tuple]) -> None:
         """Apply an incremental fetch: add or update the named partitions, drop the forgotten ones.
 
@@ -146,7 +148,7 @@ class FetchSession:
         """
         for topic, topic_id, fetch_partitions in topics:
             for fetch_partition in fetch_partitions:
-                key = self.key(topic, topic_id, fetch_partition.partition)
+                key = partition_key(self.uses_topic_ids, topic, topic_id, fetch_partition.partition)
                 cached = self.partitions.get(key)
                 if cached is None:
                     self.partitions[key] = cached_partition(topic, topic_id, fetch_partition)
@@ -154,11 +156,11 @@ class FetchSession:
                     cached.update_request(fetch_partition)
         for topic, topic_id, indexes in forgotten:
             for index in indexes:
-                self.partitions.pop(self.key(topic, topic_id, index), None)
+                self.partitions.pop(partition_key(self.uses_topic_ids, topic, topic_id, index), None)
 
     def move_to_end(self, cached: CachedPartition) -> None:
         """Put a partition that returned records last, for fairness under ``max_bytes``."""
-        key = self.key(cached.topic, cached.topic_id, cached.partition)
+        key = partition_key(self.uses_topic_ids, cached.topic, cached.topic_id, cached.partition)
         self.partitions[key] = self.partitions.pop(key)
 
 
@@ -276,7 +278,7 @@ class FetchContext:
         for topic, topic_id, fetch_partition, data in answers:
             cached = cached_partition(topic, topic_id, fetch_partition)
             cached.must_respond(data, update=True)
-            partitions[(topic_id, cached.partition) if self.uses_topic_ids else (topic, cached.partition)] = cached
+            partitions[partition_key(self.uses_topic_ids, topic, topic_id, cached.partition)] = cached
         session = self.cache.maybe_create(now_ms, self.privileged, self.uses_topic_ids, partitions)
         return ErrorCode.NONE, session.id if session is not None else INVALID_SESSION_ID, answers
 
@@ -324,6 +326,5 @@ def new_context(cache: FetchSessionCache, session_id: int, session_epoch: int, u
         return FetchContext(cache, [])
     cache.touch(session, now_ms)
     session.epoch = next_epoch(session.epoch)
-    context = FetchContext(cache, [(c.topic, c.topic_id, c) for c in session.partitions.values()],
-                           session=session, privileged=privileged, uses_topic_ids=uses_topic_ids)
-    return context
+    return FetchContext(cache, [(c.topic, c.topic_id, c) for c in session.partitions.values()],
+                        session=session, privileged=privileged, uses_topic_ids=uses_topic_ids)
