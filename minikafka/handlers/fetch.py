@@ -86,7 +86,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     replica_id = _replica_id(request, ctx)
     by_id = ctx.api_version >= FIRST_VERSION_WITH_TOPIC_IDS
     context = new_context(services.fetch_sessions, request.session_id, request.session_epoch, by_id,
-                          _requested_topics(services, request, by_id), _forgotten_topics(services, request, by_id),
+                          _requested_topics(request, by_id), _forgotten_topics(request, by_id),
                           privileged=replica_id >= 0, now_ms=int(services.clock.monotonic_ms()))
     if context.error != ErrorCode.NONE:
         return {"throttle_time_ms": 0, "error_code": context.error, "session_id": 0, "responses": []}
@@ -111,16 +111,17 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
             "responses": _by_topic(kept)}
 
 
-def _requested_topics(services: BrokerServices, request, by_id: bool) -> list[tuple]:
-    """``[(topic name or None, topic id, [fetch partitions])]`` as the request names them."""
-    if by_id:
-        return [(services.metadata.topic_name_by_id(t.topic_id), t.topic_id, t.partitions)
-                for t in request.topics]
-    return [(t.topic, t.topic_id, t.partitions) for t in request.topics]
+def _requested_topics(request, by_id: bool) -> list[tuple]:
+    """``[(topic name, topic id, [fetch partitions])]`` as the request names them.
+
+    With topic ids (v13+) the name is None here: ``_resolve`` looks it up at
+    every read, since a session outlives the requests that named its topics.
+    """
+    return [(None if by_id else t.topic, t.topic_id, t.partitions) for t in request.topics]
 
 
-def _forgotten_topics(services: BrokerServices, request, by_id: bool) -> list[tuple]:
-    """``[(topic name or None, topic id, [partition indexes])]`` an incremental fetch drops."""
+def _forgotten_topics(request, by_id: bool) -> list[tuple]:
+    """``[(topic name, topic id, [partition indexes])]`` an incremental fetch drops."""
     forgotten = getattr(request, "forgotten_topics_data", None) or []
     return [(None if by_id else t.topic, t.topic_id, t.partitions) for t in forgotten]
 
@@ -166,7 +167,7 @@ def _resolve(services: BrokerServices, requested: list[tuple], by_id: bool) -> l
     wanted = []
     for name, topic_id, fetch_partition in requested:
         if by_id:
-            name = services.metadata.topic_name_by_id(topic_id)  # the topic may be gone since
+            name = services.metadata.topic_name_by_id(topic_id)
         partition, error = None, ErrorCode.NONE
         if name is None:
             error = ErrorCode.UNKNOWN_TOPIC_ID
