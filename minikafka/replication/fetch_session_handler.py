@@ -29,10 +29,7 @@ from __future__ import annotations
 import dataclasses
 
 from minikafka.errors import ErrorCode
-
-INVALID_SESSION_ID = 0
-INITIAL_EPOCH = 0
-MAX_EPOCH = 0x7FFFFFFF
+from minikafka.replication.fetch_session import INITIAL_EPOCH, INVALID_SESSION_ID, next_epoch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +80,7 @@ class FetchSessionHandler:
         elif self.epoch == INITIAL_EPOCH:
             self.session_id, self.epoch = session_id, 1
         else:
-            self.epoch = 1 if self.epoch == MAX_EPOCH else self.epoch + 1
+            self.epoch = next_epoch(self.epoch)
         return True
 
     def handle_error(self) -> None:
