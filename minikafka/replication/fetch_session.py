@@ -28,14 +28,16 @@ starts over with a full fetch.
 
 Eviction (``max.incremental.fetch.session.cache.slots`` sessions): a new
 session takes the least recently used one's slot if that one has been idle
-longer than ``MIN_EVICTION_MS`` (two minutes, a constant in Kafka too); otherwise it may
-take the slot of the least valuable evictable session, ordered by
-(privileged, partition count, id): follower sessions are privileged, and a
-session younger than the eviction time can be evicted only by a privileged
-session and only if it is not privileged itself.
+longer than ``MIN_EVICTION_MS`` (two minutes, a constant in Kafka too);
+otherwise it may take the slot of the least valuable evictable session,
+ordered by (privileged, partition count, id), if the new one is worth at
+least as much. Follower sessions are privileged; a session younger than the
+eviction time can be evicted only by a privileged session and only if it is
+not privileged itself.
 
-Sans-I/O: every method takes ``now_ms``; the caller serialises access (the
-broker's single Trio loop).
+Sans-I/O: time comes in as ``now_ms``, session ids from an injected
+``random.Random``; the caller serialises access (the broker's single Trio
+loop).
 """
 
 from __future__ import annotations
