@@ -99,6 +99,7 @@ from minikafka.metadata.image import BROKER_RESOURCE, MetadataImage
 from minikafka.metadata.runtime import MetadataRuntime
 from minikafka.replication import waiters
 from minikafka.replication.fetcher import ReplicaFetcher
+from minikafka.replication.fetch_session import FetchSessionCache
 from minikafka.replication.partition import Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
@@ -217,6 +218,7 @@ class Broker:
             config=self.config, clock=self, metadata=self.topics, partitions=self,
             replicas=self.replicas, group_coordinator=self.group_coordinator, topic_admin=self,
             forwarding=self.controller_channel, controller=self.metadata, quorum=self.metadata.quorum,
+            fetch_sessions=FetchSessionCache(self.config["max.incremental.fetch.session.cache.slots"]),
             producer_ids=self.producer_ids, api_keys=frozenset(self.handlers))
 
     def _broker_epoch(self) -> int:

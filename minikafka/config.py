@@ -387,6 +387,8 @@ BROKER_KEYS = [
               "fetch response of a follower.", valid=Range(0)),
     ConfigKey("replica.socket.timeout.ms", "int", 30000, "The socket timeout for network requests of "
               "follower replicas (at least replica.fetch.wait.max.ms).", valid=Range(1)),
+    ConfigKey("max.incremental.fetch.session.cache.slots", "int", 1000, "The maximum number of "
+              "incremental fetch sessions that we will maintain.", valid=Range(0)),
     ConfigKey("replica.high.watermark.checkpoint.interval.ms", "long", 5000, "The frequency with which the "
               "high watermark is saved out to disk.", valid=Range(1)),
     ConfigKey("inter.broker.listener.name", "string", None, "Name of the listener used for communication "

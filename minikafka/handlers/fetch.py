@@ -26,11 +26,15 @@ given to consumers. ``last_stable_offset`` equals the high watermark while
 there are no transactions. ``aborted_transactions`` is null, or an empty
 list for READ_COMMITTED consumers, for the same reason.
 
-Fetch sessions (KIP-227): a full fetch (``session_id`` 0) is answered with
-``session_id`` 0, which tells the client that no session was created and
-every later fetch must be full. An incremental fetch (``session_epoch`` > 0)
-names a session we never created: ``FETCH_SESSION_ID_NOT_FOUND``, after which
-the client falls back to full fetches.
+Fetch sessions (KIP-227, :mod:`minikafka.replication.fetch_session`): a
+full fetch (``session_epoch`` 0) creates a session if the cache has a slot
+and answers its ``session_id``; an incremental fetch names only the
+partitions whose fetch position changed, reads every partition of the
+session, and answers only those with news (records, a new high watermark or
+log start offset, an error, a diverging epoch). Session errors
+(FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH,
+FETCH_SESSION_TOPIC_ID_ERROR) are top-level and read nothing; the client
+falls back to a full fetch. ``session_epoch`` -1 asks for no session.
 
 Zero copy (Kafka's ``FileRecords`` and ``transferTo``): when the connection
 asks for it (``ctx.connection.zero_copy``), each partition's ``records`` is a
@@ -66,12 +70,12 @@ from minikafka.handlers.services import BrokerServices
 from minikafka.quorum.runtime import handle_raft_request
 from minikafka.protocol.metadata_topic import is_metadata_fetch
 from minikafka.replication.fetch_rules import validate_leader_epoch
+from minikafka.replication.fetch_session import new_context
 from minikafka.replication.follower_state import FetchPosition
 
 API_KEY = 1
 FIRST_VERSION_WITH_TOPIC_IDS = 13
 READ_COMMITTED = 1
-FULL_FETCH_EPOCHS = (-1, 0)  # -1: no session wanted; 0: full fetch, session allowed
 FIRST_VERSION_WITH_REPLICA_STATE = 15
 CONSUMER_REPLICA_ID = -1
 
@@ -79,26 +83,47 @@ CONSUMER_REPLICA_ID = -1
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     if is_metadata_fetch(request):
         return {"throttle_time_ms": 0, **await handle_raft_request(services.quorum, API_KEY, request)}
-    if request.session_id != 0 or request.session_epoch not in FULL_FETCH_EPOCHS:
-        return {"throttle_time_ms": 0, "error_code": ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
-                "session_id": 0, "responses": []}
-    wanted = _resolve(services, request, ctx)
-    partitions = [p for _, _, p, _ in wanted if p is not None]
-    zero_copy = getattr(ctx.connection, "zero_copy", False)
     replica_id = _replica_id(request, ctx)
+    by_id = ctx.api_version >= FIRST_VERSION_WITH_TOPIC_IDS
+    context = new_context(services.fetch_sessions, request.session_id, request.session_epoch, by_id,
+                          _requested_topics(request, by_id), _forgotten_topics(request, by_id),
+                          privileged=replica_id >= 0, now_ms=int(services.clock.monotonic_ms()))
+    if context.error != ErrorCode.NONE:
+        return {"throttle_time_ms": 0, "error_code": context.error, "session_id": 0, "responses": []}
+    wanted = _resolve(services, context.partitions, by_id)
+    partitions = [p for _, _, _, p, _ in wanted if p is not None]
+    zero_copy = getattr(ctx.connection, "zero_copy", False)
     reader = _ReplicaReader(services, replica_id) if replica_id >= 0 else _read_for_consumer
     deadline_ms = services.clock.monotonic_ms() + max(0, request.max_wait_ms)
     while True:
-        responses, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
+        answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
         remaining_ms = deadline_ms - services.clock.monotonic_ms()
         if total_bytes >= request.min_bytes or answer_now or remaining_ms <= 0 or not partitions:
             break
-        _close_regions(responses)  # not enough yet: this answer is dropped
+        _close_regions(answers)  # not enough yet: this answer is dropped
         # A follower waits for new records, a consumer for the high watermark to move.
         wait = services.partitions.wait_for_appends if replica_id >= 0 else services.partitions.wait_for_commits
         await wait(partitions, remaining_ms)
-    return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE, "session_id": 0,
-            "responses": responses}
+    error, session_id, kept = context.respond(answers, int(services.clock.monotonic_ms()))
+    sent = {id(answer) for answer in kept}
+    _close_regions([answer for answer in answers if id(answer) not in sent])
+    return {"throttle_time_ms": 0, "error_code": error, "session_id": session_id,
+            "responses": _by_topic(kept)}
+
+
+def _requested_topics(request, by_id: bool) -> list[tuple]:
+    """``[(topic name, topic id, [fetch partitions])]`` as the request names them.
+
+    With topic ids (v13+) the name is None here: ``_resolve`` looks it up at
+    every read, since a session outlives the requests that named its topics.
+    """
+    return [(None if by_id else t.topic, t.topic_id, t.partitions) for t in request.topics]
+
+
+def _forgotten_topics(request, by_id: bool) -> list[tuple]:
+    """``[(topic name, topic id, [partition indexes])]`` an incremental fetch drops."""
+    forgotten = getattr(request, "forgotten_topics_data", None) or []
+    return [(None if by_id else t.topic, t.topic_id, t.partitions) for t in forgotten]
 
 
 def _replica_id(request, ctx) -> int:
@@ -137,28 +162,28 @@ class _ReplicaReader:
         return {"records": read.records}
 
 
-def _resolve(services: BrokerServices, request, ctx) -> list:
-    """``[(topic_entry, fetch_partition, Partition | None, error)]`` in request order."""
-    by_id = ctx.api_version >= FIRST_VERSION_WITH_TOPIC_IDS
+def _resolve(services: BrokerServices, requested: list[tuple], by_id: bool) -> list:
+    """``[(topic, topic_id, fetch_partition, Partition | None, error)]`` in fetch order."""
     wanted = []
-    for topic in request.topics:
-        name = services.metadata.topic_name_by_id(topic.topic_id) if by_id else topic.topic
-        for fetch_partition in topic.partitions:
-            partition, error = None, ErrorCode.NONE
-            if name is None:
-                error = ErrorCode.UNKNOWN_TOPIC_ID
-            else:
-                try:
-                    partition = services.partitions.leader_partition(name, fetch_partition.partition)
-                except KafkaError as exc:
-                    error = exc.code
-            wanted.append((topic, fetch_partition, partition, error))
+    for name, topic_id, fetch_partition in requested:
+        if by_id:
+            name = services.metadata.topic_name_by_id(topic_id)
+        partition, error = None, ErrorCode.NONE
+        if name is None:
+            error = ErrorCode.UNKNOWN_TOPIC_ID
+        else:
+            try:
+                partition = services.partitions.leader_partition(name, fetch_partition.partition)
+            except KafkaError as exc:
+                error = exc.code
+        wanted.append((name, topic_id, fetch_partition, partition, error))
     return wanted
 
 
 def _read(request, wanted, zero_copy: bool, reader) -> tuple[list, int, bool]:
-    """Read every partition once; return (responses, bytes read, answer now).
+    """Read every partition once; return (answers, bytes read, answer now).
 
+    ``answers`` is ``[(topic, topic_id, fetch_partition, partition data)]``.
     Answer now (without waiting for more data): a partition had an error or
     a diverging epoch.
 
@@ -166,14 +191,10 @@ def _read(request, wanted, zero_copy: bool, reader) -> tuple[list, int, bool]:
     returns the partition's ``records`` (and a ``diverging_epoch``, for a
     follower). With ``zero_copy``, ``records`` are ``FileRegion``s (or ``b""``).
     """
-    responses, by_topic = [], {}
+    answers = []
     remaining_bytes = request.max_bytes
     total_bytes, answer_now = 0, False
-    for topic, fetch_partition, partition, error in wanted:
-        key = id(topic)
-        if key not in by_topic:
-            by_topic[key] = {"topic": topic.topic, "topic_id": topic.topic_id, "partitions": []}
-            responses.append(by_topic[key])
+    for name, topic_id, fetch_partition, partition, error in wanted:
         if partition is not None:
             limit = min(fetch_partition.partition_max_bytes, max(remaining_bytes, 0))
             try:
@@ -186,20 +207,31 @@ def _read(request, wanted, zero_copy: bool, reader) -> tuple[list, int, bool]:
                 remaining_bytes -= size
                 if "diverging_epoch" in read:
                     answer_now = True  # the follower must truncate before fetching on
-                by_topic[key]["partitions"].append(
-                    _partition_data(fetch_partition.partition, partition, read, request))
+                answers.append((name, topic_id, fetch_partition,
+                                _partition_data(fetch_partition.partition, partition, read, request)))
                 continue
         answer_now = True
-        by_topic[key]["partitions"].append(_partition_error(fetch_partition.partition, error))
-    return responses, total_bytes, answer_now
+        answers.append((name, topic_id, fetch_partition, _partition_error(fetch_partition.partition, error)))
+    return answers, total_bytes, answer_now
 
 
-def _close_regions(responses: list) -> None:
-    """Release the file descriptors of the regions in responses that will not be sent."""
-    for topic in responses:
-        for partition_data in topic["partitions"]:
-            if hasattr(partition_data["records"], "close"):
-                partition_data["records"].close()
+def _by_topic(answers: list[tuple]) -> list[dict]:
+    """The response's ``responses``: the answers grouped by topic, in order of first appearance."""
+    responses, by_topic = [], {}
+    for name, topic_id, _, data in answers:
+        topic = by_topic.get((name, topic_id))
+        if topic is None:
+            topic = by_topic[(name, topic_id)] = {"topic": name, "topic_id": topic_id, "partitions": []}
+            responses.append(topic)
+        topic["partitions"].append(data)
+    return responses
+
+
+def _close_regions(answers: list[tuple]) -> None:
+    """Release the file descriptors of the regions in answers that will not be sent."""
+    for _, _, _, data in answers:
+        if hasattr(data["records"], "close"):
+            data["records"].close()
 
 
 def _partition_data(index: int, partition, read: dict, request) -> dict:

@@ -19,6 +19,7 @@ field                  type                         implemented by
 ``forwarding``         ``ControllerForwarding``     ``ControllerChannel``
 ``controller``         ``LocalController``          ``MetadataRuntime``
 ``quorum``             ``QuorumRuntime``            the KRaft replica of ``__cluster_metadata``
+``fetch_sessions``     ``FetchSessionCache``        the broker's fetch sessions (KIP-227)
 ``producer_ids``       ``ProducerIdSource``         ``ProducerIdManager``
 ``api_keys``           ``frozenset[int]``           the keys of the broker's handler table
 =====================  ===========================  ============================================
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from minikafka.errors import ErrorCode
     from minikafka.handlers import RequestContext
     from minikafka.metadata.image import MetadataImage
+    from minikafka.replication.fetch_session import FetchSessionCache
     from minikafka.replication.partition import Partition
     from minikafka.quorum.runtime import QuorumRuntime
     from minikafka.metadata.topics import TopicInfo
@@ -211,6 +213,7 @@ class BrokerServices:
     forwarding: ControllerForwarding
     controller: LocalController
     quorum: QuorumRuntime
+    fetch_sessions: FetchSessionCache
     producer_ids: ProducerIdSource
     api_keys: frozenset[int]
 

@@ -31,6 +31,12 @@ changed since the request was sent is ignored (its ``PartitionFollowerState`` ob
 is no longer the one the request was built from). A connection error closes
 the connection and retries after ``replica.fetch.backoff.ms``.
 
+Fetch sessions (KIP-227, ``FetchSessionHandler``): the first Fetch names
+every partition and opens a session on the leader; later ones name only the
+partitions whose position changed (an idle follower's Fetch names none), and
+the leader answers only the partitions with news. A session error makes the
+next Fetch a full one, sent at once.
+
 Fetch version 12 is the first with ``last_fetched_epoch`` and
 ``diverging_epoch`` (KIP-595's truncation on fetch, which Kafka's followers
 use since 2.7); it still names topics, so no topic-id lookup is needed.
@@ -48,6 +54,7 @@ from minikafka.errors import ErrorCode
 from minikafka.metadata.image import MetadataImage
 from minikafka.protocol.codec import DecodeError
 from minikafka.replication.fetch_rules import LeaderEpochEndOffset
+from minikafka.replication.fetch_session_handler import FetchSessionHandler
 from minikafka.rpc.client import exchange
 
 log = logging.getLogger("minikafka.replication.fetcher")
@@ -100,13 +107,15 @@ class ReplicaFetcher:
 
     async def run(self) -> None:
         """Fetch until cancelled (``cancel_scope``), reconnecting after errors."""
+        session = FetchSessionHandler()  # outlives connections, so a new one closes the old session
         with self.cancel_scope:
             while True:
                 try:
                     stream = await self._connect()
                     async with stream:
-                        await self._fetch_loop(stream)
+                        await self._fetch_loop(stream, session)
                 except NETWORK_ERRORS as exc:
+                    session.handle_error()
                     log.info("broker %s: fetching from leader %s failed: %s", self.node_id,
                              self.leader_id, exc)
                 await trio.sleep(self.backoff_s)
@@ -128,18 +137,18 @@ class ReplicaFetcher:
                 return endpoint.host, endpoint.port
         raise OSError(f"broker {self.leader_id} has no listener {wanted!r}")
 
-    async def _fetch_loop(self, stream) -> None:
+    async def _fetch_loop(self, stream, session: FetchSessionHandler) -> None:
         while True:
-            request, sent = self._build_request()
+            request, sent = self._build_request(session)
             if not sent:
                 await self._wait_for_work()
                 continue
             with trio.fail_after(self.request_timeout_s):
                 response = await self._exchange(stream, FETCH_KEY, FETCH_VERSION, request)
-            if response.error_code != ErrorCode.NONE:
-                log.info("broker %s: fetch from %s: %s", self.node_id, self.leader_id,
+            if not session.handle_response(response.error_code, response.session_id):
+                # The session is gone or out of step: the next fetch is a full one, at once.
+                log.info("broker %s: fetch session with %s: %s", self.node_id, self.leader_id,
                          ErrorCode(response.error_code).name)
-                await trio.sleep(self.backoff_s)
                 continue
             for topic in response.responses:
                 for data in topic.partitions:
@@ -159,29 +168,44 @@ class ReplicaFetcher:
         return exchange(stream, api_key, version, self._correlation_id,
                         f"replica-fetcher-{self.node_id}", body)
 
-    def _build_request(self) -> tuple[dict, dict]:
-        """The Fetch body, and ``{key: (partition, follower_state)}`` it asks for."""
+    def _build_request(self, session: FetchSessionHandler) -> tuple[dict, dict]:
+        """The Fetch body, and ``{key: (partition, follower_state)}`` it fetches.
+
+        In a session the body names only the partitions whose fields changed
+        since the last request (``FetchSessionHandler.build``); the answer
+        may cover any partition of the session.
+        """
         now = trio.current_time()
         max_bytes = self.config["replica.fetch.max.bytes"]
-        topics: dict[str, list] = {}
-        sent = {}
+        wanted, sent = {}, {}
         for key, partition in self.partitions.items():
             state = partition.follower_state
             if state is None or state.leader_id != self.leader_id or self._delayed_until.get(key, 0) > now:
                 continue
             position = state.next_fetch(partition.epoch_cache)
-            topics.setdefault(key[0], []).append({
+            wanted[key] = {
                 "partition": key[1], "current_leader_epoch": position.current_leader_epoch,
                 "fetch_offset": position.fetch_offset, "last_fetched_epoch": position.last_fetched_epoch,
-                "log_start_offset": partition.log_start_offset, "partition_max_bytes": max_bytes})
+                "log_start_offset": partition.log_start_offset, "partition_max_bytes": max_bytes}
             sent[key] = (partition, state)
+        if not sent:
+            return {}, sent  # nothing to fetch; the session keeps its partitions until the next request
+        data = session.build(wanted)
+        topics: dict[str, list] = {}
+        for (name, _), fields in data.to_send.items():
+            topics.setdefault(name, []).append(fields)
+        forgotten: dict[str, list] = {}
+        for name, index in data.forgotten:
+            forgotten.setdefault(name, []).append(index)
         config = self.config
         request = {"replica_id": self.node_id, "max_wait_ms": self.max_wait_ms,
                    "min_bytes": config["replica.fetch.min.bytes"],
                    "max_bytes": config["replica.fetch.response.max.bytes"],
-                   "isolation_level": 0, "session_id": 0, "session_epoch": -1,
+                   "isolation_level": 0, "session_id": data.session_id, "session_epoch": data.session_epoch,
                    "topics": [{"topic": name, "partitions": parts} for name, parts in topics.items()],
-                   "forgotten_topics_data": [], "rack_id": ""}
+                   "forgotten_topics_data": [{"topic": name, "partitions": indexes}
+                                             for name, indexes in forgotten.items()],
+                   "rack_id": ""}
         return request, sent
 
     async def _apply(self, stream, key, partition, state, data) -> None:

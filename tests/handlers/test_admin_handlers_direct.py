@@ -78,7 +78,7 @@ class FakeBroker:
         self.services = BrokerServices(
             config=self.config, clock=None, metadata=self.topics, partitions=self, replicas=None,
             group_coordinator=None, topic_admin=self, forwarding=None, controller=None, quorum=None,
-            producer_ids=None, api_keys=frozenset())
+            fetch_sessions=None, producer_ids=None, api_keys=frozenset())
 
     create_topic = Broker.create_topic
     delete_topic = Broker.delete_topic
