@@ -12,7 +12,10 @@ Long poll (Kafka's ``DelayedFetch``):
     then answers with whatever there is (possibly nothing). Appends wake the
     waiting fetch early (``services.partitions.wait_for_commits`` for a consumer, which
     can only read below the high watermark; ``wait_for_appends`` for a
-    follower); it then reads again.
+    follower). A wake-up first compares what a read depends on (each
+    partition's role, epochs, log start and end offsets, high watermark) with
+    what the last read saw, and reads again only if something moved; when
+    the time is up with nothing new, the last read is the answer.
     An error in any partition answers at once.
 
 Sizes:
@@ -55,7 +58,9 @@ checks the follower's ``last_fetched_epoch`` first and may answer a
 ``diverging_epoch`` instead of records; otherwise it reads up to its log
 *end*, not the high watermark, and records the follower's position, which
 may move the high watermark (waking acks=all produces and consumers) or let
-the follower back into the ISR (``Partition.read_for_follower``).
+the follower back into the ISR (``Partition.read_for_follower``). The
+position is recorded by the read on arrival only, never by the read that
+ends the long poll.
 
 A Fetch of ``__cluster_metadata-0`` is a KRaft follower replicating the
 metadata log (KIP-595): it goes to the quorum
@@ -95,15 +100,23 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     zero_copy = getattr(ctx.connection, "zero_copy", False)
     reader = _ReplicaReader(services, replica_id) if replica_id >= 0 else _read_for_consumer
     deadline_ms = services.clock.monotonic_ms() + max(0, request.max_wait_ms)
-    while True:
-        answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
+    answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
+    if replica_id >= 0:
+        reader.update_fetch_state = False  # the follower's position is recorded on arrival only
+    seen = _offsets(partitions)
+    # A follower waits for new records, a consumer for the high watermark to move.
+    wait = services.partitions.wait_for_appends if replica_id >= 0 else services.partitions.wait_for_commits
+    while total_bytes < request.min_bytes and not answer_now and partitions:
         remaining_ms = deadline_ms - services.clock.monotonic_ms()
-        if total_bytes >= request.min_bytes or answer_now or remaining_ms <= 0 or not partitions:
+        if remaining_ms <= 0:
             break
-        _close_regions(answers)  # not enough yet: this answer is dropped
-        # A follower waits for new records, a consumer for the high watermark to move.
-        wait = services.partitions.wait_for_appends if replica_id >= 0 else services.partitions.wait_for_commits
         await wait(partitions, remaining_ms)
+        now_seen = _offsets(partitions)
+        if now_seen == seen:
+            continue  # the last read still stands: reading again would answer the same
+        seen = now_seen
+        _close_regions(answers)  # not enough then: that answer is dropped
+        answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
     error, session_id, kept = context.respond(answers, int(services.clock.monotonic_ms()))
     sent = {id(answer) for answer in kept}
     _close_regions([answer for answer in answers if id(answer) not in sent])
@@ -143,19 +156,25 @@ def _read_for_consumer(partition, fetch_partition, limit: int, min_one_batch: bo
 
 
 class _ReplicaReader:
-    """A follower's read (``Partition.read_for_follower``), reporting ISR proposals."""
+    """A follower's read (``Partition.read_for_follower``), reporting ISR proposals.
+
+    ``update_fetch_state``: record the follower's position (the first read of
+    a fetch only, as Kafka does).
+    """
 
     def __init__(self, services: BrokerServices, replica_id: int):
         self.services = services
         self.replica_id = replica_id
+        self.update_fetch_state = True
 
     def __call__(self, partition, fetch_partition, limit: int, min_one_batch: bool, zero_copy: bool) -> dict:
         position = FetchPosition(fetch_partition.fetch_offset, fetch_partition.last_fetched_epoch,
                                  fetch_partition.current_leader_epoch)
         read = partition.read_for_follower(self.replica_id, position, fetch_partition.log_start_offset, limit,
                                            self.services.clock.now_ms(), min_one_batch=min_one_batch,
-                                           zero_copy=zero_copy)
-        self.services.replicas.on_follower_fetch(partition, read.update)
+                                           zero_copy=zero_copy, update_fetch_state=self.update_fetch_state)
+        if read.update is not None:
+            self.services.replicas.on_follower_fetch(partition, read.update)
         if read.diverging_epoch is not None:
             return {"records": b"", "diverging_epoch": {"epoch": read.diverging_epoch.leader_epoch,
                                                         "end_offset": read.diverging_epoch.end_offset}}
@@ -213,6 +232,18 @@ def _read(request, wanted, zero_copy: bool, reader) -> tuple[list, int, bool]:
         answer_now = True
         answers.append((name, topic_id, fetch_partition, _partition_error(fetch_partition.partition, error)))
     return answers, total_bytes, answer_now
+
+
+def _offsets(partitions: list) -> list[tuple]:
+    """What a read of ``partitions`` depends on, per partition (Kafka's ``DelayedFetch.tryComplete``).
+
+    While these are unchanged, reading again would give the same answer:
+    role and epochs (the epoch checks, a diverging epoch), the log start and
+    end offsets (a follower reads to the log end) and the high watermark (a
+    consumer reads to it; every answer carries it).
+    """
+    return [(p.is_leader, p.leader_epoch, p.partition_epoch, p.log_start_offset, p.log_end_offset,
+             p.high_watermark) for p in partitions]
 
 
 def _by_topic(answers: list[tuple]) -> list[dict]:

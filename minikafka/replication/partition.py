@@ -255,14 +255,18 @@ class Partition:
     # -- replication: the leader's side of a follower's Fetch --------------------
 
     def read_for_follower(self, replica_id: int, fetch_position, log_start_offset: int, max_bytes: int,
-                          now_ms: int, *, min_one_batch: bool, zero_copy: bool = False) -> ReplicaRead:
+                          now_ms: int, *, min_one_batch: bool, zero_copy: bool = False,
+                          update_fetch_state: bool = True) -> ReplicaRead:
         """Answer one follower's fetch of this partition (Kafka's ``readRecords`` for replicas).
 
         Checks its epochs (``fetch_rules.check_replica_fetch``); if the logs
         agree, reads from ``fetch_offset`` up to the log end (not the high
-        watermark: the follower needs what is not committed yet) and records
-        the follower's position, which may move the high watermark or propose
-        a new ISR (``ReplicaRead.update``).
+        watermark: the follower needs what is not committed yet) and, if
+        ``update_fetch_state``, records the follower's position, which may
+        move the high watermark or propose a new ISR (``ReplicaRead.update``).
+        A fetch records it once, when it arrives; the read that answers a
+        fetch parked until new records came (Kafka's ``DelayedFetch``) does
+        not record it again.
 
         Raises:
             KafkaError: NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH,
@@ -279,6 +283,8 @@ class Partition:
         leader_end_offset = self.log_end_offset
         records = self.log.read(fetch_position.fetch_offset, max_bytes, FetchIsolation.LOG_END,
                                 min_one_batch=min_one_batch, zero_copy=zero_copy)
+        if not update_fetch_state:
+            return ReplicaRead(records)
         update = leader_state.update_follower_fetch_state(
             replica_id, fetch_position.fetch_offset, log_start_offset, now_ms, leader_end_offset)
         if update.high_watermark_advanced:
