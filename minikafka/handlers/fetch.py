@@ -103,13 +103,15 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
     if replica_id >= 0:
         reader.update_fetch_state = False  # the follower's position is recorded on arrival only
-    seen = _offsets(partitions)
     # A follower waits for new records, a consumer for the high watermark to move.
     wait = services.partitions.wait_for_appends if replica_id >= 0 else services.partitions.wait_for_commits
+    seen = None  # what the last read depended on; taken only by a fetch that waits
     while total_bytes < request.min_bytes and not answer_now and partitions:
         remaining_ms = deadline_ms - services.clock.monotonic_ms()
         if remaining_ms <= 0:
             break
+        if seen is None:
+            seen = _offsets(partitions)  # nothing ran since the read: it saw these
         await wait(partitions, remaining_ms)
         now_seen = _offsets(partitions)
         if now_seen == seen:
