@@ -106,19 +106,23 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     # A follower waits for new records, a consumer for the high watermark to move.
     wait = services.partitions.wait_for_appends if replica_id >= 0 else services.partitions.wait_for_commits
     seen = None  # what the last read depended on; taken only by a fetch that waits
-    while total_bytes < request.min_bytes and not answer_now and partitions:
-        remaining_ms = deadline_ms - services.clock.monotonic_ms()
-        if remaining_ms <= 0:
-            break
-        if seen is None:
-            seen = _offsets(partitions)  # nothing ran since the read: it saw these
-        await wait(partitions, remaining_ms)
-        now_seen = _offsets(partitions)
-        if now_seen == seen:
-            continue  # the last read still stands: reading again would answer the same
-        seen = now_seen
-        _close_regions(answers)  # not enough then: that answer is dropped
-        answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
+    try:
+        while total_bytes < request.min_bytes and not answer_now and partitions:
+            remaining_ms = deadline_ms - services.clock.monotonic_ms()
+            if remaining_ms <= 0:
+                break
+            if seen is None:
+                seen = _offsets(partitions)  # nothing ran since the read: it saw these
+            await wait(partitions, remaining_ms)
+            now_seen = _offsets(partitions)
+            if now_seen == seen:
+                continue  # the last read still stands: reading again would answer the same
+            seen = now_seen
+            _close_regions(answers)  # not enough then: that answer is dropped
+            answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
+    except BaseException:
+        _close_regions(answers)  # cancelled while parked (the connection went away)
+        raise
     error, session_id, kept = context.respond(answers, int(services.clock.monotonic_ms()))
     sent = {id(answer) for answer in kept}
     _close_regions([answer for answer in answers if id(answer) not in sent])
