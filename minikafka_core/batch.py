@@ -34,7 +34,7 @@ from minikafka_core.records import (ATTRIBUTES_POS, BASE_OFFSET_POS, BASE_SEQUEN
                                     PRODUCER_ID_POS, RECORDS_COUNT_POS, RecordReader,
                                     TIMESTAMP_TYPE_MASK, TRANSACTIONAL_MASK,
                                     UNSUPPORTED_COMPRESSION_TYPE, UNSUPPORTED_FOR_MESSAGE_FORMAT,
-                                    decode_records)
+                                    decode_records, last_sequence_of, timestamp_type_of)
 
 KNOWN_CODECS = (0, 1, 2, 3, 4)  # none, gzip, snappy, lz4, zstd
 INT64_MIN = -(2**63)
@@ -117,8 +117,8 @@ class BatchInfo:
 
     @property
     def timestamp_type(self) -> int:
-        """0 for CreateTime, 1 for LogAppendTime."""
-        return 1 if self.attributes & TIMESTAMP_TYPE_MASK else 0
+        """``CREATE_TIME`` (0) or ``LOG_APPEND_TIME`` (1)."""
+        return timestamp_type_of(self.attributes)
 
     @property
     def is_transactional(self) -> bool:
@@ -130,10 +130,8 @@ class BatchInfo:
 
     @property
     def last_sequence(self) -> int:
-        """``base_sequence + last_offset_delta``, wrapping at 2**31 like Kafka's."""
-        if self.base_sequence < 0:
-            return self.base_sequence
-        return (self.base_sequence + self.last_offset_delta) % 2147483648
+        """Sequence number of the last record (``records.last_sequence_of``)."""
+        return last_sequence_of(self.base_sequence, self.last_offset_delta)
 
     def __repr__(self) -> str:
         return (f"BatchInfo(position={self.position}, size={self.size}, "

@@ -418,6 +418,23 @@ def _read_bytes(reader, data):
 # --- batches -----------------------------------------------------------------
 
 
+def last_sequence_of(base_sequence, last_offset_delta):
+    """The sequence number of a batch's last record, as Kafka's ``DefaultRecordBatch.lastSequence``.
+
+    Sequences wrap from 2**31 - 1 to 0; a batch without a producer
+    (``NO_SEQUENCE``) has no last sequence either. Both views of a batch
+    header (``Batch`` here, ``batch.BatchInfo`` from validation) use this.
+    """
+    if base_sequence == NO_SEQUENCE:
+        return NO_SEQUENCE
+    return (base_sequence + last_offset_delta) % 2147483648
+
+
+def timestamp_type_of(attributes):
+    """``LOG_APPEND_TIME`` if the attributes' timestamp-type bit is set, else ``CREATE_TIME``."""
+    return LOG_APPEND_TIME if attributes & TIMESTAMP_TYPE_MASK else CREATE_TIME
+
+
 @cython.cclass
 class Batch:
     """One record batch as read from a buffer: header fields and records.
@@ -466,7 +483,7 @@ class Batch:
 
     @property
     def timestamp_type(self) -> int:
-        return LOG_APPEND_TIME if self.attributes & TIMESTAMP_TYPE_MASK else CREATE_TIME
+        return timestamp_type_of(self.attributes)
 
     @property
     def is_transactional(self) -> bool:
@@ -483,10 +500,8 @@ class Batch:
 
     @property
     def last_sequence(self) -> int:
-        """Sequence number of the last record; wraps at 2**31 like Kafka."""
-        if self.base_sequence == NO_SEQUENCE:
-            return NO_SEQUENCE
-        return (self.base_sequence + self.last_offset_delta) % 2147483648
+        """Sequence number of the last record (``last_sequence_of``)."""
+        return last_sequence_of(self.base_sequence, self.last_offset_delta)
 
     @property
     def control_records(self) -> list:
