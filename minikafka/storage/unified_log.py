@@ -230,8 +230,9 @@ class UnifiedLog:
             now_ms: the wall clock, for LogAppendTime and time-based rolls.
             single_batch: require exactly one batch (Produce v3+ does).
             allow_zstd: False for Produce below v7, which predates zstd (KIP-110).
-            origin: ``CLIENT`` (a producer: KIP-890 verification applies) or
-                ``COORDINATOR`` (a coordinator's own records).
+            origin: ``CLIENT`` (a producer: duplicates, sequences, epoch,
+                KIP-890) or ``COORDINATOR`` (a coordinator's own records,
+                e.g. transactional offset commits: epoch and KIP-890 only).
             verification_guard: what ``maybe_start_verification`` returned
                 for the request's transactional producer, once the
                 coordinator confirmed the partition is in its transaction.
@@ -250,7 +251,9 @@ class UnifiedLog:
         if not allow_zstd and any(batch.compression == ZSTD for batch in batches):
             raise KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7 or later")
         duplicate = self.producer_state.check_batches(
-            batches, verify_transactions=origin is AppendOrigin.CLIENT, verification_guard=verification_guard)
+            batches, check_sequences=origin is AppendOrigin.CLIENT,
+            verify_transactions=origin in (AppendOrigin.CLIENT, AppendOrigin.COORDINATOR),
+            verification_guard=verification_guard)
         if duplicate is not None:
             logger.info("%s-%d: duplicate batch from producer %d answered with offset %d",
                         self.topic, self.partition, batches[0].producer_id, duplicate.first_offset)
