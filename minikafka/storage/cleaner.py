@@ -243,7 +243,8 @@ def clean_log(log, now_ms: int, on_step=None) -> CleanerStats:
     for group in group_segments_by_size(to_clean, log.config.segment_bytes, first_uncleanable):
         end = _end_of_group(log, group)
         txns = CleanedTransactionMetadata(log.collect_aborted_transactions(group[0].base_offset, end))
-        _clean_segments(log, group, offset_map, last_batch_of_producer, txns, now_ms, stats, on_step)
+        _clean_segments(log, group, offset_map, last_batch_of_producer, txns, first_uncleanable, now_ms,
+                        stats, on_step)
     if first_uncleanable != log.last_clean_offset:
         log.last_clean_offset = first_uncleanable
         log.notify_checkpoint()
@@ -327,8 +328,15 @@ def group_segments_by_size(segments: list, max_bytes: int, first_uncleanable: in
 
 
 def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: dict,
-                    txns: CleanedTransactionMetadata, now_ms: int, stats: CleanerStats, on_step) -> None:
-    """Write ``group``'s surviving batches into one new segment and swap it in."""
+                    txns: CleanedTransactionMetadata, upper_bound: int, now_ms: int, stats: CleanerStats,
+                    on_step) -> None:
+    """Write ``group``'s surviving batches into one new segment and swap it in.
+
+    Batches reaching ``upper_bound`` (the first uncleanable offset: the last
+    stable offset may lie inside the group's last segment) are copied as
+    they are, with their ``.txnindex`` entries: they may belong to a
+    transaction not yet stable, or be truncated away later.
+    """
     retention_ms = log.config.delete_retention_ms
 
     def should_retain(record, info) -> bool:  # Kafka's shouldRetainRecord
@@ -348,7 +356,9 @@ def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: 
                 batch = segment.read_batch(info)
                 stats.records_read += info.record_count
                 retain_empty = info.last_offset in last_batch_of_producer.get(info.producer_id, ())
-                if info.is_control:
+                if info.last_offset >= upper_bound:
+                    out = batch
+                elif info.is_control:
                     out = _clean_marker(batch, info, txns, retain_empty, now_ms, retention_ms)
                 elif txns.on_batch_read(info):  # an aborted transaction's batch
                     out = record_filter.empty_batch(info) if retain_empty else b""
@@ -364,7 +374,9 @@ def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: 
     cleaned_path = segment_swap.cleaned_file_path(log.dir, group[0].base_offset)
     try:
         segment_swap.write_cleaned_file(cleaned_path, surviving_batches(), mtime)
-        segment_swap.swap_in(log, cleaned_path, group, on_step, aborted_txns=txns.cleaned_index)
+        beyond = [txn for segment in group for txn in log.txn_index(segment.base_offset).entries
+                  if txn.last_offset >= upper_bound]
+        segment_swap.swap_in(log, cleaned_path, group, on_step, aborted_txns=txns.cleaned_index + beyond)
     except BaseException:
         if os.path.exists(cleaned_path):  # failed before the commit point: as if never cleaned
             os.unlink(cleaned_path)
