@@ -116,7 +116,7 @@ class CleanedTransactionMetadata:
         self._aborted = collections.deque(sorted(unique.values(), key=lambda txn: txn.first_offset))
         self._ongoing_aborted: dict[int, list] = {}  # producer id -> [AbortedTxn, batch seen?]
         self._ongoing_committed: set[int] = set()
-        self.cleaned_index: list = []  # the entries to keep, in marker order
+        self.cleaned_index: list = []  # the entries to keep in the group's new segment
 
     def _consume_aborted_up_to(self, offset: int) -> None:
         while self._aborted and self._aborted[0].first_offset <= offset:
@@ -240,9 +240,10 @@ def clean_log(log, now_ms: int, on_step=None) -> CleanerStats:
     offset_map = build_offset_map(log, first_dirty, first_uncleanable)
     last_batch_of_producer = last_batch_offsets_by_producer(log)
     to_clean = [s for s in log.segments[:-1] if s.base_offset < first_uncleanable]
+    # One transaction state for the whole round: a transaction may span groups.
+    txns = CleanedTransactionMetadata(log.collect_aborted_transactions(log.log_start_offset, first_uncleanable))
     for group in group_segments_by_size(to_clean, log.config.segment_bytes, first_uncleanable):
-        end = _end_of_group(log, group)
-        txns = CleanedTransactionMetadata(log.collect_aborted_transactions(group[0].base_offset, end))
+        txns.cleaned_index = []
         _clean_segments(log, group, offset_map, last_batch_of_producer, txns, first_uncleanable, now_ms,
                         stats, on_step)
     if first_uncleanable != log.last_clean_offset:
@@ -252,12 +253,6 @@ def clean_log(log, now_ms: int, on_step=None) -> CleanerStats:
                 log.dir, stats.segments_cleaned, first_uncleanable, stats.bytes_read,
                 stats.bytes_written, stats.records_read, stats.records_kept)
     return stats
-
-
-def _end_of_group(log, group: list) -> int:
-    """Where the offsets of a group of segments end: the next segment's base offset."""
-    following = [s.base_offset for s in log.segments if s.base_offset > group[-1].base_offset]
-    return following[0] if following else log.log_end_offset
 
 
 def build_offset_map(log, start_offset: int, end_offset: int) -> dict[bytes, int]:

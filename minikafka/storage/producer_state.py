@@ -524,10 +524,12 @@ class ProducerStateManager:
             batch.base_sequence, batch.last_sequence, first_offset, last_offset, timestamp
         )
         entry.add_batch(batch.producer_epoch, metadata)
-        if batch.is_transactional and entry.current_txn_first_offset is None:
-            entry.current_txn_first_offset = first_offset  # a transaction begins here
-            self.ongoing_txns[pid] = first_offset
+        if batch.is_transactional:
+            # The transaction has its first offset here: no verification needed any more.
             self.verification_states.pop(pid, None)
+            if entry.current_txn_first_offset is None:
+                entry.current_txn_first_offset = first_offset  # a transaction begins here
+                self.ongoing_txns[pid] = first_offset
         return None
 
     def _end_transaction(self, entry: ProducerStateEntry, control: ControlLike,
