@@ -170,7 +170,7 @@ def test_commit_writes_prepare_then_markers_then_complete():
     s = TxnScenario()
     pid, epoch = _committed_once(s)
     end = s.end(T, pid, epoch, True)
-    assert end.response == {"error_code": E.NONE, "producer_id": pid, "producer_epoch": epoch}
+    assert end.response == {"error_code": E.NONE, "producer_id": -1, "producer_epoch": -1}  # TV1
     [(_, prepared)] = _decoded(end)
     assert prepared.state is S.PREPARE_COMMIT and prepared.partitions == {("t", 0), ("t", 1)}
     [marker] = end.markers
@@ -182,7 +182,7 @@ def test_commit_writes_prepare_then_markers_then_complete():
     assert done.response == E.NONE
     assert completed.state is S.COMPLETE_COMMIT and completed.partitions == frozenset()
     retry = s.end(T, pid, epoch, True)
-    assert retry.response == {"error_code": E.NONE, "producer_id": pid, "producer_epoch": epoch}
+    assert retry.response == {"error_code": E.NONE, "producer_id": -1, "producer_epoch": -1}
     assert retry.records == [] and retry.markers == []
     assert _ok(s.end(T, pid, epoch, False)) == E.INVALID_TXN_STATE
     assert s.markers_written(T, pid, epoch).records == []  # a duplicate completion writes nothing

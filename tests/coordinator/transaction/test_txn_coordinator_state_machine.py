@@ -220,8 +220,7 @@ class TransactionCoordinatorMachine(RuleBasedStateMachine):
             else:
                 error = {done: E.NONE, completing: E.CONCURRENT_TRANSACTIONS}.get(m.state, E.INVALID_TXN_STATE)
         result = self.s.end(tid, pid, epoch, commit)
-        ids = (pid, epoch) if error == E.NONE else (-1, -1)
-        assert result.response == {"error_code": error, "producer_id": ids[0], "producer_epoch": ids[1]}
+        assert result.response == {"error_code": error, "producer_id": -1, "producer_epoch": -1}
         self._check_markers(result)
 
     @precondition(lambda self: any(m.state in PENDING for m in self.model.values()))
