@@ -46,7 +46,8 @@ Transactions (KIP-98, with KIP-890 part 1 verification):
     those partitions; a partition that passed is appended with its guard,
     which the log accepts only if nothing (a marker, a newer epoch) cleared
     it meanwhile. A partition where the producer's transaction is already
-    ongoing needs no question.
+    ongoing needs no question. A broker without a verifier (handler tests)
+    skips the question, as Kafka without its ``AddPartitionsToTxnManager``.
 
     The coordinator's answers become errors the producer knows how to handle
     (Kafka's ``ReplicaManager`` and ``AddPartitionsToTxnManager``):
@@ -234,7 +235,7 @@ async def _verify(services: BrokerServices, request, ctx, write: _TransactionalW
         partitions that must not be appended; ``{(topic, index): guard}`` for
         the ones to append with a verification guard.
     """
-    if (write is None or request.acks not in VALID_ACKS
+    if (write is None or request.acks not in VALID_ACKS or services.transaction_verifier is None
             or not services.config.get(VERIFICATION_ENABLE, True)):
         return {}, {}
     refused, guards = {}, {}
