@@ -71,6 +71,7 @@ HANDLER_MODULES = (
     "alter_partition_reassignments",
     "list_partition_reassignments",
     "allocate_producer_ids",
+    "txn_offset_commit",
 )
 
 
