@@ -78,6 +78,7 @@ HANDLER_MODULES = (
     "list_transactions",
     "write_txn_markers",
     "describe_producers",
+    "txn_offset_commit",
 )
 
 

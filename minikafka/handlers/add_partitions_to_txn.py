@@ -61,12 +61,14 @@ async def _add(services: BrokerServices, transactional_id: str, producer_id: int
                 for tp in partitions}
     transactions = services.transactions
     if verify_only:
-        return transactions.verify_partitions(transactional_id, producer_id, producer_epoch, partitions)
+        errors = transactions.verify_partitions(transactional_id, producer_id, producer_epoch, partitions)
+        return {tp: errors[tp] for tp in partitions}
     try:
-        return await transactions.execute(transactional_id, lambda coordinator, now_ms: coordinator.add_partitions(
+        errors = await transactions.execute(transactional_id, lambda coordinator, now_ms: coordinator.add_partitions(
             transactional_id, producer_id, producer_epoch, partitions, now_ms))
     except KafkaError as exc:
         return dict.fromkeys(partitions, exc.code)
+    return {tp: errors[tp] for tp in partitions}  # in request order
 
 
 def _exists(services: BrokerServices, partition: TopicPartition) -> bool:

@@ -8,8 +8,8 @@ transaction's partitions afterwards, in the background
 coordinator records CompleteCommit (or CompleteAbort). Until then a new
 transaction of the same producer is answered CONCURRENT_TRANSACTIONS, which
 clients retry. This is transaction version 1: the epoch is not bumped at
-each commit, so the v5 ``producer_id``/``producer_epoch`` fields stay -1,
-as Kafka answers a TV1 client.
+each commit; the v5 ``producer_id``/``producer_epoch`` fields carry the
+producer's unchanged id and epoch (-1 with an error).
 
 A retried EndTxn whose transaction already completed the same way is
 answered NONE. Clients older than v2 do not know PRODUCER_FENCED and get
@@ -27,12 +27,14 @@ API_KEY = 26
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     try:
-        code = await services.transactions.execute(
+        response = await services.transactions.execute(
             request.transactional_id, lambda coordinator, now_ms: coordinator.end_txn(
                 request.transactional_id, request.producer_id, request.producer_epoch,
                 request.committed, now_ms))
     except KafkaError as exc:
-        code = exc.code
+        response = {"error_code": exc.code, "producer_id": -1, "producer_epoch": -1}
+    code = ErrorCode(response["error_code"])
     if code == ErrorCode.PRODUCER_FENCED and ctx.api_version < 2:
         code = ErrorCode.INVALID_PRODUCER_EPOCH
-    return {"throttle_time_ms": 0, "error_code": code, "producer_id": -1, "producer_epoch": -1}
+    return {"throttle_time_ms": 0, "error_code": code, "producer_id": response["producer_id"],
+            "producer_epoch": response["producer_epoch"]}

@@ -284,7 +284,9 @@ class TransactionCoordinatorRuntime:
         """Yield ``(key, value)`` of every data record up to the log end."""
         offset = partition.log_start_offset
         while offset < partition.log_end_offset:
-            data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True, isolation=FetchIsolation.LOG_END)
+            # Past the high watermark: the log end, as a follower reads (the
+            # partition's own read stops at the high watermark).
+            data = partition.log.read(offset, LOAD_READ_BYTES, FetchIsolation.LOG_END, min_one_batch=True)
             if not data:
                 return
             for batch in read_batches(bytes(data)):
@@ -355,8 +357,7 @@ class TransactionCoordinatorRuntime:
             shard = self._shard_of(transactional_id)
         except KafkaError as exc:
             return {partition: exc.code for partition in partitions}
-        return shard.coordinator.verify_partitions(transactional_id, producer_id, producer_epoch,
-                                                   partitions, self.now_ms())
+        return shard.coordinator.verify_partitions(transactional_id, producer_id, producer_epoch, partitions)
 
     def describe(self, transactional_id: str) -> dict:
         """One DescribeTransactions entry (error_code NOT_COORDINATOR etc. when not ours)."""
