@@ -121,7 +121,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     write, request_error = _transactional_write(request)
     if request_error is not None:
         return _answer_every_partition(request, request_error)
-    refused, guards = await _verify(services, request, ctx, write)
+    refused, guards = await _verify(services, request, ctx, write, now_ms)
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
@@ -226,8 +226,8 @@ def _transactional_producer_of(records) -> tuple[int, int] | None:
     return _PRODUCER.unpack_from(records, PRODUCER_ID_POS)
 
 
-async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None
-                  ) -> tuple[dict, dict]:
+async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None,
+                  now_ms: int) -> tuple[dict, dict]:
     """Verify, with the coordinator, the partitions that start a transaction here (KIP-890).
 
     Returns:
@@ -242,7 +242,7 @@ async def _verify(services: BrokerServices, request, ctx, write: _TransactionalW
     for topic, index in write.partitions:
         try:
             partition = services.partitions.leader_partition(topic, index)
-            guard = partition.maybe_start_verification(write.producer_id)
+            guard = partition.maybe_start_verification(write.producer_id, write.producer_epoch, now_ms)
         except KafkaError as exc:
             refused[(topic, index)] = (exc.code, exc.message)
             continue

@@ -40,8 +40,8 @@ class FakePartition:
         self.appends = []  # (records, verification_guard)
         self.verifications = []
 
-    def maybe_start_verification(self, producer_id):
-        self.verifications.append(producer_id)
+    def maybe_start_verification(self, producer_id, producer_epoch=None, now_ms=None):
+        self.verifications.append((producer_id, producer_epoch))
         if self.fail_verification is not None:
             raise KafkaError(self.fail_verification)
         return None if self.ongoing else f"guard-{self.name}"
@@ -129,6 +129,7 @@ def test_a_partition_that_starts_the_transaction_is_verified_then_appended_with_
     assert {key: r.error_code for key, r in answers.items()} == {("orders", 0): 0, ("orders", 1): 0}
     # One question, for the partition where the producer has no transaction yet.
     assert verifier.calls == [(TXN_ID, PRODUCER_ID, EPOCH, [("orders", 0)])]
+    assert a.verifications == b.verifications == [(PRODUCER_ID, EPOCH)]
     assert a.appends == [(batch(), "guard-a")]
     assert b.appends == [(batch(), None)]
 
