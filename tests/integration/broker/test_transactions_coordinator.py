@@ -94,3 +94,71 @@ async def test_confluent_kafka_commit_and_abort_on_a_cluster(tmp_path):
         bootstrap = bootstrap_servers(*cluster.brokers.values())
         committed, aborted = await trio.to_thread.run_sync(run_transactions, bootstrap, "cluster-app", 3)
         await trio.to_thread.run_sync(check_reads, bootstrap, 3, committed, aborted)
+
+
+def transform(bootstrap: str, commit: bool) -> list:
+    """One consume-transform-produce transaction: read ``payments``, write ``ledger``, offsets in it."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "ledger-app",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                         "isolation.level": "read_committed"})
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "ledger-app-0", "linger.ms": 5})
+    try:
+        consumer.subscribe([TOPIC])
+        producer.init_transactions(30)
+        records = []
+        deadline = time.monotonic() + 30
+        while len(records) < 2 and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                records.append(message)
+        producer.begin_transaction()
+        for message in records:
+            producer.produce("ledger", value=b"ledger:" + message.value(), partition=0)
+        offsets = [TopicPartition(m.topic(), m.partition(), m.offset() + 1) for m in records]
+        producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
+        if commit:
+            producer.commit_transaction(30)
+        else:
+            producer.abort_transaction(30)
+        return [m.value() for m in records]
+    finally:
+        consumer.close()
+
+
+def committed_offset(bootstrap: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "ledger-app"})
+    try:
+        [position] = consumer.committed([TopicPartition(TOPIC, 0)], timeout=15)
+        return position.offset
+    finally:
+        consumer.close()
+
+
+def test_confluent_kafka_consume_transform_produce(tmp_path):
+    with BrokerThread(tmp_path, transaction_state_log_num_partitions=4, offsets_topic_num_partitions=4,
+                      group_initial_rebalance_delay_ms=0) as broker:
+        broker.call(broker.broker.create_topic, TOPIC, 1, {})
+        broker.call(broker.broker.create_topic, "ledger", 1, {})
+        producer = Producer({"bootstrap.servers": broker.bootstrap})
+        for value in (b"p1", b"p2", b"p3", b"p4"):
+            producer.produce(TOPIC, value=value, partition=0)
+        producer.flush(10)
+
+        assert transform(broker.bootstrap, commit=False) == [b"p1", b"p2"]
+        assert committed_offset(broker.bootstrap) < 0  # the aborted transaction committed no offset
+        assert transform(broker.bootstrap, commit=True) == [b"p1", b"p2"]
+        assert committed_offset(broker.bootstrap) == 2
+        assert transform(broker.bootstrap, commit=True) == [b"p3", b"p4"]
+        assert committed_offset(broker.bootstrap) == 4
+
+        ledger = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "ledger-reader",
+                           "isolation.level": "read_committed", "enable.auto.commit": False})
+        ledger.assign([TopicPartition("ledger", 0, 0)])
+        values = []
+        deadline = time.monotonic() + 20
+        while len(values) < 4 and time.monotonic() < deadline:
+            message = ledger.poll(0.2)
+            if message is not None and message.error() is None:
+                values.append(message.value())
+        ledger.close()
+        assert values == [b"ledger:p1", b"ledger:p2", b"ledger:p3", b"ledger:p4"]
