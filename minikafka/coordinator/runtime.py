@@ -122,8 +122,14 @@ _TXN_APPEND_ERRORS = frozenset({
 })
 
 # What a failed KIP-890 verification tells a TxnOffsetCommit client (Kafka's
-# CoordinatorOperationExceptionHelper): a retriable coordinator error.
+# AddPartitionsToTxnManager, then CoordinatorOperationExceptionHelper): a
+# transaction coordinator that cannot answer is a retriable error of ours; a
+# fenced producer is INVALID_PRODUCER_EPOCH.
 _VERIFICATION_ERRORS = {
+    ErrorCode.PRODUCER_FENCED: ErrorCode.INVALID_PRODUCER_EPOCH,
+    ErrorCode.NOT_COORDINATOR: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS: ErrorCode.COORDINATOR_NOT_AVAILABLE,
     ErrorCode.NETWORK_EXCEPTION: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
     ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: ErrorCode.COORDINATOR_NOT_AVAILABLE,
     ErrorCode.NOT_ENOUGH_REPLICAS: ErrorCode.COORDINATOR_NOT_AVAILABLE,
