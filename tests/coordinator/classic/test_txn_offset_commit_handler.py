@@ -10,6 +10,7 @@ WriteTxnMarkers does for this topic.
 
 from __future__ import annotations
 
+import trio
 from groups_calls import FIND_COORDINATOR, OFFSET_FETCH, call, commit, fetch, join_and_sync
 
 from minikafka.coordinator.group_partition import partition_for
@@ -18,7 +19,8 @@ from minikafka.errors import ErrorCode
 from minikafka.testing import open_broker
 from minikafka_core.records import read_batches
 
-INIT_PRODUCER_ID, ADD_OFFSETS_TO_TXN, TXN_OFFSET_COMMIT, CONSUMER_GROUP_HEARTBEAT = 22, 25, 28, 68
+INIT_PRODUCER_ID, ADD_OFFSETS_TO_TXN, END_TXN, TXN_OFFSET_COMMIT = 22, 25, 26, 28
+CONSUMER_GROUP_HEARTBEAT = 68
 FAST = {"group_initial_rebalance_delay_ms": 0, "offsets_topic_num_partitions": 5,
         "transaction_state_log_num_partitions": 2}
 PID = 7000  # a producer the transaction coordinator does not know: never verified
@@ -140,7 +142,8 @@ async def test_member_checks(tmp_path):
                                    **producer)
         assert current == {("t", 0): 0}
         assert await txn_commit(broker, "g", {("t", 0): 2}, version=0, **producer) == {("t", 0): 0}
-        assert await txn_commit(broker, "", {("t", 0): 2}, **producer) == {("t", 0): ErrorCode.INVALID_GROUP_ID}
+        no_group = await txn_commit(broker, "", {("t", 0): 2}, **producer)
+        assert no_group == {("t", 0): ErrorCode.INVALID_GROUP_ID}
 
 
 async def test_a_consumer_protocol_member_commits_with_its_epoch(tmp_path):
@@ -148,8 +151,9 @@ async def test_a_consumer_protocol_member_commits_with_its_epoch(tmp_path):
         await broker.create_topic("t", 1, {})
         await call(broker, FIND_COORDINATOR, 3, key="cg")
         pid, epoch = await begin(broker, "cg")
-        joined = await call(broker, CONSUMER_GROUP_HEARTBEAT, 1, group_id="cg", member_id="m1", member_epoch=0,
-                            rebalance_timeout_ms=10000, subscribed_topic_names=["t"], topic_partitions=[])
+        joined = await call(broker, CONSUMER_GROUP_HEARTBEAT, 1, group_id="cg", member_id="m1",
+                            member_epoch=0, rebalance_timeout_ms=10000, subscribed_topic_names=["t"],
+                            topic_partitions=[])
         assert joined.error_code == 0
         producer = {"producer_id": pid, "producer_epoch": epoch}
         stale = await txn_commit(broker, "cg", {("t", 0): 3}, member_id="m1",
@@ -179,7 +183,7 @@ async def test_verification_refuses_a_producer_outside_its_transaction(tmp_path)
             answer = await txn_commit(broker, "other", {("t", 0): 1}, producer_id=pid, producer_epoch=epoch,
                                       version=version)
             assert answer == {("t", 0): code}
-        assert offsets_batches(broker, "other") == [] or not offsets_batches(broker, "other")[-1].is_transactional
+        assert await fetch_stable(broker, "other", "t", [0]) == {0: (-1, 0)}  # nothing was written
 
 
 async def test_markers_for_partitions_not_led_and_before_the_offsets_topic_exists(tmp_path):
@@ -190,3 +194,62 @@ async def test_markers_for_partitions_not_led_and_before_the_offsets_topic_exist
             assert answer == {("t", 0): ErrorCode.NOT_COORDINATOR}
         runtime = broker.group_coordinator
         assert await runtime.complete_transaction(0, PID, 0, 0, True) == ErrorCode.NOT_LEADER_OR_FOLLOWER
+
+
+async def end_txn(broker, pid: int, epoch: int, commit: bool, transactional_id: str = "tx") -> int:
+    response = await call(broker, END_TXN, 4, transactional_id=transactional_id, producer_id=pid,
+                          producer_epoch=epoch, committed=commit)
+    return response.error_code
+
+
+async def wait_stable(broker, group_id: str, topic: str, partitions) -> dict:
+    """OffsetFetch with require_stable until no partition is unstable (the marker arrived)."""
+    with trio.fail_after(10):
+        while True:
+            fetched = await fetch_stable(broker, group_id, topic, partitions)
+            if all(code != ErrorCode.UNSTABLE_OFFSET_COMMIT for _, code in fetched.values()):
+                return fetched
+            await trio.sleep(0.01)
+
+
+async def test_end_txn_sends_the_markers_that_decide_the_offsets(tmp_path):
+    async with open_broker(tmp_path, **FAST) as broker:
+        await broker.create_topic("t", 1, {})
+        await call(broker, FIND_COORDINATOR, 3, key="g")
+        pid, epoch = await begin(broker, "g")
+        assert await txn_commit(broker, "g", {("t", 0): 4}, producer_id=pid, producer_epoch=epoch) == {
+            ("t", 0): 0}
+        assert await end_txn(broker, pid, epoch, commit=True) == 0
+        assert await wait_stable(broker, "g", "t", [0]) == {0: (4, 0)}
+        # The next transaction of the same producer is aborted: its offset never shows.
+        added = await call(broker, ADD_OFFSETS_TO_TXN, 4, transactional_id="tx", producer_id=pid,
+                           producer_epoch=epoch, group_id="g")
+        while added.error_code == ErrorCode.CONCURRENT_TRANSACTIONS:  # the commit is still completing
+            await trio.sleep(0.01)
+            added = await call(broker, ADD_OFFSETS_TO_TXN, 4, transactional_id="tx", producer_id=pid,
+                               producer_epoch=epoch, group_id="g")
+        assert added.error_code == 0
+        assert await txn_commit(broker, "g", {("t", 0): 8}, producer_id=pid, producer_epoch=epoch) == {
+            ("t", 0): 0}
+        assert await end_txn(broker, pid, epoch, commit=False) == 0
+        assert await wait_stable(broker, "g", "t", [0]) == {0: (4, 0)}
+
+
+async def test_a_fenced_producer_cannot_commit_offsets(tmp_path):
+    async with open_broker(tmp_path, **FAST) as broker:
+        await broker.create_topic("t", 1, {})
+        await call(broker, FIND_COORDINATOR, 3, key="g")
+        pid, epoch = await begin(broker, "g")
+        assert await txn_commit(broker, "g", {("t", 0): 4}, producer_id=pid, producer_epoch=epoch) == {
+            ("t", 0): 0}
+        # A new instance with the same transactional id: the open transaction
+        # is aborted and the old epoch fenced.
+        with trio.fail_after(10):
+            while (init := await call(broker, INIT_PRODUCER_ID, 5, transactional_id="tx",
+                                      transaction_timeout_ms=60000, producer_id=-1,
+                                      producer_epoch=-1)).error_code == ErrorCode.CONCURRENT_TRANSACTIONS:
+                await trio.sleep(0.01)
+        assert init.error_code == 0 and init.producer_epoch > epoch
+        assert await wait_stable(broker, "g", "t", [0]) == {0: (-1, 0)}
+        fenced = await txn_commit(broker, "g", {("t", 0): 5}, producer_id=pid, producer_epoch=epoch)
+        assert fenced == {("t", 0): ErrorCode.INVALID_PRODUCER_EPOCH}
