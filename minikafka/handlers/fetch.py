@@ -85,7 +85,6 @@ metadata log (KIP-595): it goes to the quorum
 from __future__ import annotations
 
 import functools
-import struct
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
@@ -96,16 +95,14 @@ from minikafka.replication.fetch_rules import validate_leader_epoch
 from minikafka.replication.fetch_session import new_context
 from minikafka.replication.follower_state import FetchPosition
 from minikafka.storage.unified_log import FetchIsolation
-from minikafka_core.records import HEADER_SIZE, LAST_OFFSET_DELTA_POS, LOG_OVERHEAD
+from minikafka_core.batch import read_batch_header
+from minikafka_core.records import HEADER_SIZE
 
 API_KEY = 1
 FIRST_VERSION_WITH_TOPIC_IDS = 13
 READ_COMMITTED = 1
 FIRST_VERSION_WITH_REPLICA_STATE = 15
 CONSUMER_REPLICA_ID = -1
-
-_OFFSET_AND_LENGTH = struct.Struct(">qi")  # a batch's base_offset and batch_length
-_LAST_OFFSET_DELTA = struct.Struct(">i")
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
@@ -209,12 +206,11 @@ def _end_offset(records) -> int | None:
     """The offset after the last whole batch in ``records`` (headers only), or None if none."""
     position, end = 0, None
     while position + HEADER_SIZE <= len(records):
-        base_offset, batch_length = _OFFSET_AND_LENGTH.unpack_from(records, position)
-        (last_offset_delta,) = _LAST_OFFSET_DELTA.unpack_from(records, position + LAST_OFFSET_DELTA_POS)
-        position += batch_length + LOG_OVERHEAD
+        header = read_batch_header(records, position)
+        position += header.size
         if position > len(records):
             break
-        end = base_offset + last_offset_delta + 1
+        end = header.next_offset
     return end
 
 
