@@ -89,7 +89,7 @@ def test_confluent_kafka_commit_and_abort_on_one_broker(tmp_path):
 
 
 async def test_confluent_kafka_commit_and_abort_on_a_cluster(tmp_path):
-    async with open_cluster(tmp_path, brokers=3, transaction_state_log_num_partitions=6) as cluster:
+    async with open_cluster(tmp_path, brokers=3) as cluster:  # Kafka's 50 partitions of __transaction_state
         await create_topic(cluster, TOPIC, 3, 3)
         bootstrap = bootstrap_servers(*cluster.brokers.values())
         committed, aborted = await trio.to_thread.run_sync(run_transactions, bootstrap, "cluster-app", 3)
