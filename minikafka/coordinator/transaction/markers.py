@@ -1,4 +1,6 @@
-"""The transaction marker channel: WriteTxnMarkers to partition leaders (Kafka's ``TransactionMarkerChannelManager``).
+"""The transaction marker channel: WriteTxnMarkers to partition leaders.
+
+Kafka's ``TransactionMarkerChannelManager``.
 
 When a transaction's PrepareCommit (or PrepareAbort) record is in the
 transaction log, the transaction coordinator must put a COMMIT (or ABORT)
@@ -87,7 +89,8 @@ class BrokerClient:
 
     Each destination has a pool of idle connections (at most
     ``MAX_IDLE_CONNECTIONS`` kept); a request takes one (or dials a new one)
-    and gives it back after a good answer. Any error closes that connection. Owned by one user (the marker channel, the verifier).
+    and gives it back after a good answer. Any error closes that connection.
+    Owned by one user (the marker channel, the verifier).
 
     Args:
         node_id: this broker (the client id says who asks).
