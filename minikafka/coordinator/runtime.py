@@ -355,9 +355,9 @@ class GroupCoordinatorRuntime:
         Called by the broker after each applied metadata change: a shard
         whose partition we no longer lead is dropped (its parked requests
         get NOT_COORDINATOR and their clients look the coordinator up again);
-        a partition we now lead is loaded from its log. A replica that was
-        not the leader may lack records the old leader wrote (no replication
-        of ``__consumer_offsets`` yet), exactly what it then serves.
+        a partition we now lead is loaded from its log, which the old
+        leader's answers waited for (every acknowledged write is there,
+        pending transactional offsets included).
         """
         if not self._opened:
             return
