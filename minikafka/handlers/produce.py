@@ -31,8 +31,8 @@ Transactions (KIP-98, with KIP-890 part 1 verification):
     must come with the request's ``transactional_id``; without one, every
     partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers
     (it checks the id's WRITE permission first). All transactional batches
-    of a request must share one producer id, else every partition gets
-    INVALID_PRODUCER_ID_MAPPING.
+    of a request must share one producer id and epoch, else every partition
+    gets INVALID_PRODUCER_ID_MAPPING.
 
     Before appending, the leader makes sure the producer really added the
     partition to its transaction (``transaction.partition.verification.enable``,
@@ -195,9 +195,9 @@ def _transactional_write(request) -> tuple[_TransactionalWrite | None, tuple | N
                               "transactional records need a transactional id")
             if write is None:
                 write = _TransactionalWrite(*producer, partitions=[])
-            elif write.producer_id != producer[0]:
+            elif (write.producer_id, write.producer_epoch) != producer:
                 return None, (ErrorCode.INVALID_PRODUCER_ID_MAPPING,
-                              "transactional records contained more than one producer id")
+                              "transactional records contained more than one producer id and epoch")
             write.partitions.append((topic.name, data.index))
     return write, None
 
