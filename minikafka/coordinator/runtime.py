@@ -97,6 +97,7 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicInfo, TopicRegistry
 from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_isr
+from minikafka.storage import AppendOrigin
 from minikafka_core.records import ControlRecordType, Record, build_batch, read_batches
 
 log = logging.getLogger("minikafka.coordinator")
@@ -122,8 +123,14 @@ _TXN_APPEND_ERRORS = frozenset({
 })
 
 # What a failed KIP-890 verification tells a TxnOffsetCommit client (Kafka's
-# CoordinatorOperationExceptionHelper): a retriable coordinator error.
+# AddPartitionsToTxnManager, then CoordinatorOperationExceptionHelper): a
+# transaction coordinator that cannot answer is a retriable error of ours; a
+# fenced producer is INVALID_PRODUCER_EPOCH.
 _VERIFICATION_ERRORS = {
+    ErrorCode.PRODUCER_FENCED: ErrorCode.INVALID_PRODUCER_EPOCH,
+    ErrorCode.NOT_COORDINATOR: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS: ErrorCode.COORDINATOR_NOT_AVAILABLE,
     ErrorCode.NETWORK_EXCEPTION: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
     ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: ErrorCode.COORDINATOR_NOT_AVAILABLE,
     ErrorCode.NOT_ENOUGH_REPLICAS: ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -507,7 +514,7 @@ class GroupCoordinatorRuntime:
         shard = self._shard_of(group_id)
         guard = None
         if verify is not None:
-            guard = shard.partition.maybe_start_verification(producer_id)
+            guard = shard.partition.maybe_start_verification(producer_id, producer_epoch, self.now_ms())
             if guard is not None:
                 await self._verify(shard, verify, transactional_id, producer_id, producer_epoch, api_version)
                 if self._shard_of(group_id) is not shard:  # reloaded or moved while we waited
@@ -633,16 +640,20 @@ class GroupCoordinatorRuntime:
 
         A transactional batch carries the producer's id and epoch and base
         sequence 0, as Kafka's coordinator writes it, and the KIP-890 guard.
+        The COORDINATOR origin tells the log these are not a client's
+        batches: no duplicate or sequence checks (epochs are still fenced).
         """
         now_ms = self.now_ms()
         entries = [Record(delta, now_ms, key, value) for delta, (key, value) in enumerate(records)]
+        guard = None
         if txn is None:
-            shard.partition.append_records(build_batch(entries), now_ms)
-            return
-        producer_id, producer_epoch, guard = txn
-        batch = build_batch(entries, producer_id=producer_id, producer_epoch=producer_epoch,
-                            base_sequence=0, is_transactional=True)
-        shard.partition.append_records(batch, now_ms, verification_guard=guard)
+            batch = build_batch(entries)
+        else:
+            producer_id, producer_epoch, guard = txn
+            batch = build_batch(entries, producer_id=producer_id, producer_epoch=producer_epoch,
+                                base_sequence=0, is_transactional=True)
+        shard.partition.append_records(batch, now_ms, origin=AppendOrigin.COORDINATOR,
+                                       verification_guard=guard)
 
     # -- timers -------------------------------------------------------------------------
 

@@ -76,8 +76,8 @@ async def _commit(services: BrokerServices, request, known: list, version: int) 
 
 def _verify(services: BrokerServices):
     """The KIP-890 check, if ``transaction.partition.verification.enable``."""
-    verifier = getattr(services, "transaction_verifier", None)
-    if verifier is None or not services.config.get("transaction.partition.verification.enable", False):
+    verifier = services.transaction_verifier
+    if verifier is None or not services.config["transaction.partition.verification.enable"]:
         return None
     return verifier.verify
 

@@ -76,9 +76,9 @@ from minikafka.storage.epoch_cache import LeaderEpochCache, epochs_of_appended_b
 from minikafka.storage.log import Log
 from minikafka.storage.producer_state import (ActiveProducer, CompletedTxn, ProducerStateManager,
                                               VerificationGuard)
-from minikafka.storage.record_filter import iter_records
+from minikafka.storage.record_filter import control_record
 from minikafka.storage.txn_index import AbortedTxn
-from minikafka_core.records import ControlRecordType, InvalidBatchError, build_control_batch, parse_control_record
+from minikafka_core.records import ControlRecordType, build_control_batch
 
 logger = logging.getLogger("minikafka.storage")
 
@@ -524,9 +524,7 @@ class UnifiedLog:
 
 def control_record_of(batch: bytes, info):
     """The control record of a stored control batch, or None (emptied by the cleaner, or unreadable)."""
-    try:
-        records = iter_records(batch, info)
-        return parse_control_record(records[0]) if records else None
-    except InvalidBatchError as e:
-        logger.warning("unreadable control batch at offset %d: %s", info.base_offset, e)
-        return None
+    control = control_record(batch, info)
+    if control is None and info.record_count:
+        logger.warning("unreadable control batch at offset %d", info.base_offset)
+    return control

@@ -43,6 +43,10 @@ Errors that old request versions cannot carry are the handlers' business:
 Kafka answers INVALID_PRODUCER_EPOCH instead of PRODUCER_FENCED to
 InitProducerId v0-3, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn v0-1.
 
+An operation that would break the state table or Kafka's invariants raises
+``metadata.InvalidTransition``: a bug. The runtime answers UNKNOWN_SERVER_ERROR
+and, as after a failed append, rebuilds the coordinator from the log.
+
 Owned by the runtime's shard for this partition; not task-safe.
 """
 
@@ -53,6 +57,7 @@ from typing import Iterable
 
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.metadata import (
+    MAX_PRODUCER_EPOCH,
     TransactionMetadata,
     TxnTransitMetadata,
     is_epoch_exhausted,
@@ -134,9 +139,9 @@ class TransactionCoordinator:
         then. True for an id seen for the first time, and when the current
         producer id has run out of epochs (and the caller is its producer).
         """
-        meta = self.transactions.get(transactional_id)
         if not transactional_id:
             return False
+        meta = self.transactions.get(transactional_id)
         if meta is None:
             return True
         expected = _expected(producer_id, producer_epoch)
@@ -289,15 +294,15 @@ class TransactionCoordinator:
 
         Returns:
             ``response``: ``{"error_code", "producer_id", "producer_epoch"}``
-            (EndTxn v5's fields; -1, -1 with an error).
+            (EndTxn v5's fields; always -1, -1 with transaction version 1).
         """
         result = TxnResult()
         meta = self.transactions.get(transactional_id)
         error = self._check_end(meta, transactional_id, producer_id, producer_epoch, commit)
         if error is not None:
-            return _end_response(result, error, meta)
+            return _end_response(result, error)
         self._prepare_end(meta, commit, now_ms, result)
-        return _end_response(result, ErrorCode.NONE, meta)
+        return _end_response(result, ErrorCode.NONE)
 
     def _check_end(self, meta, transactional_id, producer_id, producer_epoch, commit) -> ErrorCode | None:
         if not transactional_id:
@@ -395,8 +400,11 @@ class TransactionCoordinator:
 
     def _abort_timed_out_transactions(self, now_ms: int, result: TxnResult) -> None:
         for meta in list(self.transactions.values()):
-            if meta.state is ONGOING and meta.txn_start_timestamp_ms + meta.txn_timeout_ms < now_ms:
-                self._abort_with_fence(meta, now_ms, result)
+            if meta.state is not ONGOING or meta.txn_start_timestamp_ms + meta.txn_timeout_ms >= now_ms:
+                continue
+            if meta.producer_epoch >= MAX_PRODUCER_EPOCH:
+                continue  # no epoch left to fence with (only a corrupt log gets here): keep the timer alive
+            self._abort_with_fence(meta, now_ms, result)
 
     def _remove_expired_transactional_ids(self, now_ms: int, result: TxnResult) -> None:
         horizon = now_ms - self.config.transactional_id_expiration_ms
@@ -534,11 +542,10 @@ def _init_response(result: TxnResult, error: ErrorCode, producer_id: int = NO_PR
     return result
 
 
-def _end_response(result: TxnResult, error: ErrorCode, meta: TransactionMetadata | None) -> TxnResult:
-    ok = error is ErrorCode.NONE and meta is not None
-    result.response = {"error_code": error,
-                       "producer_id": meta.producer_id if ok else NO_PRODUCER_ID,
-                       "producer_epoch": meta.producer_epoch if ok else NO_PRODUCER_EPOCH}
+def _end_response(result: TxnResult, error: ErrorCode) -> TxnResult:
+    # EndTxn v5's producer id and epoch are for transaction version 2 (the
+    # epoch bumped by the commit); with version 1 Kafka always answers -1, -1.
+    result.response = {"error_code": error, "producer_id": NO_PRODUCER_ID, "producer_epoch": NO_PRODUCER_EPOCH}
     return result
 
 

@@ -57,7 +57,11 @@ log = logging.getLogger("minikafka.coordinator.transaction.markers")
 WRITE_TXN_MARKERS_KEY, WRITE_TXN_MARKERS_VERSION = 27, 1
 RETRY_BACKOFF_S = 0.1  # Kafka's retry.backoff.ms default
 CONNECT_TIMEOUT_S = 5.0
-REQUEST_TIMEOUT_S = 30.0  # Kafka's request.timeout.ms default
+# Shorter than Kafka's request.timeout.ms (30 s): a paused or cut-off leader
+# holds a transaction in PrepareCommit only this long before the markers are
+# sent again to whoever leads then. A marker written twice is harmless: the
+# second finds no ongoing transaction of that producer.
+REQUEST_TIMEOUT_S = 10.0
 NETWORK_ERRORS = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError,
                   DecodeError, ValueError)
 

@@ -260,3 +260,21 @@ async def test_list_transactions_filters(tmp_path):
             {"transactional_id": "tx-list", "producer_id": producer_id, "transaction_state": "Ongoing"}]
         body = {"state_filters": ["CompleteCommit"], "producer_id_filters": [], "duration_filter": -1}
         assert (await call(broker, LIST_TRANSACTIONS, 1, body))["transaction_states"] == []
+
+
+async def test_add_partitions_with_an_unknown_partition_adds_nothing(tmp_path):
+    async with open_broker(tmp_path, **OVERRIDES) as broker:
+        broker.handlers[WRITE_TXN_MARKERS] = MarkerLeader()
+        await broker.create_topic("t", 1, {})
+        producer_id, epoch = await begin(broker, "tx-unknown", [("t", 0)])
+        response = await call(broker, ADD_PARTITIONS, 3, {
+            "v3_and_below_transactional_id": "tx-unknown", "v3_and_below_producer_id": producer_id,
+            "v3_and_below_producer_epoch": epoch,
+            "v3_and_below_topics": [{"name": "t", "partitions": [0, 7]}, {"name": "nope", "partitions": [0]}]})
+        assert response["results_by_topic_v3_and_below"] == [
+            {"name": "t", "results_by_partition": [
+                {"partition_index": 0, "partition_error_code": ErrorCode.OPERATION_NOT_ATTEMPTED},
+                {"partition_index": 7, "partition_error_code": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}]},
+            {"name": "nope", "results_by_partition": [
+                {"partition_index": 0, "partition_error_code": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}]}]
+        assert (await describe(broker, "tx-unknown"))["topics"] == [{"topic": "t", "partitions": [0]}]
