@@ -108,11 +108,11 @@ class _TransactionalWrite:
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict | None:
-    now_ms = services.clock.now_ms()
     write, request_error = _transactional_write(request)
     if request_error is not None:
         return _answer_every_partition(request, request_error)
-    refused, guards = await _verify(services, request, ctx, write, now_ms)
+    refused, guards = await _verify(services, request, ctx, write)
+    now_ms = services.clock.now_ms()  # after the verification, which may have waited
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
@@ -214,8 +214,8 @@ def _transactional_producer_of(records) -> tuple[int, int] | None:
     return (header.producer_id, header.producer_epoch) if header.is_transactional else None
 
 
-async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None,
-                  now_ms: int) -> tuple[dict, dict]:
+async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None
+                  ) -> tuple[dict, dict]:
     """Verify, with the coordinator, the partitions that start a transaction here (KIP-890).
 
     Returns:
@@ -230,7 +230,8 @@ async def _verify(services: BrokerServices, request, ctx, write: _TransactionalW
     for topic, index in write.partitions:
         try:
             partition = services.partitions.leader_partition(topic, index)
-            guard = partition.maybe_start_verification(write.producer_id, write.producer_epoch, now_ms)
+            guard = partition.maybe_start_verification(write.producer_id, write.producer_epoch,
+                                                       services.clock.now_ms())
         except KafkaError as exc:
             refused[(topic, index)] = (exc.code, exc.message)
             continue
