@@ -356,18 +356,22 @@ class TransactionManager:
         """The pending init / commit / abort finished (or failed for good)."""
         self._pending_operation = None
 
-    def maybe_add_partition(self, topic_partition: TopicPartition, has_producer_id: bool) -> None:
-        """``send()`` to ``topic_partition``: note it for AddPartitionsToTxn if it is new."""
+    def check_send(self, has_producer_id: bool) -> None:
+        """``send()`` is allowed only inside a transaction (checked before the
+        record is appended, so a refused record is not queued)."""
         self.raise_if_error()
         if self._pending_operation is not None:
             raise IllegalStateError(f"cannot call send while `{self._pending_operation[0]}` "
                                     "is in progress")
         if not has_producer_id:
-            raise IllegalStateError(f"cannot add partition {topic_partition} to transaction "
-                                    "before completing a call to init_transactions")
+            raise IllegalStateError("cannot send to a partition before completing a call to "
+                                    "init_transactions")
         if self.state != S.IN_TRANSACTION:
-            raise IllegalStateError(f"cannot add partition {topic_partition} to transaction "
-                                    f"while in state {self.state.name}")
+            raise IllegalStateError(f"cannot send while in state {self.state.name}: call "
+                                    "begin_transaction first")
+
+    def maybe_add_partition(self, topic_partition: TopicPartition) -> None:
+        """A record went to ``topic_partition``: note it for AddPartitionsToTxn if it is new."""
         if topic_partition not in self.partitions_in_transaction | self.pending_partitions:
             self.new_partitions.add(topic_partition)
 
@@ -433,10 +437,15 @@ class TransactionManager:
         """Whether EndTxn must be sent (Kafka skips it when nothing was added)."""
         return self.transaction_started
 
-    def complete_transaction(self) -> bool:
+    def complete_transaction(self, sequences_unreliable: bool = False) -> bool:
         """EndTxn succeeded (or was not needed). Returns whether the epoch must be
-        bumped now (then the state is INITIALIZING until InitProducerId answers)."""
-        bump = self.epoch_bump_required
+        bumped now (then the state is INITIALIZING until InitProducerId answers).
+
+        Args:
+            sequences_unreliable: a batch with a sequence number failed, so
+                the next one would leave a gap (``IdempotenceState.bump_required``).
+        """
+        bump = self.epoch_bump_required or sequences_unreliable
         self.transition_to(S.INITIALIZING if bump else S.READY)
         self.epoch_bump_required = False
         self.transaction_started = False
