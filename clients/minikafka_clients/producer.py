@@ -531,12 +531,8 @@ class Producer:
         await self._bounded("abort_transaction", lambda: self._complete_transaction(commit=False))
 
     async def _complete_transaction(self, commit: bool) -> None:
-        manager = self.transaction_manager
         await self.flush()  # EndTxn goes only after every batch's answer
-        manager.raise_if_error()  # a batch failed: the transaction must be aborted instead
-        if manager.needs_end_txn():
-            await self._transactional.end_txn(commit)
-        if manager.complete_transaction(self.sender.idempotence.bump_required):
+        if await self._transactional.end_transaction(commit, self.sender.idempotence.bump_required):
             await self._transactional.init_producer_id(bump=True)
 
     def __len__(self) -> int:
