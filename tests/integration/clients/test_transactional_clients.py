@@ -186,3 +186,27 @@ async def test_admin_lists_describes_and_aborts_an_open_transaction(tmp_path):
             values, positions = await _read_all(bootstrap, [("t", 1)], read_committed=True)
             assert values == [] and positions == {("t", 1): 2}  # past the admin's marker
             await producer.abort_transaction()  # the coordinator's own markers: harmless
+
+
+async def test_send_needs_a_transaction_and_close_aborts_an_open_one(tmp_path):
+    from minikafka_clients import IllegalStateError
+
+    async with broker_with_topics(tmp_path, {"t": 1}) as bootstrap:
+        async with _producer(bootstrap, "tx-close") as producer:
+            with pytest.raises(IllegalStateError, match="init_transactions"):
+                await producer.send("t", b"too early", partition=0)
+            await producer.init_transactions()
+            with pytest.raises(IllegalStateError, match="begin_transaction"):
+                await producer.send("t", b"no transaction", partition=0)
+            with pytest.raises(IllegalStateError):
+                await producer.commit_transaction()
+            assert len(producer) == 0  # nothing refused was queued
+            producer.begin_transaction()
+            await producer.send("t", b"left open", partition=0)
+            await producer.flush()
+        # Closing the producer aborted its transaction: the partition is stable again.
+        values, positions = await _read_all(bootstrap, [("t", 0)], read_committed=True)
+        assert values == [] and positions == {("t", 0): 2}
+        async with Admin({"bootstrap.servers": bootstrap}) as admin:
+            description = (await admin.describe_transactions(["tx-close"]))["tx-close"]
+        assert description.state == "CompleteAbort"
