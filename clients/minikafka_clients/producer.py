@@ -27,6 +27,22 @@ Idempotence (``enable.idempotence``, on by default since Kafka 3.0) needs
 idempotent; a conflicting setting turns the default off, but conflicts with
 an *explicit* ``enable.idempotence=true`` are a configuration error.
 
+Transactions (``transactional.id``, which requires idempotence): records
+sent between ``begin_transaction()`` and ``commit_transaction()`` (and the
+consumer offsets of ``send_offsets_to_transaction()``) become visible to
+``read_committed`` consumers all at once, or, after
+``abort_transaction()``, never::
+
+    async with Producer({"bootstrap.servers": ..., "transactional.id": "ledger-1"}) as producer:
+        await producer.init_transactions()
+        producer.begin_transaction()
+        await producer.send("ledger", b"credit 10")
+        await producer.commit_transaction()
+
+``transaction_manager.py`` holds the client's state machine (which call is
+allowed when, which errors abort the transaction and which end the
+producer), ``transactional.py`` the requests to the coordinators.
+
 Time: linger and timeouts use Trio's clock (so ``MockClock`` works); record
 timestamps use the wall clock, ``wall_clock_ms`` (injectable).
 """
