@@ -388,7 +388,8 @@ class Consumer:
                              f"no committed offset and auto.offset.reset=none for {sorted(partitions)}")
         timestamp = admin.EARLIEST if policy in ("earliest", "smallest", "beginning") \
             else admin.LATEST
-        return await groups.list_offsets(self.cluster, partitions, timestamp)
+        return await groups.list_offsets(self.cluster, partitions, timestamp,
+                                         read_committed=self.read_committed)
 
     # -- positions ------------------------------------------------------------------------
 
@@ -407,7 +408,8 @@ class Consumer:
 
     async def _seek_to(self, partitions, timestamp: int) -> None:
         targets = sorted(self._assignment if partitions is None else partitions)
-        for tp, offset in (await groups.list_offsets(self.cluster, targets, timestamp)).items():
+        for tp, offset in (await groups.list_offsets(self.cluster, targets, timestamp,
+                                                     read_committed=self.read_committed)).items():
             self.seek(tp, offset)
 
     async def position(self, partition: TopicPartition) -> int:
@@ -423,7 +425,8 @@ class Consumer:
         found = {}
         for ts in set(timestamps.values()):
             tps = [tp for tp, t in timestamps.items() if t == ts]
-            for tp, offset in (await groups.list_offsets(self.cluster, tps, ts)).items():
+            for tp, offset in (await groups.list_offsets(self.cluster, tps, ts,
+                                                         read_committed=self.read_committed)).items():
                 found[tp] = offset if offset >= 0 else None
         return found
 

@@ -364,14 +364,17 @@ def _first_commit_error(response) -> int:
 
 
 async def list_offsets(cluster: Cluster, partitions: list[TopicPartition],
-                       timestamp: int) -> dict[TopicPartition, int]:
+                       timestamp: int, *, read_committed: bool = False) -> dict[TopicPartition, int]:
     """ListOffsets with one timestamp for all: ``{(topic, partition): offset}`` (-1: none).
 
     Args:
         timestamp: ``admin.EARLIEST`` (-2), ``admin.LATEST`` (-1: the
             log-end offset as consumers see it), or ms since the epoch.
+        read_committed: a read_committed consumer's LATEST is the last stable offset.
     """
-    found = await admin.list_offsets(cluster, {tp: timestamp for tp in partitions})
+    isolation_level = admin.READ_COMMITTED if read_committed else admin.READ_UNCOMMITTED
+    found = await admin.list_offsets(cluster, {tp: timestamp for tp in partitions},
+                                     isolation_level=isolation_level)
     return {tp: info.offset for tp, info in found.items()}
 
 

@@ -42,6 +42,15 @@ async def _read_all(bootstrap: str, partitions, *, read_committed: bool, quiet_s
     return sorted(values), positions
 
 
+async def _end_offset(bootstrap: str, tp, *, read_committed: bool) -> int:
+    """Where ``seek_to_end`` puts a consumer of this isolation level (ListOffsets LATEST)."""
+    level = "read_committed" if read_committed else "read_uncommitted"
+    async with Consumer({"bootstrap.servers": bootstrap, "isolation.level": level}) as consumer:
+        consumer.assign([tp])
+        await consumer.seek_to_end([tp])
+        return await consumer.position(tp)
+
+
 async def test_read_committed_sees_committed_transactions_only(tmp_path):
     async with broker_with_topics(tmp_path, {"t": 2}) as bootstrap:
         async with _producer(bootstrap, "tx-visibility") as producer:
@@ -80,6 +89,8 @@ async def test_an_open_transaction_holds_read_committed_consumers_at_its_start(t
             values, positions = await _read_all(bootstrap, [("t", 0)], read_committed=True)
             assert values == [(0, b"before")]
             assert positions == {("t", 0): 1}  # the last stable offset: the open transaction's start
+            assert await _end_offset(bootstrap, ("t", 0), read_committed=True) == 1
+            assert await _end_offset(bootstrap, ("t", 0), read_committed=False) == 3
             await producer.commit_transaction()
         values, _ = await _read_all(bootstrap, [("t", 0)], read_committed=True)
         assert values == [(0, b"after"), (0, b"before"), (0, b"pending")]
