@@ -221,3 +221,32 @@ async def test_send_needs_a_transaction_and_close_aborts_an_open_one(tmp_path):
         async with Admin({"bootstrap.servers": bootstrap}) as admin:
             description = (await admin.describe_transactions(["tx-close"]))["tx-close"]
         assert description.state == "CompleteAbort"
+
+
+async def test_a_failed_batch_spoils_the_transaction_and_the_abort_bumps_the_epoch(tmp_path):
+    async with broker_with_topics(tmp_path, {"t": 1}) as bootstrap:
+        async with Admin({"bootstrap.servers": bootstrap}) as admin:
+            await admin.incremental_alter_configs("t", set_configs={"max.message.bytes": "1000"})
+        async with _producer(bootstrap, "tx-spoiled") as producer:
+            await producer.init_transactions()
+            epoch = producer.sender.idempotence.producer_epoch
+            producer.begin_transaction()
+            kept = await producer.send("t", b"fits", partition=0)
+            too_large = await producer.send("t", b"x" * 2000, partition=0)
+            with pytest.raises(KafkaError) as raised:
+                await producer.commit_transaction()
+            assert raised.value.code == ErrorCode.MESSAGE_TOO_LARGE
+            assert producer.transaction_manager.state == TransactionState.ABORTABLE_ERROR
+            assert too_large.exception().code == ErrorCode.MESSAGE_TOO_LARGE
+            with pytest.raises(KafkaError):
+                await producer.send("t", b"more", partition=0)  # only abort is left
+            await producer.abort_transaction()
+            assert producer.transaction_manager.state == TransactionState.READY
+            assert producer.sender.idempotence.producer_epoch == epoch + 1  # KIP-360's bump
+
+            producer.begin_transaction()
+            await producer.send("t", b"after", partition=0)
+            await producer.commit_transaction()
+        values, _ = await _read_all(bootstrap, [("t", 0)], read_committed=True)
+        assert values == [(0, b"after")]
+        assert kept.done()
