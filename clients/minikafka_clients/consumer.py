@@ -371,8 +371,8 @@ class Consumer:
         committed = {}
         if self.group_id is not None:
             ask = [tp for tp in missing if tp not in self._reset_pending]
-            committed = {tp: o.offset for tp, o in (await groups.fetch_offsets(
-                self.cluster, self.group_id, ask)).items()} if ask else {}
+            committed = {tp: o.offset for tp, o in
+                         (await self._fetch_committed(ask)).items()} if ask else {}
         reset = [tp for tp in missing if tp not in committed]
         if reset:
             committed.update(await self._reset_offsets(reset))
@@ -380,6 +380,27 @@ class Consumer:
             if tp in self._assignment and tp not in self._fetch_positions:
                 self._positions[tp] = self._fetch_positions[tp] = offset
                 self._reset_pending.discard(tp)
+
+    async def _fetch_committed(self, partitions: list[TopicPartition]
+                               ) -> dict[TopicPartition, groups.OffsetAndMetadata]:
+        """The committed offsets, *stable* ones only (KIP-447), as Kafka's consumer asks.
+
+        Offsets a transaction committed but has not completed yet (its marker
+        is still to come) are refused with UNSTABLE_OFFSET_COMMIT: starting
+        from the offsets before them could process records twice. Ask again
+        until ``default.api.timeout.ms``.
+        """
+        deadline = trio.current_time() + self.cluster.default_api_timeout_ms / 1000
+        attempts = 0
+        while True:
+            try:
+                return await groups.fetch_offsets(self.cluster, self._need_group(), partitions,
+                                                  require_stable=True)
+            except KafkaError as exc:
+                if exc.code != ErrorCode.UNSTABLE_OFFSET_COMMIT or trio.current_time() >= deadline:
+                    raise
+            await trio.sleep(self.cluster.backoff.backoff_ms(attempts) / 1000)
+            attempts += 1
 
     async def _reset_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         policy = str(self.config["auto.offset.reset"]).lower()
@@ -457,7 +478,7 @@ class Consumer:
 
     async def committed(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int | None]:
         """The group's committed offsets (None where there is none)."""
-        offsets = await groups.fetch_offsets(self.cluster, self._need_group(), list(partitions))
+        offsets = await self._fetch_committed(list(partitions))
         return {tp: offsets[tp].offset if tp in offsets else None for tp in partitions}
 
     async def commit(self, offsets: dict[TopicPartition, int] | None = None, *,

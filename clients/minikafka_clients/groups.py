@@ -291,11 +291,17 @@ async def delete_groups(cluster: Cluster, group_ids: list[str]) -> None:
 # -- offsets ----------------------------------------------------------------------
 
 async def fetch_offsets(cluster: Cluster, group_id: str,
-                        partitions: list[TopicPartition] | None = None,
+                        partitions: list[TopicPartition] | None = None, *,
+                        require_stable: bool = False,
                         ) -> dict[TopicPartition, OffsetAndMetadata]:
     """The group's committed offsets (all of them if ``partitions`` is None).
 
     Partitions without a committed offset are left out.
+
+    Args:
+        require_stable: refuse a partition whose offsets a transaction has
+            committed but not yet completed: UNSTABLE_OFFSET_COMMIT (KIP-447;
+            Kafka's consumer always asks so, and tries again).
     """
     topics = None if partitions is None else [
         {"name": topic, "partition_indexes": sorted(p for t, p in partitions if t == topic)}
@@ -303,7 +309,7 @@ async def fetch_offsets(cluster: Cluster, group_id: str,
     body = {
         "group_id": group_id, "topics": topics,  # v0-7
         "groups": [{"group_id": group_id, "topics": topics}],  # v8+ (KIP-709)
-        "require_stable": False,
+        "require_stable": require_stable,
     }
     _, response = await _coordinator_request(cluster, group_id, OFFSET_FETCH, body,
                                              _offset_fetch_error)

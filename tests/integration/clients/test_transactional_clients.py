@@ -250,3 +250,26 @@ async def test_a_failed_batch_spoils_the_transaction_and_the_abort_bumps_the_epo
         values, _ = await _read_all(bootstrap, [("t", 0)], read_committed=True)
         assert values == [(0, b"after")]
         assert kept.done()
+
+
+async def test_committed_offsets_of_an_open_transaction_are_not_read_until_it_completes(tmp_path):
+    async with broker_with_topics(tmp_path, {"in": 1}) as bootstrap:
+        config = fast_group_config(bootstrap, "stable-reader")
+        async with Consumer(config) as consumer, _producer(bootstrap, "tx-stable") as producer:
+            await producer.init_transactions()
+            producer.begin_transaction()
+            await producer.send_offsets_to_transaction({("in", 0): 5}, consumer.group_metadata())
+            answers = []
+
+            async def ask() -> None:
+                answers.append(await consumer.committed([("in", 0)]))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ask)
+                await trio.sleep(0.5)
+                assert answers == []  # UNSTABLE_OFFSET_COMMIT, asked again and again
+                async with Admin({"bootstrap.servers": bootstrap}) as admin:
+                    # The admin does not require stable offsets (Kafka's default): none yet.
+                    assert await admin.list_consumer_group_offsets("stable-reader") == {}
+                await producer.commit_transaction()
+            assert answers == [{("in", 0): 5}]
