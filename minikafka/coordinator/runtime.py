@@ -97,7 +97,7 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicInfo, TopicRegistry
 from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_isr
-from minikafka.storage import AppendOrigin
+from minikafka.storage import AppendOrigin, FetchIsolation
 from minikafka_core.records import ControlRecordType, Record, build_batch, read_batches
 
 log = logging.getLogger("minikafka.coordinator")
@@ -355,9 +355,9 @@ class GroupCoordinatorRuntime:
         Called by the broker after each applied metadata change: a shard
         whose partition we no longer lead is dropped (its parked requests
         get NOT_COORDINATOR and their clients look the coordinator up again);
-        a partition we now lead is loaded from its log. A replica that was
-        not the leader may lack records the old leader wrote (no replication
-        of ``__consumer_offsets`` yet), exactly what it then serves.
+        a partition we now lead is loaded from its log, which the old
+        leader's answers waited for (every acknowledged write is there,
+        pending transactional offsets included).
         """
         if not self._opened:
             return
@@ -407,15 +407,20 @@ class GroupCoordinatorRuntime:
 
     @staticmethod
     def _committed_records(partition):
-        """Yield what is below the high watermark, in log order, as ``(producer_id, key, value)``.
+        """Yield the partition's log, in order, as ``(producer_id, key, value)``.
+
+        Up to the log end, as Kafka's loader: a new leader may hold records
+        above its high watermark that its followers have not fetched yet;
+        they are part of the log it leads from now on, and the next write
+        waits for the in-sync replicas to have them too.
 
         A data record's ``producer_id`` is its batch's if the batch is
         transactional, else -1. A COMMIT or ABORT marker is yielded as
         ``(producer_id, None, commit)``; other control records are skipped.
         """
         offset = partition.log_start_offset
-        while offset < partition.high_watermark:
-            data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True)
+        while offset < partition.log_end_offset:
+            data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True, isolation=FetchIsolation.LOG_END)
             if not data:
                 return
             for batch in read_batches(data):

@@ -185,21 +185,24 @@ def _read_for_consumer(partition, fetch_partition, limit: int, min_one_batch: bo
     offset, with the aborted transactions the records overlap.
     """
     validate_leader_epoch(partition.leader_epoch, fetch_partition.current_leader_epoch)
-    fetch_offset = fetch_partition.fetch_offset
+    isolation = FetchIsolation.TXN_COMMITTED if read_committed else FetchIsolation.HIGH_WATERMARK
+    records = partition.read(fetch_partition.fetch_offset, limit, min_one_batch=min_one_batch,
+                             zero_copy=zero_copy, isolation=isolation)
     if not read_committed:
-        records = partition.read(fetch_offset, limit, min_one_batch=min_one_batch, zero_copy=zero_copy)
         return {"records": records}
-    records = partition.read(fetch_offset, limit, min_one_batch=min_one_batch, zero_copy=zero_copy,
-                             isolation=FetchIsolation.TXN_COMMITTED)
-    if len(records) == 0:
-        return {"records": records, "aborted_transactions": []}
-    upper_bound = _end_offset(records) if isinstance(records, (bytes, memoryview)) else None
-    if upper_bound is None:
-        upper_bound = partition.last_stable_offset
-    aborted = partition.aborted_transactions(fetch_offset, upper_bound)
     return {"records": records,
-            "aborted_transactions": [{"producer_id": producer_id, "first_offset": first_offset}
-                                     for producer_id, first_offset in aborted]}
+            "aborted_transactions": _aborted_transactions(partition, fetch_partition.fetch_offset, records)}
+
+
+def _aborted_transactions(partition, fetch_offset: int, records) -> list[dict]:
+    """The aborted transactions a READ_COMMITTED read overlaps (see the module docstring)."""
+    if len(records) == 0:
+        return []
+    upper_bound = _end_offset(records) if isinstance(records, (bytes, memoryview)) else None
+    if upper_bound is None:  # a zero-copy region: its batches are not looked at
+        upper_bound = partition.last_stable_offset
+    return [{"producer_id": producer_id, "first_offset": first_offset}
+            for producer_id, first_offset in partition.aborted_transactions(fetch_offset, upper_bound)]
 
 
 def _end_offset(records) -> int | None:

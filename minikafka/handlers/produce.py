@@ -31,8 +31,8 @@ Transactions (KIP-98, with KIP-890 part 1 verification):
     must come with the request's ``transactional_id``; without one, every
     partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers
     (it checks the id's WRITE permission first). All transactional batches
-    of a request must share one producer id, else every partition gets
-    INVALID_PRODUCER_ID_MAPPING.
+    of a request must share one producer id and epoch, else every partition
+    gets INVALID_PRODUCER_ID_MAPPING.
 
     Before appending, the leader makes sure the producer really added the
     partition to its transaction (``transaction.partition.verification.enable``,
@@ -108,11 +108,11 @@ class _TransactionalWrite:
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict | None:
-    now_ms = services.clock.now_ms()
     write, request_error = _transactional_write(request)
     if request_error is not None:
         return _answer_every_partition(request, request_error)
-    refused, guards = await _verify(services, request, ctx, write, now_ms)
+    refused, guards = await _verify(services, request, ctx, write)
+    now_ms = services.clock.now_ms()  # after the verification, which may have waited
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
@@ -195,9 +195,9 @@ def _transactional_write(request) -> tuple[_TransactionalWrite | None, tuple | N
                               "transactional records need a transactional id")
             if write is None:
                 write = _TransactionalWrite(*producer, partitions=[])
-            elif write.producer_id != producer[0]:
+            elif (write.producer_id, write.producer_epoch) != producer:
                 return None, (ErrorCode.INVALID_PRODUCER_ID_MAPPING,
-                              "transactional records contained more than one producer id")
+                              "transactional records contained more than one producer id and epoch")
             write.partitions.append((topic.name, data.index))
     return write, None
 
@@ -214,8 +214,8 @@ def _transactional_producer_of(records) -> tuple[int, int] | None:
     return (header.producer_id, header.producer_epoch) if header.is_transactional else None
 
 
-async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None,
-                  now_ms: int) -> tuple[dict, dict]:
+async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None
+                  ) -> tuple[dict, dict]:
     """Verify, with the coordinator, the partitions that start a transaction here (KIP-890).
 
     Returns:
@@ -230,7 +230,8 @@ async def _verify(services: BrokerServices, request, ctx, write: _TransactionalW
     for topic, index in write.partitions:
         try:
             partition = services.partitions.leader_partition(topic, index)
-            guard = partition.maybe_start_verification(write.producer_id, write.producer_epoch, now_ms)
+            guard = partition.maybe_start_verification(write.producer_id, write.producer_epoch,
+                                                       services.clock.now_ms())
         except KafkaError as exc:
             refused[(topic, index)] = (exc.code, exc.message)
             continue

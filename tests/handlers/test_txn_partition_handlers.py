@@ -324,3 +324,23 @@ def test_describe_producers_shows_the_open_transaction(broker):
     response = call(broker, describe_producers, {"topics": [{"name": TOPIC, "partition_indexes": [1]}]}, 0)
     (state,) = response.topics[0].partitions[0].active_producers
     assert (state.current_txn_start_offset, state.coordinator_epoch) == (-1, 9)
+
+
+def list_offset(services, index: int, timestamp: int, isolation_level: int) -> int:
+    response = call(services, list_offsets, {
+        "replica_id": -1, "isolation_level": isolation_level,
+        "topics": [{"name": TOPIC, "partitions": [{"partition_index": index, "current_leader_epoch": -1,
+                                                   "timestamp": timestamp}]}]}, 7)
+    return response.topics[0].partitions[0].offset
+
+
+def test_list_offsets_by_time_never_points_into_an_undecided_transaction(broker):
+    producer = TxnProducer()
+    broker.transaction_verifier.in_transaction = {(TOPIC, 0)}
+    producer.send(broker, 0, b"a")  # offset 0, timestamp NOW_MS, transaction ongoing
+    for timestamp in (NOW_MS, list_offsets.MAX_TIMESTAMP):
+        assert list_offset(broker, 0, timestamp, READ_UNCOMMITTED) == 0
+        assert list_offset(broker, 0, timestamp, READ_COMMITTED) == -1
+    end_transaction(broker, producer, [0], commit=True)
+    assert list_offset(broker, 0, NOW_MS, READ_COMMITTED) == 0
+    assert list_offset(broker, 0, list_offsets.EARLIEST, READ_COMMITTED) == 0
