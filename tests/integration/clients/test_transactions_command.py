@@ -45,6 +45,8 @@ def test_list_describe_find_hanging_and_abort(tmp_path, capsys):
             assert listed == [["TransactionalId", "Coordinator", "ProducerId", "TransactionState"],
                               ["tx-cli", "1", "0", "Ongoing"]]
 
+            assert _cells(_command(capsys, bootstrap, "list", "--duration-filter", "3600000"))[1:] == []
+
             described = _cells(_command(capsys, bootstrap, "describe", "--transactional-id", "tx-cli"))
             assert described[0] == ["CoordinatorId", "TransactionalId", "ProducerId", "ProducerEpoch",
                                     "TransactionState", "TransactionTimeoutMs",
