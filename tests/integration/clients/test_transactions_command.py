@@ -3,7 +3,8 @@
 A transactional ``SyncProducer`` leaves a transaction open on ``t-0``; the
 command lists it, describes it and its producer, finds no hanging
 transaction (its coordinator holds the partition), then aborts it by its
-start offset, after which a read_committed consumer gets past it.
+start offset, after which a read_committed consumer gets past it (and
+``minikafka consume --isolation-level read_committed`` prints nothing).
 """
 
 from __future__ import annotations
@@ -77,3 +78,8 @@ def test_list_describe_find_hanging_and_abort(tmp_path, capsys):
                 assert consumer.poll(timeout=1) == []
                 assert consumer.position(("t", 0)) == 2  # past the record and the ABORT marker
             producer.abort_transaction()
+        for level, printed in (("read_committed", []), ("read_uncommitted", ["open"])):
+            with pytest.raises(SystemExit):
+                main(["consume", "--bootstrap-server", bootstrap, "--topic", "t",
+                      "--from-beginning", "--timeout-ms", "500", "--isolation-level", level])
+            assert capsys.readouterr().out.splitlines() == printed
