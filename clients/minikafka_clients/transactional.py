@@ -88,6 +88,7 @@ class TransactionalRequests:
         return await self.cluster.connection_to_address(coordinator.host, coordinator.port)
 
     def forget_coordinator(self, key_type: int = TRANSACTION_KEY_TYPE, key: str | None = None) -> None:
+        """Ask FindCoordinator again next time (it moved, or its connection broke)."""
         self._coordinators.pop((key_type, key or self.manager.transactional_id), None)
 
     async def _send(self, api: str, api_key: int, body: dict, *, key_type: int = TRANSACTION_KEY_TYPE,
