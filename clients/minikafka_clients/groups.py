@@ -49,7 +49,7 @@ from .cluster import Cluster
 OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR = 8, 9, 10
 DESCRIBE_GROUPS, LIST_GROUPS, DELETE_GROUPS = 15, 16, 42
 CONSUMER_GROUP_DESCRIBE = 69  # KIP-848 groups are no classic groups: DescribeGroups does not know them
-GROUP_KEY_TYPE = 0  # FindCoordinator key_type: 0 group, 1 transaction
+GROUP_KEY_TYPE, TRANSACTION_KEY_TYPE = 0, 1  # FindCoordinator's key_type
 NO_OFFSET = -1  # OffsetFetch's "no committed offset"
 
 # Errors meaning "ask FindCoordinator again, then retry".
@@ -123,20 +123,39 @@ class OffsetAndMetadata:
     metadata: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class ConsumerGroupMetadata:
+    """A consumer's place in its group, for ``send_offsets_to_transaction`` (KIP-447).
+
+    The group coordinator accepts the transaction's offsets only from the
+    current generation's member: a zombie (a member the group has moved on
+    from) gets ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID,
+    and its transaction must abort. Java's ``ConsumerGroupMetadata``.
+    """
+
+    group_id: str
+    generation_id: int = -1
+    member_id: str = ""
+    group_instance_id: str | None = None
+
+
 # -- coordinator lookup ---------------------------------------------------------
 
-async def find_coordinator(cluster: Cluster, group_id: str) -> Coordinator:
-    """Which broker coordinates ``group_id`` (FindCoordinator, key type group).
+async def find_coordinator(cluster: Cluster, key: str, key_type: int = GROUP_KEY_TYPE
+                           ) -> Coordinator:
+    """Which broker coordinates ``key``: a group id (key type 0, the default)
+    or a transactional id (key type 1, ``TRANSACTION_KEY_TYPE``).
 
     Raises:
         KafkaError: e.g. COORDINATOR_NOT_AVAILABLE while ``__consumer_offsets``
-            is being created.
+            (or ``__transaction_state``) is being created.
     """
-    body = {"key": group_id, "key_type": GROUP_KEY_TYPE, "coordinator_keys": [group_id]}
+    body = {"key": key, "key_type": key_type, "coordinator_keys": [key]}
     response = await cluster.request(None, FIND_COORDINATOR, body)
     # v4+ answers per key in ``coordinators``; v0-3 at the top level.
     answer = response.coordinators[0] if response.coordinators else response
-    check(answer.error_code, f"coordinator of group '{group_id}'", answer.error_message)
+    kind = "group" if key_type == GROUP_KEY_TYPE else "transactional id"
+    check(answer.error_code, f"coordinator of {kind} '{key}'", answer.error_message)
     return Coordinator(answer.node_id, answer.host, answer.port)
 
 
@@ -272,11 +291,17 @@ async def delete_groups(cluster: Cluster, group_ids: list[str]) -> None:
 # -- offsets ----------------------------------------------------------------------
 
 async def fetch_offsets(cluster: Cluster, group_id: str,
-                        partitions: list[TopicPartition] | None = None,
+                        partitions: list[TopicPartition] | None = None, *,
+                        require_stable: bool = False,
                         ) -> dict[TopicPartition, OffsetAndMetadata]:
     """The group's committed offsets (all of them if ``partitions`` is None).
 
     Partitions without a committed offset are left out.
+
+    Args:
+        require_stable: refuse a partition whose offsets a transaction has
+            committed but not yet completed: UNSTABLE_OFFSET_COMMIT (KIP-447;
+            Kafka's consumer always asks so, and tries again).
     """
     topics = None if partitions is None else [
         {"name": topic, "partition_indexes": sorted(p for t, p in partitions if t == topic)}
@@ -284,7 +309,7 @@ async def fetch_offsets(cluster: Cluster, group_id: str,
     body = {
         "group_id": group_id, "topics": topics,  # v0-7
         "groups": [{"group_id": group_id, "topics": topics}],  # v8+ (KIP-709)
-        "require_stable": False,
+        "require_stable": require_stable,
     }
     _, response = await _coordinator_request(cluster, group_id, OFFSET_FETCH, body,
                                              _offset_fetch_error)
@@ -345,14 +370,17 @@ def _first_commit_error(response) -> int:
 
 
 async def list_offsets(cluster: Cluster, partitions: list[TopicPartition],
-                       timestamp: int) -> dict[TopicPartition, int]:
+                       timestamp: int, *, read_committed: bool = False) -> dict[TopicPartition, int]:
     """ListOffsets with one timestamp for all: ``{(topic, partition): offset}`` (-1: none).
 
     Args:
         timestamp: ``admin.EARLIEST`` (-2), ``admin.LATEST`` (-1: the
             log-end offset as consumers see it), or ms since the epoch.
+        read_committed: a read_committed consumer's LATEST is the last stable offset.
     """
-    found = await admin.list_offsets(cluster, {tp: timestamp for tp in partitions})
+    isolation_level = admin.READ_COMMITTED if read_committed else admin.READ_UNCOMMITTED
+    found = await admin.list_offsets(cluster, {tp: timestamp for tp in partitions},
+                                     isolation_level=isolation_level)
     return {tp: info.offset for tp, info in found.items()}
 
 
