@@ -2,7 +2,7 @@
 //
 // Actions:
 //   {"action": "produce", "brokers": [...], "topic": "t", "values": ["a", ...],
-//    "transactional_id": "tx" | null, "commit": true}
+//    "partitions": 2, "transactional_id": "tx" | null, "commit": true}
 //      Without transactional_id: a plain (idempotent-free) producer sends the
 //      values, acks=-1. With it: one transaction (init, begin, send, then
 //      commit or abort). Prints {"ok": true} or {"ok": false, "error": name,
@@ -32,7 +32,8 @@ function client(brokers) {
 
 async function produce(spec) {
   const kafka = client(spec.brokers);
-  const messages = spec.values.map((value) => ({ value }));
+  // Value i goes to partition i % partitions, as the Python faces place them.
+  const messages = spec.values.map((value, i) => ({ value, partition: i % (spec.partitions || 1) }));
   if (!spec.transactional_id) {
     const producer = kafka.producer({ allowAutoTopicCreation: true });
     await producer.connect();
@@ -81,7 +82,7 @@ async function fence(spec) {
   try {
     await transaction.commit();
   } catch (e) {
-    error = { error: e.type || e.name, message: e.message };
+    error = describe(e);
   }
   await Promise.allSettled([first.disconnect(), second.disconnect()]);
   return error ? { ok: false, ...error } : { ok: true };
@@ -113,6 +114,13 @@ async function consume(spec) {
   return { ok: true, records };
 }
 
+// kafkajs names a broker's error in ``type`` (Kafka's name, e.g. PRODUCER_FENCED),
+// sometimes on the cause of a retrier's wrapper.
+function describe(e) {
+  const cause = e.cause || {};
+  return { error: e.type || cause.type || e.name, message: e.message };
+}
+
 const ACTIONS = { produce, fence, consume };
 
 async function main() {
@@ -121,7 +129,7 @@ async function main() {
   try {
     result = await ACTIONS[spec.action](spec);
   } catch (e) {
-    result = { ok: false, error: e.type || e.name, message: e.message };
+    result = { ok: false, ...describe(e) };
   }
   process.stdout.write(JSON.stringify(result) + "\n");
   process.exit(0);

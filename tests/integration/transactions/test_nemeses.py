@@ -1,0 +1,144 @@
+"""Transactions under faults: a recorded workload, a nemesis, then the history checker.
+
+Each test starts three broker processes (``minikafka.chaos.Cluster``), runs
+three confluent-kafka transactional producers and two read_committed
+consumers on a six-partition topic (replication factor 3, min ISR 2),
+breaks the cluster while they run, heals it, waits for more commits, takes a
+final read and asks ``history.check`` for anomalies: lost writes,
+duplicates, aborted reads, torn transactions, non-monotonic or divergent
+reads. A clean history is the only pass.
+
+The coordinator nemeses aim at one transaction of their own (the *victim*),
+run beside the workload so that its moment is known: the coordinator is
+killed after the victim's AddPartitionsToTxn and produce, before EndTxn; or
+after EndTxn while the commit markers cannot reach the partitions
+(``PrepareCommit``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from minikafka.chaos import Cluster
+from tests.integration.transactions.history import Outcome, check, summary
+from tests.integration.transactions.txn_cluster import (CLUSTER_OVERRIDES, create_topic, leaders,
+                                                        transaction_coordinator, wait_until)
+from tests.integration.transactions.workload import TxnProducer, Workload
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+TOPIC, PARTITIONS = "ledger", 6
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    with Cluster(tmp_path / "cluster", brokers=3, overrides=CLUSTER_OVERRIDES) as running:
+        create_topic(running, TOPIC, PARTITIONS)
+        yield running
+
+
+def assert_clean(workload: Workload, extra_txns=()) -> None:
+    history = workload.history()
+    history.txns += list(extra_txns)
+    anomalies = check(history)
+    assert anomalies == [], summary(history, anomalies) + f"\nclient errors: {workload.errors()[-10:]}"
+    assert sum(t.outcome is Outcome.ABORTED for t in history.txns) > 0, "no transaction was aborted"
+
+
+def progress_after_healing(workload: Workload, commits: int = 5) -> None:
+    workload.wait_for_commits(workload.committed() + commits, timeout_s=45)
+
+
+def test_no_fault(cluster):
+    with Workload(cluster.bootstrap, TOPIC, PARTITIONS) as workload:
+        workload.wait_for_commits(20)
+    assert_clean(workload)
+
+
+def test_kill_the_partition_leader(cluster):
+    with Workload(cluster.bootstrap, TOPIC, PARTITIONS) as workload:
+        workload.wait_for_commits(5)
+        leader = cluster.leader_of(TOPIC, 0)
+        cluster.kill(leader)
+        wait_until(lambda: cluster.leader_of(TOPIC, 0) not in (leader, -1), what="a new leader")
+        cluster.restart(leader)
+        progress_after_healing(workload)
+    assert_clean(workload)
+
+
+def victim(cluster, name: str = "victim") -> TxnProducer:
+    """A transactional producer driven step by step by the test (not a thread)."""
+    producer = TxnProducer(cluster.bootstrap, TOPIC, PARTITIONS, name, seed=7)
+    assert producer.init_producer(), producer.errors
+    return producer
+
+
+def test_kill_the_coordinator_between_add_partitions_and_end_txn(cluster):
+    with Workload(cluster.bootstrap, TOPIC, PARTITIONS) as workload:
+        workload.wait_for_commits(5)
+        target = victim(cluster)
+        coordinator = transaction_coordinator(cluster.bootstrap, target.transactional_id)
+        # Every record acknowledged (so AddPartitionsToTxn was done), then the kill, then EndTxn.
+        txn = target.run_one("victim-1", abort=False, before_commit=lambda: cluster.kill(coordinator))
+        assert txn.outcome is Outcome.COMMITTED, target.errors
+        new_coordinator = transaction_coordinator(cluster.bootstrap, target.transactional_id)
+        assert new_coordinator != coordinator
+        cluster.restart(coordinator)
+        assert target.run_one("victim-2", abort=False).outcome is Outcome.COMMITTED, target.errors
+        progress_after_healing(workload)
+    assert_clean(workload, target.txns)
+
+
+def test_kill_the_coordinator_during_prepare_commit(cluster):
+    with Workload(cluster.bootstrap, TOPIC, PARTITIONS) as workload:
+        workload.wait_for_commits(5)
+        target = victim(cluster)
+        coordinator = transaction_coordinator(cluster.bootstrap, target.transactional_id)
+        controller = cluster.health().controller_id
+        led = leaders(cluster, TOPIC, PARTITIONS)
+        # The victim writes only to partitions led by one other broker, preferably not the
+        # controller, so that cutting it from the coordinator stops the markers, not the cluster.
+        others = sorted((n for n in (1, 2, 3) if n != coordinator and n in led.values()),
+                        key=lambda n: n == controller)
+        target_leader = others[0]
+        partitions = [p for p, n in led.items() if n == target_leader]
+        target.plan = lambda txn_id: {(TOPIC, p): [f"{txn_id}.{p}.{k}" for k in range(3)] for p in partitions}
+        # With the classic protocol the coordinator answers EndTxn once PrepareCommit is
+        # written; the markers then wait behind the cut, and the kill comes in PrepareCommit.
+        txn = target.run_one("victim-1", abort=False, before_commit=lambda: cluster.cut(coordinator, target_leader))
+        assert txn.outcome is Outcome.COMMITTED, target.errors
+        cluster.kill(coordinator)
+        cluster.heal_all()
+        cluster.restart(coordinator)
+        progress_after_healing(workload)
+    assert_clean(workload, target.txns)
+
+
+def test_pause_a_partition_leader(cluster):
+    with Workload(cluster.bootstrap, TOPIC, PARTITIONS) as workload:
+        workload.wait_for_commits(5)
+        leader = cluster.leader_of(TOPIC, 0)
+        cluster.pause(leader)
+        try:
+            time.sleep(5)  # longer than broker.session.timeout.ms: its partitions move
+        finally:
+            cluster.resume(leader)
+        progress_after_healing(workload)
+    assert_clean(workload)
+
+
+def test_cut_the_partition_leader_off(cluster):
+    with Workload(cluster.bootstrap, TOPIC, PARTITIONS) as workload:
+        workload.wait_for_commits(5)
+        leader = cluster.leader_of(TOPIC, 0)
+        others = [n for n in (1, 2, 3) if n != leader]
+        cluster.isolate(leader)
+        try:
+            wait_until(lambda: cluster.leader_of(TOPIC, 0, via=others) in others, what="the majority to elect")
+            time.sleep(2)
+        finally:
+            cluster.heal_all()
+        progress_after_healing(workload)
+    assert_clean(workload)
