@@ -27,6 +27,12 @@ What it builds (``open()``), and who is handed what:
 - ``producer_ids`` (``ProducerIdManager``): ids handed to idempotent producers;
 - ``group_coordinator`` (``GroupCoordinatorRuntime``): consumer groups and
   committed offsets, kept in ``__consumer_offsets``;
+- ``transactions`` (``TransactionCoordinatorRuntime``): the transaction
+  coordinator, kept in ``__transaction_state``, with its marker channel
+  (``TransactionMarkerChannel``: WriteTxnMarkers to partition leaders) and
+  ``transaction_verifier`` (``TransactionVerifier``: a partition leader's
+  KIP-890 question to a transaction coordinator), both over a
+  ``BrokerClient`` each (the network's ``open_stream``);
 - ``handlers`` (``{api_key: handle}`` from ``minikafka.handlers``) and
   ``services`` (``BrokerServices``): what every handler receives instead of
   the broker. The broker itself stands behind three of those services: the
@@ -49,14 +55,17 @@ every part:
   of ``ReplicaFetcher`` (node id, config, wall clock, the metadata image and
   the network's ``open_stream``);
 - the group coordinator runtime: config, node id, the topic registry, the
-  ``partitions`` dict, the broker as ``TopicCreator`` and both clocks.
+  ``partitions`` dict, the broker as ``TopicCreator`` and both clocks;
+- the transaction coordinator runtime: the same, plus the producer id
+  manager and the marker channel; the verifier: node id, the runtime, the
+  metadata image and its ``BrokerClient``.
 
 Life cycle: ``open()`` loads the logs (``serve()`` calls it if needed);
 ``serve()`` starts the replica manager, the metadata quorum (which replays
 the metadata log into the image), the listeners (``server/``), the
 registration (``serve`` reports started once the controller has unfenced
-this broker), the group coordinator and the maintenance timer, and runs until
-cancelled; on the way out ``close()`` flushes every log and writes the
+this broker), the group and transaction coordinators and the maintenance
+timer, and runs until cancelled; on the way out ``close()`` flushes every log and writes the
 producer-state snapshots, so a restart recovers quickly.
 
 Topic changes (``create_topic``, ``delete_topic``, ``add_partitions``,
@@ -88,6 +97,9 @@ import trio
 from minikafka.config import load_or_create_meta_properties
 from minikafka.coordinator.producer_ids import ProducerIdManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
+from minikafka.coordinator.transaction.markers import BrokerClient, TransactionMarkerChannel
+from minikafka.coordinator.transaction.runtime import TransactionCoordinatorRuntime
+from minikafka.coordinator.transaction.verification import TransactionVerifier
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
 from minikafka.handlers.services import BrokerServices, Handler
@@ -149,6 +161,8 @@ class Broker:
         self.log_manager = None
         self.producer_ids = None
         self.group_coordinator: GroupCoordinatorRuntime | None = None
+        self.transactions: TransactionCoordinatorRuntime | None = None
+        self.transaction_verifier: TransactionVerifier | None = None
         self.partitions: dict[tuple[str, int], Partition] = {}
         self.quorum_network = quorum_network
         self.controllers = controllers
@@ -209,6 +223,14 @@ class Broker:
         self.group_coordinator = GroupCoordinatorRuntime(
             self.config, node_id=self.node_id, topics=self.topics, partitions=self.partitions,
             topic_admin=self, now_ms=self.now_ms, monotonic_ms=self.monotonic_ms)
+        markers = TransactionMarkerChannel(self._broker_client("txn-marker-sender"), self._metadata_image)
+        self.transactions = TransactionCoordinatorRuntime(
+            self.config, node_id=self.node_id, topics=self.topics, partitions=self.partitions,
+            topic_admin=self, producer_ids=self.producer_ids, markers=markers,
+            now_ms=self.now_ms, monotonic_ms=self.monotonic_ms)
+        self.transaction_verifier = TransactionVerifier(
+            node_id=self.node_id, transactions=self.transactions,
+            client=self._broker_client("txn-verifier"), image=self._metadata_image)
         self.services = self._build_services()
         self._opened = True
 
@@ -219,7 +241,13 @@ class Broker:
             replicas=self.replicas, group_coordinator=self.group_coordinator, topic_admin=self,
             forwarding=self.controller_channel, controller=self.metadata, quorum=self.metadata.quorum,
             fetch_sessions=FetchSessionCache(self.config["max.incremental.fetch.session.cache.slots"]),
-            producer_ids=self.producer_ids, api_keys=frozenset(self.handlers))
+            producer_ids=self.producer_ids, api_keys=frozenset(self.handlers),
+            transactions=self.transactions, transaction_verifier=self.transaction_verifier)
+
+    def _broker_client(self, purpose: str) -> BrokerClient:
+        """A ``BrokerClient`` (requests to other brokers over the network seam) for one user."""
+        return BrokerClient(node_id=self.node_id, config=self.config, image=self._metadata_image,
+                            open_stream=self.network.open_stream, client_id=f"{purpose}-{self.node_id}")
 
     def _broker_epoch(self) -> int:
         """This broker's current broker epoch (from its registration; -1 before it)."""
@@ -298,6 +326,8 @@ class Broker:
                 self._apply_roles(self.metadata.image)
                 self.group_coordinator.open()
                 await nursery.start(self.group_coordinator.run)
+                self.transactions.open()
+                await nursery.start(self.transactions.run)
                 nursery.start_soon(self._maintenance_loop)
                 task_status.started(self)
         finally:
@@ -502,6 +532,8 @@ class Broker:
         self.replicas.apply(image)
         if self.group_coordinator is not None:
             self.group_coordinator.on_metadata()  # coordinator shards follow leadership
+        if self.transactions is not None:
+            self.transactions.on_metadata()
 
     def _remove_partition(self, key) -> None:
         """The image dropped a partition we hold (topic deleted): delete its log."""

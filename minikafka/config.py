@@ -346,6 +346,21 @@ BROKER_KEYS = [
               "transaction before expiring its transactional id.", valid=Range(1)),
     ConfigKey("transaction.abort.timed.out.transaction.cleanup.interval.ms", "int", 10000, "The interval at "
               "which to rollback transactions that have timed out.", valid=Range(1)),
+    ConfigKey("transaction.state.log.replication.factor", "short", 3, "Replication factor for the "
+              "transaction topic (set higher to ensure availability); capped by the registered brokers.",
+              valid=Range(1)),
+    ConfigKey("transaction.state.log.min.isr", "int", 2, "The minimum number of replicas that must "
+              "acknowledge a write to the transaction topic (capped by its replication factor).",
+              valid=Range(1)),
+    ConfigKey("transaction.state.log.segment.bytes", "int", 104857600, "The transaction topic segment "
+              "bytes should be kept relatively small in order to facilitate faster log compaction and "
+              "cache loads.", valid=Range(1)),
+    ConfigKey("transaction.remove.expired.transaction.cleanup.interval.ms", "int", 3600000, "The interval "
+              "at which to remove transactions that have expired due to transactional.id.expiration.ms "
+              "passing.", valid=Range(1)),
+    ConfigKey("transaction.partition.verification.enable", "boolean", True, "Enable verification that "
+              "checks that the partition has been added to the transaction before writing transactional "
+              "records to the partition.", _DYN),
     ConfigKey("producer.id.expiration.ms", "int", 86400000, "The time in ms that a topic partition leader "
               "will wait before expiring producer IDs.", _DYN, Range(1)),
     # --- KRaft and replication. Kafka 4.0's names and defaults; tests and

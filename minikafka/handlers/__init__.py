@@ -71,6 +71,11 @@ HANDLER_MODULES = (
     "alter_partition_reassignments",
     "list_partition_reassignments",
     "allocate_producer_ids",
+    "add_partitions_to_txn",
+    "add_offsets_to_txn",
+    "end_txn",
+    "describe_transactions",
+    "list_transactions",
 )
 
 

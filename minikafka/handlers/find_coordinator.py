@@ -6,19 +6,24 @@ that partition's leader, so in a cluster the coordinator moves with
 leadership. v0-v3 ask about one key; v4+ batch several (``coordinator_keys``)
 and answer one entry per key.
 
-Key types: 0 is a group, 1 a transactional id. Transactions have no
-coordinator yet, so they are answered COORDINATOR_NOT_AVAILABLE (which a
-client retries); any other key type is INVALID_REQUEST.
+Key types: 0 is a group, 1 a transactional id; any other key type is
+INVALID_REQUEST. A transactional id lives in one partition of
+``__transaction_state``, picked by the same hash
+(``TransactionCoordinatorRuntime.partition_for``), and its coordinator is
+that partition's leader. An empty transactional id is INVALID_REQUEST, as
+in Kafka.
 
-The first group lookup creates ``__consumer_offsets``. Kafka asks its
-controller to create it and answers COORDINATOR_NOT_AVAILABLE meanwhile (the
-client retries); here creation is immediate, so the first answer is already
-the coordinator.
+The first lookup of each kind creates its topic (``__consumer_offsets``,
+``__transaction_state``). Kafka asks its controller to create it and answers
+COORDINATOR_NOT_AVAILABLE meanwhile (the client retries); here creation
+returns once the topic exists, so the first answer is already the
+coordinator.
 """
 
 from __future__ import annotations
 
 from minikafka.coordinator.runtime import OFFSETS_TOPIC
+from minikafka.coordinator.transaction.runtime import TRANSACTION_STATE_TOPIC
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
@@ -42,8 +47,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
 async def _find(services: BrokerServices, key: str, key_type: int) -> dict:
     """One coordinator entry: ``key``, the node, ``error_code`` and ``error_message``."""
     if key_type == TRANSACTION_KEY_TYPE:
-        return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE,
-                      "this broker has no transaction coordinator yet")
+        return await _find_transaction_coordinator(services, key)
     if key_type != GROUP_KEY_TYPE:
         return _error(key, ErrorCode.INVALID_REQUEST, f"unknown coordinator key type {key_type}")
     runtime = services.group_coordinator
@@ -52,13 +56,35 @@ async def _find(services: BrokerServices, key: str, key_type: int) -> dict:
     except KafkaError as exc:
         return _error(key, exc.code, exc.message)
     if runtime.is_coordinator_for(key):
-        host, port = services.metadata.advertised_endpoint()
-        return {"key": key, "node_id": services.metadata.node_id, "host": host, "port": port,
-                "error_code": ErrorCode.NONE, "error_message": None}
-    # In a cluster: the leader of the group's partition, wherever it is.
-    leader = services.metadata.partition_leader_endpoint(OFFSETS_TOPIC, runtime.partition_for(key))
+        return _this_broker(services, key)
+    return _leader_of(services, key, OFFSETS_TOPIC, runtime.partition_for(key))
+
+
+async def _find_transaction_coordinator(services: BrokerServices, key: str) -> dict:
+    """The leader of the transactional id's ``__transaction_state`` partition."""
+    if not key:
+        return _error(key, ErrorCode.INVALID_REQUEST, "the transactional id is empty")
+    runtime = services.transactions
+    try:
+        await runtime.ensure_transaction_topic()
+    except KafkaError as exc:
+        return _error(key, exc.code, exc.message)
+    if runtime.is_coordinator_for(key):
+        return _this_broker(services, key)
+    return _leader_of(services, key, TRANSACTION_STATE_TOPIC, runtime.partition_for(key))
+
+
+def _this_broker(services: BrokerServices, key: str) -> dict:
+    host, port = services.metadata.advertised_endpoint()
+    return {"key": key, "node_id": services.metadata.node_id, "host": host, "port": port,
+            "error_code": ErrorCode.NONE, "error_message": None}
+
+
+def _leader_of(services: BrokerServices, key: str, topic: str, index: int) -> dict:
+    """In a cluster: the leader of the key's partition, wherever it is."""
+    leader = services.metadata.partition_leader_endpoint(topic, index)
     if leader is None:
-        return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, "no leader for the group's partition")
+        return _error(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, f"no leader for {topic}-{index}")
     node_id, host, port = leader
     return {"key": key, "node_id": node_id, "host": host, "port": port,
             "error_code": ErrorCode.NONE, "error_message": None}

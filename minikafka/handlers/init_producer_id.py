@@ -1,4 +1,4 @@
-"""InitProducerId (key 22): give an idempotent producer its id and epoch.
+"""InitProducerId (key 22): give a producer its id and epoch.
 
 An idempotent producer (``enable.idempotence``, the default in current
 clients) asks once for a ``producer_id`` and ``producer_epoch``, then numbers
@@ -13,9 +13,15 @@ comes from a block the active controller allocated to this broker, so it is
 unique in the cluster; while no block is available the answer is
 COORDINATOR_LOAD_IN_PROGRESS, which clients retry (as Kafka does).
 
-With a ``transactional_id`` the request belongs to a transaction coordinator,
-which this broker does not have yet: ``COORDINATOR_NOT_AVAILABLE``, the error
-a Kafka broker gives while its coordinator is not ready.
+With a ``transactional_id`` the request goes to the transactional id's
+coordinator (``services.transactions``): the id keeps its producer id across
+sessions and each InitProducerId bumps the epoch, fencing older instances of
+the producer; an ongoing transaction of the previous instance is aborted
+first (the answer is then CONCURRENT_TRANSACTIONS, and the client retries).
+Kafka's request checks come first: an empty transactional id, or a
+``producer_id`` without ``producer_epoch`` (or the reverse), is
+INVALID_REQUEST. Clients older than v4 do not know PRODUCER_FENCED and get
+INVALID_PRODUCER_EPOCH instead, as Kafka answers them.
 """
 
 from __future__ import annotations
@@ -26,14 +32,45 @@ from minikafka.handlers.services import BrokerServices
 
 API_KEY = 22
 
+NO_PRODUCER_ID = -1
+NO_PRODUCER_EPOCH = -1
+
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    if (request.producer_id == NO_PRODUCER_ID) != (request.producer_epoch == NO_PRODUCER_EPOCH):
+        return _error(ErrorCode.INVALID_REQUEST)
     if request.transactional_id is not None:
-        return {"throttle_time_ms": 0, "error_code": ErrorCode.COORDINATOR_NOT_AVAILABLE,
-                "producer_id": -1, "producer_epoch": -1}
+        return await _init_transactional(services, request, ctx)
     try:
         producer = await services.producer_ids.init_producer_id(request.producer_id, request.producer_epoch)
     except KafkaError as exc:
-        return {"throttle_time_ms": 0, "error_code": exc.code, "producer_id": -1, "producer_epoch": -1}
+        return _error(exc.code)
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE,
             "producer_id": producer.producer_id, "producer_epoch": producer.producer_epoch}
+
+
+async def _init_transactional(services: BrokerServices, request, ctx: RequestContext) -> dict:
+    if not request.transactional_id:
+        return _error(ErrorCode.INVALID_REQUEST)
+    try:
+        response = await services.transactions.init_producer_id(
+            request.transactional_id, request.transaction_timeout_ms,
+            request.producer_id, request.producer_epoch)
+    except KafkaError as exc:
+        return _error(_for_version(exc.code, ctx.api_version))
+    code = _for_version(ErrorCode(response["error_code"]), ctx.api_version)
+    if code != ErrorCode.NONE:
+        return _error(code)
+    return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE,
+            "producer_id": response["producer_id"], "producer_epoch": response["producer_epoch"]}
+
+
+def _for_version(code: ErrorCode, version: int) -> ErrorCode:
+    """PRODUCER_FENCED is new in v4; older clients understand INVALID_PRODUCER_EPOCH."""
+    if code == ErrorCode.PRODUCER_FENCED and version < 4:
+        return ErrorCode.INVALID_PRODUCER_EPOCH
+    return code
+
+
+def _error(code: ErrorCode) -> dict:
+    return {"throttle_time_ms": 0, "error_code": code, "producer_id": -1, "producer_epoch": -1}

@@ -26,10 +26,43 @@ Kafka.
     ISR, so -1 waits no longer than 1.
     Anything else: ``INVALID_REQUIRED_ACKS`` for every partition.
 
-Transactions are not implemented yet. A produce request with a
-``transactional_id`` writes to partitions no transaction coordinator has
-added to a transaction; Kafka 4.0's answer for that (KIP-890 verification) is
-``INVALID_TXN_STATE``, and that is what every partition gets here.
+Transactions (KIP-98, with KIP-890 part 1 verification):
+    A transactional batch (the transactional bit of its attributes set)
+    must come with the request's ``transactional_id``; without one, every
+    partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers
+    (it checks the id's WRITE permission first). All transactional batches
+    of a request must share one producer id, else every partition gets
+    INVALID_PRODUCER_ID_MAPPING.
+
+    Before appending, the leader makes sure the producer really added the
+    partition to its transaction (``transaction.partition.verification.enable``,
+    true by default). A hanging transaction would otherwise be possible: a
+    batch that arrives late, after its transaction ended, would open a new
+    one that no coordinator knows about, and hold the last stable offset
+    back for ever. For each partition whose producer has no ongoing
+    transaction here, ``Partition.maybe_start_verification`` hands out a
+    *verification guard*; one ``TransactionVerifier.verify`` call per request
+    asks the coordinator (AddPartitionsToTxn v4+ ``verify_only``) about all
+    those partitions; a partition that passed is appended with its guard,
+    which the log accepts only if nothing (a marker, a newer epoch) cleared
+    it meanwhile. A partition where the producer's transaction is already
+    ongoing needs no question.
+
+    The coordinator's answers become errors the producer knows how to handle
+    (Kafka's ``ReplicaManager`` and ``AddPartitionsToTxnManager``):
+
+    ==============================================  ===============================
+    coordinator says                                producer gets
+    ==============================================  ===============================
+    INVALID_TXN_STATE (partition not added)         INVALID_TXN_STATE
+    PRODUCER_FENCED                                 INVALID_PRODUCER_EPOCH
+    TRANSACTION_ABORTABLE                           itself from Produce v11, else
+                                                    INVALID_TXN_STATE
+    CONCURRENT_TRANSACTIONS, NETWORK_EXCEPTION,     NOT_ENOUGH_REPLICAS (retriable,
+    COORDINATOR_LOAD_IN_PROGRESS,                   and it does not make the
+    COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR      producer refresh its metadata)
+    anything else                                   itself
+    ==============================================  ===============================
 
 Errors with details (v8+, KIP-467): ``error_message`` holds the reason and
 ``record_errors`` the index of the offending record when known.
@@ -37,30 +70,69 @@ Errors with details (v8+, KIP-467): ``error_message`` holds the reason and
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import struct
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
-from minikafka_core.records import InvalidBatchError
+from minikafka_core.records import (
+    ATTRIBUTES_POS,
+    HEADER_SIZE,
+    PRODUCER_ID_POS,
+    TRANSACTIONAL_MASK,
+    InvalidBatchError,
+)
 
 API_KEY = 0
 ACKS_ALL = -1
 VALID_ACKS = (ACKS_ALL, 0, 1)
 FIRST_VERSION_WITH_ZSTD = 7  # KIP-110
+# Produce v11+ clients handle TRANSACTION_ABORTABLE (KIP-890); older ones get INVALID_TXN_STATE.
+FIRST_VERSION_WITH_TRANSACTION_ABORTABLE = 11
+VERIFICATION_ENABLE = "transaction.partition.verification.enable"
+
+_ATTRIBUTES = struct.Struct(">h")
+_PRODUCER = struct.Struct(">qh")  # producer_id, producer_epoch
+
+# Coordinator errors that only mean "not verified yet": the producer retries on NOT_ENOUGH_REPLICAS.
+_RETRIABLE_VERIFICATION_ERRORS = frozenset({
+    ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.NETWORK_EXCEPTION,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_COORDINATOR,
+})
 
 log = logging.getLogger("minikafka.handlers.produce")
 
 
+@dataclasses.dataclass
+class _TransactionalWrite:
+    """The transactional producer of a request and the partitions it writes batches to."""
+
+    producer_id: int
+    producer_epoch: int
+    partitions: list[tuple[str, int]]
+
+
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict | None:
     now_ms = services.clock.now_ms()
+    write, request_error = _transactional_write(request)
+    if request_error is not None:
+        return _answer_every_partition(request, request_error)
+    refused, guards = await _verify(services, request, ctx, write)
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
     for topic in request.topic_data:
         partitions = []
         for data in topic.partition_data:
-            result, partition, required_offset = _produce_one(services, request, ctx, topic.name, data, now_ms)
+            key = (topic.name, data.index)
+            if key in refused:
+                result, partition, required_offset = _error(data.index, *refused[key]), None, -1
+            else:
+                result, partition, required_offset = _produce_one(
+                    services, request, ctx, topic.name, data, now_ms, guards.get(key))
             if result["error_code"] != ErrorCode.NONE:
                 failed.append((topic.name, data.index, result))
             elif request.acks == ACKS_ALL:
@@ -77,7 +149,8 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     return {"responses": responses, "throttle_time_ms": 0}
 
 
-def _produce_one(services: BrokerServices, request, ctx, topic: str, data, now_ms: int) -> tuple[dict, object, int]:
+def _produce_one(services: BrokerServices, request, ctx, topic: str, data, now_ms: int,
+                 verification_guard=None) -> tuple[dict, object, int]:
     """Append one partition's records.
 
     Returns:
@@ -86,16 +159,14 @@ def _produce_one(services: BrokerServices, request, ctx, topic: str, data, now_m
     """
     if request.acks not in VALID_ACKS:
         return _error(data.index, ErrorCode.INVALID_REQUIRED_ACKS), None, -1
-    if request.transactional_id is not None:
-        return _error(data.index, ErrorCode.INVALID_TXN_STATE,
-                      "transactions are not supported by this broker yet"), None, -1
     if data.records is None or len(data.records) == 0:
         return _error(data.index, ErrorCode.INVALID_RECORD, "no record batch"), None, -1
     try:
         partition = services.partitions.leader_partition(topic, data.index)
+        guard = {} if verification_guard is None else {"verification_guard": verification_guard}
         result = partition.append_records(
             data.records, now_ms, single_batch=True, required_acks=request.acks,
-            allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD)
+            allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD, **guard)
     except KafkaError as exc:
         return _error(data.index, exc.code, exc.message), None, -1
     except InvalidBatchError as exc:  # the core's error: a bare Kafka error code and a reason
@@ -110,6 +181,108 @@ def _produce_one(services: BrokerServices, request, ctx, topic: str, data, now_m
         "error_message": None,
     }
     return response, partition, result.last_offset + 1
+
+
+# -- transactions ------------------------------------------------------------------------
+
+
+def _transactional_write(request) -> tuple[_TransactionalWrite | None, tuple | None]:
+    """Find the request's transactional batches (Kafka's ``hasTransactionalRecords``).
+
+    Returns:
+        ``(write, None)``: ``write`` is None when no batch is transactional;
+        ``(None, (code, message))``: the error every partition gets.
+    """
+    write = None
+    for topic in request.topic_data:
+        for data in topic.partition_data:
+            producer = _transactional_producer_of(data.records)
+            if producer is None:
+                continue
+            if request.transactional_id is None:
+                return None, (ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                              "transactional records need a transactional id")
+            if write is None:
+                write = _TransactionalWrite(*producer, partitions=[])
+            elif write.producer_id != producer[0]:
+                return None, (ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+                              "transactional records contained more than one producer id")
+            write.partitions.append((topic.name, data.index))
+    return write, None
+
+
+def _transactional_producer_of(records) -> tuple[int, int] | None:
+    """``(producer_id, producer_epoch)`` from the header of a transactional batch, else None.
+
+    Produce v3+ carries one batch per partition, so its header is the
+    first ``HEADER_SIZE`` bytes; anything malformed is left to the append.
+    """
+    if records is None or len(records) < HEADER_SIZE:
+        return None
+    (attributes,) = _ATTRIBUTES.unpack_from(records, ATTRIBUTES_POS)
+    if not attributes & TRANSACTIONAL_MASK:
+        return None
+    return _PRODUCER.unpack_from(records, PRODUCER_ID_POS)
+
+
+async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None
+                  ) -> tuple[dict, dict]:
+    """Verify, with the coordinator, the partitions that start a transaction here (KIP-890).
+
+    Returns:
+        ``(refused, guards)``: ``{(topic, index): (code, message)}`` for the
+        partitions that must not be appended; ``{(topic, index): guard}`` for
+        the ones to append with a verification guard.
+    """
+    if (write is None or request.acks not in VALID_ACKS
+            or not services.config.get(VERIFICATION_ENABLE, True)):
+        return {}, {}
+    refused, guards = {}, {}
+    for topic, index in write.partitions:
+        try:
+            partition = services.partitions.leader_partition(topic, index)
+            guard = partition.maybe_start_verification(write.producer_id)
+        except KafkaError as exc:
+            refused[(topic, index)] = (exc.code, exc.message)
+            continue
+        if guard is not None:  # None: the producer's transaction is already ongoing here
+            guards[(topic, index)] = guard
+    if guards:
+        answers = await services.transaction_verifier.verify(
+            request.transactional_id, write.producer_id, write.producer_epoch, list(guards))
+        for key in guards:
+            code = ErrorCode(answers.get(key, ErrorCode.NONE))
+            if code != ErrorCode.NONE:
+                refused[key] = verification_error(code, ctx.api_version)
+    return refused, guards
+
+
+def verification_error(code: ErrorCode, api_version: int) -> tuple[ErrorCode, str | None]:
+    """The produce error (and message) for a coordinator's answer to a verification.
+
+    See the table in the module docstring.
+    """
+    if code == ErrorCode.PRODUCER_FENCED:
+        return ErrorCode.INVALID_PRODUCER_EPOCH, None
+    if code == ErrorCode.TRANSACTION_ABORTABLE and api_version < FIRST_VERSION_WITH_TRANSACTION_ABORTABLE:
+        code = ErrorCode.INVALID_TXN_STATE
+    if code == ErrorCode.INVALID_TXN_STATE:
+        return code, "Partition was not added to the transaction"
+    if code in _RETRIABLE_VERIFICATION_ERRORS:
+        return (ErrorCode.NOT_ENOUGH_REPLICAS, "Unable to verify the partition has been added to "
+                f"the transaction. Underlying error: {code.name}")
+    return code, None
+
+
+def _answer_every_partition(request, error: tuple) -> dict | None:
+    """Kafka's answer to a request refused as a whole: its error in every partition."""
+    code, message = error
+    if request.acks == 0:
+        raise KafkaError(code, f"{message}; closing the connection")
+    return {"throttle_time_ms": 0, "responses": [
+        {"name": topic.name,
+         "partition_responses": [_error(data.index, code, message) for data in topic.partition_data]}
+        for topic in request.topic_data]}
 
 
 async def _wait_for_isr(services: BrokerServices, waiting: list, timeout_ms: int) -> None:

@@ -6,23 +6,28 @@ record of the few services the API handlers use, each typed by a
 (or a type checker) follows ``services.group_coordinator.execute(...)`` to the
 protocol, and from there to the one class that implements it:
 
-=====================  ===========================  ============================================
-field                  type                         implemented by
-=====================  ===========================  ============================================
-``config``             ``BrokerConfig``             the broker's configuration
-``clock``              ``Clock``                    ``Broker`` (injected wall clock, Trio)
-``metadata``           ``MetadataCache``            ``TopicRegistry`` (the committed image)
-``partitions``         ``Partitions``               ``Broker`` (its hosted partitions)
-``replicas``           ``FollowerFetches``          ``ReplicaManager``
-``group_coordinator``  ``GroupCoordinatorService``  ``GroupCoordinatorRuntime``
-``topic_admin``        ``TopicAdmin``               ``Broker`` (controller operations)
-``forwarding``         ``ControllerForwarding``     ``ControllerChannel``
-``controller``         ``LocalController``          ``MetadataRuntime``
-``quorum``             ``QuorumRuntime``            the KRaft replica of ``__cluster_metadata``
-``fetch_sessions``     ``FetchSessionCache``        the broker's fetch sessions (KIP-227)
-``producer_ids``       ``ProducerIdSource``         ``ProducerIdManager``
-``api_keys``           ``frozenset[int]``           the keys of the broker's handler table
-=====================  ===========================  ============================================
+========================  =================================  ===========================================
+field                     type                               implemented by
+========================  =================================  ===========================================
+``config``                ``BrokerConfig``                   the broker's configuration
+``clock``                 ``Clock``                          ``Broker`` (injected wall clock, Trio)
+``metadata``              ``MetadataCache``                  ``TopicRegistry`` (the committed image)
+``partitions``            ``Partitions``                     ``Broker`` (its hosted partitions)
+``replicas``              ``FollowerFetches``                ``ReplicaManager``
+``group_coordinator``     ``GroupCoordinatorService``        ``GroupCoordinatorRuntime``
+``topic_admin``           ``TopicAdmin``                     ``Broker`` (controller operations)
+``forwarding``            ``ControllerForwarding``           ``ControllerChannel``
+``controller``            ``LocalController``                ``MetadataRuntime``
+``quorum``                ``QuorumRuntime``                  the KRaft replica of ``__cluster_metadata``
+``fetch_sessions``        ``FetchSessionCache``              the broker's fetch sessions (KIP-227)
+``producer_ids``          ``ProducerIdSource``               ``ProducerIdManager``
+``api_keys``              ``frozenset[int]``                 the keys of the broker's handler table
+``transactions``          ``TransactionCoordinatorService``  ``TransactionCoordinatorRuntime``
+``transaction_verifier``  ``TransactionVerification``        ``TransactionVerifier`` (KIP-890)
+========================  =================================  ===========================================
+
+``transactions`` and ``transaction_verifier`` default to None, for handler
+tests that build a ``BrokerServices`` without them.
 
 The rule is one hop: a handler reads a field, then calls a method or reads a
 property of it. Where a handler needs something deeper, the service gets a
@@ -195,6 +200,45 @@ class ProducerIdSource(Protocol):
     async def init_producer_id(self, producer_id: int = -1, producer_epoch: int = -1) -> ProducerIdAndEpoch: ...
 
 
+class TransactionCoordinatorService(Protocol):
+    """Transactions (KIP-98), one shard per ``__transaction_state`` partition this broker leads.
+
+    ``execute`` runs a ``TransactionCoordinator`` operation that writes
+    records (the answer comes once they are replicated; markers follow in
+    the background); ``read`` runs one that only looks. Errors of the shard
+    (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, INVALID_REQUEST for an
+    empty id, a failed write) are raised as ``KafkaError``.
+    """
+
+    async def ensure_transaction_topic(self) -> None: ...
+
+    def partition_for(self, transactional_id: str) -> int: ...
+
+    def is_coordinator_for(self, transactional_id: str) -> bool: ...
+
+    async def init_producer_id(self, transactional_id: str, transaction_timeout_ms: int,
+                               producer_id: int, producer_epoch: int) -> dict: ...
+
+    async def execute(self, transactional_id: str, operation: Callable[..., Any]) -> Any: ...
+
+    def read(self, transactional_id: str, operation: Callable[..., Any]) -> Any: ...
+
+    def verify_partitions(self, transactional_id: str, producer_id: int, producer_epoch: int,
+                          partitions: list[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]: ...
+
+    def describe(self, transactional_id: str) -> dict: ...
+
+    def list_transactions(self, state_filters: list[str], producer_id_filters: list[int],
+                          duration_filter_ms: int) -> list[dict]: ...
+
+
+class TransactionVerification(Protocol):
+    """KIP-890: a partition leader asks the coordinator whether partitions are in a transaction."""
+
+    async def verify(self, transactional_id: str, producer_id: int, producer_epoch: int,
+                     partitions: list[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class BrokerServices:
     """What every request handler receives; built once by the ``Broker``.
@@ -216,6 +260,8 @@ class BrokerServices:
     fetch_sessions: FetchSessionCache
     producer_ids: ProducerIdSource
     api_keys: frozenset[int]
+    transactions: TransactionCoordinatorService | None = None
+    transaction_verifier: TransactionVerification | None = None
 
 
 Handler = Callable[[BrokerServices, Any, "RequestContext"], Awaitable[dict | None]]

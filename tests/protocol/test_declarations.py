@@ -33,6 +33,7 @@ KIP_896_FLOORS = {
     8: 2,  # OffsetCommit
     9: 1,  # OffsetFetch
     11: 2,  # JoinGroup
+    27: 1,  # WriteTxnMarkers
 }
 
 SINGLE_BROKER_APIS = {

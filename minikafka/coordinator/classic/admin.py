@@ -10,7 +10,9 @@ forgets the group entirely. Only an EMPTY group can be deleted
 coordinator replays its partition from the start to rebuild every group;
 the live path applies offset records and tombstones through the same code
 (live group metadata changes are made directly, as Kafka does for classic
-groups, and written as records only to be replayed on load). Group
+groups, and written as records only to be replayed on load). Deleting a
+group also tombstones partitions that have only pending transactional
+offsets, which discards them (Kafka's ``deleteAllOffsets``). Group
 metadata records describe a *settled* group (after a SyncGroup, or when it
 went empty), so a replayed group is STABLE or EMPTY: a rebalance that was
 in flight is simply redone by the members, as in Kafka.
@@ -110,8 +112,12 @@ class AdminOperations:
         return self._finish({"results": results})
 
     def _delete_group(self, group: Group) -> None:
+        """Tombstones for the committed offsets, the pending transactional ones, the group."""
+        keys = set(group.offsets)
+        for producer_id in self.open_txns_by_group.get(group.group_id, ()):
+            keys |= set(self.pending_txn_offsets.get(producer_id, {}).get(group.group_id, {}))
         records = [offset_commit_tombstone(group.group_id, topic, partition)
-                   for topic, partition in sorted(group.offsets)]
+                   for topic, partition in sorted(keys)]
         records.append(group_metadata_tombstone(group.group_id))
         for record in records:
             self._result.records.append(record)
@@ -119,15 +125,19 @@ class AdminOperations:
 
     # -- replay -------------------------------------------------------------------
 
-    def replay(self, key: bytes, value: bytes | None) -> None:
+    def replay(self, key: bytes, value: bytes | None, producer_id: int = -1) -> None:
         """Apply one ``__consumer_offsets`` record to the coordinator's memory.
 
-        Records of the KIP-848 consumer protocol (types 3-8) are decoded but
-        ignored here: that protocol is not implemented yet.
+        ``producer_id`` is the batch's producer id if the batch is
+        transactional (-1 otherwise): its offsets wait for the producer's
+        marker (``replay_end_transaction_marker``). Records of the KIP-848
+        consumer protocol (types 3-8) are decoded but ignored here: the
+        consumer coordinator replays them.
         """
         record_type, key_struct, value_struct = decode_record(key, value)
         if record_type in (0, 1):
-            self._replay_offset(key_struct.group, key_struct.topic, key_struct.partition, value_struct)
+            self._replay_offset(key_struct.group, key_struct.topic, key_struct.partition, value_struct,
+                                producer_id)
         elif record_type == GROUP_METADATA_KEY_TYPE:
             self._replay_group(key_struct.group, value_struct)
 

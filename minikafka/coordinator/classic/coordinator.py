@@ -50,7 +50,7 @@ import uuid
 
 from minikafka.coordinator.classic import admin, offsets
 from minikafka.coordinator.classic.config import GroupConfig
-from minikafka.coordinator.classic.group import Group, GroupState, Member
+from minikafka.coordinator.classic.group import Group, GroupState, Member, OffsetAndMetadata
 from minikafka.coordinator.records import group_metadata_record
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
@@ -89,6 +89,12 @@ class GroupCoordinator(offsets.OffsetOperations, admin.AdminOperations):
         self._next_ticket = 1
         self._next_offsets_expiry_ms: int | None = None
         self._result = CoordinatorResult()
+        # Transactional offset commits waiting for their transaction's marker
+        # (offsets.py): producer id -> group id -> (topic, partition) -> offset,
+        # and group id -> producer ids with pending offsets in that group.
+        self.pending_txn_offsets: dict[int, dict[str, dict[tuple[str, int], OffsetAndMetadata]]] = {}
+        self.open_txns_by_group: dict[str, set[int]] = {}
+        self._replayed_offsets = 0  # OffsetAndMetadata.record_order of the next replayed offset
 
     # -- the result being built by the current operation ----------------------
 
@@ -596,7 +602,8 @@ class GroupCoordinator(offsets.OffsetOperations, admin.AdminOperations):
 
     def _drop_if_unused(self, group_id: str) -> None:
         group = self.groups.get(group_id)
-        if group is not None and not group.members and not group.pending_members and not group.offsets:
+        if (group is not None and not group.members and not group.pending_members and not group.offsets
+                and group_id not in self.open_txns_by_group):
             del self.groups[group_id]
 
 

@@ -71,6 +71,10 @@ class OffsetAndMetadata:
     metadata: str
     commit_timestamp_ms: int
     expire_timestamp_ms: int = -1  # only set by OffsetCommit v2-v4 retention_time_ms
+    # Where its record came in the replay order (Kafka keeps the record's log
+    # offset): a transaction's offsets replace a committed one only if written
+    # after it. Not part of the value, so not compared.
+    record_order: int = dataclasses.field(default=-1, compare=False)
 
 
 @dataclasses.dataclass
