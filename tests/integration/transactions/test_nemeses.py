@@ -24,7 +24,7 @@ import pytest
 from minikafka.chaos import Cluster
 from tests.integration.transactions.history import Outcome, check, summary
 from tests.integration.transactions.txn_cluster import (CLUSTER_OVERRIDES, create_topic, leaders,
-                                                        transaction_coordinator, wait_until)
+                                                        transaction_coordinator, transaction_state, wait_until)
 from tests.integration.transactions.workload import TxnProducer, Workload
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -91,25 +91,38 @@ def test_kill_the_coordinator_between_add_partitions_and_end_txn(cluster):
     assert_clean(workload, target.txns)
 
 
+def victim_away_from_the_controller(cluster) -> tuple[TxnProducer, int, int]:
+    """A victim whose coordinator is not the controller, and the third broker.
+
+    Returns ``(victim, coordinator, third)``. Cutting the coordinator from the
+    third broker then leaves both in touch with the controller: nobody is
+    fenced, and only what crosses that link stops.
+    """
+    controller = cluster.health().controller_id
+    for attempt in range(20):
+        target = victim(cluster, f"victim{attempt}")
+        coordinator = transaction_coordinator(cluster.bootstrap, target.transactional_id)
+        if coordinator != controller:
+            third = next(n for n in (1, 2, 3) if n not in (coordinator, controller))
+            return target, coordinator, third
+    raise AssertionError(f"every transactional id tried is coordinated by the controller {controller}")
+
+
 def test_kill_the_coordinator_during_prepare_commit(cluster):
     with Workload(cluster.bootstrap, TOPIC, PARTITIONS) as workload:
         workload.wait_for_commits(5)
-        target = victim(cluster)
-        coordinator = transaction_coordinator(cluster.bootstrap, target.transactional_id)
-        controller = cluster.health().controller_id
-        led = leaders(cluster, TOPIC, PARTITIONS)
-        # The victim writes only to partitions led by one other broker, preferably not the
-        # controller, so that cutting it from the coordinator stops the markers, not the cluster.
-        others = sorted((n for n in (1, 2, 3) if n != coordinator and n in led.values()),
-                        key=lambda n: n == controller)
-        target_leader = others[0]
-        partitions = [p for p, n in led.items() if n == target_leader]
+        target, coordinator, third = victim_away_from_the_controller(cluster)
+        partitions = [p for p, n in leaders(cluster, TOPIC, PARTITIONS).items() if n == third]
+        assert partitions, f"broker {third} leads no partition of {TOPIC}"
         target.plan = lambda txn_id: {(TOPIC, p): [f"{txn_id}.{p}.{k}" for k in range(3)] for p in partitions}
-        # With the classic protocol the coordinator answers EndTxn once PrepareCommit is
-        # written; the markers then wait behind the cut, and the kill comes in PrepareCommit.
-        txn = target.run_one("victim-1", abort=False, before_commit=lambda: cluster.cut(coordinator, target_leader))
+        # The victim writes only to partitions led by the third broker, then the coordinator is
+        # cut from it: with the classic protocol the coordinator answers EndTxn once PrepareCommit
+        # is written (the third broker leaves the ISR of __transaction_state first), and the
+        # markers cannot be delivered.
+        txn = target.run_one("victim-1", abort=False, before_commit=lambda: cluster.cut(coordinator, third))
         assert txn.outcome is Outcome.COMMITTED, target.errors
-        cluster.kill(coordinator)
+        assert transaction_state(cluster, coordinator, target.transactional_id) == "PrepareCommit"
+        cluster.kill(coordinator)  # the next coordinator loads PrepareCommit and sends the markers
         cluster.heal_all()
         cluster.restart(coordinator)
         progress_after_healing(workload)

@@ -15,7 +15,7 @@ import trio
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.protocol.messages import FIND_COORDINATOR_REQUEST
+from minikafka.protocol.messages import DESCRIBE_TRANSACTIONS_REQUEST, FIND_COORDINATOR_REQUEST
 from minikafka_clients import open_cluster
 
 TRANSACTION_KEY_TYPE = 1  # FindCoordinator key_type: 0 group, 1 transaction
@@ -85,3 +85,27 @@ def transaction_coordinator(bootstrap: str, transactional_id: str, timeout_s: fl
                     await trio.sleep(0.2)
 
     return trio.run(ask)
+
+
+def transaction_state(cluster, coordinator: int, transactional_id: str) -> str:
+    """The coordinator's state of ``transactional_id`` (DescribeTransactions): "Ongoing", "PrepareCommit"...
+
+    Asked of ``coordinator`` itself, so that the answer is its view even
+    while the other brokers cannot reach it.
+    """
+    async def ask() -> str:
+        async with open_cluster(cluster.address_of(coordinator), request_timeout_ms=5000) as client:
+            connection = await client.connection_to_address(*_host_port(cluster.address_of(coordinator)))
+            response = await client.request(connection, DESCRIBE_TRANSACTIONS_REQUEST.api_key,
+                                            {"transactional_ids": [transactional_id]})
+            state = response.transaction_states[0]
+            if state.error_code:
+                raise KafkaError(ErrorCode(state.error_code), f"describing {transactional_id}")
+            return state.transaction_state
+
+    return trio.run(ask)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(":", 1)
+    return host, int(port)
