@@ -97,6 +97,7 @@ class TxnProducer:
             time.sleep(self.pause_s)
         if self.producer is not None:
             self.producer.flush(5)
+            self.producer = None  # librdkafka's threads end with the last reference
 
     def init_producer(self) -> bool:
         """A producer for our transactional id, initialised; False (after a pause) on failure."""
@@ -189,6 +190,9 @@ class CommittedReader:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop polling and close the consumer (again: a no-op)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._thread.join(30)
         self.consumer.close()
@@ -271,9 +275,12 @@ class Workload:
             part.start()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, *exc_info) -> None:
         for producer in self.producers:
             producer.stop()
+        if exc_type is not None:  # no history() to come
+            for reader in self.readers:
+                reader.stop()
 
     def committed(self) -> int:
         return sum(producer.committed for producer in self.producers)
@@ -289,8 +296,10 @@ class Workload:
 
     def history(self) -> History:
         """Stop the readers, take the final read, return everything recorded."""
-        final = final_read(self.bootstrap, self.topic, self.partitions)
-        for reader in self.readers:
-            reader.stop()
+        try:
+            final = final_read(self.bootstrap, self.topic, self.partitions)
+        finally:
+            for reader in self.readers:
+                reader.stop()
         return History(txns=[txn for p in self.producers for txn in p.txns],
                        reads={reader.name: reader.records for reader in self.readers}, final=final)
