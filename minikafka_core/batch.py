@@ -372,7 +372,7 @@ def _check_batch_header(info, from_client):
                                 f"Unknown compression type id {info.compression}")
     if from_client and info.is_control:
         raise InvalidBatchError(INVALID_RECORD, "Clients are not allowed to write control records")
-    if info.producer_id >= 0 and info.base_sequence < 0:
+    if from_client and info.producer_id >= 0 and info.base_sequence < 0:
         raise InvalidBatchError(INVALID_RECORD,
                                 f"Invalid sequence number {info.base_sequence} in record batch "
                                 f"with producerId {info.producer_id}")

@@ -3,7 +3,8 @@
 The three clients, each an ``async with`` object configured with Kafka's keys,
 and their blocking twins for scripts (a Trio thread behind them, ``sync.py``):
 
-- ``Producer`` / ``SyncProducer``: partition, batch, send (``producer.py``);
+- ``Producer`` / ``SyncProducer``: partition, batch, send, transactions (``producer.py``,
+  ``transaction_manager.py``, ``transactional.py``);
 - ``Consumer`` / ``SyncConsumer``: assign or subscribe, poll, commit (``consumer.py``);
 - ``Admin`` / ``SyncAdmin``: topics, configs, groups, offsets (``admin_client.py``).
 
@@ -25,12 +26,16 @@ from .cluster import Cluster, open_cluster
 from .connection import Connection, KafkaConnectionError, RequestTimedOut, connect
 from .consumer import Consumer
 from .consumer_fetcher import ConsumerRecord
+from .groups import ConsumerGroupMetadata, OffsetAndMetadata
 from .producer import Producer
 from .sync_consumer import SyncConsumer
 from .sync_producer import SyncProducer
+from .transaction_manager import IllegalStateError, TransactionAbortedError, TransactionState
 
 __all__ = [
-    "Admin", "Cluster", "ConfigEntry", "Connection", "Consumer", "ConsumerRecord",
-    "KafkaConnectionError", "NewTopic", "Producer", "RecordMetadata", "RequestTimedOut",
-    "SyncAdmin", "SyncConsumer", "SyncProducer", "connect", "open_cluster",
+    "Admin", "Cluster", "ConfigEntry", "Connection", "Consumer", "ConsumerGroupMetadata",
+    "ConsumerRecord", "IllegalStateError", "KafkaConnectionError", "NewTopic",
+    "OffsetAndMetadata", "Producer", "RecordMetadata", "RequestTimedOut", "SyncAdmin",
+    "SyncConsumer", "SyncProducer", "TransactionAbortedError", "TransactionState", "connect",
+    "open_cluster",
 ]

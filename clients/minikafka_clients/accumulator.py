@@ -48,7 +48,7 @@ import dataclasses
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka_core import records as record_codec
 from minikafka_core import compression as codecs
-from minikafka_core.records import append_record, finish_batch
+from minikafka_core.records import TRANSACTIONAL_MASK, append_record, finish_batch
 
 RECORD_BATCH_OVERHEAD = 61  # the magic v2 header (Java's DefaultRecordBatch.RECORD_BATCH_OVERHEAD)
 NO_SEQUENCE = -1
@@ -111,6 +111,7 @@ class ProducerBatch:
         timestamps: each record's timestamp (CreateTime), for its metadata.
         base_sequence, producer_id, producer_epoch: idempotence fields, set
             when first drained (``NO_SEQUENCE`` until then).
+        is_transactional: part of a transaction (the attribute bit), set when drained.
         attempts: how many times it has been sent.
         retry_at_ms: not before this time when it is a retry.
         moved_to: after a split, per relative offset, ``(piece, relative
@@ -131,6 +132,7 @@ class ProducerBatch:
         self.base_sequence = NO_SEQUENCE
         self.producer_id = -1
         self.producer_epoch = -1
+        self.is_transactional = False
         self.attempts = 0
         self.retry_at_ms = 0
         self.moved_to: list[tuple[ProducerBatch, int]] | None = None
@@ -178,9 +180,10 @@ class ProducerBatch:
         """
         if self._payload is None:
             self._payload = codecs.compress(compression, self.records) if compression else bytes(self.records)
+        attributes = compression | (TRANSACTIONAL_MASK if self.is_transactional else 0)
         return finish_batch(self._payload, record_count=self.record_count,
                             first_timestamp=self.timestamps[0], max_timestamp=max(self.timestamps),
-                            attributes=compression, producer_id=self.producer_id,
+                            attributes=attributes, producer_id=self.producer_id,
                             producer_epoch=self.producer_epoch, base_sequence=self.base_sequence)
 
     def split(self, max_bytes: int) -> list[ProducerBatch]:

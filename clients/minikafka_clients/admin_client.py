@@ -11,7 +11,8 @@ the operations of Java's ``Admin`` with their names in snake_case::
         await admin.create_topics([NewTopic("events", num_partitions=3)])
         print(await admin.list_topics())
 
-Each method is one call of ``admin.py`` or ``groups.py`` (which say which
+Each method is one call of ``admin.py``, ``groups.py`` or
+``transactions_admin.py`` (which say which
 request goes where), run under ``Cluster.retry``: a broken connection, a
 broker restarting, a moved controller, leader or coordinator are retried
 with KIP-580 backoff until ``default.api.timeout.ms``; an error that will not
@@ -30,7 +31,7 @@ from collections.abc import Mapping
 
 from minikafka.errors import ErrorCode
 
-from . import admin, groups
+from . import admin, groups, transactions_admin
 from .client_config import CONNECTION_KEYS, IGNORED_ADMIN, check_keys
 from .cluster import Cluster, TopicMetadata, open_cluster
 from .retry import ADMIN_RETRIABLE
@@ -182,6 +183,37 @@ class Admin:
         return await self._retry(admin.list_partition_reassignments, partitions)
 
 
+    # -- transactions (KIP-664) ----------------------------------------------------
+
+    async def list_transactions(self, *, states: list[str] | None = None,
+                                producer_ids: list[int] | None = None,
+                                duration_filter_ms: int = -1
+                                ) -> list[transactions_admin.TransactionListing]:
+        """Every transactional id (each broker lists those it coordinates), filtered."""
+        return await self._retry(transactions_admin.list_transactions, states=states or (),
+                                 producer_ids=producer_ids or (),
+                                 duration_filter_ms=duration_filter_ms)
+
+    async def describe_transactions(self, transactional_ids: list[str]
+                                    ) -> dict[str, transactions_admin.TransactionDescription]:
+        """Each id's state, producer id and epoch and partitions at its coordinator."""
+        return await self._retry(transactions_admin.describe_transactions, transactional_ids)
+
+    async def describe_producers(self, partitions: list[TopicPartition], *,
+                                 broker_id: int | None = None
+                                 ) -> dict[TopicPartition, list[transactions_admin.ProducerState]]:
+        """The active producers (and open transactions) of partitions, from their leaders."""
+        return await self._retry(transactions_admin.describe_producers, partitions,
+                                 broker_id=broker_id)
+
+    async def abort_transaction(self, topic_partition: TopicPartition, *, producer_id: int,
+                                producer_epoch: int, coordinator_epoch: int) -> None:
+        """Write the ABORT marker of a hanging transaction on one partition."""
+        await self._retry(transactions_admin.abort_transaction, topic_partition,
+                          producer_id=producer_id, producer_epoch=producer_epoch,
+                          coordinator_epoch=coordinator_epoch)
+
+
 class SyncAdmin(SyncFace):
     """``Admin`` with blocking methods, for scripts and notebooks::
 
@@ -211,3 +243,7 @@ class SyncAdmin(SyncFace):
     elect_leaders = blocking(Admin.elect_leaders)
     alter_partition_reassignments = blocking(Admin.alter_partition_reassignments)
     list_partition_reassignments = blocking(Admin.list_partition_reassignments)
+    list_transactions = blocking(Admin.list_transactions)
+    describe_transactions = blocking(Admin.describe_transactions)
+    describe_producers = blocking(Admin.describe_producers)
+    abort_transaction = blocking(Admin.abort_transaction)

@@ -16,7 +16,7 @@ names (``bootstrap.servers``, ``acks``, ``group.id``, ...). Each key is one of:
   a broken connection is reopened at the next request, after
   ``retry.backoff.ms``). They are listed below, with the reason.
 - **refused**: a Kafka key whose meaning the clients cannot honour
-  (``transactional.id``, TLS and SASL settings). Ignoring it would silently
+  (TLS and SASL settings). Ignoring it would silently
   give a different, weaker behaviour, so it is an error that says why.
 - **unknown**: anything else, most often a typo. Java's clients only log a
   warning for an unknown key; like librdkafka (``No such configuration
@@ -88,7 +88,6 @@ IGNORED_CONSUMER = {
 IGNORED_ADMIN = dict(IGNORED_COMMON)
 
 REFUSED = {
-    "transactional.id": "the bundled producer does not implement transactions",
     "sasl.mechanism": "the bundled clients speak PLAINTEXT only",
     "sasl.jaas.config": "the bundled clients speak PLAINTEXT only",
     "ssl.truststore.location": "the bundled clients speak PLAINTEXT only",

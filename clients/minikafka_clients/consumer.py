@@ -504,6 +504,20 @@ class Consumer:
         except (KafkaError, OSError):
             pass
 
+    def group_metadata(self) -> groups.ConsumerGroupMetadata:
+        """The group id, generation, member id and instance id, for a transactional
+        producer's ``send_offsets_to_transaction`` (KIP-447).
+
+        Raises:
+            ValueError: no ``group.id``.
+        """
+        membership = self._membership
+        return groups.ConsumerGroupMetadata(
+            self._need_group(),
+            generation_id=membership.generation_id if membership else -1,
+            member_id=membership.member_id if membership else "",
+            group_instance_id=self.config["group.instance.id"])
+
     def _need_group(self) -> str:
         if self.group_id is None:
             raise ValueError("this needs group.id")

@@ -177,27 +177,39 @@ def partition_records(topic: str, index: int, position: int, partition_response,
                       read_committed: bool = False) -> tuple[list[ConsumerRecord], int]:
     """The records of one partition of a Fetch response at or after ``position``.
 
-    Returns ``(records, next_position)``. With ``read_committed`` the batches
-    of aborted transactions are dropped, as Java's consumer does: the response
-    lists ``aborted_transactions`` (producer id, first offset); a transactional
-    batch of such a producer at or after that first offset is aborted data,
-    until that producer's ABORT marker (a control batch) ends it.
+    Returns ``(records, next_position)``. Control batches (transaction
+    markers) are never records: they are skipped, and so move the position.
+
+    With ``read_committed`` the broker sends data only up to the last stable
+    offset, but that data still holds the batches of *aborted* transactions;
+    the consumer drops them, as Kafka's Java consumer (``CompletedFetch``)
+    and librdkafka do. The response lists ``aborted_transactions``: per
+    aborted transaction that overlaps the data, its producer id and first
+    offset. Walking the batches in offset order, before each batch of a
+    producer, every listed transaction whose first offset is at or below the
+    batch's last offset makes its producer id *aborted*; a transactional
+    batch of an aborted producer id is skipped; that producer's ABORT marker
+    (a control batch) ends its aborted transaction (the id is removed: its
+    next transaction may commit).
     """
     if not partition_response.records:
         return [], position
     aborted = sorted((a.first_offset, a.producer_id)
                      for a in (partition_response.aborted_transactions or ())) if read_committed else []
-    aborting: set[int] = set()
+    aborted_producer_ids: set[int] = set()
     out = []
     for batch in record_codec.read_batches(partition_response.records):
+        if read_committed and batch.producer_id >= 0:
+            while aborted and aborted[0][0] <= batch.last_offset:
+                aborted_producer_ids.add(aborted.pop(0)[1])
+            if batch.is_control and _is_abort_marker(batch):
+                aborted_producer_ids.discard(batch.producer_id)
+            elif batch.is_transactional and batch.producer_id in aborted_producer_ids:
+                position = max(position, batch.next_offset)
+                continue
         if batch.next_offset <= position:
             continue
-        while aborted and aborted[0][0] <= batch.last_offset:
-            aborting.add(aborted.pop(0)[1])
-        if batch.is_control:
-            if batch.producer_id in aborting and _is_abort_marker(batch):
-                aborting.discard(batch.producer_id)
-        elif not (batch.is_transactional and batch.producer_id in aborting):
+        if not batch.is_control:
             # A decoded record's timestamp is already the batch's under LogAppendTime.
             timestamp_type = batch.timestamp_type
             out += [ConsumerRecord(topic, index, r.offset, r.timestamp, timestamp_type, r.key,
@@ -208,7 +220,9 @@ def partition_records(topic: str, index: int, position: int, partition_response,
 
 
 def _is_abort_marker(batch) -> bool:
-    return any(c.type == record_codec.ControlRecordType.ABORT for c in batch.control_records)
+    """Whether a control batch is an ABORT marker (its first record says so)."""
+    records = batch.control_records
+    return bool(records) and records[0].type == record_codec.ControlRecordType.ABORT
 
 
 def check_top_level(response) -> None:

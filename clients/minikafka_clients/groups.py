@@ -49,7 +49,7 @@ from .cluster import Cluster
 OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR = 8, 9, 10
 DESCRIBE_GROUPS, LIST_GROUPS, DELETE_GROUPS = 15, 16, 42
 CONSUMER_GROUP_DESCRIBE = 69  # KIP-848 groups are no classic groups: DescribeGroups does not know them
-GROUP_KEY_TYPE = 0  # FindCoordinator key_type: 0 group, 1 transaction
+GROUP_KEY_TYPE, TRANSACTION_KEY_TYPE = 0, 1  # FindCoordinator's key_type
 NO_OFFSET = -1  # OffsetFetch's "no committed offset"
 
 # Errors meaning "ask FindCoordinator again, then retry".
@@ -123,20 +123,39 @@ class OffsetAndMetadata:
     metadata: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class ConsumerGroupMetadata:
+    """A consumer's place in its group, for ``send_offsets_to_transaction`` (KIP-447).
+
+    The group coordinator accepts the transaction's offsets only from the
+    current generation's member: a zombie (a member the group has moved on
+    from) gets ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID,
+    and its transaction must abort. Java's ``ConsumerGroupMetadata``.
+    """
+
+    group_id: str
+    generation_id: int = -1
+    member_id: str = ""
+    group_instance_id: str | None = None
+
+
 # -- coordinator lookup ---------------------------------------------------------
 
-async def find_coordinator(cluster: Cluster, group_id: str) -> Coordinator:
-    """Which broker coordinates ``group_id`` (FindCoordinator, key type group).
+async def find_coordinator(cluster: Cluster, key: str, key_type: int = GROUP_KEY_TYPE
+                           ) -> Coordinator:
+    """Which broker coordinates ``key``: a group id (key type 0, the default)
+    or a transactional id (key type 1, ``TRANSACTION_KEY_TYPE``).
 
     Raises:
         KafkaError: e.g. COORDINATOR_NOT_AVAILABLE while ``__consumer_offsets``
-            is being created.
+            (or ``__transaction_state``) is being created.
     """
-    body = {"key": group_id, "key_type": GROUP_KEY_TYPE, "coordinator_keys": [group_id]}
+    body = {"key": key, "key_type": key_type, "coordinator_keys": [key]}
     response = await cluster.request(None, FIND_COORDINATOR, body)
     # v4+ answers per key in ``coordinators``; v0-3 at the top level.
     answer = response.coordinators[0] if response.coordinators else response
-    check(answer.error_code, f"coordinator of group '{group_id}'", answer.error_message)
+    kind = "group" if key_type == GROUP_KEY_TYPE else "transactional id"
+    check(answer.error_code, f"coordinator of {kind} '{key}'", answer.error_message)
     return Coordinator(answer.node_id, answer.host, answer.port)
 
 

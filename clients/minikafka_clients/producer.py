@@ -49,6 +49,8 @@ from .cluster import open_cluster
 from .idempotence import IdempotenceState
 from .partitioner import StickyPartitioner, partition_for_key
 from .sender import Sender
+from .transaction_manager import IllegalStateError, TransactionManager, TransactionState
+from .transactional import TransactionalRequests
 
 COMPRESSION_CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 
@@ -97,6 +99,7 @@ class ProducerConfig:
     max_request_size: int = 1024 * 1024
     enable_idempotence: bool = True
     transaction_timeout_ms: int = 60_000
+    transactional_id: str | None = None
     partitioner_ignore_keys: bool = False
 
     KEYS = {  # Kafka property -> (field, parser)
@@ -118,6 +121,7 @@ class ProducerConfig:
         "max.request.size": ("max_request_size", int),
         "enable.idempotence": ("enable_idempotence", _bool),
         "transaction.timeout.ms": ("transaction_timeout_ms", int),
+        "transactional.id": ("transactional_id", lambda v: None if v is None else str(v)),
         "partitioner.ignore.keys": ("partitioner_ignore_keys", _bool),
     }
 
@@ -141,6 +145,8 @@ class ProducerConfig:
                 name, parse = cls.KEYS[key]
                 setattr(config, name, parse(value))
         config._resolve_idempotence(explicit="enable.idempotence" in settings)
+        if config.transactional_id is not None and not config.enable_idempotence:
+            raise ValueError("cannot set a transactional.id without also enabling idempotence")
         if config.delivery_timeout_ms < config.linger_ms + config.request_timeout_ms:
             raise ValueError("delivery.timeout.ms should be >= linger.ms + request.timeout.ms")
         return config
@@ -154,8 +160,9 @@ class ProducerConfig:
         if self.max_in_flight > 5:
             conflicts.append("max.in.flight.requests.per.connection must be <= 5")
         if self.enable_idempotence and conflicts:
-            if explicit:
-                raise ValueError("enable.idempotence=true, but " + "; ".join(conflicts))
+            if explicit or self.transactional_id is not None:
+                what = "enable.idempotence=true" if explicit else "transactional.id is set"
+                raise ValueError(what + ", but " + "; ".join(conflicts))
             self.enable_idempotence = False  # Kafka 3.x+: the default yields to the user's choice
 
 
@@ -234,6 +241,11 @@ class Producer:
         self._memory_freed = trio.Event()
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._closed = False
+        self.transaction_manager: TransactionManager | None = None
+        self._transactional: TransactionalRequests | None = None
+        if self.config.transactional_id is not None:
+            self.transaction_manager = TransactionManager(self.config.transactional_id,
+                                                          self.config.transaction_timeout_ms)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -244,8 +256,11 @@ class Producer:
                 client_id=self.config.client_id, request_timeout_ms=self.config.request_timeout_ms))
             nursery = await stack.enter_async_context(trio.open_nursery())
             idempotence = IdempotenceState() if self.config.enable_idempotence else None
+            if self.transaction_manager is not None:
+                self._transactional = TransactionalRequests(self.cluster, self.transaction_manager,
+                                                            idempotence, self.config)
             self.sender = Sender(self.cluster, self.accumulator, self.config, idempotence,
-                                 _monotonic_ms, self._batch_done)
+                                 _monotonic_ms, self._batch_done, transactional=self._transactional)
             await nursery.start(self.sender.run)
             self._sender_scope = nursery.cancel_scope
             self._exit_stack = stack.pop_all()
@@ -259,14 +274,17 @@ class Producer:
 
         Records still undelivered after the timeout fail with an error, as
         with Java's ``close(Duration)``; ``close(0)`` fails them at once.
+        A transaction still open is aborted first, as Kafka's producer does.
         Call it from the task that entered ``async with`` (it closes the
         producer's nursery).
         """
         if self._closed:
             return
-        self._closed = True
         try:
             with trio.CancelScope(shield=True):
+                if timeout_ms != 0:
+                    await self._abort_open_transaction(timeout_ms)
+                self._closed = True
                 self.accumulator.closing = True
                 if timeout_ms != 0:
                     await self.flush(timeout_ms)
@@ -274,7 +292,20 @@ class Producer:
                 self.sender.fail_incomplete(KafkaError(
                     ErrorCode.UNKNOWN_SERVER_ERROR, "the producer was closed before delivery"))
         finally:
+            self._closed = True
             await self._exit_stack.aclose()
+
+    async def _abort_open_transaction(self, timeout_ms: float | None) -> None:
+        manager = self.transaction_manager
+        if manager is None or manager.state not in (TransactionState.IN_TRANSACTION,
+                                                    TransactionState.ABORTABLE_ERROR,
+                                                    TransactionState.ABORTING_TRANSACTION):
+            return
+        with trio.move_on_after(math.inf if timeout_ms is None else timeout_ms / 1000):
+            try:
+                await self.abort_transaction()
+            except (KafkaError, IllegalStateError):
+                pass  # the coordinator aborts it after transaction.timeout.ms
 
     # -- sending --------------------------------------------------------------------
 
@@ -299,6 +330,9 @@ class Producer:
         if self._closed or self.sender.fatal_error is not None:
             raise self.sender.fatal_error or KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR,
                                                         "the producer is closed")
+        manager = self.transaction_manager
+        if manager is not None:
+            manager.check_send(self.sender.idempotence.has_producer_id)
         # The common case (metadata known, memory free) reads no clock and awaits nothing:
         # max.block.ms only starts counting when send() has to wait.
         deadline = None
@@ -318,7 +352,11 @@ class Producer:
                 deadline = trio.current_time() + self.config.max_block_ms / 1000
             await self._wait_for_memory(size, deadline)
         timestamp_ms = self.wall_clock_ms() if timestamp_ms is None else timestamp_ms
+        if manager is not None:  # awaited above: check again, the transaction may have ended
+            manager.check_send(self.sender.idempotence.has_producer_id)
         result = self._append(topic, partition, num_partitions, timestamp_ms, key, value, header_list)
+        if manager is not None:
+            manager.maybe_add_partition(result.batch.topic_partition)
         if on_delivery is not None:
             result.batch.callbacks.append((result.relative_offset, on_delivery))
         if result.batch_is_full or result.new_batch_created:
@@ -418,6 +456,88 @@ class Producer:
         finally:
             self.accumulator.flushing -= 1
         return sum(batch.record_count for batch in waiting if not batch.result.done)
+
+    # -- transactions (KIP-98, KIP-447; transaction_manager.py) ----------------------------
+
+    def _manager(self) -> TransactionManager:
+        if self.transaction_manager is None:
+            raise IllegalStateError("transactional method invoked on a non-transactional "
+                                    "producer: set transactional.id")
+        return self.transaction_manager
+
+    async def _bounded(self, operation: str, work) -> None:
+        """Run ``work()`` for at most ``max.block.ms``; a timeout leaves the
+        operation pending: calling the same method again resumes it."""
+        with trio.move_on_after(self.config.max_block_ms / 1000):
+            try:
+                await work()
+            except BaseException as exc:
+                if not isinstance(exc, trio.Cancelled):
+                    self.transaction_manager.operation_done()
+                raise
+            self.transaction_manager.operation_done()
+            return
+        raise KafkaError(ErrorCode.REQUEST_TIMED_OUT,
+                         f"{operation} did not complete within max.block.ms "
+                         f"({self.config.max_block_ms:.0f} ms); call it again to complete it")
+
+    async def init_transactions(self) -> None:
+        """Get the ``transactional.id``'s producer id and a new epoch (fencing any
+        older producer with the same id, whose open transaction is aborted).
+
+        Raises:
+            KafkaError: PRODUCER_FENCED and other fatal errors; REQUEST_TIMED_OUT
+                after ``max.block.ms`` (call again to resume).
+            IllegalStateError: already initialized.
+        """
+        self._manager().begin_init()
+        await self._bounded("init_transactions", self._transactional.init_producer_id)
+
+    def begin_transaction(self) -> None:
+        """Start a transaction (local: the coordinator hears of it with the first
+        AddPartitionsToTxn or AddOffsetsToTxn)."""
+        self._manager().begin_transaction()
+
+    async def send_offsets_to_transaction(self, offsets, group_metadata) -> None:
+        """Commit a consumer group's offsets as part of the transaction (KIP-447).
+
+        Args:
+            offsets: ``{(topic, partition): next offset to read}`` (ints or
+                ``OffsetAndMetadata``), the consumer's positions.
+            group_metadata: the consumer's ``group_metadata()``: the group's
+                coordinator fences a zombie member by its generation and member id.
+        """
+        self._manager().check_send_offsets()
+        await self._bounded("send_offsets_to_transaction",
+                            lambda: self._transactional.send_offsets(offsets, group_metadata))
+
+    async def commit_transaction(self) -> None:
+        """Flush, then commit: every record and offset of the transaction becomes
+        visible to read_committed consumers at once.
+
+        Raises:
+            KafkaError: a record or request of the transaction failed (the
+                transaction must now be aborted), or a fatal error
+                (PRODUCER_FENCED); REQUEST_TIMED_OUT (call again to resume).
+        """
+        self._manager().begin_commit()
+        await self._bounded("commit_transaction", lambda: self._complete_transaction(commit=True))
+
+    async def abort_transaction(self) -> None:
+        """Drop unsent records, wait for those in flight, and abort: nothing of the
+        transaction is ever visible to read_committed consumers."""
+        self._manager().begin_abort()
+        self.sender.wakeup()  # it fails the batches not yet sent
+        await self._bounded("abort_transaction", lambda: self._complete_transaction(commit=False))
+
+    async def _complete_transaction(self, commit: bool) -> None:
+        manager = self.transaction_manager
+        await self.flush()  # EndTxn goes only after every batch's answer
+        manager.raise_if_error()  # a batch failed: the transaction must be aborted instead
+        if manager.needs_end_txn():
+            await self._transactional.end_txn(commit)
+        if manager.complete_transaction(self.sender.idempotence.bump_required):
+            await self._transactional.init_producer_id(bump=True)
 
     def __len__(self) -> int:
         """Records not yet delivered (confluent-kafka's ``len(producer)``)."""

@@ -33,6 +33,15 @@ task per request). Per partition, the answer is one of:
   as ``retries`` and ``delivery.timeout.ms`` allow;
 - anything else: fail the batch.
 
+A transactional producer (``transactional.id``, ``transactional.py``)
+adds two steps before draining: batches of a transaction that is being
+aborted (or can only be aborted) are failed instead of sent, and the
+partitions that got their first record are added to the transaction with
+AddPartitionsToTxn; a batch goes out only once its partition is in the
+transaction. Its batches carry the transactional attribute bit, and any
+batch that fails makes the transaction abortable. Its producer id comes
+from ``init_transactions()``, never from the sender itself.
+
 A request that gets no answer within ``request.timeout.ms`` (the loop
 checks each round, and sleeps no longer than the oldest deadline) closes its
 connection (as Kafka's ``NetworkClient`` does), which fails the other
@@ -54,6 +63,7 @@ from . import retry
 from .accumulator import ProducerBatch, RecordAccumulator
 from .connection import Connection, InFlightRequest, KafkaConnectionError
 from .idempotence import IdempotenceState
+from .transaction_manager import TransactionAbortedError
 
 PRODUCE_KEY = 0
 INIT_PRODUCER_ID_KEY = 22
@@ -85,16 +95,20 @@ class Sender:
         idempotence: the sequence bookkeeping, or None without idempotence.
         monotonic_ms: a clock for linger and timeouts (Trio's, in ms).
         on_batch_done: called with each completed batch (frees memory).
+        transactional: the ``TransactionalRequests`` of a transactional producer.
     """
 
     def __init__(self, cluster, accumulator: RecordAccumulator, config,
-                 idempotence: IdempotenceState | None, monotonic_ms, on_batch_done):
+                 idempotence: IdempotenceState | None, monotonic_ms, on_batch_done, *,
+                 transactional=None):
         self.cluster = cluster
         self.accumulator = accumulator
         self.config = config
         self.idempotence = idempotence
         self.monotonic_ms = monotonic_ms
         self.on_batch_done = on_batch_done
+        self.transactional = transactional
+        self.transaction_manager = transactional.manager if transactional is not None else None
         self.fatal_error: KafkaError | None = None
         self.record_retry_total = 0  # Kafka's producer metric of the same name
         self.in_flight: dict[int, int] = collections.Counter()  # node id -> requests
@@ -139,7 +153,13 @@ class Sender:
         if self._requests:
             await self._handle_answers(now_ms)
         self._expire(now_ms)
+        if self.transactional is not None:
+            wait_ms = await self._prepare_transaction()
+            if wait_ms:
+                return wait_ms
         if self.idempotence is not None and not self._producer_id_usable():
+            if self.transactional is not None:
+                return self.config.retry_backoff_ms  # init_transactions() / the abort bumps it
             return await self._maybe_init_producer_id()
         ready, next_check_ms = self.accumulator.ready(now_ms)
         by_node = self._group_by_leader(ready)
@@ -158,6 +178,17 @@ class Sender:
         if self._requests:  # wake up in time to time out the oldest request
             wait_ms = min(wait_ms, min(r.deadline_ms for r in self._requests) - now_ms)
         return wait_ms
+
+    async def _prepare_transaction(self) -> float:
+        """Fail the batches of an aborted transaction; add new partitions to it.
+
+        Returns:
+            How long to wait before the next round (0: go on and drain).
+        """
+        manager = self.transaction_manager
+        if manager.should_abort_undrained() and self.accumulator.has_queued():
+            self.fail_queued(manager.last_error or TransactionAbortedError())
+        return await self.transactional.add_partitions_once()
 
     def _producer_id_usable(self) -> bool:
         return self.idempotence.has_producer_id and not self.idempotence.bump_required
@@ -191,6 +222,10 @@ class Sender:
             batch = self.accumulator.peek(topic_partition)
             if batch is None or (self.idempotence and not self.idempotence.may_drain(batch)):
                 continue
+            if self.transaction_manager is not None:
+                if not self.transaction_manager.is_send_to_partition_allowed(topic_partition):
+                    continue  # AddPartitionsToTxn first
+                batch.is_transactional = True
             if batches and size + batch.size_bytes > self.config.max_request_size:
                 break
             batch = self.accumulator.pop(topic_partition)
@@ -240,7 +275,9 @@ class Sender:
             batch.attempts += 1
             by_topic.setdefault(batch.topic, []).append(
                 {"index": batch.partition, "records": batch.build(self.config.compression)})
-        return {"transactional_id": None, "acks": self.config.acks,
+        manager = self.transaction_manager
+        return {"transactional_id": manager.transactional_id if manager else None,
+                "acks": self.config.acks,
                 "timeout_ms": int(self.config.request_timeout_ms),
                 "topic_data": [{"name": t, "partition_data": p} for t, p in by_topic.items()]}
 
@@ -347,6 +384,8 @@ class Sender:
         return retry.is_retriable(code)
 
     def _finish(self, batch, base_offset, log_append_time_ms, error) -> None:
+        if error is not None and self.transaction_manager is not None:
+            self.transaction_manager.handle_failed_batch(error)
         self.accumulator.deallocate(batch)
         try:
             batch.complete(base_offset, log_append_time_ms, error)

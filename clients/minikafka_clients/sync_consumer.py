@@ -58,3 +58,4 @@ class SyncConsumer(SyncFace):
     resume = blocking(Consumer.resume)
     paused = blocking(Consumer.paused)
     wait_for_assignment = blocking(Consumer.wait_for_assignment)
+    group_metadata = blocking(Consumer.group_metadata)

@@ -22,6 +22,14 @@ rest of the producer. Back-pressure: past ``HANDOFF_LIMIT`` queued records,
 ``on_delivery(err, metadata)`` callbacks run in the producer's background
 thread, as kafka-python's do, so they must be quick and thread-safe. One
 ``SyncProducer`` may be shared by threads.
+
+Transactions (``transactional.id``) have the async producer's methods, blocking:
+``init_transactions()``, ``begin_transaction()``,
+``send_offsets_to_transaction()``, ``commit_transaction()`` and
+``abort_transaction()``. The last three first hand over the records still
+in the hand-off queue, so every record produced before the call belongs to
+the transaction it ends. A record refused because no transaction is open
+fails through its future (``IllegalStateError``).
 """
 
 from __future__ import annotations
@@ -130,6 +138,33 @@ class SyncProducer(SyncFace):
 
     def __len__(self) -> int:
         return self._portal.run_sync(len, self._producer)
+
+    # -- transactions ------------------------------------------------------------
+
+    def init_transactions(self) -> None:
+        """See ``Producer.init_transactions``."""
+        self._portal.run(self._producer.init_transactions)
+
+    def begin_transaction(self) -> None:
+        """See ``Producer.begin_transaction``."""
+        self._portal.run_sync(self._producer.begin_transaction)
+
+    async def _after_handoff(self, method, *args):
+        await self._send_handoff()  # the records produced so far belong to this transaction
+        return await method(*args)
+
+    def send_offsets_to_transaction(self, offsets, group_metadata) -> None:
+        """See ``Producer.send_offsets_to_transaction``."""
+        self._portal.run(self._after_handoff, self._producer.send_offsets_to_transaction,
+                         offsets, group_metadata)
+
+    def commit_transaction(self) -> None:
+        """See ``Producer.commit_transaction``."""
+        self._portal.run(self._after_handoff, self._producer.commit_transaction)
+
+    def abort_transaction(self) -> None:
+        """See ``Producer.abort_transaction``."""
+        self._portal.run(self._after_handoff, self._producer.abort_transaction)
 
     def close(self, timeout_ms: float | None = None) -> None:
         """Deliver what is buffered (at most ``timeout_ms``), then stop (idempotent)."""

@@ -33,6 +33,14 @@ logs part (``truncate_to``).
 The high watermark is stored once, in the ``UnifiedLog``; the leader state
 computes it and ``_high_watermark_moved`` copies it there.
 
+Transactions: the leader writes the coordinator's COMMIT/ABORT markers
+(``append_txn_marker``, as a produce with acks=all would be: APPENDED is
+notified and the high watermark may move); the last stable offset and the
+aborted transactions come from the log (``last_stable_offset``,
+``aborted_transactions``); ``maybe_start_verification`` and the
+``verification_guard`` argument of ``append_records`` carry KIP-890's
+verification from the produce handler to the producer state.
+
 Not task-safe by itself, but nothing in it awaits, so under Trio each method
 runs to completion without interleaving.
 """
@@ -48,7 +56,8 @@ from minikafka.replication import fetch_rules
 from minikafka.replication.follower_state import PartitionFollowerState, follower_high_watermark
 from minikafka.replication.leader_state import FollowerFetchUpdate, PartitionLeaderState
 from minikafka.storage.epoch_cache import LeaderEpochCache
-from minikafka.storage.unified_log import AppendResult, FetchIsolation, UnifiedLog
+from minikafka.storage.producer_state import ActiveProducer, VerificationGuard
+from minikafka.storage.unified_log import AppendOrigin, AppendResult, FetchIsolation, UnifiedLog
 
 APPENDED, COMMITTED = "appended", "committed"  # what a listener waits for
 
@@ -197,7 +206,9 @@ class Partition:
     # -- producing (leader) ----------------------------------------------------
 
     def append_records(self, records, now_ms: int, *, single_batch: bool = False,
-                       allow_zstd: bool = True, required_acks: int = 1) -> AppendResult:
+                       allow_zstd: bool = True, required_acks: int = 1,
+                       origin: AppendOrigin = AppendOrigin.CLIENT,
+                       verification_guard: VerificationGuard | None = None) -> AppendResult:
         """Validate and append a produce request's records for this partition.
 
         Args:
@@ -207,6 +218,11 @@ class Partition:
             allow_zstd: False for Produce below v7, which predates zstd (KIP-110).
             required_acks: the producer's ``acks``; -1 is refused up front
                 while the ISR is smaller than ``min.insync.replicas``.
+            origin: ``CLIENT`` for a producer, ``COORDINATOR`` for a
+                coordinator's own records (no KIP-890 verification).
+            verification_guard: from ``maybe_start_verification``, once the
+                transaction coordinator confirmed the partition is in the
+                producer's transaction.
 
         Raises:
             KafkaError: the partition's error (NOT_LEADER_OR_FOLLOWER,
@@ -217,12 +233,48 @@ class Partition:
         leader_state = self._require_leader()
         leader_state.check_append(required_acks)  # before anything, as Kafka's appendRecordsToLeader
         result = self.log.append_as_leader(records, self.leader_epoch, now_ms, single_batch=single_batch,
-                                           allow_zstd=allow_zstd)
+                                           allow_zstd=allow_zstd, origin=origin,
+                                           verification_guard=verification_guard)
         if not result.duplicate:
-            leader_state.on_leader_append(self.log_end_offset, now_ms)
-            self._notify(APPENDED)
-            self._high_watermark_moved()
+            self._after_leader_append(leader_state, now_ms)
         return result
+
+    def append_txn_marker(self, *, producer_id: int, producer_epoch: int, coordinator_epoch: int,
+                          commit: bool, now_ms: int, required_acks: int = -1) -> AppendResult:
+        """Write a transaction marker (WriteTxnMarkers; leader only).
+
+        Kafka appends markers as the coordinator with acks=all, so an ISR
+        below ``min.insync.replicas`` refuses them up front; the caller
+        waits for the ISR (``acks_all_result``) before answering.
+
+        Raises:
+            KafkaError: NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS,
+                INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED.
+        """
+        leader_state = self._require_leader()
+        leader_state.check_append(required_acks)
+        result = self.log.append_txn_marker(producer_id=producer_id, producer_epoch=producer_epoch,
+                                            coordinator_epoch=coordinator_epoch, commit=commit,
+                                            leader_epoch=self.leader_epoch, now_ms=now_ms)
+        self._after_leader_append(leader_state, now_ms)
+        return result
+
+    def _after_leader_append(self, leader_state: PartitionLeaderState, now_ms: int) -> None:
+        leader_state.on_leader_append(self.log_end_offset, now_ms)
+        self._notify(APPENDED)
+        self._high_watermark_moved()
+
+    def maybe_start_verification(self, producer_id: int, producer_epoch: int | None = None,
+                                 now_ms: int | None = None) -> VerificationGuard | None:
+        """KIP-890: a guard to verify this producer's transaction with, or None if not needed.
+
+        See ``UnifiedLog.maybe_start_verification``.
+        """
+        return self.log.maybe_start_verification(producer_id, producer_epoch, now_ms)
+
+    def active_producers(self) -> list[ActiveProducer]:
+        """The producers of this partition (DescribeProducers)."""
+        return self.log.active_producers()
 
     def _require_leader(self) -> PartitionLeaderState:
         if self.leader_state is None:
@@ -334,13 +386,21 @@ class Partition:
     # -- reading -------------------------------------------------------------
 
     def read(self, fetch_offset: int, max_bytes: int, *, min_one_batch: bool,
-             zero_copy: bool = False):
-        """A consumer's read: whole batches from ``fetch_offset`` up to the high watermark.
+             zero_copy: bool = False, isolation: FetchIsolation = FetchIsolation.HIGH_WATERMARK):
+        """A consumer's read: whole batches from ``fetch_offset`` up to the high
+        watermark (read_uncommitted) or the last stable offset
+        (``FetchIsolation.TXN_COMMITTED``, read_committed).
 
-        See ``UnifiedLog.read`` (``FetchIsolation.HIGH_WATERMARK``).
+        See ``UnifiedLog.read``.
         """
-        return self.log.read(fetch_offset, max_bytes, FetchIsolation.HIGH_WATERMARK,
+        return self.log.read(fetch_offset, max_bytes, isolation,
                              min_one_batch=min_one_batch, zero_copy=zero_copy)
+
+    def aborted_transactions(self, start_offset: int, upper_bound_offset: int) -> list[tuple[int, int]]:
+        """``(producer_id, first_offset)`` of the aborted transactions overlapping
+        ``[start_offset, upper_bound_offset)``: what a read_committed Fetch returns."""
+        return [(txn.producer_id, txn.first_offset)
+                for txn in self.log.collect_aborted_transactions(start_offset, upper_bound_offset)]
 
     def add_listener(self, kind: str, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after each event of ``kind`` (APPENDED or COMMITTED) until removed."""

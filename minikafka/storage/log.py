@@ -33,6 +33,12 @@ here (the metadata quorum's ``FileStorage`` uses a ``Log`` directly):
   sendfile, from the page cache to the socket without a copy in Python;
 - compaction (``maintenance``, topics with cleanup.policy=compact): see
   ``cleaner.py``; keyless records are refused at ``validate``;
+- aborted-transaction index: one ``txn_index.TransactionIndex``
+  (``.txnindex``) per segment, kept here so that it follows its segment
+  through roll, retention, truncation, cleaning and deletion. Entries are
+  added by the ``UnifiedLog`` (``append_aborted_txn``), which also rebuilds
+  them at open from ``txn_index_recovery_offset`` on (the recovery point,
+  or the base of a segment whose cleaning swap recovery had to finish);
 - flush: fsync per ``flush.messages`` / ``flush.ms`` (by default never: the
   page cache and replication are Kafka's durability);
 - recovery at open: segments after the recovery point are re-read, a torn or
@@ -65,6 +71,7 @@ from minikafka_core.segment import FileRegion, LogSegment, segment_file_name
 
 from minikafka.storage.cleaner import check_records_have_keys, clean_if_needed
 from minikafka.storage.segment_swap import complete_interrupted_swaps
+from minikafka.storage.txn_index import TXN_INDEX_SUFFIX, AbortedTxn, TransactionIndex
 
 logger = logging.getLogger("minikafka.storage")
 
@@ -115,6 +122,10 @@ class Log:
         self.on_checkpoint_change = on_checkpoint_change
         self._segments: list[LogSegment] = []
         self._base_offsets: list[int] = []
+        self._txn_indexes: dict[int, TransactionIndex] = {}  # by segment base offset
+        # The cleaner stops below this offset (the UnifiedLog sets it to its
+        # last stable offset: Kafka never cleans an unstable transaction).
+        self.max_cleanable_offset = None
         self._unflushed_messages = 0
         self._last_flush_ms = now_ms
         self._closed = False
@@ -128,6 +139,8 @@ class Log:
             # DeleteRecords): Kafka starts the log over, empty, at that offset.
             self._truncate_fully_and_start_at(self.log_start_offset, now_ms)
         self.recovery_point = min(max(recovery_point, self.log_start_offset), self.log_end_offset)
+        # ``.txnindex`` entries from here on may be missing or stale: rebuilt by the UnifiedLog.
+        self.txn_index_recovery_offset = min([self.recovery_point] + self._swapped_bases)
         epoch_path = os.path.join(dir, LEADER_EPOCH_CHECKPOINT)
         if not os.path.exists(epoch_path):
             write_leader_epoch_checkpoint(epoch_path, [(0, 0)])
@@ -135,7 +148,7 @@ class Log:
     # -- opening and recovery ------------------------------------------------
 
     def _load_segments(self, now_ms: int, recovery_point: int) -> None:
-        complete_interrupted_swaps(self.dir)  # a cleaning killed mid-swap
+        self._swapped_bases = complete_interrupted_swaps(self.dir)  # a cleaning killed mid-swap
         names = os.listdir(self.dir)
         for name in names:
             if name.endswith((".tmp", ".deleted")):
@@ -171,7 +184,19 @@ class Log:
                              self.config.segment_index_bytes, now_ms)
         self._segments.append(segment)
         self._base_offsets.append(base_offset)
+        self._open_txn_index(base_offset)
         return segment
+
+    def _open_txn_index(self, base_offset: int) -> TransactionIndex:
+        index = TransactionIndex(os.path.join(self.dir, segment_file_name(base_offset, TXN_INDEX_SUFFIX)),
+                                 base_offset)
+        self._txn_indexes[base_offset] = index
+        return index
+
+    def _drop_txn_index(self, base_offset: int) -> None:
+        index = self._txn_indexes.pop(base_offset, None)
+        if index is not None:
+            index.delete()
 
     @property
     def active_segment(self) -> LogSegment:
@@ -187,12 +212,14 @@ class Log:
             i = self._segments.index(segment)
             del self._segments[i]
             del self._base_offsets[i]
+            self._drop_txn_index(segment.base_offset)
 
     def insert_segment(self, segment: LogSegment) -> None:
         """Add a (cleaned) non-active segment in base offset order."""
         i = bisect.bisect_left(self._base_offsets, segment.base_offset)
         self._segments.insert(i, segment)
         self._base_offsets.insert(i, segment.base_offset)
+        self._open_txn_index(segment.base_offset)  # written by the swap, if any
 
     @property
     def size_in_bytes(self) -> int:
@@ -343,6 +370,7 @@ class Log:
             return old
         old.on_become_inactive()
         old.flush()  # Kafka flushes a finished segment, then moves the recovery point
+        self._txn_indexes[old.base_offset].flush()
         segment = self._new_segment(self.log_end_offset, now_ms)
         self._advance_recovery_point(segment.base_offset)
         return segment
@@ -405,10 +433,48 @@ class Log:
 
         ``position`` is the batch's position in its segment's ``.log``.
         """
+        for _, info in self.batches_with_segments(from_offset):
+            yield info
+
+    def batches_with_segments(self, from_offset: int = 0):
+        """Like ``batches``, yielding ``(segment, BatchInfo)`` (to read a batch's bytes)."""
         i = max(0, bisect.bisect_right(self._base_offsets, from_offset) - 1)
         for segment in self._segments[i:]:
             position, _ = segment.find_position(from_offset)
-            yield from segment.headers_from(position)
+            for info in segment.headers_from(position):
+                yield segment, info
+
+    # -- aborted transactions ----------------------------------------------------
+
+    def append_aborted_txn(self, txn: AbortedTxn) -> None:
+        """Index an aborted transaction in the segment holding its marker."""
+        i = bisect.bisect_right(self._base_offsets, txn.last_offset) - 1
+        self._txn_indexes[self._base_offsets[max(i, 0)]].append(txn)
+
+    def txn_index(self, base_offset: int) -> TransactionIndex:
+        """The ``.txnindex`` of the segment starting at ``base_offset``."""
+        return self._txn_indexes[base_offset]
+
+    def truncate_txn_indexes(self, offset: int) -> None:
+        """Drop every entry whose marker is at or past ``offset`` (before a rebuild)."""
+        for base_offset in self._base_offsets:
+            self._txn_indexes[base_offset].truncate_to(offset)
+
+    def collect_aborted_transactions(self, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        """Aborted transactions overlapping ``[start_offset, upper_bound_offset)`` (Kafka's rule).
+
+        Walks the segments' indexes from the one holding ``start_offset``
+        until one says the search is complete.
+        """
+        found: list[AbortedTxn] = []
+        i = max(0, bisect.bisect_right(self._base_offsets, start_offset) - 1)
+        for base_offset in self._base_offsets[i:]:
+            txns, complete = self._txn_indexes[base_offset].collect_aborted_txns(start_offset,
+                                                                                upper_bound_offset)
+            found += txns
+            if complete:
+                break
+        return found
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """The earliest offset whose record timestamp is >= ``timestamp``, and that timestamp."""
@@ -492,6 +558,7 @@ class Log:
     def _delete_oldest_segment(self, reason: str) -> None:
         segment = self._segments.pop(0)
         self._base_offsets.pop(0)
+        self._drop_txn_index(segment.base_offset)
         logger.info("%s: deleting segment %d (%s)", self.dir, segment.base_offset, reason)
         segment.delete()
 
@@ -501,12 +568,13 @@ class Log:
             return
         while len(self._segments) > 1 and self._base_offsets[-1] >= offset:
             self._segments.pop().delete()
-            self._base_offsets.pop()
+            self._drop_txn_index(self._base_offsets.pop())
         active = self.active_segment
         if active.base_offset >= offset:  # nothing left: start over at ``offset``
             self._truncate_fully_and_start_at(offset, active.created_ms)
         else:
             active.truncate_to(offset)
+            self._txn_indexes[active.base_offset].truncate_to(offset)
         self.log_end_offset = self.active_segment.next_offset
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self.last_clean_offset = min(self.last_clean_offset, self.log_end_offset)
@@ -522,6 +590,8 @@ class Log:
         """Delete every segment; the log restarts, empty, at ``offset``."""
         for segment in self._segments:
             segment.delete()
+        for base_offset in self._base_offsets:
+            self._drop_txn_index(base_offset)
         self._segments.clear()
         self._base_offsets.clear()
         self._new_segment(offset, now_ms)
@@ -534,6 +604,7 @@ class Log:
         for segment in self._segments:
             if segment.next_offset > self.recovery_point or segment is self.active_segment:
                 segment.flush()
+                self._txn_indexes[segment.base_offset].flush()
         self._unflushed_messages = 0
         if now_ms is not None:
             self._last_flush_ms = now_ms

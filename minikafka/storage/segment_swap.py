@@ -9,9 +9,13 @@ in steps, as Kafka's ``UnifiedLog.replaceSegments`` does:
    the ``.cleaned`` file; the old segments are intact (the *before* state).
 2. rename it ``<base>.log.swap`` (atomic) and fsync the directory: the
    commit point. From now on recovery completes the swap.
-3. delete the old segments' files (``.log``, ``.index``, ``.timeindex``).
+3. delete the old segments' files (``.log``, ``.index``, ``.timeindex``,
+   ``.txnindex``), then write the new segment's ``<base>.txnindex`` (the
+   aborted transactions whose records the cleaner kept);
 4. rename ``<base>.log.swap`` to ``<base>.log``; the segment's indexes are
-   rebuilt by reading it (a missing index is rebuilt at open anyway).
+   rebuilt by reading it (a missing index is rebuilt at open anyway; the
+   ``.txnindex`` of a swap finished by recovery is rebuilt by replaying the
+   log, as Kafka recovers a swapped segment).
 
 Recovery (``complete_interrupted_swaps``, run before a Log opens its
 segments), Kafka's ``LogLoader.removeTempFilesAndCollectSwapFiles``:
@@ -40,6 +44,8 @@ import os
 from minikafka_core.batch import read_batch_header
 from minikafka_core.records import HEADER_SIZE
 from minikafka_core.segment import LogSegment, segment_file_name
+
+from minikafka.storage.txn_index import TXN_INDEX_SUFFIX, write_transaction_index
 
 logger = logging.getLogger("minikafka.storage")
 
@@ -82,8 +88,12 @@ def write_cleaned_file(path: str, chunks, mtime: float | None) -> None:
         os.utime(path, (mtime, mtime))
 
 
-def swap_in(log, cleaned_path: str, old_segments: list[LogSegment], on_step=None) -> LogSegment:
+def swap_in(log, cleaned_path: str, old_segments: list[LogSegment], on_step=None,
+            aborted_txns: list | None = None) -> LogSegment:
     """Replace ``old_segments`` of ``log`` by the segment in ``cleaned_path`` (steps 2-4).
+
+    Args:
+        aborted_txns: the new segment's ``.txnindex`` entries (``AbortedTxn``).
 
     Returns:
         The new segment, opened, with rebuilt indexes, already in ``log``.
@@ -100,6 +110,8 @@ def swap_in(log, cleaned_path: str, old_segments: list[LogSegment], on_step=None
     for i, segment in enumerate(old_segments):
         segment.delete()
         step(f"old_deleted_{i}")
+    write_transaction_index(os.path.join(log.dir, segment_file_name(first.base_offset, TXN_INDEX_SUFFIX)),
+                            list(aborted_txns or ()))
     final_path = swap_path[:-len(".log" + SWAP_SUFFIX)] + ".log"
     os.replace(swap_path, final_path)
     _fsync_dir(log.dir)
@@ -113,9 +125,15 @@ def swap_in(log, cleaned_path: str, old_segments: list[LogSegment], on_step=None
     return segment
 
 
-def complete_interrupted_swaps(dir: str) -> None:
-    """Recovery before a Log opens ``dir``: drop ``.cleaned`` leftovers, finish ``.swap``s."""
+def complete_interrupted_swaps(dir: str) -> list[int]:
+    """Recovery before a Log opens ``dir``: drop ``.cleaned`` leftovers, finish ``.swap``s.
+
+    Returns:
+        The base offsets of the segments whose swap was finished here (their
+        ``.txnindex`` must be rebuilt).
+    """
     names = os.listdir(dir)
+    finished = []
     min_cleaned_offset = None
     for name in names:
         if name.endswith(CLEANED_SUFFIX):
@@ -135,6 +153,8 @@ def complete_interrupted_swaps(dir: str) -> None:
             os.unlink(path)
             continue
         _finish_swap(dir, path, offset)
+        finished.append(offset)
+    return finished
 
 
 def _finish_swap(dir: str, swap_path: str, base_offset: int) -> None:

@@ -15,10 +15,27 @@ partition, each in one place:
   a truncation;
 - the leader-epoch cache (``epoch_cache.LeaderEpochCache``, the
   ``leader-epoch-checkpoint`` file): where each leader epoch starts;
-- the ``last_stable_offset`` and, once transactions exist, the
-  aborted-transaction index (``.txnindex``): both belong here, next to the
-  producer state that tracks open transactions. Without transactions the
-  last stable offset is the high watermark.
+- the ``last_stable_offset`` (LSO): the high watermark, or the first
+  offset of the earliest transaction that is still open or whose marker is
+  not yet below the high watermark (the producer state's
+  ``first_unstable_offset``), whichever is smaller, never below the log
+  start (Kafka's ``fetchLastStableOffsetMetadata``). A read_committed
+  consumer reads up to it (``FetchIsolation.TXN_COMMITTED``);
+- the aborted-transaction index (``txn_index``, one ``.txnindex`` per
+  segment, kept by ``log.Log``): each ABORT marker that ends a non-empty
+  transaction adds ``(producer_id, first_offset, marker offset, LSO)`` to
+  the segment holding the marker, on the leader and on followers alike;
+  ``collect_aborted_transactions`` answers Fetch from it. At open (and
+  after a truncation) it is rebuilt from the replay that rebuilds the
+  producer state: every entry at or past the replay's start is dropped and
+  written again, so index and log always agree.
+
+Transaction markers come from the transaction coordinator
+(``append_txn_marker``, Kafka's ``AppendOrigin.COORDINATOR``) and are
+checked against the producer state (epoch fencing, coordinator epoch)
+before they are written. KIP-890 verification: ``maybe_start_verification``
+gives the produce path a guard to send to the coordinator; the first batch
+of a transaction is appended only with that guard, still current.
 
 Appending (``append_as_leader``, ``append_as_follower``) shares one tail,
 ``_after_append``: whatever path put the bytes on disk, each appended batch
@@ -50,13 +67,18 @@ import dataclasses
 import enum
 import logging
 import os
+import time
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.storage.checkpoints import LEADER_EPOCH_CHECKPOINT
 from minikafka.storage.config import LogConfig
 from minikafka.storage.epoch_cache import LeaderEpochCache, epochs_of_appended_batches
 from minikafka.storage.log import Log
-from minikafka.storage.producer_state import ProducerStateManager
+from minikafka.storage.producer_state import (ActiveProducer, CompletedTxn, ProducerStateManager,
+                                              VerificationGuard)
+from minikafka.storage.record_filter import iter_records
+from minikafka.storage.txn_index import AbortedTxn
+from minikafka_core.records import ControlRecordType, InvalidBatchError, build_control_batch, parse_control_record
 
 logger = logging.getLogger("minikafka.storage")
 
@@ -65,10 +87,19 @@ ZSTD = 4  # compression codec id in the batch attributes
 
 
 class FetchIsolation(enum.Enum):
-    """How far a read may go (Kafka's ``FetchIsolation``; TXN_COMMITTED comes with transactions)."""
+    """How far a read may go (Kafka's ``FetchIsolation``)."""
 
     LOG_END = "log_end"  # a follower: everything appended
-    HIGH_WATERMARK = "high_watermark"  # a consumer: committed records only
+    HIGH_WATERMARK = "high_watermark"  # a read_uncommitted consumer: replicated records
+    TXN_COMMITTED = "txn_committed"  # a read_committed consumer: up to the last stable offset
+
+
+class AppendOrigin(enum.Enum):
+    """Who appends (Kafka's ``AppendOrigin``): which producer-state checks apply."""
+
+    CLIENT = "client"  # a producer: every check, KIP-890 verification included
+    COORDINATOR = "coordinator"  # a coordinator's own batches and transaction markers
+    REPLICATION = "replication"  # a follower copying the leader: no checks
 
 
 @dataclasses.dataclass
@@ -100,10 +131,12 @@ class UnifiedLog:
         self.local_log = log
         self.producer_state = producer_state
         self.epoch_cache = LeaderEpochCache.load(self._epoch_cache_path)
-        self._rebuild_producer_state(now_ms)
+        self._rebuild_producer_state(now_ms, txn_index_from=log.txn_index_recovery_offset)
         self._high_watermark = log.log_start_offset
+        self.producer_state.on_high_watermark_updated(self._high_watermark)
         if high_watermark is not None:
             self.update_high_watermark(high_watermark)
+        log.max_cleanable_offset = lambda: self.last_stable_offset
 
     def __repr__(self) -> str:
         return (f"<UnifiedLog {self.topic}-{self.partition} [{self.log_start_offset},"
@@ -145,7 +178,12 @@ class UnifiedLog:
 
     @property
     def last_stable_offset(self) -> int:
-        """No transactions yet: everything below the high watermark is stable."""
+        """The first unstable offset if below the high watermark, else the high watermark."""
+        first_unstable = self.producer_state.first_unstable_offset()
+        if first_unstable is not None:
+            first_unstable = max(first_unstable, self.log_start_offset)
+            if first_unstable < self._high_watermark:
+                return first_unstable
         return self._high_watermark
 
     def update_high_watermark(self, offset: int) -> bool:
@@ -153,8 +191,12 @@ class UnifiedLog:
         offset = max(self.log_start_offset, min(offset, self.log_end_offset))
         if offset == self._high_watermark:
             return False
-        self._high_watermark = offset
+        self._set_high_watermark(offset)
         return True
+
+    def _set_high_watermark(self, offset: int) -> None:
+        self._high_watermark = offset
+        self.producer_state.on_high_watermark_updated(offset)
 
     # -- leader epochs ---------------------------------------------------------
 
@@ -178,7 +220,8 @@ class UnifiedLog:
     # -- appending ---------------------------------------------------------------
 
     def append_as_leader(self, records, leader_epoch: int, now_ms: int, *, single_batch: bool = False,
-                         allow_zstd: bool = True) -> AppendResult:
+                         allow_zstd: bool = True, origin: AppendOrigin = AppendOrigin.CLIENT,
+                         verification_guard: VerificationGuard | None = None) -> AppendResult:
         """Validate a producer's records and append them with new offsets.
 
         Args:
@@ -187,11 +230,16 @@ class UnifiedLog:
             now_ms: the wall clock, for LogAppendTime and time-based rolls.
             single_batch: require exactly one batch (Produce v3+ does).
             allow_zstd: False for Produce below v7, which predates zstd (KIP-110).
+            origin: ``CLIENT`` (a producer: KIP-890 verification applies) or
+                ``COORDINATOR`` (a coordinator's own records).
+            verification_guard: what ``maybe_start_verification`` returned
+                for the request's transactional producer, once the
+                coordinator confirmed the partition is in its transaction.
 
         Raises:
             KafkaError: INVALID_RECORD, UNSUPPORTED_COMPRESSION_TYPE,
                 OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH,
-                RECORD_LIST_TOO_LARGE, ...
+                INVALID_TXN_STATE, RECORD_LIST_TOO_LARGE, ...
             minikafka_core.records.InvalidBatchError: from validation.
         """
         log = self.local_log
@@ -201,7 +249,8 @@ class UnifiedLog:
                              f"expected exactly one record batch, got {len(batches)}")
         if not allow_zstd and any(batch.compression == ZSTD for batch in batches):
             raise KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7 or later")
-        duplicate = self.producer_state.check_batches(batches)
+        duplicate = self.producer_state.check_batches(
+            batches, verify_transactions=origin is AppendOrigin.CLIENT, verification_guard=verification_guard)
         if duplicate is not None:
             logger.info("%s-%d: duplicate batch from producer %d answered with offset %d",
                         self.topic, self.partition, batches[0].producer_id, duplicate.first_offset)
@@ -214,7 +263,31 @@ class UnifiedLog:
         for batch in batches:
             appended.append((batch, base_offset, leader_epoch))
             base_offset += batch.last_offset_delta + 1
-        self._after_append(appended, now_ms)
+        self._after_append(appended, now_ms, records)
+        return AppendResult(info.first_offset, info.last_offset, info.log_append_time_ms,
+                            self.log_start_offset)
+
+    def append_txn_marker(self, *, producer_id: int, producer_epoch: int, coordinator_epoch: int,
+                          commit: bool, leader_epoch: int, now_ms: int) -> AppendResult:
+        """Write a COMMIT or ABORT marker for ``producer_id`` (the leader, for WriteTxnMarkers).
+
+        A marker for a producer with no ongoing transaction here is written
+        too (Kafka does; it changes nothing but the producer's epoch).
+
+        Raises:
+            KafkaError: INVALID_PRODUCER_EPOCH (an epoch older than the
+                producer's), TRANSACTION_COORDINATOR_FENCED (a coordinator
+                epoch older than the last marker's).
+        """
+        self.producer_state.check_marker(producer_id, producer_epoch, coordinator_epoch)
+        records = build_control_batch(ControlRecordType.COMMIT if commit else ControlRecordType.ABORT,
+                                      producer_id=producer_id, producer_epoch=producer_epoch,
+                                      timestamp=now_ms, coordinator_epoch=coordinator_epoch)
+        log = self.local_log
+        batches = log.validate_as_follower(records)  # built here: only the framing is checked
+        log.leader_epoch = leader_epoch
+        info = log.append(records, batches, now_ms)
+        self._after_append([(batches[0], info.first_offset, leader_epoch)], now_ms, records)
         return AppendResult(info.first_offset, info.last_offset, info.log_append_time_ms,
                             self.log_start_offset)
 
@@ -232,21 +305,38 @@ class UnifiedLog:
         info = self.local_log.append_as_follower(records, batches, now_ms)
         if info is not None:
             self._after_append([(batch, batch.base_offset, batch.partition_leader_epoch)
-                                for batch in batches if batch.base_offset >= info.first_offset], now_ms)
+                                for batch in batches if batch.base_offset >= info.first_offset], now_ms,
+                               records)
         return self.log_end_offset
 
-    def _after_append(self, appended: list, now_ms: int) -> None:
-        """The append tail both paths share: epochs into the cache, batches into the producer state.
+    def _after_append(self, appended: list, now_ms: int, records) -> None:
+        """The append tail both paths share: epochs into the cache, batches into the
+        producer state, aborted transactions into the index.
 
         Args:
             appended: ``(BatchInfo, base_offset, partition_leader_epoch)`` of
                 each batch now on disk, in offset order.
+            records: the buffer the batches were read from (markers are decoded).
         """
         if epochs_of_appended_batches(self.epoch_cache, ((epoch, base) for _, base, epoch in appended)):
             self._persist_epoch_cache()
         for batch, base_offset, _ in appended:
-            if batch.producer_id != NO_PRODUCER_ID:
-                self.producer_state.update(batch, base_offset, base_offset + batch.last_offset_delta, now_ms)
+            if batch.producer_id == NO_PRODUCER_ID:
+                continue
+            control = None
+            if batch.is_control:
+                control = control_record_of(bytes(memoryview(records)[batch.position:batch.position + batch.size]),
+                                            batch)
+            completed = self.producer_state.update(batch, base_offset, base_offset + batch.last_offset_delta,
+                                                   now_ms, control=control)
+            if completed is not None:
+                self._index_completed_txn(completed)
+
+    def _index_completed_txn(self, completed: CompletedTxn) -> None:
+        """An aborted transaction goes into the ``.txnindex`` of its marker's segment."""
+        if completed.is_aborted:
+            self.local_log.append_aborted_txn(AbortedTxn(completed.producer_id, completed.first_offset,
+                                                         completed.last_offset, completed.last_stable_offset))
 
     # -- reading -------------------------------------------------------------
 
@@ -258,7 +348,9 @@ class UnifiedLog:
             fetch_offset: the first offset wanted.
             max_bytes: the size limit (the first batch may exceed it if
                 ``min_one_batch``).
-            isolation: ``LOG_END`` (a follower) or ``HIGH_WATERMARK`` (a consumer).
+            isolation: ``LOG_END`` (a follower), ``HIGH_WATERMARK`` (a
+                read_uncommitted consumer) or ``TXN_COMMITTED`` (a
+                read_committed consumer: up to the last stable offset).
             min_one_batch: see ``Log.read``.
             zero_copy: return a ``FileRegion`` of the log instead of bytes
                 (``Log.read_region``); the caller must close it once sent.
@@ -277,12 +369,42 @@ class UnifiedLog:
                              f"offset {fetch_offset} not in [{log.log_start_offset}, {log.log_end_offset}]")
         if isolation is FetchIsolation.HIGH_WATERMARK:
             max_offset = self._high_watermark
+        elif isolation is FetchIsolation.TXN_COMMITTED:
+            max_offset = self.last_stable_offset
         else:
             max_offset = log.log_end_offset
         if fetch_offset >= max_offset:
             return b""
         read = log.read_region if zero_copy else log.read
         return read(fetch_offset, max_bytes, max_offset, min_one_batch)
+
+    def collect_aborted_transactions(self, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        """Aborted transactions with ``last_offset >= start_offset`` and
+        ``first_offset < upper_bound_offset`` (what a read_committed Fetch
+        must list for the records it returns)."""
+        return self.local_log.collect_aborted_transactions(start_offset, upper_bound_offset)
+
+    # -- transactions: producers and verification ---------------------------------
+
+    def active_producers(self) -> list[ActiveProducer]:
+        """The producers this partition knows (DescribeProducers)."""
+        return self.producer_state.active_producers()
+
+    def maybe_start_verification(self, producer_id: int, producer_epoch: int | None = None,
+                                 now_ms: int | None = None) -> VerificationGuard | None:
+        """KIP-890: the guard to verify a transactional produce with, or None if not needed.
+
+        None when the producer (with this epoch, if given) already has an
+        ongoing transaction here: the coordinator knew of the partition when
+        it started (Kafka's ``maybeStartTransactionVerification``). Retries
+        get the same guard until a marker or the transaction's first batch
+        clears it.
+        """
+        if self.producer_state.has_ongoing_transaction(producer_id, producer_epoch):
+            return None
+        if now_ms is None:
+            now_ms = int(time.time() * 1000)
+        return self.producer_state.maybe_create_verification_state(producer_id, now_ms)
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """The earliest offset whose record timestamp is >= ``timestamp``, and that timestamp."""
@@ -321,7 +443,8 @@ class UnifiedLog:
         """Drop epoch entries below the log start (Kafka's ``truncateFromStart``); keep the HW in the log."""
         if self.epoch_cache.truncate_from_start(self.log_start_offset):
             self._persist_epoch_cache()
-        self._high_watermark = max(self._high_watermark, self.log_start_offset)
+        if self._high_watermark < self.log_start_offset:
+            self._set_high_watermark(self.log_start_offset)
 
     # -- truncating ------------------------------------------------------------------
 
@@ -339,10 +462,10 @@ class UnifiedLog:
                         self.log_end_offset, offset)
             self.local_log.truncate_to(offset)
             self._high_watermark = min(self._high_watermark, self.log_end_offset)
-            self.producer_state.producers.clear()
             if now_ms is None:
                 now_ms = self.local_log.active_segment.created_ms
             self._rebuild_producer_state(now_ms)
+            self.producer_state.on_high_watermark_updated(self._high_watermark)
         if self.epoch_cache.truncate_from_end(self.log_end_offset):
             self._persist_epoch_cache()
 
@@ -352,8 +475,8 @@ class UnifiedLog:
         self.local_log.truncate_fully_and_start_at(offset, now_ms)
         if self.epoch_cache.clear():
             self._persist_epoch_cache()
-        self._high_watermark = offset
         self.producer_state.truncate_fully_and_start_at(offset)
+        self._set_high_watermark(offset)
 
     # -- upkeep --------------------------------------------------------------------------
 
@@ -368,7 +491,39 @@ class UnifiedLog:
         restart need not replay the log to rebuild it."""
         self.producer_state.write_snapshot(self.local_log.dir, self.local_log.log_end_offset)
 
-    def _rebuild_producer_state(self, now_ms: int) -> None:
-        """Load the newest snapshot and replay the log after it (recovery, truncation)."""
+    def _rebuild_producer_state(self, now_ms: int, txn_index_from: int | None = None) -> None:
+        """Load the newest snapshot and replay the log after it (recovery, truncation).
+
+        The ``.txnindex`` entries from the replay's start on are dropped and
+        written again by the replay.
+
+        Args:
+            txn_index_from: the replay must start at or below this offset
+                (the index may be stale from there: recovery of an unclean
+                shutdown, a finished swap).
+        """
         log = self.local_log
-        self.producer_state.recover(log.dir, log.log_start_offset, log.log_end_offset, log.batches, now_ms)
+        segment_of_batch = {}
+
+        def batches_from(offset: int):
+            for segment, info in log.batches_with_segments(offset):
+                segment_of_batch["current"] = segment
+                yield info
+
+        def control_of(info):
+            return control_record_of(segment_of_batch["current"].read_batch(info), info)
+
+        self.producer_state.recover(log.dir, log.log_start_offset, log.log_end_offset, batches_from, now_ms,
+                                    max_snapshot_offset=txn_index_from, control_of=control_of,
+                                    before_replay=log.truncate_txn_indexes,
+                                    on_completed=self._index_completed_txn)
+
+
+def control_record_of(batch: bytes, info):
+    """The control record of a stored control batch, or None (emptied by the cleaner, or unreadable)."""
+    try:
+        records = iter_records(batch, info)
+        return parse_control_record(records[0]) if records else None
+    except InvalidBatchError as e:
+        logger.warning("unreadable control batch at offset %d: %s", info.base_offset, e)
+        return None

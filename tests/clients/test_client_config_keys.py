@@ -51,8 +51,20 @@ def test_every_accepted_but_ignored_key_is_accepted(client, ignored):
 def test_keys_that_cannot_be_honoured_are_refused_with_the_reason(client):
     with pytest.raises(ValueError, match="PLAINTEXT only"):
         client({**BOOTSTRAP, "security.protocol": "SASL_SSL"})
-    with pytest.raises(ValueError, match="transactions"):
+
+
+@pytest.mark.parametrize("client", [Consumer, Admin], ids=lambda c: c.__name__)
+def test_transactional_id_is_a_producer_key_only(client):
+    with pytest.raises(ValueError, match="No such configuration property: 'transactional.id'"):
         client({**BOOTSTRAP, "transactional.id": "tx-1"})
+
+
+def test_a_transactional_producer_needs_idempotence():
+    assert Producer({**BOOTSTRAP, "transactional.id": "tx-1"}).config.transactional_id == "tx-1"
+    with pytest.raises(ValueError, match="transactional.id without also enabling idempotence"):
+        Producer({**BOOTSTRAP, "transactional.id": "tx-1", "enable.idempotence": False})
+    with pytest.raises(ValueError, match="transactional.id is set, but acks must be all"):
+        Producer({**BOOTSTRAP, "transactional.id": "tx-1", "acks": 1})
 
 
 def test_a_producer_key_is_unknown_to_the_consumer_and_the_reverse():

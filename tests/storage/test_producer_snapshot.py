@@ -78,7 +78,7 @@ def test_snapshot_content_is_msgpack(tmp_path):
     path = state_of(build_log(1)).write_snapshot(tmp_path, 2)
     with open(path, "rb") as f:
         data = msgpack.unpackb(f.read())
-    assert data["version"] == 1 and data["producers"][0][0] == PID
+    assert data["version"] == 2 and data["producers"][0][0] == PID
 
 
 def test_only_the_latest_two_snapshots_are_kept(tmp_path):
