@@ -63,6 +63,15 @@ def new_topic(target: Target, partitions: int = PARTITIONS) -> str:
     return name
 
 
+def test_kafkajs_plain_produce_and_consume(target):
+    """The Node.js driver itself, without transactions: what the kafkajs tests build on."""
+    topic = new_topic(target)
+    answer = run_kafkajs({"action": "produce", "brokers": target.bootstrap.split(","), "topic": topic,
+                          "values": ["x0", "x1", "x2"], "partitions": PARTITIONS})
+    assert answer["ok"], answer
+    assert read_values("kafkajs", target.bootstrap, topic, 3, read_committed=False) == ["x0", "x2", "x1"]
+
+
 @pytest.mark.parametrize("client", CLIENTS)
 def test_commit_and_abort(target, client):
     topic = new_topic(target)
