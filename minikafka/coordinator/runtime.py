@@ -32,6 +32,17 @@ This module does the I/O, in the style of Kafka's ``CoordinatorRuntime``:
 - **Loading** replays a partition's records through both coordinators'
   ``replay``, the same code the live path uses, so memory after a restart
   is memory before it.
+- **Transactions** (KIP-98, KIP-447). ``execute_transactional`` runs a
+  TxnOffsetCommit: after the KIP-890 verification (the transaction
+  coordinator confirms the producer's transaction includes this partition),
+  its records are appended as one *transactional* batch carrying the
+  producer's id and epoch; the coordinator keeps those offsets pending.
+  ``complete_transaction`` is the WriteTxnMarkers path for
+  ``__consumer_offsets``: it appends the COMMIT or ABORT marker to the
+  partition, applies it to the shard (pending offsets become committed or
+  vanish), and answers once the in-sync replicas have it. Loading reads
+  transactional batches and markers back through the same two coordinator
+  methods (``replay(..., producer_id)``, ``replay_end_transaction_marker``).
 - **Timers.** One task sleeps until the earliest ``next_deadline_ms()`` of
   any shard's coordinators (or until an operation changed the deadlines)
   and then runs their ``poll_timers``: expired sessions, join, sync and
@@ -66,7 +77,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from typing import Callable, Mapping, Protocol
+from typing import Awaitable, Callable, Mapping, Protocol
 
 import trio
 
@@ -86,7 +97,7 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicInfo, TopicRegistry
 from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_isr
-from minikafka_core.records import Record, build_batch, read_batches
+from minikafka_core.records import ControlRecordType, Record, build_batch, read_batches
 
 log = logging.getLogger("minikafka.coordinator")
 
@@ -103,6 +114,40 @@ _APPEND_ERRORS = {
     ErrorCode.MESSAGE_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
     ErrorCode.RECORD_LIST_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
 }
+
+# Errors of a transactional write that the producer must see as they are.
+_TXN_APPEND_ERRORS = frozenset({
+    ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.INVALID_TXN_STATE, ErrorCode.PRODUCER_FENCED,
+    ErrorCode.TRANSACTION_ABORTABLE,
+})
+
+# What a failed KIP-890 verification tells a TxnOffsetCommit client (Kafka's
+# AddPartitionsToTxnManager, then CoordinatorOperationExceptionHelper): a
+# transaction coordinator that cannot answer is a retriable error of ours; a
+# fenced producer is INVALID_PRODUCER_EPOCH.
+_VERIFICATION_ERRORS = {
+    ErrorCode.PRODUCER_FENCED: ErrorCode.INVALID_PRODUCER_EPOCH,
+    ErrorCode.NOT_COORDINATOR: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NETWORK_EXCEPTION: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_ENOUGH_REPLICAS: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.REQUEST_TIMED_OUT: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_LEADER_OR_FOLLOWER: ErrorCode.NOT_COORDINATOR,
+    ErrorCode.KAFKA_STORAGE_ERROR: ErrorCode.NOT_COORDINATOR,
+}
+
+# The transaction coordinator only knows partition errors: a group
+# coordinator that is not (yet) serving the partition is "not the leader"
+# to it, and it retries (Kafka's KafkaApis does this mapping).
+_MARKER_ERRORS = {
+    ErrorCode.NOT_COORDINATOR: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+}
+
+NO_PRODUCER_ID = -1
 
 
 class TopicCreator(Protocol):
@@ -336,10 +381,13 @@ class GroupCoordinatorRuntime:
         shard.state = ShardState.LOADING
         self._new_coordinators(shard)
         count = 0
-        for key, value in self._committed_records(shard.partition):
+        for producer_id, key, value in self._committed_records(shard.partition):
+            if key is None:  # a transaction marker: value says COMMIT (True) or ABORT
+                shard.coordinator.replay_end_transaction_marker(producer_id, value)
+                continue
             try:
                 # Each coordinator ignores the other protocol's record types.
-                shard.coordinator.replay(key, value)
+                shard.coordinator.replay(key, value, producer_id=producer_id)
                 shard.consumer_groups.replay(key, value)
                 count += 1
             except ValueError as exc:
@@ -358,17 +406,20 @@ class GroupCoordinatorRuntime:
 
     @staticmethod
     def _committed_records(partition):
-        """Yield ``(key, value)`` of every data record below the high watermark."""
+        """Yield what is below the high watermark, in log order, as ``(producer_id, key, value)``.
+
+        A data record's ``producer_id`` is its batch's if the batch is
+        transactional, else -1. A COMMIT or ABORT marker is yielded as
+        ``(producer_id, None, commit)``; other control records are skipped.
+        """
         offset = partition.log_start_offset
         while offset < partition.high_watermark:
             data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True)
             if not data:
                 return
             for batch in read_batches(data):
-                if not batch.is_control:  # transaction markers carry no group state
-                    for record in batch.records:
-                        if record.key is not None and record.offset >= offset:
-                            yield record.key, record.value
+                if batch.last_offset >= offset:
+                    yield from _batch_entries(batch, offset)
                 offset = max(offset, batch.last_offset + 1)
 
     # -- what handlers call -----------------------------------------------------------
@@ -435,6 +486,89 @@ class GroupCoordinatorRuntime:
             raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
                              f"{OFFSETS_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")
 
+    async def execute_transactional(
+            self, group_id: str, operation: Callable[[GroupCoordinator, ConsumerGroupCoordinator, int],
+                                                     CoordinatorResult], *,
+            transactional_id: str, producer_id: int, producer_epoch: int,
+            verify: Callable[..., Awaitable[dict]] | None = None, api_version: int = 4) -> dict:
+        """``execute_both`` for TxnOffsetCommit: the records go in a transactional batch.
+
+        Args:
+            operation: ``operation(classic, consumer_groups, now_ms)``; its
+                records must be the producer's pending offsets.
+            transactional_id, producer_id, producer_epoch: the producer's.
+            verify: the transaction coordinator's check (KIP-890,
+                ``TransactionVerifier.verify``), or None when
+                ``transaction.partition.verification.enable`` is off. Asked
+                only when the partition has no ongoing transaction of this
+                producer yet (``Partition.maybe_start_verification``).
+            api_version: the TxnOffsetCommit version: below 4 the client does
+                not know TRANSACTION_ABORTABLE, INVALID_TXN_STATE replaces it.
+
+        Raises:
+            KafkaError: as ``execute``; the verification's error (mapped as
+                Kafka maps it for this API); the append's INVALID_PRODUCER_EPOCH,
+                INVALID_TXN_STATE.
+        """
+        shard = self._shard_of(group_id)
+        guard = None
+        if verify is not None:
+            guard = shard.partition.maybe_start_verification(producer_id)
+            if guard is not None:
+                await self._verify(shard, verify, transactional_id, producer_id, producer_epoch, api_version)
+                if self._shard_of(group_id) is not shard:  # reloaded or moved while we waited
+                    raise KafkaError(ErrorCode.NOT_COORDINATOR, "the coordinator moved during verification")
+        result = operation(shard.coordinator, shard.consumer_groups, self.now_ms())
+        self._apply(shard, result, txn=(producer_id, producer_epoch, guard))
+        await self._wait_replicated(shard)
+        return result.response
+
+    @staticmethod
+    async def _verify(shard: _Shard, verify, transactional_id: str, producer_id: int,
+                      producer_epoch: int, api_version: int) -> None:
+        """Ask the transaction coordinator whether this partition is in the producer's transaction."""
+        errors = await verify(transactional_id, producer_id, producer_epoch, [(OFFSETS_TOPIC, shard.index)])
+        code = ErrorCode(errors.get((OFFSETS_TOPIC, shard.index), ErrorCode.NONE))
+        if code == ErrorCode.NONE:
+            return
+        if code == ErrorCode.TRANSACTION_ABORTABLE and api_version < 4:
+            code = ErrorCode.INVALID_TXN_STATE
+        raise KafkaError(_VERIFICATION_ERRORS.get(code, code), "transaction verification failed")
+
+    async def complete_transaction(self, offsets_partition: int, producer_id: int, producer_epoch: int,
+                                   coordinator_epoch: int, commit: bool) -> ErrorCode:
+        """Write a transaction's COMMIT or ABORT marker to a ``__consumer_offsets`` partition.
+
+        The WriteTxnMarkers path for this topic (Kafka's
+        ``GroupCoordinatorService.completeTransaction``): the marker is
+        appended, then applied to the shard (the producer's pending offsets
+        are committed or dropped), and the answer waits for the in-sync
+        replicas, as any coordinator write.
+
+        Returns:
+            An error for the WriteTxnMarkers response: NONE;
+            NOT_LEADER_OR_FOLLOWER if this broker does not serve the
+            partition's group coordinator (the transaction coordinator
+            retries); INVALID_PRODUCER_EPOCH or TRANSACTION_COORDINATOR_FENCED
+            from the append; REQUEST_TIMED_OUT or
+            NOT_ENOUGH_REPLICAS_AFTER_APPEND from the wait.
+        """
+        shard = self._shards.get(offsets_partition)
+        if shard is None or shard.state is not ShardState.ACTIVE:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER
+        try:
+            shard.partition.append_txn_marker(
+                producer_id=producer_id, producer_epoch=producer_epoch,
+                coordinator_epoch=coordinator_epoch, commit=commit, now_ms=self.now_ms())
+        except KafkaError as exc:
+            log.info("%s-%d: transaction marker of producer %d not written: %s",
+                     OFFSETS_TOPIC, shard.index, producer_id, exc)
+            return _MARKER_ERRORS.get(exc.code, exc.code)
+        shard.coordinator.replay_end_transaction_marker(producer_id, commit)
+        self._timers_changed.set()  # offsets held back by the transaction may expire now
+        deadline_ms = self.monotonic_ms() + self.config["offsets.commit.timeout.ms"]
+        return await wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
+
     def read(self, group_id: str, operation: Callable[[GroupCoordinator], object]):
         """Run a read-only ``operation(coordinator)`` on the group's shard (no records).
 
@@ -472,8 +606,11 @@ class GroupCoordinatorRuntime:
 
     # -- write, then answer --------------------------------------------------------------
 
-    def _apply(self, shard: _Shard, result: CoordinatorResult) -> None:
+    def _apply(self, shard: _Shard, result: CoordinatorResult, txn=None) -> None:
         """Append the result's records, then release its deliveries.
+
+        ``txn`` is ``(producer_id, producer_epoch, verification_guard)`` for
+        a transactional write, None otherwise.
 
         Raises:
             KafkaError: the append failed; the shard was reloaded from its log
@@ -481,10 +618,11 @@ class GroupCoordinatorRuntime:
         """
         if result.records:
             try:
-                self._append(shard, result.records)
+                self._append(shard, result.records, txn)
             except Exception as exc:
-                code = _APPEND_ERRORS.get(getattr(exc, "code", None),
-                                          ErrorCode.COORDINATOR_NOT_AVAILABLE)
+                code = getattr(exc, "code", None)
+                if code not in _TXN_APPEND_ERRORS:
+                    code = _APPEND_ERRORS.get(code, ErrorCode.COORDINATOR_NOT_AVAILABLE)
                 log.exception("%s-%d: appending %d coordinator records failed; reloading",
                               OFFSETS_TOPIC, shard.index, len(result.records))
                 shard.fail_waiters(code)
@@ -496,12 +634,21 @@ class GroupCoordinatorRuntime:
                 waiter.deliver(response)
         self._timers_changed.set()
 
-    def _append(self, shard: _Shard, records) -> None:
-        """Append ``records`` as one batch: an operation's records land together or not at all."""
+    def _append(self, shard: _Shard, records, txn=None) -> None:
+        """Append ``records`` as one batch: an operation's records land together or not at all.
+
+        A transactional batch carries the producer's id and epoch and base
+        sequence 0, as Kafka's coordinator writes it, and the KIP-890 guard.
+        """
         now_ms = self.now_ms()
-        batch = build_batch([Record(delta, now_ms, key, value)
-                             for delta, (key, value) in enumerate(records)])
-        shard.partition.append_records(batch, now_ms)
+        entries = [Record(delta, now_ms, key, value) for delta, (key, value) in enumerate(records)]
+        if txn is None:
+            shard.partition.append_records(build_batch(entries), now_ms)
+            return
+        producer_id, producer_epoch, guard = txn
+        batch = build_batch(entries, producer_id=producer_id, producer_epoch=producer_epoch,
+                            base_sequence=0, is_transactional=True)
+        shard.partition.append_records(batch, now_ms, verification_guard=guard)
 
     # -- timers -------------------------------------------------------------------------
 
@@ -534,3 +681,16 @@ class GroupCoordinatorRuntime:
                     self._apply(shard, coordinator.poll_timers(now_ms))
                 except KafkaError:
                     break  # logged and reloaded by _apply; the timers run again from the log
+
+
+def _batch_entries(batch, from_offset: int):
+    """``_committed_records``'s entries of one batch (records below ``from_offset`` skipped)."""
+    if batch.is_control:
+        for control in batch.control_records:
+            if control.type in (ControlRecordType.COMMIT, ControlRecordType.ABORT):
+                yield batch.producer_id, None, control.type == ControlRecordType.COMMIT
+        return
+    producer_id = batch.producer_id if batch.is_transactional else NO_PRODUCER_ID
+    for record in batch.records:
+        if record.key is not None and record.offset >= from_offset:
+            yield producer_id, record.key, record.value

@@ -76,6 +76,9 @@ HANDLER_MODULES = (
     "end_txn",
     "describe_transactions",
     "list_transactions",
+    "write_txn_markers",
+    "describe_producers",
+    "txn_offset_commit",
 )
 
 

@@ -25,9 +25,24 @@ Sizes:
     ``partition_max_bytes`` and the response at most ``max_bytes``.
 
 Reading stops at the high watermark: records not yet committed are never
-given to consumers. ``last_stable_offset`` equals the high watermark while
-there are no transactions. ``aborted_transactions`` is null, or an empty
-list for READ_COMMITTED consumers, for the same reason.
+given to consumers.
+
+Isolation (KIP-98): a READ_UNCOMMITTED consumer (``isolation_level`` 0)
+reads up to the high watermark, transactional records included, and gets a
+null ``aborted_transactions``. A READ_COMMITTED consumer (1) reads only up to
+the *last stable offset* (``FetchIsolation.TXN_COMMITTED``): below it every
+transaction has its marker, so each record is known committed or aborted.
+Batches are still sent as stored, aborted ones included; the consumer drops
+them itself, using ``aborted_transactions``: ``(producer_id,
+first_offset)`` of every aborted transaction that overlaps what was read
+(its records end at or after ``fetch_offset`` and start before the end of
+the read), from the partition's aborted-transaction index. A consumer
+skips a producer's batches from an aborted transaction's ``first_offset``
+up to that producer's ABORT marker, and skips every control batch.
+The end of the read is the offset after its last batch; with zero copy
+the batches are not looked at and the bound is the last stable offset, so
+the list may name a transaction the answer holds no batch of, which a
+consumer ignores.
 
 Fetch sessions (KIP-227, :mod:`minikafka.replication.fetch_session`): a
 full fetch (``session_epoch`` 0) creates a session if the cache has a slot
@@ -69,6 +84,9 @@ metadata log (KIP-595): it goes to the quorum
 
 from __future__ import annotations
 
+import functools
+import struct
+
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
@@ -77,12 +95,17 @@ from minikafka.protocol.metadata_topic import is_metadata_fetch
 from minikafka.replication.fetch_rules import validate_leader_epoch
 from minikafka.replication.fetch_session import new_context
 from minikafka.replication.follower_state import FetchPosition
+from minikafka.storage.unified_log import FetchIsolation
+from minikafka_core.records import HEADER_SIZE, LAST_OFFSET_DELTA_POS, LOG_OVERHEAD
 
 API_KEY = 1
 FIRST_VERSION_WITH_TOPIC_IDS = 13
 READ_COMMITTED = 1
 FIRST_VERSION_WITH_REPLICA_STATE = 15
 CONSUMER_REPLICA_ID = -1
+
+_OFFSET_AND_LENGTH = struct.Struct(">qi")  # a batch's base_offset and batch_length
+_LAST_OFFSET_DELTA = struct.Struct(">i")
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
@@ -98,7 +121,11 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     wanted = _resolve(services, context.partitions, by_id)
     partitions = [p for _, _, _, p, _ in wanted if p is not None]
     zero_copy = getattr(ctx.connection, "zero_copy", False)
-    reader = _ReplicaReader(services, replica_id) if replica_id >= 0 else _read_for_consumer
+    if replica_id >= 0:
+        reader = _ReplicaReader(services, replica_id)
+    else:
+        reader = functools.partial(_read_for_consumer,
+                                   read_committed=request.isolation_level == READ_COMMITTED)
     deadline_ms = services.clock.monotonic_ms() + max(0, request.max_wait_ms)
     answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
     if replica_id >= 0:
@@ -153,12 +180,42 @@ def _replica_id(request, ctx) -> int:
     return request.replica_id
 
 
-def _read_for_consumer(partition, fetch_partition, limit: int, min_one_batch: bool, zero_copy: bool) -> dict:
-    """A consumer's read: up to the high watermark, after the leader epoch check."""
+def _read_for_consumer(partition, fetch_partition, limit: int, min_one_batch: bool, zero_copy: bool,
+                       *, read_committed: bool = False) -> dict:
+    """A consumer's read, after the leader epoch check.
+
+    Up to the high watermark; for READ_COMMITTED up to the last stable
+    offset, with the aborted transactions the records overlap.
+    """
     validate_leader_epoch(partition.leader_epoch, fetch_partition.current_leader_epoch)
-    records = partition.read(fetch_partition.fetch_offset, limit, min_one_batch=min_one_batch,
-                             zero_copy=zero_copy)
-    return {"records": records}
+    fetch_offset = fetch_partition.fetch_offset
+    if not read_committed:
+        records = partition.read(fetch_offset, limit, min_one_batch=min_one_batch, zero_copy=zero_copy)
+        return {"records": records}
+    records = partition.read(fetch_offset, limit, min_one_batch=min_one_batch, zero_copy=zero_copy,
+                             isolation=FetchIsolation.TXN_COMMITTED)
+    if len(records) == 0:
+        return {"records": records, "aborted_transactions": []}
+    upper_bound = _end_offset(records) if isinstance(records, (bytes, memoryview)) else None
+    if upper_bound is None:
+        upper_bound = partition.last_stable_offset
+    aborted = partition.aborted_transactions(fetch_offset, upper_bound)
+    return {"records": records,
+            "aborted_transactions": [{"producer_id": producer_id, "first_offset": first_offset}
+                                     for producer_id, first_offset in aborted]}
+
+
+def _end_offset(records) -> int | None:
+    """The offset after the last whole batch in ``records`` (headers only), or None if none."""
+    position, end = 0, None
+    while position + HEADER_SIZE <= len(records):
+        base_offset, batch_length = _OFFSET_AND_LENGTH.unpack_from(records, position)
+        (last_offset_delta,) = _LAST_OFFSET_DELTA.unpack_from(records, position + LAST_OFFSET_DELTA_POS)
+        position += batch_length + LOG_OVERHEAD
+        if position > len(records):
+            break
+        end = base_offset + last_offset_delta + 1
+    return end
 
 
 class _ReplicaReader:
@@ -245,11 +302,12 @@ def _offsets(partitions: list) -> list[tuple]:
 
     While these are unchanged, reading again would give the same answer:
     role and epochs (the epoch checks, a diverging epoch), the log start and
-    end offsets (a follower reads to the log end) and the high watermark (a
-    consumer reads to it; every answer carries it).
+    end offsets (a follower reads to the log end), the high watermark (a
+    consumer reads to it; every answer carries it) and the last stable
+    offset (where a READ_COMMITTED consumer stops).
     """
     return [(p.is_leader, p.leader_epoch, p.partition_epoch, p.log_start_offset, p.log_end_offset,
-             p.high_watermark) for p in partitions]
+             p.high_watermark, p.last_stable_offset) for p in partitions]
 
 
 def _by_topic(answers: list[tuple]) -> list[dict]:

@@ -11,8 +11,12 @@ error code, so Kafka repeats it on every requested partition.
 From v9 a member of a consumer-protocol group (KIP-848) sends its member
 id and epoch; the consumer coordinator checks them (UNKNOWN_MEMBER_ID,
 STALE_MEMBER_EPOCH) before the offsets are read.
-``require_stable`` (v7+, KIP-447) waits for pending transactional commits:
-there are none yet, so it changes nothing.
+``require_stable`` (v7+, KIP-447): a partition with offsets of a transaction
+that is not decided yet (TxnOffsetCommit, pending until its marker) answers
+UNSTABLE_OFFSET_COMMIT, and the consumer asks again, so it never starts from
+an offset an abort will undo. Kafka puts that error on the partition only;
+the group's (or top-level) error stays NONE. Without ``require_stable`` the
+last committed offset is answered.
 """
 
 from __future__ import annotations

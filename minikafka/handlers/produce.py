@@ -46,7 +46,8 @@ Transactions (KIP-98, with KIP-890 part 1 verification):
     those partitions; a partition that passed is appended with its guard,
     which the log accepts only if nothing (a marker, a newer epoch) cleared
     it meanwhile. A partition where the producer's transaction is already
-    ongoing needs no question.
+    ongoing needs no question. A broker without a verifier (handler tests)
+    skips the question, as Kafka without its ``AddPartitionsToTxnManager``.
 
     The coordinator's answers become errors the producer knows how to handle
     (Kafka's ``ReplicaManager`` and ``AddPartitionsToTxnManager``):
@@ -120,7 +121,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     write, request_error = _transactional_write(request)
     if request_error is not None:
         return _answer_every_partition(request, request_error)
-    refused, guards = await _verify(services, request, ctx, write)
+    refused, guards = await _verify(services, request, ctx, write, now_ms)
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
@@ -225,8 +226,8 @@ def _transactional_producer_of(records) -> tuple[int, int] | None:
     return _PRODUCER.unpack_from(records, PRODUCER_ID_POS)
 
 
-async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None
-                  ) -> tuple[dict, dict]:
+async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None,
+                  now_ms: int) -> tuple[dict, dict]:
     """Verify, with the coordinator, the partitions that start a transaction here (KIP-890).
 
     Returns:
@@ -234,14 +235,14 @@ async def _verify(services: BrokerServices, request, ctx, write: _TransactionalW
         partitions that must not be appended; ``{(topic, index): guard}`` for
         the ones to append with a verification guard.
     """
-    if (write is None or request.acks not in VALID_ACKS
+    if (write is None or request.acks not in VALID_ACKS or services.transaction_verifier is None
             or not services.config.get(VERIFICATION_ENABLE, True)):
         return {}, {}
     refused, guards = {}, {}
     for topic, index in write.partitions:
         try:
             partition = services.partitions.leader_partition(topic, index)
-            guard = partition.maybe_start_verification(write.producer_id)
+            guard = partition.maybe_start_verification(write.producer_id, write.producer_epoch, now_ms)
         except KafkaError as exc:
             refused[(topic, index)] = (exc.code, exc.message)
             continue

@@ -143,6 +143,9 @@ class GroupCoordinatorService(Protocol):
     ``execute`` runs an operation that writes records (then answers);
     ``read`` runs one that only looks. The ``_both`` variants hand the
     operation the classic and the consumer-protocol (KIP-848) coordinators.
+    ``execute_transactional`` writes a TxnOffsetCommit's records as a
+    transactional batch of the producer; ``complete_transaction`` writes a
+    transaction marker (WriteTxnMarkers) to an offsets partition.
     """
 
     async def ensure_offsets_topic(self) -> None: ...
@@ -160,6 +163,14 @@ class GroupCoordinatorService(Protocol):
     def shards_for_listing(self) -> tuple[list, bool]: ...
 
     def consumer_groups_for_listing(self) -> list: ...
+
+    async def execute_transactional(self, group_id: str, operation: Callable[..., CoordinatorResult], *,
+                                    transactional_id: str, producer_id: int, producer_epoch: int,
+                                    verify: Callable[..., Awaitable[dict]] | None = None,
+                                    api_version: int = 4) -> dict: ...
+
+    async def complete_transaction(self, offsets_partition: int, producer_id: int, producer_epoch: int,
+                                   coordinator_epoch: int, commit: bool) -> ErrorCode: ...
 
 
 class TopicAdmin(Protocol):

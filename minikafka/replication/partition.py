@@ -219,7 +219,7 @@ class Partition:
             required_acks: the producer's ``acks``; -1 is refused up front
                 while the ISR is smaller than ``min.insync.replicas``.
             origin: ``CLIENT`` for a producer, ``COORDINATOR`` for a
-                coordinator's own records (no KIP-890 verification).
+                coordinator's own records (no duplicate or sequence checks).
             verification_guard: from ``maybe_start_verification``, once the
                 transaction coordinator confirmed the partition is in the
                 producer's transaction.

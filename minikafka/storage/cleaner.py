@@ -12,9 +12,10 @@ old tombstones (records with a null value). A compacted log has two parts::
 - ``first_dirty_offset`` is where the previous cleaning stopped, kept per
   partition in ``<log dir>/cleaner-offset-checkpoint`` (Kafka's text format,
   written by the LogManager from ``Log.last_clean_offset``);
-- ``first_uncleanable_offset`` is the active segment's base offset, or the
-  base of the first dirty segment whose largest timestamp is newer than
-  ``now - min.compaction.lag.ms``. The active segment is never cleaned.
+- ``first_uncleanable_offset`` is the smallest of the last stable offset
+  (an open transaction is never cleaned), the active segment's base offset,
+  and the base of the first dirty segment whose largest timestamp is newer
+  than ``now - min.compaction.lag.ms``. The active segment is never cleaned.
 - **when**: a log is cleaned if its *dirty ratio* ``dirty bytes / (clean +
   dirty bytes)`` is > ``min.cleanable.dirty.ratio`` (Kafka compares with a
   strict ``>``), or if a dirty segment's first batch is older than
@@ -32,17 +33,30 @@ old tombstones (records with a null value). A compacted log has two parts::
   so idempotent producers keep their epoch and sequence after cleaning.
 - records without a key cannot be produced to a compacted topic
   (INVALID_RECORD, ``check_records_have_keys``) and are dropped if found.
+- **transactions** (``CleanedTransactionMetadata``, Kafka's class of the
+  same name): the aborted transactions of the range come from the
+  ``.txnindex``; reading batches in offset order, a transactional batch of
+  a producer whose aborted transaction is open at that point is dropped
+  whole (and never enters the offset map); a committed one is treated as
+  any batch. A marker is kept while its transaction still has batches in
+  the log: an ABORT marker whose batches were seen keeps its index entry
+  in the cleaned segment's ``.txnindex``; a COMMIT marker whose batches
+  were seen stays. A marker with nothing left before it gets a delete
+  horizon (``now + delete.retention.ms``, as a tombstone does) and is
+  dropped by a cleaning after the horizon, so a consumer that fetched the
+  aborted records shortly before still sees the marker. A committed
+  record is only ever removed by the usual key rules.
 
 Differences from Kafka, on purpose: cleaning runs inside the log's periodic
 ``maintenance`` (synchronously, no cleaner threads, no I/O throttle, each log
 judged on its own instead of "the filthiest first"); the offset map is not
-bounded by ``log.cleaner.dedupe.buffer.size``; there are no transactions yet,
-so control batches are kept as they are and no record is treated as aborted;
-the cleaner does not stop at the high watermark / last stable offset.
+bounded by ``log.cleaner.dedupe.buffer.size``; the producers whose last
+batch is kept come from a scan of the log, not the producer state.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import os
@@ -50,7 +64,7 @@ import os
 from minikafka.errors import ErrorCode
 from minikafka.storage import record_filter, segment_swap
 from minikafka.storage.checkpoints import read_offset_checkpoint, write_offset_checkpoint
-from minikafka_core.records import RECORDS_COUNT_POS, InvalidBatchError
+from minikafka_core.records import RECORDS_COUNT_POS, ControlRecordType, InvalidBatchError
 
 logger = logging.getLogger("minikafka.storage.cleaner")
 
@@ -86,6 +100,61 @@ class CleanerStats:
     end_offset: int = 0
 
 
+class CleanedTransactionMetadata:
+    """Which batches of a cleaning belong to aborted transactions (Kafka's class).
+
+    Fed with the batches of one pass in offset order (``on_batch_read``,
+    ``on_control_batch_read``).
+
+    Args:
+        aborted: the aborted transactions overlapping the cleaned range
+            (``Log.collect_aborted_transactions``).
+    """
+
+    def __init__(self, aborted: list):
+        unique = {(txn.producer_id, txn.last_offset): txn for txn in aborted}
+        self._aborted = collections.deque(sorted(unique.values(), key=lambda txn: txn.first_offset))
+        self._ongoing_aborted: dict[int, list] = {}  # producer id -> [AbortedTxn, batch seen?]
+        self._ongoing_committed: set[int] = set()
+        self.cleaned_index: list = []  # the entries to keep, in marker order
+
+    def _consume_aborted_up_to(self, offset: int) -> None:
+        while self._aborted and self._aborted[0].first_offset <= offset:
+            txn = self._aborted.popleft()
+            self._ongoing_aborted.setdefault(txn.producer_id, [txn, False])
+
+    def on_batch_read(self, info) -> bool:
+        """A data batch; True if it belongs to an aborted transaction (drop it)."""
+        self._consume_aborted_up_to(info.last_offset)
+        if not info.is_transactional:
+            return False
+        state = self._ongoing_aborted.get(info.producer_id)
+        if state is not None:
+            state[1] = True
+            return True
+        self._ongoing_committed.add(info.producer_id)
+        return False
+
+    def on_control_batch_read(self, info, control) -> bool:
+        """A marker; True if its transaction has nothing left here (it may go, after its horizon)."""
+        self._consume_aborted_up_to(info.last_offset)
+        if control is None:
+            return True  # an emptied control batch: its transaction was cleaned already
+        pid = info.producer_id
+        if control.type == ControlRecordType.ABORT:
+            state = self._ongoing_aborted.pop(pid, None)
+            if state is not None and state[1]:
+                self.cleaned_index.append(state[0])
+                return False
+            return True
+        if control.type == ControlRecordType.COMMIT:
+            if pid in self._ongoing_committed:
+                self._ongoing_committed.discard(pid)
+                return False
+            return True
+        return False
+
+
 # -- deciding what to clean ---------------------------------------------------
 
 
@@ -97,6 +166,8 @@ def cleanable_offsets(log, now_ms: int) -> tuple[int, int]:
         # Kafka starts over from the log start offset.
         first_dirty = log.log_start_offset
     first_uncleanable = log.active_segment.base_offset
+    if log.max_cleanable_offset is not None:  # never clean past the last stable offset
+        first_uncleanable = min(first_uncleanable, log.max_cleanable_offset())
     lag_ms = log.config.min_compaction_lag_ms
     if lag_ms > 0:
         for segment in _non_active_segments_from(log, first_dirty):
@@ -170,7 +241,9 @@ def clean_log(log, now_ms: int, on_step=None) -> CleanerStats:
     last_batch_of_producer = last_batch_offsets_by_producer(log)
     to_clean = [s for s in log.segments[:-1] if s.base_offset < first_uncleanable]
     for group in group_segments_by_size(to_clean, log.config.segment_bytes, first_uncleanable):
-        _clean_segments(log, group, offset_map, last_batch_of_producer, now_ms, stats, on_step)
+        end = _end_of_group(log, group)
+        txns = CleanedTransactionMetadata(log.collect_aborted_transactions(group[0].base_offset, end))
+        _clean_segments(log, group, offset_map, last_batch_of_producer, txns, now_ms, stats, on_step)
     if first_uncleanable != log.last_clean_offset:
         log.last_clean_offset = first_uncleanable
         log.notify_checkpoint()
@@ -180,14 +253,28 @@ def clean_log(log, now_ms: int, on_step=None) -> CleanerStats:
     return stats
 
 
+def _end_of_group(log, group: list) -> int:
+    """Where the offsets of a group of segments end: the next segment's base offset."""
+    following = [s.base_offset for s in log.segments if s.base_offset > group[-1].base_offset]
+    return following[0] if following else log.log_end_offset
+
+
 def build_offset_map(log, start_offset: int, end_offset: int) -> dict[bytes, int]:
-    """``{key: latest offset}`` over ``[start_offset, end_offset)`` (Kafka's ``buildOffsetMap``)."""
+    """``{key: latest offset}`` over ``[start_offset, end_offset)`` (Kafka's ``buildOffsetMap``).
+
+    Records of aborted transactions are left out: they must not supersede
+    an older committed record with the same key.
+    """
     offset_map: dict[bytes, int] = {}
+    txns = CleanedTransactionMetadata(log.collect_aborted_transactions(start_offset, end_offset))
     for segment in _non_active_segments_from(log, start_offset):
         if segment.base_offset >= end_offset:
             break
         for info in segment.headers_from(0):
-            if info.is_control or info.last_offset < start_offset or info.record_count == 0:
+            if info.is_control:
+                txns.on_control_batch_read(info, _control_of(segment, info))
+                continue
+            if txns.on_batch_read(info) or info.last_offset < start_offset or info.record_count == 0:
                 continue
             for record in record_filter.iter_records(segment.read_batch(info), info):
                 if record.key is not None and start_offset <= record.offset < end_offset:
@@ -195,17 +282,26 @@ def build_offset_map(log, start_offset: int, end_offset: int) -> dict[bytes, int
     return offset_map
 
 
-def last_batch_offsets_by_producer(log) -> dict[int, int]:
-    """``{producer_id: last offset of its last batch}`` over the whole log (headers only).
+def _control_of(segment, info):
+    return record_filter.control_record(segment.read_batch(info), info) if info.record_count else None
 
-    Kafka asks its producer state for the *active* producers; scanning the
-    log also keeps expired producers' last batches, which is only conservative.
+
+def last_batch_offsets_by_producer(log) -> dict[int, set[int]]:
+    """``{producer_id: last offsets of its last data batch and of its last batch}`` (headers only).
+
+    These batches are kept (empty if need be): the data batch holds the
+    producer's last sequence, a marker after it its last epoch. Kafka asks
+    its producer state for the *active* producers; scanning the log also
+    keeps expired producers' last batches, which is only conservative.
     """
-    last: dict[int, int] = {}
+    last_data: dict[int, int] = {}
+    last_any: dict[int, int] = {}
     for info in log.batches(0):
         if info.producer_id >= 0:
-            last[info.producer_id] = info.last_offset
-    return last
+            last_any[info.producer_id] = info.last_offset
+            if not info.is_control:
+                last_data[info.producer_id] = info.last_offset
+    return {pid: {offset, last_data.get(pid, offset)} for pid, offset in last_any.items()}
 
 
 def group_segments_by_size(segments: list, max_bytes: int, first_uncleanable: int) -> list[list]:
@@ -231,7 +327,7 @@ def group_segments_by_size(segments: list, max_bytes: int, first_uncleanable: in
 
 
 def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: dict,
-                    now_ms: int, stats: CleanerStats, on_step) -> None:
+                    txns: CleanedTransactionMetadata, now_ms: int, stats: CleanerStats, on_step) -> None:
     """Write ``group``'s surviving batches into one new segment and swap it in."""
     retention_ms = log.config.delete_retention_ms
 
@@ -251,10 +347,12 @@ def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: 
             for info in segment.headers_from(0):
                 batch = segment.read_batch(info)
                 stats.records_read += info.record_count
+                retain_empty = info.last_offset in last_batch_of_producer.get(info.producer_id, ())
                 if info.is_control:
-                    out = batch  # no transactions yet: markers stay (see the module doc)
+                    out = _clean_marker(batch, info, txns, retain_empty, now_ms, retention_ms)
+                elif txns.on_batch_read(info):  # an aborted transaction's batch
+                    out = record_filter.empty_batch(info) if retain_empty else b""
                 else:
-                    retain_empty = last_batch_of_producer.get(info.producer_id) == info.last_offset
                     out = record_filter.filter_batch(batch, info, should_retain, now_ms,
                                                      retention_ms, retain_empty)
                 if out:
@@ -266,12 +364,30 @@ def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: 
     cleaned_path = segment_swap.cleaned_file_path(log.dir, group[0].base_offset)
     try:
         segment_swap.write_cleaned_file(cleaned_path, surviving_batches(), mtime)
-        segment_swap.swap_in(log, cleaned_path, group, on_step)
+        segment_swap.swap_in(log, cleaned_path, group, on_step, aborted_txns=txns.cleaned_index)
     except BaseException:
         if os.path.exists(cleaned_path):  # failed before the commit point: as if never cleaned
             os.unlink(cleaned_path)
         raise
     stats.segments_cleaned += len(group)
+
+
+def _clean_marker(batch: bytes, info, txns: CleanedTransactionMetadata, retain_empty: bool,
+                  now_ms: int, retention_ms: int) -> bytes:
+    """What a transaction marker becomes (Kafka's batch retention for control batches).
+
+    Kept while its transaction has batches left; otherwise stamped with a
+    delete horizon, and dropped once the horizon has passed (kept empty if
+    it is its producer's last batch).
+    """
+    control = record_filter.control_record(batch, info) if info.record_count else None
+    if not txns.on_control_batch_read(info, control):
+        return batch
+    if info.record_count == 0 or (record_filter.has_delete_horizon(info) and info.first_timestamp <= now_ms):
+        return record_filter.empty_batch(info) if retain_empty else b""
+    if record_filter.has_delete_horizon(info):
+        return batch  # waiting for its horizon
+    return record_filter.with_delete_horizon(batch, info, now_ms + retention_ms)
 
 
 def _record_count(batch: bytes) -> int:

@@ -339,6 +339,17 @@ def validate_sequence(entry: ProducerStateEntry | None, batch: BatchLike) -> Non
         )
 
 
+def _check_epoch(entry: ProducerStateEntry | None, batch: BatchLike) -> None:
+    """Rule 3 alone (Kafka's ``checkProducerEpoch``), for batches without sequence checks."""
+    if (entry is not None and entry.producer_epoch != NO_PRODUCER_EPOCH
+            and batch.producer_epoch < entry.producer_epoch):
+        raise KafkaError(
+            ErrorCode.INVALID_PRODUCER_EPOCH,
+            f"producer {batch.producer_id} sent epoch {batch.producer_epoch}, older than the "
+            f"current epoch {entry.producer_epoch}: fenced",
+        )
+
+
 def _check_transactional(entry: ProducerStateEntry | None, batch: BatchLike) -> None:
     """A producer inside a transaction may only send transactional batches (Kafka's rule)."""
     if entry is not None and entry.current_txn_first_offset is not None and not batch.is_transactional:
@@ -391,7 +402,8 @@ class ProducerStateManager:
         """
         return self.check_batches([batch])
 
-    def check_batches(self, batches: Iterable[BatchLike], *, verify_transactions: bool = False,
+    def check_batches(self, batches: Iterable[BatchLike], *, check_sequences: bool = True,
+                      verify_transactions: bool = False,
                       verification_guard: VerificationGuard | None = None) -> DuplicateBatch | None:
         """Validate all the batches of one produce request, in order.
 
@@ -401,8 +413,12 @@ class ProducerStateManager:
         whole request.
 
         Args:
-            verify_transactions: a client's append (Kafka's
-                ``AppendOrigin.CLIENT``): the transactional checks apply.
+            check_sequences: a producer's batches (Kafka's
+                ``AppendOrigin.CLIENT``): look for duplicates and check
+                sequences. A coordinator's own batches (``COORDINATOR``)
+                only get the epoch check: they all carry sequence 0.
+            verify_transactions: KIP-890 applies (``CLIENT`` and
+                ``COORDINATOR`` appends).
             verification_guard: what ``maybe_create_verification_state``
                 gave this request (None: no verification was made).
 
@@ -417,7 +433,7 @@ class ProducerStateManager:
             if pid == NO_PRODUCER_ID or batch.is_control:
                 continue
             appended = self.producers.get(pid)
-            duplicate = appended.find_duplicate(batch) if appended else None
+            duplicate = appended.find_duplicate(batch) if appended and check_sequences else None
             if duplicate is not None:
                 return DuplicateBatch(
                     duplicate.first_offset, duplicate.last_offset, duplicate.timestamp
@@ -425,7 +441,10 @@ class ProducerStateManager:
             if verify_transactions and batch.is_transactional:
                 self._check_verified(batch, verification_guard)
             entry = pending.get(pid, appended)
-            validate_sequence(entry, batch)
+            if check_sequences:
+                validate_sequence(entry, batch)
+            else:
+                _check_epoch(entry, batch)
             _check_transactional(entry, batch)
             if pid not in pending:
                 pending[pid] = entry.copy() if entry else ProducerStateEntry(pid)

@@ -36,8 +36,8 @@ from __future__ import annotations
 from minikafka_core import compression
 from minikafka_core.batch import decode_stored_records, read_batch_header
 from minikafka_core.records import (CONTROL_MASK, DELETE_HORIZON_MASK, LOG_APPEND_TIME,
-                                    TIMESTAMP_TYPE_MASK, TRANSACTIONAL_MASK, Record, encode_record,
-                                    finish_batch)
+                                    TIMESTAMP_TYPE_MASK, TRANSACTIONAL_MASK, ControlRecord, InvalidBatchError,
+                                    Record, encode_record, finish_batch, parse_control_record)
 
 
 def has_delete_horizon(info) -> bool:
@@ -48,6 +48,20 @@ def has_delete_horizon(info) -> bool:
 def iter_records(batch: bytes, info=None) -> list[Record]:
     """Every ``Record`` of one stored batch (``batch`` starts at its header)."""
     return decode_stored_records(batch, info or read_batch_header(batch, 0))
+
+
+def control_record(batch: bytes, info=None) -> ControlRecord | None:
+    """The control record of a control batch, or None (emptied by the cleaner, or unreadable)."""
+    try:
+        records = iter_records(batch, info)
+        return parse_control_record(records[0]) if records else None
+    except InvalidBatchError:
+        return None
+
+
+def with_delete_horizon(batch: bytes, info, delete_horizon_ms: int) -> bytes:
+    """The batch with its records unchanged and a delete horizon stamped (a marker to drop later)."""
+    return rebuild_batch(batch, info, iter_records(batch, info), delete_horizon_ms)
 
 
 def first_keyless_record(batch: bytes, info) -> int | None:

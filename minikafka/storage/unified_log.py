@@ -76,9 +76,9 @@ from minikafka.storage.epoch_cache import LeaderEpochCache, epochs_of_appended_b
 from minikafka.storage.log import Log
 from minikafka.storage.producer_state import (ActiveProducer, CompletedTxn, ProducerStateManager,
                                               VerificationGuard)
-from minikafka.storage.record_filter import iter_records
+from minikafka.storage.record_filter import control_record
 from minikafka.storage.txn_index import AbortedTxn
-from minikafka_core.records import ControlRecordType, InvalidBatchError, build_control_batch, parse_control_record
+from minikafka_core.records import ControlRecordType, build_control_batch
 
 logger = logging.getLogger("minikafka.storage")
 
@@ -230,8 +230,9 @@ class UnifiedLog:
             now_ms: the wall clock, for LogAppendTime and time-based rolls.
             single_batch: require exactly one batch (Produce v3+ does).
             allow_zstd: False for Produce below v7, which predates zstd (KIP-110).
-            origin: ``CLIENT`` (a producer: KIP-890 verification applies) or
-                ``COORDINATOR`` (a coordinator's own records).
+            origin: ``CLIENT`` (a producer: duplicates, sequences, epoch,
+                KIP-890) or ``COORDINATOR`` (a coordinator's own records,
+                e.g. transactional offset commits: epoch and KIP-890 only).
             verification_guard: what ``maybe_start_verification`` returned
                 for the request's transactional producer, once the
                 coordinator confirmed the partition is in its transaction.
@@ -250,7 +251,9 @@ class UnifiedLog:
         if not allow_zstd and any(batch.compression == ZSTD for batch in batches):
             raise KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "zstd needs Produce v7 or later")
         duplicate = self.producer_state.check_batches(
-            batches, verify_transactions=origin is AppendOrigin.CLIENT, verification_guard=verification_guard)
+            batches, check_sequences=origin is AppendOrigin.CLIENT,
+            verify_transactions=origin in (AppendOrigin.CLIENT, AppendOrigin.COORDINATOR),
+            verification_guard=verification_guard)
         if duplicate is not None:
             logger.info("%s-%d: duplicate batch from producer %d answered with offset %d",
                         self.topic, self.partition, batches[0].producer_id, duplicate.first_offset)
@@ -521,9 +524,7 @@ class UnifiedLog:
 
 def control_record_of(batch: bytes, info):
     """The control record of a stored control batch, or None (emptied by the cleaner, or unreadable)."""
-    try:
-        records = iter_records(batch, info)
-        return parse_control_record(records[0]) if records else None
-    except InvalidBatchError as e:
-        logger.warning("unreadable control batch at offset %d: %s", info.base_offset, e)
-        return None
+    control = control_record(batch, info)
+    if control is None and info.record_count:
+        logger.warning("unreadable control batch at offset %d", info.base_offset)
+    return control

@@ -326,10 +326,11 @@ async def test_idempotent_duplicate_answered_with_original_offset(client, broker
     assert r3.responses[0].partition_responses[0].error_code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
 
 
-async def test_init_producer_id_transactional_not_available(client):
+async def test_init_producer_id_transactional_before_find_coordinator(client):
+    # No FindCoordinator yet: no __transaction_state, so this broker coordinates nothing.
     response = await client.request(INIT_PRODUCER_ID, 4, {"transactional_id": "tx",
                                                            "transaction_timeout_ms": 60000})
-    assert response.error_code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+    assert response.error_code == ErrorCode.NOT_COORDINATOR
 
 
 async def test_topics_and_data_survive_restart(tmp_path):

@@ -248,7 +248,30 @@ def test_a_marker_makes_an_old_guard_stale(tmp_path):
     append(log, first, verification_guard=fresh)
 
 
-def test_coordinator_origin_needs_no_verification(tmp_path):
+def test_coordinator_origin_is_verified_too(tmp_path):
     log = open_log(tmp_path, verification=True)
-    append(log, Producer(1).batch(), origin=AppendOrigin.COORDINATOR)
+    batch = data_batch(1, 0, transactional=True)
+    with pytest.raises(KafkaError) as e:
+        append(log, batch, origin=AppendOrigin.COORDINATOR)
+    assert e.value.code == ErrorCode.INVALID_TXN_STATE
+    guard = log.maybe_start_verification(1)
+    append(log, batch, origin=AppendOrigin.COORDINATOR, verification_guard=guard)
     assert log.log_end_offset == 1
+
+
+def test_verification_disabled_appends_without_a_guard(tmp_path):
+    log = open_log(tmp_path, verification=False)
+    append(log, Producer(1).batch())
+    assert log.log_end_offset == 1
+
+
+def test_coordinator_batches_skip_duplicate_and_sequence_checks(tmp_path):
+    """A coordinator's transactional batches all carry sequence 0 (Kafka's CoordinatorRuntime)."""
+    log = open_log(tmp_path)
+    first = append(log, data_batch(5, 0, 2, transactional=True), origin=AppendOrigin.COORDINATOR)
+    second = append(log, data_batch(5, 0, 2, transactional=True), origin=AppendOrigin.COORDINATOR)
+    assert not second.duplicate and second.base_offset == first.last_offset + 1
+    marker(log, 5, commit=True, epoch=1)
+    with pytest.raises(KafkaError) as e:  # the epoch is still checked
+        append(log, data_batch(5, 0, 1, transactional=True, epoch=0), origin=AppendOrigin.COORDINATOR)
+    assert e.value.code == ErrorCode.INVALID_PRODUCER_EPOCH

@@ -43,6 +43,10 @@ Errors that old request versions cannot carry are the handlers' business:
 Kafka answers INVALID_PRODUCER_EPOCH instead of PRODUCER_FENCED to
 InitProducerId v0-3, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn v0-1.
 
+An operation that would break the state table or Kafka's invariants raises
+``metadata.InvalidTransition``: a bug. The runtime answers UNKNOWN_SERVER_ERROR
+and, as after a failed append, rebuilds the coordinator from the log.
+
 Owned by the runtime's shard for this partition; not task-safe.
 """
 
@@ -53,6 +57,7 @@ from typing import Iterable
 
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.metadata import (
+    MAX_PRODUCER_EPOCH,
     TransactionMetadata,
     TxnTransitMetadata,
     is_epoch_exhausted,
@@ -134,9 +139,9 @@ class TransactionCoordinator:
         then. True for an id seen for the first time, and when the current
         producer id has run out of epochs (and the caller is its producer).
         """
-        meta = self.transactions.get(transactional_id)
         if not transactional_id:
             return False
+        meta = self.transactions.get(transactional_id)
         if meta is None:
             return True
         expected = _expected(producer_id, producer_epoch)
@@ -395,8 +400,11 @@ class TransactionCoordinator:
 
     def _abort_timed_out_transactions(self, now_ms: int, result: TxnResult) -> None:
         for meta in list(self.transactions.values()):
-            if meta.state is ONGOING and meta.txn_start_timestamp_ms + meta.txn_timeout_ms < now_ms:
-                self._abort_with_fence(meta, now_ms, result)
+            if meta.state is not ONGOING or meta.txn_start_timestamp_ms + meta.txn_timeout_ms >= now_ms:
+                continue
+            if meta.producer_epoch >= MAX_PRODUCER_EPOCH:
+                continue  # no epoch left to fence with (only a corrupt log gets here): keep the timer alive
+            self._abort_with_fence(meta, now_ms, result)
 
     def _remove_expired_transactional_ids(self, now_ms: int, result: TxnResult) -> None:
         horizon = now_ms - self.config.transactional_id_expiration_ms

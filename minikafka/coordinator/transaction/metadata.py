@@ -199,8 +199,6 @@ class TransactionMetadata:
             the transition to EMPTY, or PRODUCER_FENCED for a client whose
             epoch is neither the current nor the last one.
         """
-        if self.is_producer_epoch_exhausted:
-            raise InvalidTransition(f"producer id {self.producer_id} has no epoch left")
         bumped = self.producer_epoch + 1
         if expected_epoch is None:
             epoch, last_epoch = bumped, NO_PRODUCER_EPOCH
@@ -211,6 +209,10 @@ class TransactionMetadata:
             epoch, last_epoch = self.producer_epoch, self.last_producer_epoch
         else:
             return ErrorCode.PRODUCER_FENCED
+        # Checked only when a bump is due: Kafka checks first, and so fails a
+        # stale or retrying producer of an exhausted id with an internal error.
+        if epoch == bumped and self.is_producer_epoch_exhausted:
+            raise InvalidTransition(f"producer id {self.producer_id} has no epoch left")
         return self._transit(EMPTY, producer_epoch=epoch, last_producer_epoch=last_epoch,
                              txn_timeout_ms=txn_timeout_ms, partitions=frozenset(),
                              txn_start_timestamp_ms=-1, txn_last_update_timestamp_ms=now_ms)
