@@ -39,12 +39,15 @@ def cluster(tmp_path):
         yield running
 
 
-def assert_clean(workload: Workload, extra_txns=()) -> None:
+def assert_clean(workload: Workload, victim_producer: TxnProducer | None = None) -> None:
     history = workload.history()
-    history.txns += list(extra_txns)
+    if victim_producer is not None:
+        victim_producer.close()
+        history.txns += victim_producer.txns
     anomalies = check(history)
     assert anomalies == [], summary(history, anomalies) + f"\nclient errors: {workload.errors()[-10:]}"
     assert sum(t.outcome is Outcome.ABORTED for t in history.txns) > 0, "no transaction was aborted"
+    assert all(any(records.values()) for records in history.reads.values()), "a reader read nothing"
 
 
 def progress_after_healing(workload: Workload, commits: int = 5) -> None:
@@ -88,7 +91,7 @@ def test_kill_the_coordinator_between_add_partitions_and_end_txn(cluster):
         cluster.restart(coordinator)
         assert target.run_one("victim-2", abort=False).outcome is Outcome.COMMITTED, target.errors
         progress_after_healing(workload)
-    assert_clean(workload, target.txns)
+    assert_clean(workload, target)
 
 
 def victim_away_from_the_controller(cluster) -> tuple[TxnProducer, int, int]:
@@ -105,6 +108,7 @@ def victim_away_from_the_controller(cluster) -> tuple[TxnProducer, int, int]:
         if coordinator != controller:
             third = next(n for n in (1, 2, 3) if n not in (coordinator, controller))
             return target, coordinator, third
+        target.close()
     raise AssertionError(f"every transactional id tried is coordinated by the controller {controller}")
 
 
@@ -126,7 +130,7 @@ def test_kill_the_coordinator_during_prepare_commit(cluster):
         cluster.heal_all()
         cluster.restart(coordinator)
         progress_after_healing(workload)
-    assert_clean(workload, target.txns)
+    assert_clean(workload, target)
 
 
 def test_pause_a_partition_leader(cluster):

@@ -91,6 +91,7 @@ def test_consume_transform_produce(target):
     for i in range(10):
         plain.produce(source, b"%d" % i, partition=0)
     assert plain.flush(30) == 0
+    plain.close()
     producer = confluent_kafka.Producer({"bootstrap.servers": target.bootstrap,
                                          "transactional.id": f"ctp-{uuid.uuid4().hex[:6]}"})
     producer.init_transactions(30)
@@ -121,6 +122,7 @@ def test_consume_transform_produce(target):
     transform(4, commit=True)
     transform(3, commit=False)  # neither the outputs nor the offsets count
     transform(6, commit=True)  # so the group starts again at input 4
+    producer.close()
 
     committed = confluent_kafka.Consumer({"bootstrap.servers": target.bootstrap, "group.id": group})
     assert committed.committed([TopicPartition(source, 0)], timeout=30)[0].offset == 10
@@ -156,6 +158,8 @@ def test_fencing_confluent(target):
     second.begin_transaction()
     second.produce(topic, b"fresh", partition=0)
     second.commit_transaction(30)
+    second.close()
+    del first  # fenced: close() would raise the fatal error again; dropping it frees librdkafka
     assert read_values("confluent-kafka", target.bootstrap, topic, 1) == ["fresh"]
 
 
@@ -206,5 +210,6 @@ def test_a_transaction_past_its_timeout_is_aborted_by_the_coordinator(target):
     with pytest.raises(KafkaException) as raised:
         producer.commit_transaction(30)  # the coordinator bumped the epoch when it aborted
     assert raised.value.args[0].code() in FENCED_CODES["confluent-kafka"], raised.value.args[0]
+    del producer, raised  # fenced: dropped, not closed (close() would raise the fatal error)
     assert read_values("confluent-kafka", target.bootstrap, topic, 1, timeout_s=2) == []
     assert read_values("confluent-kafka", target.bootstrap, topic, 1, read_committed=False) == ["too-late"]

@@ -87,6 +87,7 @@ def _confluent_transactions(bootstrap, topic, transactions, transactional_id) ->
             producer.commit_transaction(30)
         else:
             producer.abort_transaction(30)
+    producer.close()
 
 
 async def _aiokafka_transactions(bootstrap, topic, transactions, transactional_id) -> None:

@@ -95,9 +95,16 @@ class TxnProducer:
             number += 1
             self.run_one(f"{self.name}-{number}")
             time.sleep(self.pause_s)
+        self.close()
+
+    def close(self) -> None:
+        """Close the current producer, if any (librdkafka aborts an open transaction first)."""
         if self.producer is not None:
-            self.producer.flush(5)
-            self.producer = None  # librdkafka's threads end with the last reference
+            try:
+                self.producer.close()
+            except KafkaException:
+                pass  # a fatal error (fenced...): the producer is freed when dropped
+            self.producer = None
 
     def init_producer(self) -> bool:
         """A producer for our transactional id, initialised; False (after a pause) on failure."""
@@ -171,7 +178,7 @@ class TxnProducer:
                 return
             except KafkaException as abort_exc:
                 self.errors.append(f"abort: {abort_exc.args[0]}")
-        self.producer = None  # fatal or stuck: a new producer re-initialises the id
+        self.close()  # fatal or stuck: a new producer re-initialises the id
 
 
 class CommittedReader:
