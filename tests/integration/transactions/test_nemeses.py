@@ -72,8 +72,13 @@ def test_kill_the_partition_leader(cluster):
 
 
 def victim(cluster, name: str = "victim") -> TxnProducer:
-    """A transactional producer driven step by step by the test (not a thread)."""
-    producer = TxnProducer(cluster.bootstrap, TOPIC, PARTITIONS, name, seed=7)
+    """A transactional producer driven step by step by the test (not a thread).
+
+    Its transactions may wait out a coordinator failover (the broker session
+    timeout, an election, the client's rediscovery: several seconds), so they
+    get Kafka's default ``transaction.timeout.ms``, 60 s, not the workload's 10 s.
+    """
+    producer = TxnProducer(cluster.bootstrap, TOPIC, PARTITIONS, name, seed=7, txn_timeout_ms=60_000)
     assert producer.init_producer(), producer.errors
     return producer
 

@@ -42,10 +42,10 @@ TXN_TIMEOUT_MS = 10_000  # the coordinator aborts a transaction left open longer
 CALL_TIMEOUT_S = 30.0  # each init/commit/abort call (librdkafka retries inside it)
 
 
-def producer_config(bootstrap: str, transactional_id: str, **extra) -> dict:
+def producer_config(bootstrap: str, transactional_id: str, txn_timeout_ms: int = TXN_TIMEOUT_MS) -> dict:
     return {"bootstrap.servers": bootstrap, "transactional.id": transactional_id,
-            "transaction.timeout.ms": TXN_TIMEOUT_MS, "message.timeout.ms": TXN_TIMEOUT_MS,
-            "linger.ms": 2, "socket.timeout.ms": 5000, **extra}
+            "transaction.timeout.ms": txn_timeout_ms, "message.timeout.ms": TXN_TIMEOUT_MS,
+            "linger.ms": 2, "socket.timeout.ms": 5000}
 
 
 def read_committed_consumer(bootstrap: str, **extra) -> confluent_kafka.Consumer:
@@ -64,11 +64,11 @@ class TxnProducer:
     """
 
     def __init__(self, bootstrap: str, topic: str, partitions: int, name: str, *, seed: int,
-                 abort_ratio: float = 0.25, pause_s: float = 0.02):
+                 abort_ratio: float = 0.25, pause_s: float = 0.02, txn_timeout_ms: int = TXN_TIMEOUT_MS):
         self.bootstrap, self.topic, self.partitions, self.name = bootstrap, topic, partitions, name
         self.transactional_id = f"{name}-{uuid.uuid4().hex[:6]}"
         self.random = random.Random(seed)
-        self.abort_ratio, self.pause_s = abort_ratio, pause_s
+        self.abort_ratio, self.pause_s, self.txn_timeout_ms = abort_ratio, pause_s, txn_timeout_ms
         self.txns: list[Txn] = []
         self.errors: list[str] = []
         self.producer: confluent_kafka.Producer | None = None
@@ -108,7 +108,8 @@ class TxnProducer:
 
     def init_producer(self) -> bool:
         """A producer for our transactional id, initialised; False (after a pause) on failure."""
-        self.producer = confluent_kafka.Producer(producer_config(self.bootstrap, self.transactional_id))
+        self.producer = confluent_kafka.Producer(producer_config(self.bootstrap, self.transactional_id,
+                                                                 self.txn_timeout_ms))
         try:
             self.producer.init_transactions(CALL_TIMEOUT_S)
             return True
