@@ -144,6 +144,9 @@ class TxnProducer:
                 for value in values:
                     producer.produce(topic, value.encode(), partition=partition)
             if abort:
+                # Flushed first: aborted records must reach the log (an abort purges
+                # what is still queued), or read_committed would have nothing to hide.
+                producer.flush(CALL_TIMEOUT_S)
                 producer.abort_transaction(CALL_TIMEOUT_S)
                 return txn
             if before_commit is not None:
@@ -247,10 +250,15 @@ def wait_until_stable(bootstrap: str, topic: str, partitions: int, timeout_s: fl
         time.sleep(0.5)
 
 
-def final_read(bootstrap: str, topic: str, partitions: int, timeout_s: float = 30.0) -> dict:
-    """Every committed record of every partition, read_committed from offset 0 to the end."""
+def final_read(bootstrap: str, topic: str, partitions: int, timeout_s: float = 30.0,
+               isolation: str = "read_committed") -> dict:
+    """Every committed record of every partition, read_committed from offset 0 to the end.
+
+    With ``isolation="read_uncommitted"``: every record, aborted ones included
+    (the test's proof that aborted records did reach the log).
+    """
     ends = wait_until_stable(bootstrap, topic, partitions)
-    consumer = read_committed_consumer(bootstrap)
+    consumer = read_committed_consumer(bootstrap, **{"isolation.level": isolation})
     tps = [TopicPartition(topic, p, 0) for p in range(partitions)]
     consumer.assign(tps)
     records: dict[tuple[str, int], list[tuple[int, str]]] = {(topic, p): [] for p in range(partitions)}
@@ -277,6 +285,7 @@ class Workload:
         self.producers = [TxnProducer(bootstrap, topic, partitions, f"p{i}", seed=seed * 100 + i)
                           for i in range(producers)]
         self.readers = [CommittedReader(bootstrap, topic, partitions, f"r{i}") for i in range(readers)]
+        self.raw: dict[tuple[str, int], list[tuple[int, str]]] = {}
 
     def __enter__(self) -> "Workload":
         for part in self.readers + self.producers:
@@ -303,9 +312,13 @@ class Workload:
         return [f"{p.name} {e}" for p in self.producers for e in p.errors]
 
     def history(self) -> History:
-        """Stop the readers, take the final read, return everything recorded."""
+        """Take the final read, stop the readers, return everything recorded.
+
+        ``raw`` keeps a read_uncommitted final read: every record in the log.
+        """
         try:
             final = final_read(self.bootstrap, self.topic, self.partitions)
+            self.raw = final_read(self.bootstrap, self.topic, self.partitions, isolation="read_uncommitted")
         finally:
             for reader in self.readers:
                 reader.stop()
