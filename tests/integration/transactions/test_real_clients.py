@@ -14,15 +14,18 @@ of its own.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 import uuid
 
+import aiokafka.errors
 import confluent_kafka
 import kafka
 import kafka.errors
 import pytest
 from confluent_kafka import KafkaException, TopicPartition
+from aiokafka import AIOKafkaProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from minikafka.chaos import Cluster
@@ -181,6 +184,36 @@ def test_fencing_kafka_python(target):
     second.commit_transaction()
     second.close()
     assert read_values("kafka-python", target.bootstrap, topic, 1) == ["fresh"]
+
+
+def test_fencing_aiokafka(target):
+    topic, transactional_id = new_topic(target), f"fence-{uuid.uuid4().hex[:6]}"
+
+    async def fence() -> str:
+        config = {"bootstrap_servers": target.bootstrap, "transactional_id": transactional_id,
+                  "enable_idempotence": True}
+        first, second = AIOKafkaProducer(**config), AIOKafkaProducer(**config)
+        await first.start()
+        try:
+            await first.begin_transaction()
+            await first.send_and_wait(topic, b"fenced", partition=0)
+            await second.start()  # InitProducerId: the first producer is fenced
+            try:
+                await first.commit_transaction()
+            except aiokafka.errors.KafkaError as exc:
+                error = type(exc).__name__
+            else:
+                error = "no error"
+            await second.begin_transaction()
+            await second.send_and_wait(topic, b"fresh", partition=0)
+            await second.commit_transaction()
+        finally:
+            await second.stop()
+            await first.stop()
+        return error
+
+    assert asyncio.run(fence()) in FENCED_CODES["aiokafka"]
+    assert read_values("aiokafka", target.bootstrap, topic, 1) == ["fresh"]
 
 
 def test_fencing_kafkajs(target):

@@ -33,6 +33,7 @@ FENCED_CODES = {
     "confluent-kafka": (confluent_kafka.KafkaError._FENCED, confluent_kafka.KafkaError.PRODUCER_FENCED,
                         confluent_kafka.KafkaError.INVALID_PRODUCER_EPOCH),
     "kafka-python": ("ProducerFencedError", "InvalidProducerEpochError"),
+    "aiokafka": ("ProducerFenced", "InvalidProducerEpoch"),
     "kafkajs": ("PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"),
 }
 
