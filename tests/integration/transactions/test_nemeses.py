@@ -90,15 +90,28 @@ def test_kill_the_coordinator_between_add_partitions_and_end_txn(cluster):
         workload.wait_for_commits(5)
         target = victim(cluster)
         coordinator = transaction_coordinator(cluster.bootstrap, target.transactional_id)
+        successor = {}
+
+        def kill_the_coordinator():
+            cluster.kill(coordinator)
+            successor["id"] = wait_until(lambda: _other_coordinator(cluster, target, coordinator),
+                                         what="a new transaction coordinator")
+            # The successor replayed __transaction_state: the transaction is open there.
+            successor["state"] = transaction_state(cluster, successor["id"], target.transactional_id)
+
         # Every record acknowledged (so AddPartitionsToTxn was done), then the kill, then EndTxn.
-        txn = target.run_one("victim-1", abort=False, before_commit=lambda: cluster.kill(coordinator))
+        txn = target.run_one("victim-1", abort=False, before_commit=kill_the_coordinator)
+        assert successor["state"] == "Ongoing"
         assert txn.outcome is Outcome.COMMITTED, target.errors
-        new_coordinator = transaction_coordinator(cluster.bootstrap, target.transactional_id)
-        assert new_coordinator != coordinator
         cluster.restart(coordinator)
         assert target.run_one("victim-2", abort=False).outcome is Outcome.COMMITTED, target.errors
         progress_after_healing(workload)
     assert_clean(workload, target)
+
+
+def _other_coordinator(cluster, target: TxnProducer, old: int) -> int | None:
+    node = transaction_coordinator(cluster.bootstrap, target.transactional_id, timeout_s=5)
+    return node if node != old else None
 
 
 def victim_away_from_the_controller(cluster) -> tuple[TxnProducer, int, int]:

@@ -36,7 +36,8 @@ from tests.integration.transactions.txn_clients import (CLIENTS, FENCED_CODES, P
 from tests.integration.transactions.txn_cluster import CLUSTER_OVERRIDES
 from tests.integration.transactions.workload import end_offsets
 
-BROKER_OVERRIDES = {"transaction.abort.timed.out.transaction.cleanup.interval.ms": 200}
+BROKER_OVERRIDES = {"transaction.abort.timed.out.transaction.cleanup.interval.ms": 200,
+                    "group.initial.rebalance.delay.ms": 0}
 
 
 @dataclasses.dataclass
