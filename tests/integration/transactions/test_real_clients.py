@@ -67,6 +67,7 @@ def new_topic(target: Target, partitions: int = PARTITIONS) -> str:
     return name
 
 
+@pytest.mark.slow  # a few seconds
 def test_kafkajs_plain_produce_and_consume(target):
     """The Node.js driver itself, without transactions: what the kafkajs tests build on."""
     topic = new_topic(target)
@@ -76,7 +77,8 @@ def test_kafkajs_plain_produce_and_consume(target):
     assert read_values("kafkajs", target.bootstrap, topic, 3, read_committed=False) == ["x0", "x2", "x1"]
 
 
-@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("client", [pytest.param(c, marks=pytest.mark.slow) if c == "kafkajs" else c
+                                    for c in CLIENTS])  # Node.js and a group join: seconds
 def test_commit_and_abort(target, client):
     topic = new_topic(target)
     transactions = [(["a0", "a1", "a2"], True), (["b0", "b1"], False), (["c0", "c1"], True)]
@@ -88,6 +90,7 @@ def test_commit_and_abort(target, client):
         "a0", "a2", "b0", "c0", "a1", "b1", "c1"]
 
 
+@pytest.mark.slow  # a few seconds
 def test_consume_transform_produce(target):
     source, sink = new_topic(target, 1), new_topic(target, 1)
     group = f"ctp-{uuid.uuid4().hex[:6]}"
@@ -217,6 +220,7 @@ def test_fencing_aiokafka(target):
     assert read_values("aiokafka", target.bootstrap, topic, 1) == ["fresh"]
 
 
+@pytest.mark.slow  # a few seconds
 def test_fencing_kafkajs(target):
     topic = new_topic(target)
     answer = run_kafkajs({"action": "fence", "brokers": target.bootstrap.split(","), "topic": topic,
@@ -225,6 +229,7 @@ def test_fencing_kafkajs(target):
     assert read_values("kafkajs", target.bootstrap, topic, 1) == ["from-the-new-producer"]
 
 
+@pytest.mark.slow  # a few seconds
 def test_a_transaction_past_its_timeout_is_aborted_by_the_coordinator(target):
     topic = new_topic(target)
     producer = confluent_kafka.Producer({"bootstrap.servers": target.bootstrap,
