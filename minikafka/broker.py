@@ -163,6 +163,7 @@ class Broker:
         self.group_coordinator: GroupCoordinatorRuntime | None = None
         self.transactions: TransactionCoordinatorRuntime | None = None
         self.transaction_verifier: TransactionVerifier | None = None
+        self._peer_clients: list[BrokerClient] = []  # closed when serve() ends
         self.partitions: dict[tuple[str, int], Partition] = {}
         self.quorum_network = quorum_network
         self.controllers = controllers
@@ -246,8 +247,19 @@ class Broker:
 
     def _broker_client(self, purpose: str) -> BrokerClient:
         """A ``BrokerClient`` (requests to other brokers over the network seam) for one user."""
-        return BrokerClient(node_id=self.node_id, config=self.config, image=self._metadata_image,
-                            open_stream=self.network.open_stream, client_id=f"{purpose}-{self.node_id}")
+        client = BrokerClient(node_id=self.node_id, config=self.config, image=self._metadata_image,
+                              open_stream=self.network.open_stream, client_id=f"{purpose}-{self.node_id}")
+        self._peer_clients.append(client)
+        return client
+
+    async def _close_peer_clients_on_exit(self) -> None:
+        """Runs until the broker stops, then closes the idle connections of its ``BrokerClient``s."""
+        try:
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                for client in self._peer_clients:
+                    await client.aclose()
 
     def _broker_epoch(self) -> int:
         """This broker's current broker epoch (from its registration; -1 before it)."""
@@ -329,6 +341,7 @@ class Broker:
                 self.transactions.open()
                 await nursery.start(self.transactions.run)
                 nursery.start_soon(self._maintenance_loop)
+                nursery.start_soon(self._close_peer_clients_on_exit)
                 task_status.started(self)
         finally:
             self.close()

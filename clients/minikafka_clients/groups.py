@@ -291,11 +291,17 @@ async def delete_groups(cluster: Cluster, group_ids: list[str]) -> None:
 # -- offsets ----------------------------------------------------------------------
 
 async def fetch_offsets(cluster: Cluster, group_id: str,
-                        partitions: list[TopicPartition] | None = None,
+                        partitions: list[TopicPartition] | None = None, *,
+                        require_stable: bool = False,
                         ) -> dict[TopicPartition, OffsetAndMetadata]:
     """The group's committed offsets (all of them if ``partitions`` is None).
 
     Partitions without a committed offset are left out.
+
+    Args:
+        require_stable: refuse a partition whose offsets a transaction has
+            committed but not yet completed: UNSTABLE_OFFSET_COMMIT (KIP-447;
+            Kafka's consumer always asks so, and tries again).
     """
     topics = None if partitions is None else [
         {"name": topic, "partition_indexes": sorted(p for t, p in partitions if t == topic)}
@@ -303,7 +309,7 @@ async def fetch_offsets(cluster: Cluster, group_id: str,
     body = {
         "group_id": group_id, "topics": topics,  # v0-7
         "groups": [{"group_id": group_id, "topics": topics}],  # v8+ (KIP-709)
-        "require_stable": False,
+        "require_stable": require_stable,
     }
     _, response = await _coordinator_request(cluster, group_id, OFFSET_FETCH, body,
                                              _offset_fetch_error)
@@ -364,14 +370,17 @@ def _first_commit_error(response) -> int:
 
 
 async def list_offsets(cluster: Cluster, partitions: list[TopicPartition],
-                       timestamp: int) -> dict[TopicPartition, int]:
+                       timestamp: int, *, read_committed: bool = False) -> dict[TopicPartition, int]:
     """ListOffsets with one timestamp for all: ``{(topic, partition): offset}`` (-1: none).
 
     Args:
         timestamp: ``admin.EARLIEST`` (-2), ``admin.LATEST`` (-1: the
             log-end offset as consumers see it), or ms since the epoch.
+        read_committed: a read_committed consumer's LATEST is the last stable offset.
     """
-    found = await admin.list_offsets(cluster, {tp: timestamp for tp in partitions})
+    isolation_level = admin.READ_COMMITTED if read_committed else admin.READ_UNCOMMITTED
+    found = await admin.list_offsets(cluster, {tp: timestamp for tp in partitions},
+                                     isolation_level=isolation_level)
     return {tp: info.offset for tp, info in found.items()}
 
 

@@ -27,6 +27,22 @@ Idempotence (``enable.idempotence``, on by default since Kafka 3.0) needs
 idempotent; a conflicting setting turns the default off, but conflicts with
 an *explicit* ``enable.idempotence=true`` are a configuration error.
 
+Transactions (``transactional.id``, which requires idempotence): records
+sent between ``begin_transaction()`` and ``commit_transaction()`` (and the
+consumer offsets of ``send_offsets_to_transaction()``) become visible to
+``read_committed`` consumers all at once, or, after
+``abort_transaction()``, never::
+
+    async with Producer({"bootstrap.servers": ..., "transactional.id": "ledger-1"}) as producer:
+        await producer.init_transactions()
+        producer.begin_transaction()
+        await producer.send("ledger", b"credit 10")
+        await producer.commit_transaction()
+
+``transaction_manager.py`` holds the client's state machine (which call is
+allowed when, which errors abort the transaction and which end the
+producer), ``transactional.py`` the requests to the coordinators.
+
 Time: linger and timeouts use Trio's clock (so ``MockClock`` works); record
 timestamps use the wall clock, ``wall_clock_ms`` (injectable).
 """
@@ -531,12 +547,8 @@ class Producer:
         await self._bounded("abort_transaction", lambda: self._complete_transaction(commit=False))
 
     async def _complete_transaction(self, commit: bool) -> None:
-        manager = self.transaction_manager
         await self.flush()  # EndTxn goes only after every batch's answer
-        manager.raise_if_error()  # a batch failed: the transaction must be aborted instead
-        if manager.needs_end_txn():
-            await self._transactional.end_txn(commit)
-        if manager.complete_transaction(self.sender.idempotence.bump_required):
+        if await self._transactional.end_transaction(commit, self.sender.idempotence.bump_required):
             await self._transactional.init_producer_id(bump=True)
 
     def __len__(self) -> int:

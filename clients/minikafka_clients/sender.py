@@ -380,7 +380,9 @@ class Sender:
                 # too early and goes again after it. Otherwise: KIP-360, fail.
                 return not self.idempotence.is_next_expected(batch)
             if code == ErrorCode.UNKNOWN_PRODUCER_ID:
-                return True
+                # Idempotent: bump the epoch and resend. Transactional: the batch
+                # fails, the transaction aborts, and the abort bumps the epoch.
+                return self.transactional is None
         return retry.is_retriable(code)
 
     def _finish(self, batch, base_offset, log_append_time_ms, error) -> None:

@@ -27,6 +27,10 @@ connection) forgets the coordinator first. The producer bounds the loop
 with ``max.block.ms``. AddPartitionsToTxn is sent by the sender task, one
 attempt per round (``add_partitions_once``), so that the answers of Produce
 requests already in flight are not held up behind its retries.
+
+One transactional request at a time (``lock``), as in Kafka's client: an
+AddPartitionsToTxn answered after an abort began must not be mistaken for
+the next transaction's, and EndTxn must follow the last AddPartitionsToTxn.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ class TransactionalRequests:
         self.config = config
         self.backoff = ExponentialBackoff(config.retry_backoff_ms, config.retry_backoff_max_ms)
         self._coordinators: dict[tuple[int, str], Coordinator] = {}
+        self.lock = trio.Lock()  # one transactional request in flight at a time
 
     # -- coordinators ----------------------------------------------------------------
 
@@ -83,6 +88,7 @@ class TransactionalRequests:
         return await self.cluster.connection_to_address(coordinator.host, coordinator.port)
 
     def forget_coordinator(self, key_type: int = TRANSACTION_KEY_TYPE, key: str | None = None) -> None:
+        """Ask FindCoordinator again next time (it moved, or its connection broke)."""
         self._coordinators.pop((key_type, key or self.manager.transactional_id), None)
 
     async def _send(self, api: str, api_key: int, body: dict, *, key_type: int = TRANSACTION_KEY_TYPE,
@@ -133,6 +139,10 @@ class TransactionalRequests:
     async def init_producer_id(self, *, bump: bool = False) -> None:
         """Get the producer id and epoch of the ``transactional.id`` (fencing older
         instances: the coordinator bumps the epoch), or bump our own epoch."""
+        async with self.lock:
+            await self._init_producer_id(bump)
+
+    async def _init_producer_id(self, bump: bool) -> None:
         state = self.idempotence
         body = {"transactional_id": self.manager.transactional_id,
                 "transaction_timeout_ms": int(self.config.transaction_timeout_ms),
@@ -156,6 +166,12 @@ class TransactionalRequests:
             How long the sender should wait before the next attempt (ms):
             0 when done or nothing to do, a backoff after a retriable error.
         """
+        if not self.manager.new_partitions:
+            return 0
+        async with self.lock:
+            return await self._add_partitions()
+
+    async def _add_partitions(self) -> float:
         manager = self.manager
         first_of_transaction = not manager.partitions_in_transaction
         partitions = manager.take_partitions_to_add()
@@ -197,6 +213,10 @@ class TransactionalRequests:
     async def send_offsets(self, offsets: Mapping[TopicPartition, int | OffsetAndMetadata],
                            group_metadata) -> None:
         """AddOffsetsToTxn, then TxnOffsetCommit of ``offsets`` for the consumer's group."""
+        async with self.lock:
+            await self._send_offsets(offsets, group_metadata)
+
+    async def _send_offsets(self, offsets, group_metadata) -> None:
         body = {"transactional_id": self.manager.transactional_id,
                 "producer_id": self.idempotence.producer_id,
                 "producer_epoch": self.idempotence.producer_epoch,
@@ -257,9 +277,22 @@ class TransactionalRequests:
 
     # -- EndTxn -----------------------------------------------------------------------------------
 
-    async def end_txn(self, commit: bool) -> None:
-        """EndTxn: the coordinator writes PrepareCommit/PrepareAbort, answers, then
-        writes the markers to every partition of the transaction."""
+    async def end_transaction(self, commit: bool, sequences_unreliable: bool) -> bool:
+        """End the transaction once every batch is answered: EndTxn if anything was
+        added (the coordinator writes PrepareCommit/PrepareAbort, answers, then
+        writes the markers), else nothing, as Kafka. Returns whether the epoch
+        must be bumped now (``TransactionManager.complete_transaction``).
+
+        Raises:
+            KafkaError: a batch failed (commit only: abort instead), or EndTxn did.
+        """
+        async with self.lock:  # after an AddPartitionsToTxn still in flight
+            self.manager.raise_if_error()
+            if self.manager.needs_end_txn():
+                await self._end_txn(commit)
+            return self.manager.complete_transaction(sequences_unreliable)
+
+    async def _end_txn(self, commit: bool) -> None:
         body = {"transactional_id": self.manager.transactional_id,
                 "producer_id": self.idempotence.producer_id,
                 "producer_epoch": self.idempotence.producer_epoch, "committed": commit}

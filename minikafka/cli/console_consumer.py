@@ -15,6 +15,10 @@ DefaultMessageFormatter order: ``CreateTime:ts`` (``--print-timestamp``),
 headers ``k:v,k2:v2`` or ``NO_HEADERS`` (``--print-headers``), the key
 (``--print-key``), then the value. A null key or value prints as ``null``.
 
+``--isolation-level read_committed`` shows only records of committed
+transactions (and stops at the last stable offset); the default,
+``read_uncommitted``, shows every record, aborted ones included.
+
 It stops after ``--max-messages`` records, or when nothing arrived for
 ``--timeout-ms``, or on Ctrl-C; then "Processed a total of N messages" goes
 to stderr, as Kafka's tool reports it.
@@ -43,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="start at offset N (needs --partition)")
     start.add_argument("--from-timestamp", type=int, metavar="MS",
                        help="start at the first record whose timestamp is >= MS")
+    parser.add_argument("--isolation-level", choices=["read_uncommitted", "read_committed"],
+                        default="read_uncommitted",
+                        help="read_committed: only records of committed transactions "
+                        "(default: read_uncommitted, every record)")
     parser.add_argument("--max-messages", type=int, metavar="N",
                         help="exit after N records")
     parser.add_argument("--timeout-ms", type=int, metavar="T",
@@ -64,7 +72,8 @@ def check_start(args) -> None:
 def consumer_config(args) -> dict:
     """Kafka consumer settings: no group, so nothing is committed."""
     return {"bootstrap.servers": args.bootstrap_server, "client.id": "minikafka-console-consumer",
-            "auto.offset.reset": "earliest" if args.from_beginning else "latest"}
+            "auto.offset.reset": "earliest" if args.from_beginning else "latest",
+            "isolation.level": args.isolation_level}
 
 
 def assign_and_seek(consumer, args) -> None:

@@ -4,11 +4,13 @@ The actions, options and tables are ``kafka-transactions.sh``'s (KIP-664)::
 
     minikafka transactions --bootstrap-server HOST:PORT list [--duration-filter MS]
     minikafka transactions --bootstrap-server HOST:PORT describe --transactional-id ID
-    minikafka transactions --bootstrap-server HOST:PORT describe-producers --topic T --partition P [--broker-id N]
+    minikafka transactions --bootstrap-server HOST:PORT describe-producers --topic T --partition P \
+        [--broker-id N]
     minikafka transactions --bootstrap-server HOST:PORT abort --topic T --partition P --start-offset O
     minikafka transactions --bootstrap-server HOST:PORT abort --topic T --partition P \\
         --producer-id I --producer-epoch E --coordinator-epoch C
-    minikafka transactions --bootstrap-server HOST:PORT find-hanging --broker-id N [--max-transaction-timeout MIN]
+    minikafka transactions --bootstrap-server HOST:PORT find-hanging --broker-id N \
+        [--max-transaction-timeout MINUTES]
 
 (``--bootstrap-server`` may also follow the action.)
 

@@ -97,6 +97,7 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicInfo, TopicRegistry
 from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_isr
+from minikafka.storage import AppendOrigin, FetchIsolation
 from minikafka_core.records import ControlRecordType, Record, build_batch, read_batches
 
 log = logging.getLogger("minikafka.coordinator")
@@ -354,9 +355,9 @@ class GroupCoordinatorRuntime:
         Called by the broker after each applied metadata change: a shard
         whose partition we no longer lead is dropped (its parked requests
         get NOT_COORDINATOR and their clients look the coordinator up again);
-        a partition we now lead is loaded from its log. A replica that was
-        not the leader may lack records the old leader wrote (no replication
-        of ``__consumer_offsets`` yet), exactly what it then serves.
+        a partition we now lead is loaded from its log, which the old
+        leader's answers waited for (every acknowledged write is there,
+        pending transactional offsets included).
         """
         if not self._opened:
             return
@@ -406,15 +407,20 @@ class GroupCoordinatorRuntime:
 
     @staticmethod
     def _committed_records(partition):
-        """Yield what is below the high watermark, in log order, as ``(producer_id, key, value)``.
+        """Yield the partition's log, in order, as ``(producer_id, key, value)``.
+
+        Up to the log end, as Kafka's loader: a new leader may hold records
+        above its high watermark that its followers have not fetched yet;
+        they are part of the log it leads from now on, and the next write
+        waits for the in-sync replicas to have them too.
 
         A data record's ``producer_id`` is its batch's if the batch is
         transactional, else -1. A COMMIT or ABORT marker is yielded as
         ``(producer_id, None, commit)``; other control records are skipped.
         """
         offset = partition.log_start_offset
-        while offset < partition.high_watermark:
-            data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True)
+        while offset < partition.log_end_offset:
+            data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True, isolation=FetchIsolation.LOG_END)
             if not data:
                 return
             for batch in read_batches(data):
@@ -513,7 +519,7 @@ class GroupCoordinatorRuntime:
         shard = self._shard_of(group_id)
         guard = None
         if verify is not None:
-            guard = shard.partition.maybe_start_verification(producer_id)
+            guard = shard.partition.maybe_start_verification(producer_id, producer_epoch, self.now_ms())
             if guard is not None:
                 await self._verify(shard, verify, transactional_id, producer_id, producer_epoch, api_version)
                 if self._shard_of(group_id) is not shard:  # reloaded or moved while we waited
@@ -639,16 +645,20 @@ class GroupCoordinatorRuntime:
 
         A transactional batch carries the producer's id and epoch and base
         sequence 0, as Kafka's coordinator writes it, and the KIP-890 guard.
+        The COORDINATOR origin tells the log these are not a client's
+        batches: no duplicate or sequence checks (epochs are still fenced).
         """
         now_ms = self.now_ms()
         entries = [Record(delta, now_ms, key, value) for delta, (key, value) in enumerate(records)]
+        guard = None
         if txn is None:
-            shard.partition.append_records(build_batch(entries), now_ms)
-            return
-        producer_id, producer_epoch, guard = txn
-        batch = build_batch(entries, producer_id=producer_id, producer_epoch=producer_epoch,
-                            base_sequence=0, is_transactional=True)
-        shard.partition.append_records(batch, now_ms, verification_guard=guard)
+            batch = build_batch(entries)
+        else:
+            producer_id, producer_epoch, guard = txn
+            batch = build_batch(entries, producer_id=producer_id, producer_epoch=producer_epoch,
+                                base_sequence=0, is_transactional=True)
+        shard.partition.append_records(batch, now_ms, origin=AppendOrigin.COORDINATOR,
+                                       verification_guard=guard)
 
     # -- timers -------------------------------------------------------------------------
 

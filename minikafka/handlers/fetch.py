@@ -85,7 +85,6 @@ metadata log (KIP-595): it goes to the quorum
 from __future__ import annotations
 
 import functools
-import struct
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
@@ -96,16 +95,14 @@ from minikafka.replication.fetch_rules import validate_leader_epoch
 from minikafka.replication.fetch_session import new_context
 from minikafka.replication.follower_state import FetchPosition
 from minikafka.storage.unified_log import FetchIsolation
-from minikafka_core.records import HEADER_SIZE, LAST_OFFSET_DELTA_POS, LOG_OVERHEAD
+from minikafka_core.batch import read_batch_header
+from minikafka_core.records import HEADER_SIZE
 
 API_KEY = 1
 FIRST_VERSION_WITH_TOPIC_IDS = 13
 READ_COMMITTED = 1
 FIRST_VERSION_WITH_REPLICA_STATE = 15
 CONSUMER_REPLICA_ID = -1
-
-_OFFSET_AND_LENGTH = struct.Struct(">qi")  # a batch's base_offset and batch_length
-_LAST_OFFSET_DELTA = struct.Struct(">i")
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
@@ -188,33 +185,35 @@ def _read_for_consumer(partition, fetch_partition, limit: int, min_one_batch: bo
     offset, with the aborted transactions the records overlap.
     """
     validate_leader_epoch(partition.leader_epoch, fetch_partition.current_leader_epoch)
-    fetch_offset = fetch_partition.fetch_offset
+    isolation = FetchIsolation.TXN_COMMITTED if read_committed else FetchIsolation.HIGH_WATERMARK
+    records = partition.read(fetch_partition.fetch_offset, limit, min_one_batch=min_one_batch,
+                             zero_copy=zero_copy, isolation=isolation)
     if not read_committed:
-        records = partition.read(fetch_offset, limit, min_one_batch=min_one_batch, zero_copy=zero_copy)
         return {"records": records}
-    records = partition.read(fetch_offset, limit, min_one_batch=min_one_batch, zero_copy=zero_copy,
-                             isolation=FetchIsolation.TXN_COMMITTED)
-    if len(records) == 0:
-        return {"records": records, "aborted_transactions": []}
-    upper_bound = _end_offset(records) if isinstance(records, (bytes, memoryview)) else None
-    if upper_bound is None:
-        upper_bound = partition.last_stable_offset
-    aborted = partition.aborted_transactions(fetch_offset, upper_bound)
     return {"records": records,
-            "aborted_transactions": [{"producer_id": producer_id, "first_offset": first_offset}
-                                     for producer_id, first_offset in aborted]}
+            "aborted_transactions": _aborted_transactions(partition, fetch_partition.fetch_offset, records)}
+
+
+def _aborted_transactions(partition, fetch_offset: int, records) -> list[dict]:
+    """The aborted transactions a READ_COMMITTED read overlaps (see the module docstring)."""
+    if len(records) == 0:
+        return []
+    upper_bound = _end_offset(records) if isinstance(records, (bytes, memoryview)) else None
+    if upper_bound is None:  # a zero-copy region: its batches are not looked at
+        upper_bound = partition.last_stable_offset
+    return [{"producer_id": producer_id, "first_offset": first_offset}
+            for producer_id, first_offset in partition.aborted_transactions(fetch_offset, upper_bound)]
 
 
 def _end_offset(records) -> int | None:
     """The offset after the last whole batch in ``records`` (headers only), or None if none."""
     position, end = 0, None
     while position + HEADER_SIZE <= len(records):
-        base_offset, batch_length = _OFFSET_AND_LENGTH.unpack_from(records, position)
-        (last_offset_delta,) = _LAST_OFFSET_DELTA.unpack_from(records, position + LAST_OFFSET_DELTA_POS)
-        position += batch_length + LOG_OVERHEAD
+        header = read_batch_header(records, position)
+        position += header.size
         if position > len(records):
             break
-        end = base_offset + last_offset_delta + 1
+        end = header.next_offset
     return end
 
 

@@ -31,8 +31,8 @@ Transactions (KIP-98, with KIP-890 part 1 verification):
     must come with the request's ``transactional_id``; without one, every
     partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers
     (it checks the id's WRITE permission first). All transactional batches
-    of a request must share one producer id, else every partition gets
-    INVALID_PRODUCER_ID_MAPPING.
+    of a request must share one producer id and epoch, else every partition
+    gets INVALID_PRODUCER_ID_MAPPING.
 
     Before appending, the leader makes sure the producer really added the
     partition to its transaction (``transaction.partition.verification.enable``,
@@ -73,18 +73,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import struct
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
-from minikafka_core.records import (
-    ATTRIBUTES_POS,
-    HEADER_SIZE,
-    PRODUCER_ID_POS,
-    TRANSACTIONAL_MASK,
-    InvalidBatchError,
-)
+from minikafka_core.batch import read_batch_header
+from minikafka_core.records import HEADER_SIZE, InvalidBatchError
 
 API_KEY = 0
 ACKS_ALL = -1
@@ -93,9 +87,6 @@ FIRST_VERSION_WITH_ZSTD = 7  # KIP-110
 # Produce v11+ clients handle TRANSACTION_ABORTABLE (KIP-890); older ones get INVALID_TXN_STATE.
 FIRST_VERSION_WITH_TRANSACTION_ABORTABLE = 11
 VERIFICATION_ENABLE = "transaction.partition.verification.enable"
-
-_ATTRIBUTES = struct.Struct(">h")
-_PRODUCER = struct.Struct(">qh")  # producer_id, producer_epoch
 
 # Coordinator errors that only mean "not verified yet": the producer retries on NOT_ENOUGH_REPLICAS.
 _RETRIABLE_VERIFICATION_ERRORS = frozenset({
@@ -117,11 +108,11 @@ class _TransactionalWrite:
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict | None:
-    now_ms = services.clock.now_ms()
     write, request_error = _transactional_write(request)
     if request_error is not None:
         return _answer_every_partition(request, request_error)
-    refused, guards = await _verify(services, request, ctx, write, now_ms)
+    refused, guards = await _verify(services, request, ctx, write)
+    now_ms = services.clock.now_ms()  # after the verification, which may have waited
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
@@ -164,10 +155,9 @@ def _produce_one(services: BrokerServices, request, ctx, topic: str, data, now_m
         return _error(data.index, ErrorCode.INVALID_RECORD, "no record batch"), None, -1
     try:
         partition = services.partitions.leader_partition(topic, data.index)
-        guard = {} if verification_guard is None else {"verification_guard": verification_guard}
         result = partition.append_records(
             data.records, now_ms, single_batch=True, required_acks=request.acks,
-            allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD, **guard)
+            allow_zstd=ctx.api_version >= FIRST_VERSION_WITH_ZSTD, verification_guard=verification_guard)
     except KafkaError as exc:
         return _error(data.index, exc.code, exc.message), None, -1
     except InvalidBatchError as exc:  # the core's error: a bare Kafka error code and a reason
@@ -205,9 +195,9 @@ def _transactional_write(request) -> tuple[_TransactionalWrite | None, tuple | N
                               "transactional records need a transactional id")
             if write is None:
                 write = _TransactionalWrite(*producer, partitions=[])
-            elif write.producer_id != producer[0]:
+            elif (write.producer_id, write.producer_epoch) != producer:
                 return None, (ErrorCode.INVALID_PRODUCER_ID_MAPPING,
-                              "transactional records contained more than one producer id")
+                              "transactional records contained more than one producer id and epoch")
             write.partitions.append((topic.name, data.index))
     return write, None
 
@@ -220,14 +210,12 @@ def _transactional_producer_of(records) -> tuple[int, int] | None:
     """
     if records is None or len(records) < HEADER_SIZE:
         return None
-    (attributes,) = _ATTRIBUTES.unpack_from(records, ATTRIBUTES_POS)
-    if not attributes & TRANSACTIONAL_MASK:
-        return None
-    return _PRODUCER.unpack_from(records, PRODUCER_ID_POS)
+    header = read_batch_header(records, 0)
+    return (header.producer_id, header.producer_epoch) if header.is_transactional else None
 
 
-async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None,
-                  now_ms: int) -> tuple[dict, dict]:
+async def _verify(services: BrokerServices, request, ctx, write: _TransactionalWrite | None
+                  ) -> tuple[dict, dict]:
     """Verify, with the coordinator, the partitions that start a transaction here (KIP-890).
 
     Returns:
@@ -242,7 +230,8 @@ async def _verify(services: BrokerServices, request, ctx, write: _TransactionalW
     for topic, index in write.partitions:
         try:
             partition = services.partitions.leader_partition(topic, index)
-            guard = partition.maybe_start_verification(write.producer_id, write.producer_epoch, now_ms)
+            guard = partition.maybe_start_verification(write.producer_id, write.producer_epoch,
+                                                       services.clock.now_ms())
         except KafkaError as exc:
             refused[(topic, index)] = (exc.code, exc.message)
             continue

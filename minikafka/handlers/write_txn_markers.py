@@ -22,8 +22,8 @@ coordinator's epoch, and the partitions to write it to. This broker:
   NOT_LEADER_OR_FOLLOWER, which the transaction coordinator retries after a
   metadata refresh, as Kafka does.
 
-Per partition errors, as Kafka: UNKNOWN_TOPIC_OR_PARTITION (not hosted
-here), NOT_LEADER_OR_FOLLOWER, INVALID_PRODUCER_EPOCH (the marker's epoch is
+Per partition errors, as Kafka: UNKNOWN_TOPIC_OR_PARTITION (no replica
+here, ``__consumer_offsets`` included), NOT_LEADER_OR_FOLLOWER, INVALID_PRODUCER_EPOCH (the marker's epoch is
 older than the producer's), TRANSACTION_COORDINATOR_FENCED (the marker comes
 from a coordinator older than the last one that wrote here),
 NOT_ENOUGH_REPLICAS(_AFTER_APPEND), REQUEST_TIMED_OUT.
@@ -97,6 +97,7 @@ def _append_marker(services: BrokerServices, marker, key: tuple[str, int]) -> tu
 async def _complete_offsets_transaction(services: BrokerServices, marker, index: int) -> ErrorCode:
     """Hand the marker for ``__consumer_offsets``-``index`` to the group coordinator."""
     try:
+        services.partitions.partition(GROUP_METADATA_TOPIC, index)  # hosted here at all?
         error = await services.group_coordinator.complete_transaction(
             index, marker.producer_id, marker.producer_epoch, marker.coordinator_epoch,
             marker.transaction_result)

@@ -116,7 +116,7 @@ class CleanedTransactionMetadata:
         self._aborted = collections.deque(sorted(unique.values(), key=lambda txn: txn.first_offset))
         self._ongoing_aborted: dict[int, list] = {}  # producer id -> [AbortedTxn, batch seen?]
         self._ongoing_committed: set[int] = set()
-        self.cleaned_index: list = []  # the entries to keep, in marker order
+        self.cleaned_index: list = []  # the entries to keep in the group's new segment
 
     def _consume_aborted_up_to(self, offset: int) -> None:
         while self._aborted and self._aborted[0].first_offset <= offset:
@@ -240,10 +240,12 @@ def clean_log(log, now_ms: int, on_step=None) -> CleanerStats:
     offset_map = build_offset_map(log, first_dirty, first_uncleanable)
     last_batch_of_producer = last_batch_offsets_by_producer(log)
     to_clean = [s for s in log.segments[:-1] if s.base_offset < first_uncleanable]
+    # One transaction state for the whole round: a transaction may span groups.
+    txns = CleanedTransactionMetadata(log.collect_aborted_transactions(log.log_start_offset, first_uncleanable))
     for group in group_segments_by_size(to_clean, log.config.segment_bytes, first_uncleanable):
-        end = _end_of_group(log, group)
-        txns = CleanedTransactionMetadata(log.collect_aborted_transactions(group[0].base_offset, end))
-        _clean_segments(log, group, offset_map, last_batch_of_producer, txns, now_ms, stats, on_step)
+        txns.cleaned_index = []
+        _clean_segments(log, group, offset_map, last_batch_of_producer, txns, first_uncleanable, now_ms,
+                        stats, on_step)
     if first_uncleanable != log.last_clean_offset:
         log.last_clean_offset = first_uncleanable
         log.notify_checkpoint()
@@ -251,12 +253,6 @@ def clean_log(log, now_ms: int, on_step=None) -> CleanerStats:
                 log.dir, stats.segments_cleaned, first_uncleanable, stats.bytes_read,
                 stats.bytes_written, stats.records_read, stats.records_kept)
     return stats
-
-
-def _end_of_group(log, group: list) -> int:
-    """Where the offsets of a group of segments end: the next segment's base offset."""
-    following = [s.base_offset for s in log.segments if s.base_offset > group[-1].base_offset]
-    return following[0] if following else log.log_end_offset
 
 
 def build_offset_map(log, start_offset: int, end_offset: int) -> dict[bytes, int]:
@@ -327,8 +323,15 @@ def group_segments_by_size(segments: list, max_bytes: int, first_uncleanable: in
 
 
 def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: dict,
-                    txns: CleanedTransactionMetadata, now_ms: int, stats: CleanerStats, on_step) -> None:
-    """Write ``group``'s surviving batches into one new segment and swap it in."""
+                    txns: CleanedTransactionMetadata, upper_bound: int, now_ms: int, stats: CleanerStats,
+                    on_step) -> None:
+    """Write ``group``'s surviving batches into one new segment and swap it in.
+
+    Batches reaching ``upper_bound`` (the first uncleanable offset: the last
+    stable offset may lie inside the group's last segment) are copied as
+    they are, with their ``.txnindex`` entries: they may belong to a
+    transaction not yet stable, or be truncated away later.
+    """
     retention_ms = log.config.delete_retention_ms
 
     def should_retain(record, info) -> bool:  # Kafka's shouldRetainRecord
@@ -348,7 +351,9 @@ def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: 
                 batch = segment.read_batch(info)
                 stats.records_read += info.record_count
                 retain_empty = info.last_offset in last_batch_of_producer.get(info.producer_id, ())
-                if info.is_control:
+                if info.last_offset >= upper_bound:
+                    out = batch
+                elif info.is_control:
                     out = _clean_marker(batch, info, txns, retain_empty, now_ms, retention_ms)
                 elif txns.on_batch_read(info):  # an aborted transaction's batch
                     out = record_filter.empty_batch(info) if retain_empty else b""
@@ -364,7 +369,9 @@ def _clean_segments(log, group: list, offset_map: dict, last_batch_of_producer: 
     cleaned_path = segment_swap.cleaned_file_path(log.dir, group[0].base_offset)
     try:
         segment_swap.write_cleaned_file(cleaned_path, surviving_batches(), mtime)
-        segment_swap.swap_in(log, cleaned_path, group, on_step, aborted_txns=txns.cleaned_index)
+        beyond = [txn for segment in group for txn in log.txn_index(segment.base_offset).entries
+                  if txn.last_offset >= upper_bound]
+        segment_swap.swap_in(log, cleaned_path, group, on_step, aborted_txns=txns.cleaned_index + beyond)
     except BaseException:
         if os.path.exists(cleaned_path):  # failed before the commit point: as if never cleaned
             os.unlink(cleaned_path)

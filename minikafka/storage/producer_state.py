@@ -56,7 +56,10 @@ Differences from Kafka, on purpose
     - The snapshot content is msgpack, not Kafka's binary schema with a CRC,
       and it keeps all five batches of each producer (Kafka keeps only the
       last one, so right after a restart Kafka can only recognise a retry of
-      the last batch). The file *name* is Kafka's.
+      the last batch). The file *name* is Kafka's. It also keeps the
+      completed transactions whose markers were not yet below the high
+      watermark, so the last stable offset does not jump past them on a
+      restart (Kafka forgets them).
     - Transaction verification (KIP-890) keeps only the guard and its
       creation time, not the lowest sequence and epoch Kafka keeps for
       transaction version 2 (this broker serves transaction version 1).
@@ -521,10 +524,12 @@ class ProducerStateManager:
             batch.base_sequence, batch.last_sequence, first_offset, last_offset, timestamp
         )
         entry.add_batch(batch.producer_epoch, metadata)
-        if batch.is_transactional and entry.current_txn_first_offset is None:
-            entry.current_txn_first_offset = first_offset  # a transaction begins here
-            self.ongoing_txns[pid] = first_offset
+        if batch.is_transactional:
+            # The transaction has its first offset here: no verification needed any more.
             self.verification_states.pop(pid, None)
+            if entry.current_txn_first_offset is None:
+                entry.current_txn_first_offset = first_offset  # a transaction begins here
+                self.ongoing_txns[pid] = first_offset
         return None
 
     def _end_transaction(self, entry: ProducerStateEntry, control: ControlLike,
@@ -803,6 +808,8 @@ class ProducerStateManager:
                 ]
                 for e in self.producers.values()
             ],
+            # completed, but their markers were not yet replicated: still unstable
+            "unreplicated": [dataclasses.astuple(txn) for txn in self.unreplicated_txns],
         }
 
     def _from_snapshot(self, data: dict) -> None:
@@ -819,6 +826,7 @@ class ProducerStateManager:
                 entry.current_txn_first_offset = txn_first_offset
                 self.ongoing_txns[producer_id] = txn_first_offset
             self.producers[producer_id] = entry
+        self.unreplicated_txns = [CompletedTxn(*txn) for txn in data.get("unreplicated", ())]
 
 
 def snapshot_file_name(offset: int) -> str:

@@ -214,3 +214,16 @@ def test_random_record_area_damage_is_refused_cleanly(data):
         validate_batches(with_crc(original), MAX)
     except InvalidBatchError as exc:
         assert exc.code in (ErrorCode.INVALID_RECORD, ErrorCode.INVALID_TIMESTAMP)
+
+
+def test_a_transaction_marker_has_no_sequence_and_is_refused_only_from_a_client():
+    """Kafka's LogValidator checks the sequence of client batches only: markers carry none."""
+    from minikafka_core.records import ControlRecordType, build_control_batch
+
+    marker = build_control_batch(ControlRecordType.ABORT, producer_id=7, producer_epoch=0, timestamp=1000,
+                                 coordinator_epoch=3)
+    (info,) = batch.check_replica_batches(marker)
+    assert info.is_control and info.producer_id == 7 and info.base_sequence == -1
+    with pytest.raises(InvalidBatchError) as e:
+        validate_batches(marker, 1 << 20, now_ms=1000)
+    assert e.value.code == ErrorCode.INVALID_RECORD

@@ -187,10 +187,11 @@ def test_transactional_records_without_a_transactional_id_are_refused_everywhere
     assert txn.appends == plain.appends == []
 
 
-def test_two_producer_ids_in_one_request_are_refused_everywhere(tmp_path):
+@pytest.mark.parametrize("other", [{"producer_id": PRODUCER_ID + 1}, {"epoch": EPOCH + 1}])
+def test_two_producers_in_one_request_are_refused_everywhere(tmp_path, other):
     a, b = FakePartition("a"), FakePartition("b")
     services = services_with(tmp_path, {("orders", 0): a, ("orders", 1): b})
-    request = produce_request({("orders", 0): batch(), ("orders", 1): batch(producer_id=PRODUCER_ID + 1)})
+    request = produce_request({("orders", 0): batch(), ("orders", 1): batch(**other)})
     answers = call(services, request)
     assert {r.error_code for r in answers.values()} == {ErrorCode.INVALID_PRODUCER_ID_MAPPING}
     assert a.appends == b.appends == []

@@ -41,11 +41,14 @@ class FakePartitions:
         self.partitions = partitions
         self.waits = []
 
-    def leader_partition(self, topic, index):
+    def partition(self, topic, index):
         try:
-            partition = self.partitions[(topic, index)]
+            return self.partitions[(topic, index)]
         except KeyError:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) from None
+
+    def leader_partition(self, topic, index):
+        partition = self.partition(topic, index)
         if partition == "follower":
             raise KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER)
         return partition
@@ -120,10 +123,11 @@ def test_markers_are_appended_and_answered_once_the_isr_has_them(tmp_path):
 def test_consumer_offsets_partitions_go_to_the_group_coordinator(tmp_path):
     orders = FakePartition()
     groups = FakeGroupCoordinator()
-    services = services_with(tmp_path, {("orders", 0): orders}, groups)
-    answers = call(services, [marker(4000, {"orders": [0], "__consumer_offsets": [12]})])
-    assert answers == {4000: {("orders", 0): 0, ("__consumer_offsets", 12): 0}}
-    assert groups.calls == [(12, 4000, 2, 7, True)]
+    services = services_with(tmp_path, {("orders", 0): orders, ("__consumer_offsets", 12): "offsets"}, groups)
+    answers = call(services, [marker(4000, {"orders": [0], "__consumer_offsets": [12, 13]})])
+    assert answers == {4000: {("orders", 0): 0, ("__consumer_offsets", 12): 0,
+                              ("__consumer_offsets", 13): ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}}
+    assert groups.calls == [(12, 4000, 2, 7, True)]  # 13 has no replica here
     assert orders.markers == [(4000, 2, 7, True)]
 
 
@@ -133,7 +137,8 @@ def test_group_coordinator_not_ready_is_not_leader_for_the_transaction_coordinat
         3: ErrorCode.COORDINATOR_NOT_AVAILABLE, 4: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
         5: KafkaError(ErrorCode.NOT_COORDINATOR),
     })
-    answers = call(services_with(tmp_path, {}, groups),
+    hosted = {("__consumer_offsets", i): "offsets" for i in range(1, 6)}
+    answers = call(services_with(tmp_path, hosted, groups),
                    [marker(4000, {"__consumer_offsets": [1, 2, 3, 4, 5]})])
     assert answers[4000] == {
         ("__consumer_offsets", 1): ErrorCode.NOT_LEADER_OR_FOLLOWER,

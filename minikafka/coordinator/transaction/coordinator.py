@@ -294,15 +294,15 @@ class TransactionCoordinator:
 
         Returns:
             ``response``: ``{"error_code", "producer_id", "producer_epoch"}``
-            (EndTxn v5's fields; -1, -1 with an error).
+            (EndTxn v5's fields; always -1, -1 with transaction version 1).
         """
         result = TxnResult()
         meta = self.transactions.get(transactional_id)
         error = self._check_end(meta, transactional_id, producer_id, producer_epoch, commit)
         if error is not None:
-            return _end_response(result, error, meta)
+            return _end_response(result, error)
         self._prepare_end(meta, commit, now_ms, result)
-        return _end_response(result, ErrorCode.NONE, meta)
+        return _end_response(result, ErrorCode.NONE)
 
     def _check_end(self, meta, transactional_id, producer_id, producer_epoch, commit) -> ErrorCode | None:
         if not transactional_id:
@@ -542,11 +542,10 @@ def _init_response(result: TxnResult, error: ErrorCode, producer_id: int = NO_PR
     return result
 
 
-def _end_response(result: TxnResult, error: ErrorCode, meta: TransactionMetadata | None) -> TxnResult:
-    ok = error is ErrorCode.NONE and meta is not None
-    result.response = {"error_code": error,
-                       "producer_id": meta.producer_id if ok else NO_PRODUCER_ID,
-                       "producer_epoch": meta.producer_epoch if ok else NO_PRODUCER_EPOCH}
+def _end_response(result: TxnResult, error: ErrorCode) -> TxnResult:
+    # EndTxn v5's producer id and epoch are for transaction version 2 (the
+    # epoch bumped by the commit); with version 1 Kafka always answers -1, -1.
+    result.response = {"error_code": error, "producer_id": NO_PRODUCER_ID, "producer_epoch": NO_PRODUCER_EPOCH}
     return result
 
 

@@ -1,4 +1,6 @@
-"""The transaction marker channel: WriteTxnMarkers to partition leaders (Kafka's ``TransactionMarkerChannelManager``).
+"""The transaction marker channel: WriteTxnMarkers to partition leaders.
+
+Kafka's ``TransactionMarkerChannelManager``.
 
 When a transaction's PrepareCommit (or PrepareAbort) record is in the
 transaction log, the transaction coordinator must put a COMMIT (or ABORT)
@@ -57,7 +59,12 @@ log = logging.getLogger("minikafka.coordinator.transaction.markers")
 WRITE_TXN_MARKERS_KEY, WRITE_TXN_MARKERS_VERSION = 27, 1
 RETRY_BACKOFF_S = 0.1  # Kafka's retry.backoff.ms default
 CONNECT_TIMEOUT_S = 5.0
-REQUEST_TIMEOUT_S = 30.0  # Kafka's request.timeout.ms default
+MAX_IDLE_CONNECTIONS = 4  # per destination; a burst may open more, the extra ones are closed after use
+# Shorter than Kafka's request.timeout.ms (30 s): a paused or cut-off leader
+# holds a transaction in PrepareCommit only this long before the markers are
+# sent again to whoever leads then. A marker written twice is harmless: the
+# second finds no ongoing transaction of that producer.
+REQUEST_TIMEOUT_S = 10.0
 NETWORK_ERRORS = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError,
                   DecodeError, ValueError)
 
@@ -80,9 +87,10 @@ class BrokerUnreachable(Exception):
 class BrokerClient:
     """Requests to other brokers (and to this one, through its own listener).
 
-    Each destination has a pool of idle connections; a request takes one (or
-    dials a new one) and gives it back after a good answer. Any error closes
-    that connection. Owned by one user (the marker channel, the verifier).
+    Each destination has a pool of idle connections (at most
+    ``MAX_IDLE_CONNECTIONS`` kept); a request takes one (or dials a new one)
+    and gives it back after a good answer. Any error closes that connection.
+    Owned by one user (the marker channel, the verifier).
 
     Args:
         node_id: this broker (the client id says who asks).
@@ -121,7 +129,11 @@ class BrokerClient:
                     raise
         except NETWORK_ERRORS as exc:
             raise BrokerUnreachable(f"broker {destination}: {exc!r}") from None
-        self._idle.setdefault(destination, []).append(stream)
+        idle = self._idle.setdefault(destination, [])
+        if len(idle) < MAX_IDLE_CONNECTIONS:
+            idle.append(stream)
+        else:
+            await trio.aclose_forcefully(stream)
         return response
 
     async def _take(self, destination: int) -> trio.abc.Stream:

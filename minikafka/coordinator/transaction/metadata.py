@@ -27,11 +27,12 @@ Invariants ``complete_transition`` enforces (Kafka's ``completeTransitionTo``):
 Timestamps are not checked: they come from the broker's wall clock, which
 may step back (Kafka does not check them either).
 
-Memory equals the log: after a transition, every field the record carries
-holds exactly the record's value, so ``from_log_value`` of the last record
-rebuilds the same object. The one exception is ``last_producer_epoch``, which
-the log does not carry: a loaded id has -1 there, as in Kafka (it only lets a
-producer retry InitProducerId after a lost response, KIP-360).
+Memory equals the log for every field the record carries: ``from_log_value``
+of an id's last record rebuilds the same object, except for the two fields
+Kafka 4.0 keeps in memory only. ``last_producer_epoch`` is not in the record
+at all, and ``previous_producer_id`` has a tagged field that Kafka 4.0 leaves
+unset (so we do too). Both only let a producer retry InitProducerId after a
+lost answer (KIP-360); a loaded id has -1 in both, as in Kafka.
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ class TxnTransitMetadata:
     client_transaction_version: int = 0
 
     def to_log_value(self) -> TransactionLogValue:
-        """The TransactionLogValue Kafka writes for this transition."""
+        """The TransactionLogValue Kafka 4.0 writes for this transition.
+
+        Kafka 4.0 does not set the previous and next producer ids in the
+        record (they stay -1, so the tagged fields are not written).
+        """
         return TransactionLogValue(
             producer_id=self.producer_id,
             producer_epoch=self.producer_epoch,
@@ -100,8 +105,6 @@ class TxnTransitMetadata:
             partitions=self.partitions,
             last_update_timestamp_ms=self.txn_last_update_timestamp_ms,
             start_timestamp_ms=self.txn_start_timestamp_ms,
-            previous_producer_id=self.previous_producer_id,
-            next_producer_id=self.next_producer_id,
             client_transaction_version=self.client_transaction_version,
         )
 
@@ -115,8 +118,9 @@ class TransactionMetadata:
     Attributes:
         transactional_id: the producer's ``transactional.id``.
         producer_id: the producer id in use.
-        previous_producer_id: the producer id before the last transition
-            (differs from ``producer_id`` right after a new id was given).
+        previous_producer_id: the producer id before the last
+            InitProducerId (differs from ``producer_id`` after a new id was
+            given); memory only, -1 after a load.
         next_producer_id: transaction version 2 only; always -1 here.
         producer_epoch: the current epoch; requests with another are fenced.
         last_producer_epoch: the epoch before the last InitProducerId bump,
@@ -293,8 +297,9 @@ class TransactionMetadata:
             InvalidTransition: the transition breaks an invariant (a bug).
         """
         self._check_invariants(transit)
+        if transit.state is EMPTY:  # only InitProducerId moves it (Kafka's completeTransitionTo)
+            self.previous_producer_id = transit.previous_producer_id
         self.producer_id = transit.producer_id
-        self.previous_producer_id = transit.previous_producer_id
         self.next_producer_id = transit.next_producer_id
         self.producer_epoch = transit.producer_epoch
         self.last_producer_epoch = transit.last_producer_epoch

@@ -18,15 +18,20 @@ expiration). Key and value are each ``int16 version | struct at that version``:
 
 Kafka writes value v1 once the ``transaction.version`` feature is at least 1
 (and v0 below that); this broker runs transaction version 1, so it writes v1
-and reads both. A key version it does not know is skipped on load, as Kafka
-does (a leftover of an aborted upgrade).
+and reads both. Kafka 4.0 never sets ``previous_producer_id`` or
+``next_producer_id`` in what it writes, and a classic client's
+``client_transaction_version`` is 0, so its v1 records carry no tagged field;
+the coordinator writes the same (readers still take the fields when present).
+A key version it does not know is skipped on load, as Kafka does (a leftover
+of an aborted upgrade).
 
-Example, ``"t"`` with producer 5, epoch 0, timeout 60000, EMPTY, at 1000::
+Example, ``"t"``: producer 0, epoch 0, timeout 60000, ONGOING on ``("a", 0)``,
+started and updated at 1000::
 
     key   = 0000 | 0001 74
-    value = 0001 | 0000000000000005 | 0000 | 0000ea60 | 00 | 00 (null array)
-            | 00000000000003e8 | ffffffffffffffff
-            | 01 (one tagged field) 00 08 0000000000000005 (previous_producer_id)
+    value = 0001 | 0000000000000000 | 0000 | 0000ea60 | 01
+            | 02 (one topic) 0261 ("a") 02 00000000 ([0]) 00 (no tags)
+            | 00000000000003e8 | 00000000000003e8 | 00 (no tagged fields)
 """
 
 from __future__ import annotations

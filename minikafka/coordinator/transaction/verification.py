@@ -46,7 +46,7 @@ log = logging.getLogger("minikafka.coordinator.transaction.verification")
 
 ADD_PARTITIONS_TO_TXN_KEY, VERIFY_VERSION = 24, 5
 TRANSACTION_STATE_TOPIC = "__transaction_state"
-VERIFY_TIMEOUT_S = 30.0  # Kafka's request.timeout.ms default
+VERIFY_TIMEOUT_S = 10.0  # then NETWORK_EXCEPTION: the producer retries well within its own timeout
 
 TopicPartition = tuple[str, int]
 

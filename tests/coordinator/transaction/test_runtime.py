@@ -13,7 +13,7 @@ import itertools
 import pytest
 import trio
 
-from minikafka.errors import ErrorCode
+from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol.codec import as_dict
 from minikafka.rpc.client import exchange
 from minikafka.testing import open_broker
@@ -278,3 +278,26 @@ async def test_add_partitions_with_an_unknown_partition_adds_nothing(tmp_path):
             {"name": "nope", "results_by_partition": [
                 {"partition_index": 0, "partition_error_code": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}]}]
         assert (await describe(broker, "tx-unknown"))["topics"] == [{"topic": "t", "partitions": [0]}]
+
+
+async def test_a_refused_write_rolls_the_shard_back_to_its_log(tmp_path):
+    async with open_broker(tmp_path, **OVERRIDES) as broker:
+        broker.handlers[WRITE_TXN_MARKERS] = MarkerLeader()
+        await broker.create_topic("t", 2, {})
+        producer_id, epoch = await begin(broker, "tx-refused", [("t", 0)])
+        partition = broker.partitions[("__transaction_state", broker.transactions.partition_for("tx-refused"))]
+        append = partition.append_records
+
+        def refuse_once(*args, **kwargs):
+            partition.append_records = append
+            raise KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, "the ISR is too small")
+
+        partition.append_records = refuse_once
+        response = await call(broker, ADD_PARTITIONS, 3, {
+            "v3_and_below_transactional_id": "tx-refused", "v3_and_below_producer_id": producer_id,
+            "v3_and_below_producer_epoch": epoch, "v3_and_below_topics": [{"name": "t", "partitions": [1]}]})
+        [[result]] = [t["results_by_partition"] for t in response["results_by_topic_v3_and_below"]]
+        assert result["partition_error_code"] == ErrorCode.COORDINATOR_NOT_AVAILABLE
+        assert (await describe(broker, "tx-refused"))["error_code"] == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+        entry = await wait_for_state(broker, "tx-refused", "Ongoing")
+        assert entry["topics"] == [{"topic": "t", "partitions": [0]}]  # memory is the log again

@@ -40,6 +40,16 @@ def test_first_init_gives_a_new_producer_id_at_epoch_0_and_writes_empty():
     assert not result.markers
 
 
+def test_the_ongoing_record_has_kafka_4_0s_bytes():
+    s = TxnScenario(first_producer_id=0, now_ms=1000)
+    s.init(T, timeout_ms=60000)
+    [(key, value)] = s.add(T, 0, 0, [("a", 0)]).records
+    assert key.hex() == "0000" "0005" + T.encode().hex()
+    assert value.hex() == ("0001" "0000000000000000" "0000" "0000ea60" "01"
+                           "02" "0261" "02" "00000000" "00"
+                           "00000000000003e8" "00000000000003e8" "00")
+
+
 def test_init_again_bumps_the_epoch_and_fences_the_old_producer():
     s = TxnScenario()
     s.init(T)
@@ -101,6 +111,17 @@ def test_exhausted_epoch_rotates_the_producer_id():
     assert s.meta(T).previous_producer_id == 1000
     retry = s.init(T, producer_id=1000, producer_epoch=32766)  # the rotation's answer was lost
     assert retry.response == {"error_code": E.NONE, "producer_id": 1001, "producer_epoch": 0}
+
+
+def test_after_a_failover_a_retried_rotation_is_fenced_as_in_kafka():
+    s = TxnScenario()
+    s.init(T)
+    s.meta(T).producer_epoch = 32765
+    s.init(T)
+    s.init(T, producer_id=1000, producer_epoch=32766)
+    s.coordinator, _ = s.reload()  # the previous id is not in the log
+    assert s.meta(T).previous_producer_id == -1
+    assert _ok(s.init(T, producer_id=1000, producer_epoch=32766)) == E.PRODUCER_FENCED
 
 
 def test_fence_of_an_exhausted_producer_then_a_new_id():
@@ -170,7 +191,7 @@ def test_commit_writes_prepare_then_markers_then_complete():
     s = TxnScenario()
     pid, epoch = _committed_once(s)
     end = s.end(T, pid, epoch, True)
-    assert end.response == {"error_code": E.NONE, "producer_id": pid, "producer_epoch": epoch}
+    assert end.response == {"error_code": E.NONE, "producer_id": -1, "producer_epoch": -1}  # TV1
     [(_, prepared)] = _decoded(end)
     assert prepared.state is S.PREPARE_COMMIT and prepared.partitions == {("t", 0), ("t", 1)}
     [marker] = end.markers
@@ -182,7 +203,7 @@ def test_commit_writes_prepare_then_markers_then_complete():
     assert done.response == E.NONE
     assert completed.state is S.COMPLETE_COMMIT and completed.partitions == frozenset()
     retry = s.end(T, pid, epoch, True)
-    assert retry.response == {"error_code": E.NONE, "producer_id": pid, "producer_epoch": epoch}
+    assert retry.response == {"error_code": E.NONE, "producer_id": -1, "producer_epoch": -1}
     assert retry.records == [] and retry.markers == []
     assert _ok(s.end(T, pid, epoch, False)) == E.INVALID_TXN_STATE
     assert s.markers_written(T, pid, epoch).records == []  # a duplicate completion writes nothing

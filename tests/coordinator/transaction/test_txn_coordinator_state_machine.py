@@ -9,7 +9,8 @@ predicts every answer and the state of every transactional id; invariants:
 
 - memory equals the model after every step;
 - replaying the records written so far rebuilds the same memory (all but
-  ``last_producer_epoch``, which the log does not carry);
+  ``last_producer_epoch`` and ``previous_producer_id``, which Kafka 4.0 keeps
+  in memory only);
 - for one producer id, the epoch never goes down; a producer id is never
   handed to two transactional ids or twice;
 - a fenced producer (not the current id and epoch) is refused;
@@ -70,8 +71,7 @@ class TransactionCoordinatorMachine(RuleBasedStateMachine):
     # -- model helpers ----------------------------------------------------------------
 
     def _write(self, m: ModelTxn, **changes) -> None:
-        """A transition the coordinator writes: previous id and update time follow."""
-        m.previous_producer_id = m.producer_id
+        """A transition the coordinator writes: the update time follows."""
         m.last_update_ms = self.s.now_ms
         for name, value in changes.items():
             setattr(m, name, value)
@@ -103,11 +103,11 @@ class TransactionCoordinatorMachine(RuleBasedStateMachine):
             return
         value = TransactionLogValue(producer_id=500, producer_epoch=EXHAUSTED - 1, transaction_timeout_ms=3000,
                                     state=S.EMPTY, partitions=frozenset(), last_update_timestamp_ms=self.s.now_ms,
-                                    start_timestamp_ms=-1, previous_producer_id=500)
+                                    start_timestamp_ms=-1)
         record = transaction_log_record("a", value)
         self.s.coordinator.replay(*record)
         self.s.log.append(record)
-        self.model["a"] = ModelTxn(500, 500, EXHAUSTED - 1, -1, S.EMPTY, frozenset(), -1, 3000, self.s.now_ms)
+        self.model["a"] = ModelTxn(500, -1, EXHAUSTED - 1, -1, S.EMPTY, frozenset(), -1, 3000, self.s.now_ms)
         self.owner[500] = "a"
 
     # -- rules -------------------------------------------------------------------------
@@ -156,6 +156,7 @@ class TransactionCoordinatorMachine(RuleBasedStateMachine):
             changes = {}
         else:
             return fail(E.PRODUCER_FENCED)
+        m.previous_producer_id = m.producer_id  # InitProducerId alone moves it
         self._write(m, state=S.EMPTY, partitions=frozenset(), start_ms=-1, timeout_ms=timeout_ms, **changes)
         return {"error_code": E.NONE, "producer_id": m.producer_id, "producer_epoch": m.epoch}, new_id
 
@@ -220,8 +221,7 @@ class TransactionCoordinatorMachine(RuleBasedStateMachine):
             else:
                 error = {done: E.NONE, completing: E.CONCURRENT_TRANSACTIONS}.get(m.state, E.INVALID_TXN_STATE)
         result = self.s.end(tid, pid, epoch, commit)
-        ids = (pid, epoch) if error == E.NONE else (-1, -1)
-        assert result.response == {"error_code": error, "producer_id": ids[0], "producer_epoch": ids[1]}
+        assert result.response == {"error_code": error, "producer_id": -1, "producer_epoch": -1}
         self._check_markers(result)
 
     @precondition(lambda self: any(m.state in PENDING for m in self.model.values()))
@@ -262,7 +262,7 @@ class TransactionCoordinatorMachine(RuleBasedStateMachine):
         fresh, loaded = self.s.reload(self.s.coordinator.coordinator_epoch + 1)
         self.s.coordinator, self.s.coordinator_epoch = fresh, fresh.coordinator_epoch
         for m in self.model.values():
-            m.last_epoch = -1  # the log does not keep it
+            m.last_epoch = m.previous_producer_id = -1  # the log does not keep them
         assert loaded.records == []
         assert sorted(mr.transactional_id for mr in loaded.markers) == sorted(
             t for t, m in self.model.items() if m.state in PENDING)

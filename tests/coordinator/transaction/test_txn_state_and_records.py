@@ -48,7 +48,8 @@ def test_key_bytes():
     assert decode_key(bytes.fromhex("0001000174")) is None  # unknown key version: skipped
 
 
-def test_empty_value_v1_bytes():
+def test_a_value_with_a_tagged_field_is_read():
+    # What a newer writer may add: previous_producer_id as tag 0.
     value = TransactionLogValue(producer_id=5, producer_epoch=0, transaction_timeout_ms=60000,
                                 state=S.EMPTY, partitions=frozenset(), last_update_timestamp_ms=1000,
                                 start_timestamp_ms=-1, previous_producer_id=5)
@@ -61,6 +62,7 @@ def test_empty_value_v1_bytes():
 
 
 def test_ongoing_value_v1_bytes_group_partitions_by_topic():
+    # The layout a Kafka 4.0 broker at transaction.version 1 writes: no tagged field.
     value = TransactionLogValue(producer_id=7, producer_epoch=2, transaction_timeout_ms=1000,
                                 state=S.ONGOING, partitions=frozenset({("a", 1), ("a", 0)}),
                                 last_update_timestamp_ms=20, start_timestamp_ms=10)

@@ -80,7 +80,8 @@ class TxnScenario:
 
 
 def comparable(meta: TransactionMetadata) -> dict:
-    """Every field the log carries (all but ``last_producer_epoch``)."""
+    """Every field the log carries (all but the memory-only retry aids)."""
     fields = dataclasses.asdict(meta)
     fields.pop("last_producer_epoch")
+    fields.pop("previous_producer_id")
     return fields

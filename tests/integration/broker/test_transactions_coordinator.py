@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import trio
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -88,12 +89,43 @@ def test_confluent_kafka_commit_and_abort_on_one_broker(tmp_path):
         check_reads(broker.bootstrap, 2, committed, aborted)
 
 
+@pytest.mark.slow
 async def test_confluent_kafka_commit_and_abort_on_a_cluster(tmp_path):
-    async with open_cluster(tmp_path, brokers=3, transaction_state_log_num_partitions=6) as cluster:
+    async with open_cluster(tmp_path, brokers=3) as cluster:  # Kafka's 50 partitions of __transaction_state
         await create_topic(cluster, TOPIC, 3, 3)
         bootstrap = bootstrap_servers(*cluster.brokers.values())
         committed, aborted = await trio.to_thread.run_sync(run_transactions, bootstrap, "cluster-app", 3)
         await trio.to_thread.run_sync(check_reads, bootstrap, 3, committed, aborted)
+
+
+@pytest.mark.slow
+async def test_confluent_kafka_commit_survives_a_coordinator_crash(tmp_path):
+    """The coordinator stops between the produce and the commit: the client finds its successor,
+    which loaded the ongoing transaction from ``__transaction_state`` and commits it."""
+    async with open_cluster(tmp_path, brokers=3) as cluster:
+        await create_topic(cluster, TOPIC, 3, 3)
+        bootstrap = bootstrap_servers(*cluster.brokers.values())
+        producer = await trio.to_thread.run_sync(lambda: Producer(
+            {"bootstrap.servers": bootstrap, "transactional.id": "crash-app", "linger.ms": 2}))
+        await trio.to_thread.run_sync(producer.init_transactions, 30)
+        coordinator = next(b for b in cluster.brokers.values() if b.transactions.is_coordinator_for("crash-app"))
+        first = [(i % 3, f"first-{i}".encode()) for i in range(6)]
+        second = [(i % 3, f"second-{i}".encode()) for i in range(3)]
+
+        def produce(values):
+            producer.begin_transaction()
+            for partition, value in values:
+                producer.produce(TOPIC, value=value, partition=partition)
+            producer.flush(30)
+
+        await trio.to_thread.run_sync(produce, first)
+        await cluster.stop(coordinator.node_id)
+        await trio.to_thread.run_sync(producer.commit_transaction, 60)
+        await trio.to_thread.run_sync(produce, second)
+        await trio.to_thread.run_sync(producer.commit_transaction, 60)
+
+        read = await trio.to_thread.run_sync(consume_all, bootstrap, 3, "read_committed", 9)
+        assert sorted(read) == sorted(first + second)
 
 
 def transform(bootstrap: str, commit: bool) -> list:

@@ -42,6 +42,15 @@ async def _read_all(bootstrap: str, partitions, *, read_committed: bool, quiet_s
     return sorted(values), positions
 
 
+async def _end_offset(bootstrap: str, tp, *, read_committed: bool) -> int:
+    """Where ``seek_to_end`` puts a consumer of this isolation level (ListOffsets LATEST)."""
+    level = "read_committed" if read_committed else "read_uncommitted"
+    async with Consumer({"bootstrap.servers": bootstrap, "isolation.level": level}) as consumer:
+        consumer.assign([tp])
+        await consumer.seek_to_end([tp])
+        return await consumer.position(tp)
+
+
 async def test_read_committed_sees_committed_transactions_only(tmp_path):
     async with broker_with_topics(tmp_path, {"t": 2}) as bootstrap:
         async with _producer(bootstrap, "tx-visibility") as producer:
@@ -80,6 +89,8 @@ async def test_an_open_transaction_holds_read_committed_consumers_at_its_start(t
             values, positions = await _read_all(bootstrap, [("t", 0)], read_committed=True)
             assert values == [(0, b"before")]
             assert positions == {("t", 0): 1}  # the last stable offset: the open transaction's start
+            assert await _end_offset(bootstrap, ("t", 0), read_committed=True) == 1
+            assert await _end_offset(bootstrap, ("t", 0), read_committed=False) == 3
             await producer.commit_transaction()
         values, _ = await _read_all(bootstrap, [("t", 0)], read_committed=True)
         assert values == [(0, b"after"), (0, b"before"), (0, b"pending")]
@@ -186,3 +197,79 @@ async def test_admin_lists_describes_and_aborts_an_open_transaction(tmp_path):
             values, positions = await _read_all(bootstrap, [("t", 1)], read_committed=True)
             assert values == [] and positions == {("t", 1): 2}  # past the admin's marker
             await producer.abort_transaction()  # the coordinator's own markers: harmless
+
+
+async def test_send_needs_a_transaction_and_close_aborts_an_open_one(tmp_path):
+    from minikafka_clients import IllegalStateError
+
+    async with broker_with_topics(tmp_path, {"t": 1}) as bootstrap:
+        async with _producer(bootstrap, "tx-close") as producer:
+            with pytest.raises(IllegalStateError, match="init_transactions"):
+                await producer.send("t", b"too early", partition=0)
+            await producer.init_transactions()
+            with pytest.raises(IllegalStateError, match="begin_transaction"):
+                await producer.send("t", b"no transaction", partition=0)
+            with pytest.raises(IllegalStateError):
+                await producer.commit_transaction()
+            assert len(producer) == 0  # nothing refused was queued
+            producer.begin_transaction()
+            await producer.send("t", b"left open", partition=0)
+            await producer.flush()
+        # Closing the producer aborted its transaction: the partition is stable again.
+        values, positions = await _read_all(bootstrap, [("t", 0)], read_committed=True)
+        assert values == [] and positions == {("t", 0): 2}
+        async with Admin({"bootstrap.servers": bootstrap}) as admin:
+            description = (await admin.describe_transactions(["tx-close"]))["tx-close"]
+        assert description.state == "CompleteAbort"
+
+
+async def test_a_failed_batch_spoils_the_transaction_and_the_abort_bumps_the_epoch(tmp_path):
+    async with broker_with_topics(tmp_path, {"t": 1}) as bootstrap:
+        async with Admin({"bootstrap.servers": bootstrap}) as admin:
+            await admin.incremental_alter_configs("t", set_configs={"max.message.bytes": "1000"})
+        async with _producer(bootstrap, "tx-spoiled") as producer:
+            await producer.init_transactions()
+            epoch = producer.sender.idempotence.producer_epoch
+            producer.begin_transaction()
+            kept = await producer.send("t", b"fits", partition=0)
+            too_large = await producer.send("t", b"x" * 2000, partition=0)
+            with pytest.raises(KafkaError) as raised:
+                await producer.commit_transaction()
+            assert raised.value.code == ErrorCode.MESSAGE_TOO_LARGE
+            assert producer.transaction_manager.state == TransactionState.ABORTABLE_ERROR
+            assert too_large.exception().code == ErrorCode.MESSAGE_TOO_LARGE
+            with pytest.raises(KafkaError):
+                await producer.send("t", b"more", partition=0)  # only abort is left
+            await producer.abort_transaction()
+            assert producer.transaction_manager.state == TransactionState.READY
+            assert producer.sender.idempotence.producer_epoch == epoch + 1  # KIP-360's bump
+
+            producer.begin_transaction()
+            await producer.send("t", b"after", partition=0)
+            await producer.commit_transaction()
+        values, _ = await _read_all(bootstrap, [("t", 0)], read_committed=True)
+        assert values == [(0, b"after")]
+        assert kept.done()
+
+
+async def test_committed_offsets_of_an_open_transaction_are_not_read_until_it_completes(tmp_path):
+    async with broker_with_topics(tmp_path, {"in": 1}) as bootstrap:
+        config = fast_group_config(bootstrap, "stable-reader")
+        async with Consumer(config) as consumer, _producer(bootstrap, "tx-stable") as producer:
+            await producer.init_transactions()
+            producer.begin_transaction()
+            await producer.send_offsets_to_transaction({("in", 0): 5}, consumer.group_metadata())
+            answers = []
+
+            async def ask() -> None:
+                answers.append(await consumer.committed([("in", 0)]))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ask)
+                await trio.sleep(0.5)
+                assert answers == []  # UNSTABLE_OFFSET_COMMIT, asked again and again
+                async with Admin({"bootstrap.servers": bootstrap}) as admin:
+                    # The admin does not require stable offsets (Kafka's default): none yet.
+                    assert await admin.list_consumer_group_offsets("stable-reader") == {}
+                await producer.commit_transaction()
+            assert answers == [{("in", 0): 5}]
