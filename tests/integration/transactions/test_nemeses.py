@@ -3,7 +3,8 @@
 Each test starts three broker processes (``minikafka.chaos.Cluster``), runs
 three confluent-kafka transactional producers and two read_committed
 consumers on a six-partition topic (replication factor 3, min ISR 2),
-breaks the cluster while they run, heals it, waits for more commits, takes a
+breaks the cluster while they run (kill -9, SIGSTOP of a partition leader
+or of a transaction coordinator, a leader cut off), heals it, waits for more commits, takes a
 final read and asks ``history.check`` for anomalies: lost writes,
 duplicates, aborted reads, torn transactions, non-monotonic or divergent
 reads. A clean history is the only pass.
@@ -162,6 +163,19 @@ def test_pause_a_partition_leader(cluster):
             time.sleep(5)  # longer than broker.session.timeout.ms: its partitions move
         finally:
             cluster.resume(leader)
+        progress_after_healing(workload)
+    assert_clean(workload)
+
+
+def test_pause_a_transaction_coordinator(cluster):
+    with Workload(cluster.bootstrap, TOPIC, PARTITIONS) as workload:
+        workload.wait_for_commits(5)
+        coordinator = transaction_coordinator(cluster.bootstrap, workload.producers[0].transactional_id)
+        cluster.pause(coordinator)
+        try:
+            time.sleep(5)  # its __transaction_state partitions move; it wakes up a zombie
+        finally:
+            cluster.resume(coordinator)
         progress_after_healing(workload)
     assert_clean(workload)
 
