@@ -3,11 +3,11 @@
 Each test starts three broker processes (``minikafka.chaos.Cluster``), runs
 three confluent-kafka transactional producers and two read_committed
 consumers on a six-partition topic (replication factor 3, min ISR 2),
-breaks the cluster while they run (kill -9, SIGSTOP of a partition leader
-or of a transaction coordinator, a leader cut off), heals it, waits for more commits, takes a
-final read and asks ``history.check`` for anomalies: lost writes,
-duplicates, aborted reads, torn transactions, non-monotonic or divergent
-reads. A clean history is the only pass.
+breaks the cluster while they run (kill -9 or SIGSTOP of a partition leader
+or a transaction coordinator, a leader cut off), heals it, waits for more
+commits, takes a final read and asks ``history.check`` for anomalies: lost
+writes, duplicates, aborted reads, torn transactions, non-monotonic or
+divergent reads. A clean history is the only pass.
 
 The coordinator nemeses aim at one transaction of their own (the *victim*),
 run beside the workload so that its moment is known: the coordinator is
