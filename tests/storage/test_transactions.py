@@ -11,7 +11,7 @@ from minikafka.storage.txn_index import ENTRY_SIZE, AbortedTxn, decode_entries
 from minikafka.storage.unified_log import AppendOrigin, FetchIsolation
 from minikafka_core.batch import read_batch_header
 
-from tests.storage.txn_helpers import Producer, append, data_batch, marker, open_log, reopen
+from tests.storage.txn_helpers import NOW_MS, Producer, append, data_batch, marker, open_log, reopen
 
 
 def read_offsets(log, isolation) -> list[int]:
@@ -275,3 +275,42 @@ def test_coordinator_batches_skip_duplicate_and_sequence_checks(tmp_path):
     with pytest.raises(KafkaError) as e:  # the epoch is still checked
         append(log, data_batch(5, 0, 1, transactional=True, epoch=0), origin=AppendOrigin.COORDINATOR)
     assert e.value.code == ErrorCode.INVALID_PRODUCER_EPOCH
+
+
+# -- the .txnindex file ----------------------------------------------------------------
+
+
+def test_txnindex_torn_tail_is_cut_and_order_is_enforced(tmp_path):
+    from minikafka.storage.txn_index import TransactionIndex
+
+    path = str(tmp_path / "00000000000000000000.txnindex")
+    index = TransactionIndex(path, 0)
+    index.append(AbortedTxn(1, 0, 5, 6))
+    index.append(AbortedTxn(2, 3, 9, 10))
+    with pytest.raises(ValueError):
+        index.append(AbortedTxn(3, 9, 9, 10))  # markers must move forward
+    with open(path, "ab") as f:
+        f.write(b"\x00\x00\x01")  # a torn third entry
+    reloaded = TransactionIndex(path, 0)
+    assert reloaded.entries == [AbortedTxn(1, 0, 5, 6), AbortedTxn(2, 3, 9, 10)]
+    assert os.path.getsize(path) == 2 * ENTRY_SIZE
+    reloaded.truncate_to(9)
+    assert TransactionIndex(path, 0).entries == [AbortedTxn(1, 0, 5, 6)]
+    reloaded.truncate_to(0)
+    assert not os.path.exists(path)
+
+
+def test_retention_deletes_a_segments_txnindex(tmp_path):
+    log = open_log(tmp_path, segment_bytes=200, retention_bytes=0)
+    p = Producer(1)
+    append(log, p.batch())
+    marker(log, 1, commit=False)
+    first = os.path.join(log.dir, "00000000000000000000.txnindex")
+    assert os.path.exists(first)
+    for _ in range(4):
+        append(log, data_batch())
+    log.update_high_watermark(log.log_end_offset)
+    log.maintenance(NOW_MS)
+    assert log.log_start_offset > 1
+    assert not os.path.exists(first)
+    assert log.collect_aborted_transactions(log.log_start_offset, log.log_end_offset) == []
