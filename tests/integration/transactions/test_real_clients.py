@@ -21,8 +21,6 @@ import uuid
 
 import aiokafka.errors
 import confluent_kafka
-import kafka
-import kafka.errors
 import pytest
 from confluent_kafka import KafkaException, TopicPartition
 from aiokafka import AIOKafkaProducer
@@ -31,8 +29,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from minikafka.chaos import Cluster
 from minikafka.testing import BrokerThread
 from tests.integration.transactions.kafkajs import run_kafkajs
-from tests.integration.transactions.txn_clients import (CLIENTS, FENCED_CODES, PARTITIONS, produce_transactions,
-                                                        read_values)
+from tests.integration.transactions.txn_clients import (CLIENTS, FENCED_CODES, PARTITIONS, in_child,
+                                                        produce_transactions, read_values)
 from tests.integration.transactions.txn_cluster import CLUSTER_OVERRIDES
 from tests.integration.transactions.workload import end_offsets
 
@@ -172,21 +170,8 @@ def test_fencing_confluent(target):
 
 def test_fencing_kafka_python(target):
     topic, transactional_id = new_topic(target), f"fence-{uuid.uuid4().hex[:6]}"
-    first = kafka.KafkaProducer(bootstrap_servers=target.bootstrap, transactional_id=transactional_id)
-    first.init_transactions()
-    first.begin_transaction()
-    first.send(topic, b"fenced", partition=0)
-    first.flush()
-    second = kafka.KafkaProducer(bootstrap_servers=target.bootstrap, transactional_id=transactional_id)
-    second.init_transactions()
-    with pytest.raises(kafka.errors.KafkaError) as raised:
-        first.commit_transaction()
-    assert type(raised.value).__name__ in FENCED_CODES["kafka-python"], repr(raised.value)
-    first.close(timeout=5)
-    second.begin_transaction()
-    second.send(topic, b"fresh", partition=0)
-    second.commit_transaction()
-    second.close()
+    error = in_child("kafka_python_fenced_commit", target.bootstrap, topic, transactional_id)
+    assert error in FENCED_CODES["kafka-python"], error
     assert read_values("kafka-python", target.bootstrap, topic, 1) == ["fresh"]
 
 

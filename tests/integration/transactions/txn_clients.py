@@ -6,18 +6,28 @@ Each producer face runs a list of transactions with one transactional id:
 reads partitions 0 and 1 of a topic from the beginning, read_committed or
 read_uncommitted, and returns the values in (partition, offset) order.
 
-kafkajs runs in Node.js (``kafkajs.py``); the Python clients run here:
-kafka-python and confluent-kafka blocking, aiokafka under ``asyncio.run``.
+kafkajs runs in Node.js (``kafkajs.py``); confluent-kafka (blocking) and
+aiokafka (under ``asyncio.run``) run in the test process. kafka-python runs
+in a child Python process (``in_child``): its I/O thread and blocking calls
+keep the interpreter busy, and in the test process they starve the chaos
+cluster's proxies (a thread of the same process), which carry every message
+between the brokers: the quorum then loses its leader. A process of its own
+is also how an application would meet the cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import confluent_kafka
 import kafka
+import kafka.errors
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition as AioTopicPartition
 
@@ -47,7 +57,7 @@ def placed(values: list[str]) -> list[tuple[int, str]]:
 def produce_transactions(client: str, bootstrap: str, topic: str, transactions, transactional_id: str) -> None:
     """Run ``transactions`` ([(values, commit)]) in order with one transactional producer of ``client``."""
     if client == "kafka-python":
-        _kafka_python_transactions(bootstrap, topic, transactions, transactional_id)
+        in_child("_kafka_python_transactions", bootstrap, topic, transactions, transactional_id)
     elif client == "confluent-kafka":
         _confluent_transactions(bootstrap, topic, transactions, transactional_id)
     elif client == "aiokafka":
@@ -117,7 +127,7 @@ def read_values(client: str, bootstrap: str, topic: str, count: int, *, read_com
     The caller waits for the full timeout only when it expects fewer than ``count``.
     """
     if client == "kafka-python":
-        records = _kafka_python_read(bootstrap, topic, count, read_committed, timeout_s)
+        records = in_child("_kafka_python_read", bootstrap, topic, count, read_committed, timeout_s)
     elif client == "confluent-kafka":
         records = _confluent_read(bootstrap, topic, count, read_committed, timeout_s)
     elif client == "aiokafka":
@@ -129,6 +139,31 @@ def read_values(client: str, bootstrap: str, topic: str, count: int, *, read_com
         assert answer["ok"], answer
         records = [(r["partition"], r["offset"], r["value"]) for r in answer["records"]]
     return [value for _, _, value in sorted(records)]
+
+
+def kafka_python_fenced_commit(bootstrap: str, topic: str, transactional_id: str) -> str:
+    """Fence a kafka-python producer with a second one; return the first one's commit error (class name).
+
+    The second producer then commits ``fresh`` to partition 0.
+    """
+    first = kafka.KafkaProducer(bootstrap_servers=bootstrap, transactional_id=transactional_id)
+    first.init_transactions()
+    first.begin_transaction()
+    first.send(topic, b"fenced", partition=0)
+    first.flush()
+    second = kafka.KafkaProducer(bootstrap_servers=bootstrap, transactional_id=transactional_id)
+    second.init_transactions()  # bumps the epoch: the first producer is fenced
+    try:
+        first.commit_transaction()
+        error = "no error"
+    except kafka.errors.KafkaError as exc:
+        error = type(exc).__name__
+    first.close(timeout=5)
+    second.begin_transaction()
+    second.send(topic, b"fresh", partition=0)
+    second.commit_transaction()
+    second.close()
+    return error
 
 
 def _kafka_python_read(bootstrap, topic, count, read_committed, timeout_s):
@@ -178,3 +213,22 @@ async def _aiokafka_read(bootstrap, topic, count, read_committed, timeout_s):
     finally:
         await consumer.stop()
     return records
+
+
+# -- a child process for kafka-python ---------------------------------------------
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def in_child(function: str, *args, timeout_s: float = 120.0):
+    """Run ``function(*args)`` of this module in a child Python process; return its (JSON) result."""
+    spec = json.dumps({"function": function, "args": args})
+    done = subprocess.run([sys.executable, "-m", "tests.integration.transactions.txn_clients", spec],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
+    assert done.returncode == 0, f"{function} failed in the child process:\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    request = json.loads(sys.argv[1])
+    print(json.dumps(globals()[request["function"]](*request["args"])))
