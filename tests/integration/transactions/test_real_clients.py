@@ -88,7 +88,6 @@ def test_commit_and_abort(target, client):
         "a0", "a2", "b0", "c0", "a1", "b1", "c1"]
 
 
-@pytest.mark.slow  # a few seconds
 def test_consume_transform_produce(target):
     source, sink = new_topic(target, 1), new_topic(target, 1)
     group = f"ctp-{uuid.uuid4().hex[:6]}"
