@@ -531,8 +531,15 @@ class Broker:
                 self._open_partition(topic, key[1])
         for name in {topic for topic, _ in self.partitions}:
             self.topic_config_changed(name)
+        self._apply_verification_config()
         if self.caught_up:
             self._apply_roles(image)
+
+    def _apply_verification_config(self) -> None:
+        """``transaction.partition.verification.enable`` is dynamic: every log follows its current value."""
+        enabled = self.config["transaction.partition.verification.enable"]
+        for partition in self.partitions.values():
+            partition.set_transaction_verification(enabled)
 
     def _apply_roles(self, image) -> None:
         """Lead or follow each partition as ``image`` says; move coordinator shards along.
@@ -561,7 +568,9 @@ class Broker:
         if plog is None:
             plog = self.log_manager.create(topic.name, index, topic.topic_id, config, self.now_ms())
         plog.config = config
-        producer_state = ProducerStateManager(self.config["producer.id.expiration.ms"])
+        producer_state = ProducerStateManager(
+            self.config["producer.id.expiration.ms"],
+            transaction_verification_enabled=self.config["transaction.partition.verification.enable"])
         unified_log = UnifiedLog(plog, producer_state, self.now_ms(),
                                  high_watermark=self._high_watermarks.get((topic.name, index)))
         self.partitions[(topic.name, index)] = Partition(topic.name, index, unified_log, broker_id=self.node_id)

@@ -358,6 +358,8 @@ BROKER_KEYS = [
     ConfigKey("transaction.remove.expired.transaction.cleanup.interval.ms", "int", 3600000, "The interval "
               "at which to remove transactions that have expired due to transactional.id.expiration.ms "
               "passing.", valid=Range(1)),
+    ConfigKey("request.timeout.ms", "int", 30000, "The maximum time a broker waits for the in-sync "
+              "replicas when it writes transaction markers (WriteTxnMarkers, acks=all).", valid=Range(0)),
     ConfigKey("transaction.partition.verification.enable", "boolean", True, "Enable verification that "
               "checks that the partition has been added to the transaction before writing transactional "
               "records to the partition.", _DYN),

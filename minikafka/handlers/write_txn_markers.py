@@ -42,7 +42,6 @@ from minikafka.handlers.services import BrokerServices
 
 API_KEY = 27
 GROUP_METADATA_TOPIC = "__consumer_offsets"
-DEFAULT_REQUEST_TIMEOUT_MS = 30000  # Kafka's request.timeout.ms: how long a marker waits for the ISR
 # What the group coordinator answers while it cannot take the marker yet, which
 # the transaction coordinator does not expect: it retries NOT_LEADER_OR_FOLLOWER.
 _GROUP_COORDINATOR_NOT_READY = frozenset({
@@ -54,7 +53,7 @@ log = logging.getLogger("minikafka.handlers.write_txn_markers")
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
-    timeout_ms = services.config.get("request.timeout.ms", DEFAULT_REQUEST_TIMEOUT_MS)
+    timeout_ms = services.config["request.timeout.ms"]  # how long a marker waits for the ISR
     deadline_ms = services.clock.monotonic_ms() + timeout_ms
     errors: dict[int, dict[tuple[str, int], ErrorCode]] = {}  # producer id -> partition -> error
     waiting = []  # (producer id, (topic, index), partition, required offset): acks=all

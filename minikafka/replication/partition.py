@@ -264,6 +264,10 @@ class Partition:
         self._notify(APPENDED)
         self._high_watermark_moved()
 
+    def set_transaction_verification(self, enabled: bool) -> None:
+        """Follow ``transaction.partition.verification.enable`` (a dynamic broker config)."""
+        self.log.producer_state.transaction_verification_enabled = enabled
+
     def maybe_start_verification(self, producer_id: int, producer_epoch: int | None = None,
                                  now_ms: int | None = None) -> VerificationGuard | None:
         """KIP-890: a guard to verify this producer's transaction with, or None if not needed.
