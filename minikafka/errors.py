@@ -161,3 +161,15 @@ class KafkaError(Exception):
         super().__init__(f"{code.name}: {message}" if message else code.name)
         self.code = code
         self.message = message
+
+
+def as_understood_by(code: ErrorCode, api_version: int, first_version_with_fenced: int) -> ErrorCode:
+    """PRODUCER_FENCED as a client of ``api_version`` understands it.
+
+    PRODUCER_FENCED (KIP-588) is newer than the transaction APIs: clients of
+    an API version older than ``first_version_with_fenced`` know only
+    INVALID_PRODUCER_EPOCH, and Kafka answers them with that.
+    """
+    if code == ErrorCode.PRODUCER_FENCED and api_version < first_version_with_fenced:
+        return ErrorCode.INVALID_PRODUCER_EPOCH
+    return code

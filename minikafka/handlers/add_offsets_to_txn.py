@@ -15,11 +15,12 @@ do not know PRODUCER_FENCED and get INVALID_PRODUCER_EPOCH instead.
 
 from __future__ import annotations
 
-from minikafka.errors import ErrorCode, KafkaError
+from minikafka.errors import KafkaError, as_understood_by
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
 
 API_KEY = 25
+FIRST_VERSION_WITH_FENCED = 2
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
@@ -30,6 +31,4 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
                 request.transactional_id, request.producer_id, request.producer_epoch, group_partition, now_ms))
     except KafkaError as exc:
         code = exc.code
-    if code == ErrorCode.PRODUCER_FENCED and ctx.api_version < 2:
-        code = ErrorCode.INVALID_PRODUCER_EPOCH
-    return {"throttle_time_ms": 0, "error_code": code}
+    return {"throttle_time_ms": 0, "error_code": as_understood_by(code, ctx.api_version, FIRST_VERSION_WITH_FENCED)}

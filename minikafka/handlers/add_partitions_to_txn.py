@@ -25,11 +25,12 @@ INVALID_PRODUCER_EPOCH instead.
 
 from __future__ import annotations
 
-from minikafka.errors import ErrorCode, KafkaError
+from minikafka.errors import ErrorCode, KafkaError, as_understood_by
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
 
 API_KEY = 24
+FIRST_VERSION_WITH_FENCED = 2
 
 TopicPartition = tuple[str, int]
 
@@ -39,8 +40,8 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
         errors = await _add(services, request.v3_and_below_transactional_id,
                             request.v3_and_below_producer_id, request.v3_and_below_producer_epoch,
                             _partitions(request.v3_and_below_topics), verify_only=False)
-        if ctx.api_version < 2:
-            errors = {tp: _older_client_error(code) for tp, code in errors.items()}
+        errors = {tp: as_understood_by(code, ctx.api_version, FIRST_VERSION_WITH_FENCED)
+                  for tp, code in errors.items()}
         return {"throttle_time_ms": 0, "results_by_topic_v3_and_below": _topic_results(errors)}
     results = []
     for transaction in request.transactions:
@@ -87,6 +88,3 @@ def _topic_results(errors: dict[TopicPartition, ErrorCode]) -> list[dict]:
         by_topic.setdefault(topic, []).append({"partition_index": index, "partition_error_code": code})
     return [{"name": name, "results_by_partition": results} for name, results in by_topic.items()]
 
-
-def _older_client_error(code: ErrorCode) -> ErrorCode:
-    return ErrorCode.INVALID_PRODUCER_EPOCH if code == ErrorCode.PRODUCER_FENCED else code

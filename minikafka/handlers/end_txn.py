@@ -18,11 +18,12 @@ INVALID_PRODUCER_EPOCH instead.
 
 from __future__ import annotations
 
-from minikafka.errors import ErrorCode, KafkaError
+from minikafka.errors import ErrorCode, KafkaError, as_understood_by
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
 
 API_KEY = 26
+FIRST_VERSION_WITH_FENCED = 2
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
@@ -33,8 +34,6 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
                 request.committed, now_ms))
     except KafkaError as exc:
         response = {"error_code": exc.code, "producer_id": -1, "producer_epoch": -1}
-    code = ErrorCode(response["error_code"])
-    if code == ErrorCode.PRODUCER_FENCED and ctx.api_version < 2:
-        code = ErrorCode.INVALID_PRODUCER_EPOCH
+    code = as_understood_by(ErrorCode(response["error_code"]), ctx.api_version, FIRST_VERSION_WITH_FENCED)
     return {"throttle_time_ms": 0, "error_code": code, "producer_id": response["producer_id"],
             "producer_epoch": response["producer_epoch"]}

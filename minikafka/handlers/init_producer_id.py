@@ -26,11 +26,12 @@ INVALID_PRODUCER_EPOCH instead, as Kafka answers them.
 
 from __future__ import annotations
 
-from minikafka.errors import ErrorCode, KafkaError
+from minikafka.errors import ErrorCode, KafkaError, as_understood_by
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
 
 API_KEY = 22
+FIRST_VERSION_WITH_FENCED = 4
 
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
@@ -57,19 +58,12 @@ async def _init_transactional(services: BrokerServices, request, ctx: RequestCon
             request.transactional_id, request.transaction_timeout_ms,
             request.producer_id, request.producer_epoch)
     except KafkaError as exc:
-        return _error(_for_version(exc.code, ctx.api_version))
-    code = _for_version(ErrorCode(response["error_code"]), ctx.api_version)
+        return _error(as_understood_by(exc.code, ctx.api_version, FIRST_VERSION_WITH_FENCED))
+    code = as_understood_by(ErrorCode(response["error_code"]), ctx.api_version, FIRST_VERSION_WITH_FENCED)
     if code != ErrorCode.NONE:
         return _error(code)
     return {"throttle_time_ms": 0, "error_code": ErrorCode.NONE,
             "producer_id": response["producer_id"], "producer_epoch": response["producer_epoch"]}
-
-
-def _for_version(code: ErrorCode, version: int) -> ErrorCode:
-    """PRODUCER_FENCED is new in v4; older clients understand INVALID_PRODUCER_EPOCH."""
-    if code == ErrorCode.PRODUCER_FENCED and version < 4:
-        return ErrorCode.INVALID_PRODUCER_EPOCH
-    return code
 
 
 def _error(code: ErrorCode) -> dict:
