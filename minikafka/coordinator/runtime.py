@@ -382,7 +382,7 @@ class GroupCoordinatorRuntime:
         shard.state = ShardState.LOADING
         self._new_coordinators(shard)
         count = 0
-        for producer_id, key, value in self._committed_records(shard.partition):
+        for producer_id, key, value in read_log_entries(shard.partition):
             if key is None:  # a transaction marker: value says COMMIT (True) or ABORT
                 shard.coordinator.replay_end_transaction_marker(producer_id, value)
                 continue
@@ -404,29 +404,6 @@ class GroupCoordinatorRuntime:
             log.info("broker %s: loaded %d records of %s-%d (%d classic, %d consumer groups)",
                      self.node_id, count, OFFSETS_TOPIC, shard.index,
                      len(shard.coordinator.groups), len(shard.consumer_groups.groups))
-
-    @staticmethod
-    def _committed_records(partition):
-        """Yield the partition's log, in order, as ``(producer_id, key, value)``.
-
-        Up to the log end, as Kafka's loader: a new leader may hold records
-        above its high watermark that its followers have not fetched yet;
-        they are part of the log it leads from now on, and the next write
-        waits for the in-sync replicas to have them too.
-
-        A data record's ``producer_id`` is its batch's if the batch is
-        transactional, else -1. A COMMIT or ABORT marker is yielded as
-        ``(producer_id, None, commit)``; other control records are skipped.
-        """
-        offset = partition.log_start_offset
-        while offset < partition.log_end_offset:
-            data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True, isolation=FetchIsolation.LOG_END)
-            if not data:
-                return
-            for batch in read_batches(data):
-                if batch.last_offset >= offset:
-                    yield from _batch_entries(batch, offset)
-                offset = max(offset, batch.last_offset + 1)
 
     # -- what handlers call -----------------------------------------------------------
 
@@ -693,8 +670,32 @@ class GroupCoordinatorRuntime:
                     break  # logged and reloaded by _apply; the timers run again from the log
 
 
+def read_log_entries(partition: Partition):
+    """Yield a coordinator partition's log, in order, as ``(producer_id, key, value)``.
+
+    How both coordinator runtimes load a partition they now lead. Up to the
+    log end, as Kafka's loader: a new leader may hold records above its high
+    watermark that its followers have not fetched yet; they are part of the
+    log it leads from now on, and the next write waits for the in-sync
+    replicas to have them too.
+
+    A data record's ``producer_id`` is its batch's if the batch is
+    transactional, else -1. A COMMIT or ABORT marker is yielded as
+    ``(producer_id, None, commit)``; other control records are skipped.
+    """
+    offset = partition.log_start_offset
+    while offset < partition.log_end_offset:
+        data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True, isolation=FetchIsolation.LOG_END)
+        if not data:
+            return
+        for batch in read_batches(data):
+            if batch.last_offset >= offset:
+                yield from _batch_entries(batch, offset)
+            offset = max(offset, batch.last_offset + 1)
+
+
 def _batch_entries(batch, from_offset: int):
-    """``_committed_records``'s entries of one batch (records below ``from_offset`` skipped)."""
+    """``read_log_entries``'s entries of one batch (records below ``from_offset`` skipped)."""
     if batch.is_control:
         for control in batch.control_records:
             if control.type in (ControlRecordType.COMMIT, ControlRecordType.ABORT):

@@ -68,19 +68,18 @@ import trio
 
 from minikafka.config import BrokerConfig
 from minikafka.coordinator.group_partition import partition_for
+from minikafka.coordinator.runtime import read_log_entries
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.coordinator import TransactionCoordinator, TxnResult
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicInfo, TopicRegistry
 from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_commits, wait_for_isr
-from minikafka.storage.unified_log import FetchIsolation
-from minikafka_core.records import Record, build_batch, read_batches
+from minikafka_core.records import Record, build_batch
 
 log = logging.getLogger("minikafka.coordinator.transaction")
 
 TRANSACTION_STATE_TOPIC = "__transaction_state"
-LOAD_READ_BYTES = 1024 * 1024  # how much of the log one replay step reads
 MIN_TIMER_SLEEP_S = 0.001
 RELOAD_BACKOFF_S = 0.1  # after a failed write, before the shard is rebuilt from its log
 COMMIT_POLL_MS = 1000  # how often a marker task waiting for the high watermark checks the shard
@@ -267,7 +266,9 @@ class TransactionCoordinatorRuntime:
         shard.coordinator_epoch = shard.partition.leader_epoch
         shard.coordinator = TransactionCoordinator(self.txn_config, shard.index, shard.coordinator_epoch)
         count = 0
-        for key, value in self._log_records(shard.partition):
+        for _, key, value in read_log_entries(shard.partition):
+            if key is None:  # a control record: this log has no transactions of its own
+                continue
             try:
                 shard.coordinator.replay(key, value)
                 count += 1
@@ -279,23 +280,6 @@ class TransactionCoordinatorRuntime:
                  self.node_id, TRANSACTION_STATE_TOPIC, shard.index, shard.coordinator_epoch, count)
         self._apply_in_background(shard, result)
         self._timers_changed.set()
-
-    @staticmethod
-    def _log_records(partition: Partition):
-        """Yield ``(key, value)`` of every data record up to the log end."""
-        offset = partition.log_start_offset
-        while offset < partition.log_end_offset:
-            # Past the high watermark: the log end, as a follower reads (the
-            # partition's own read stops at the high watermark).
-            data = partition.log.read(offset, LOAD_READ_BYTES, FetchIsolation.LOG_END, min_one_batch=True)
-            if not data:
-                return
-            for batch in read_batches(bytes(data)):
-                if not batch.is_control:
-                    for record in batch.records:
-                        if record.key is not None and record.offset >= offset:
-                            yield record.key, record.value
-                offset = max(offset, batch.last_offset + 1)
 
     # -- what handlers call -----------------------------------------------------------
 
