@@ -648,12 +648,8 @@ class GroupCoordinatorRuntime:
             self._poll_due_timers()
 
     def _seconds_to_next_deadline(self) -> float:
-        deadlines = [s.next_deadline_ms() for s in self._shards.values()
-                     if s.state is ShardState.ACTIVE]
-        deadlines = [d for d in deadlines if d is not None]
-        if not deadlines:
-            return math.inf
-        return max((min(deadlines) - self.now_ms()) / 1000, MIN_TIMER_SLEEP_S)
+        return seconds_until_earliest([s.next_deadline_ms() for s in self._shards.values()
+                                       if s.state is ShardState.ACTIVE], self.now_ms())
 
     def _poll_due_timers(self) -> None:
         now_ms = self.now_ms()
@@ -668,6 +664,18 @@ class GroupCoordinatorRuntime:
                     self._apply(shard, coordinator.poll_timers(now_ms))
                 except KafkaError:
                     break  # logged and reloaded by _apply; the timers run again from the log
+
+
+def seconds_until_earliest(deadlines_ms, now_ms: int) -> float:
+    """How long a timer task sleeps: until the earliest deadline (None ones ignored).
+
+    ``math.inf`` without deadlines; never less than ``MIN_TIMER_SLEEP_S``,
+    so a deadline in the past that is not cleared does not spin the loop.
+    """
+    deadlines_ms = [d for d in deadlines_ms if d is not None]
+    if not deadlines_ms:
+        return math.inf
+    return max((min(deadlines_ms) - now_ms) / 1000, MIN_TIMER_SLEEP_S)
 
 
 def read_log_entries(partition: Partition):

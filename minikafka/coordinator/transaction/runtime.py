@@ -59,16 +59,14 @@ other request observes the coordinator's memory ahead of its log.
 
 from __future__ import annotations
 
-import enum
 import logging
-import math
 from typing import Callable, Mapping, Protocol
 
 import trio
 
 from minikafka.config import BrokerConfig
 from minikafka.coordinator.group_partition import partition_for
-from minikafka.coordinator.runtime import read_log_entries
+from minikafka.coordinator.runtime import ShardState, read_log_entries, seconds_until_earliest
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.coordinator import TransactionCoordinator, TxnResult
 from minikafka.errors import ErrorCode, KafkaError
@@ -80,7 +78,6 @@ from minikafka_core.records import Record, build_batch
 log = logging.getLogger("minikafka.coordinator.transaction")
 
 TRANSACTION_STATE_TOPIC = "__transaction_state"
-MIN_TIMER_SLEEP_S = 0.001
 RELOAD_BACKOFF_S = 0.1  # after a failed write, before the shard is rebuilt from its log
 COMMIT_POLL_MS = 1000  # how often a marker task waiting for the high watermark checks the shard
 
@@ -115,13 +112,6 @@ class MarkerWriter(Protocol):
     """Writes one transaction's markers (``markers.TransactionMarkerChannel``)."""
 
     async def write_markers(self, marker, is_current: Callable[[], bool]) -> bool: ...
-
-
-class ShardState(enum.Enum):
-    """Where a shard is in its life."""
-
-    LOADING = "Loading"
-    ACTIVE = "Active"
 
 
 class _Shard:
@@ -489,12 +479,8 @@ class TransactionCoordinatorRuntime:
             self._poll_due_timers()
 
     def _seconds_to_next_deadline(self) -> float:
-        deadlines = [s.coordinator.next_deadline_ms() for s in self._shards.values()
-                     if s.state is ShardState.ACTIVE]
-        deadlines = [d for d in deadlines if d is not None]
-        if not deadlines:
-            return math.inf
-        return max((min(deadlines) - self.now_ms()) / 1000, MIN_TIMER_SLEEP_S)
+        return seconds_until_earliest([s.coordinator.next_deadline_ms() for s in self._shards.values()
+                                       if s.state is ShardState.ACTIVE], self.now_ms())
 
     def _poll_due_timers(self) -> None:
         now_ms = self.now_ms()
