@@ -310,22 +310,14 @@ class GroupCoordinatorRuntime:
             raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the broker is starting")
         if self.topics.get(OFFSETS_TOPIC) is not None:
             return
-        config = self.config
         configs = {
             "cleanup.policy": "compact",
-            "segment.bytes": str(config["offsets.topic.segment.bytes"]),
+            "segment.bytes": str(self.config["offsets.topic.segment.bytes"]),
         }
-        # Kafka 4.0 refuses to create the topic (and answers COORDINATOR_NOT_AVAILABLE)
-        # while fewer brokers than offsets.topic.replication.factor are registered;
-        # single-node setups configure 1. minikafka uses min(3, registered brokers).
-        replication_factor = min(config["offsets.topic.replication.factor"],
-                                 max(1, self.topics.num_brokers))
-        try:
-            await self.topic_admin.create_topic(OFFSETS_TOPIC, self.num_partitions, configs, replication_factor)
-        except KafkaError as exc:
-            if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
-                log.error("broker %s: cannot create %s: %s", self.node_id, OFFSETS_TOPIC, exc)
-                raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
+        replication_factor = internal_replication_factor(self.config["offsets.topic.replication.factor"],
+                                                         self.topics)
+        await create_internal_topic(self.topic_admin, OFFSETS_TOPIC, self.num_partitions, configs,
+                                    replication_factor, node_id=self.node_id)
         self._open_shards()
         for shard in self._shards.values():
             if shard.state is ShardState.LOADING:
@@ -664,6 +656,33 @@ class GroupCoordinatorRuntime:
                     self._apply(shard, coordinator.poll_timers(now_ms))
                 except KafkaError:
                     break  # logged and reloaded by _apply; the timers run again from the log
+
+
+def internal_replication_factor(configured: int, topics: TopicRegistry) -> int:
+    """The replication factor of an internal topic: the configured one, capped by the registered brokers.
+
+    Kafka 4.0 refuses to create the topic (and answers COORDINATOR_NOT_AVAILABLE)
+    while fewer brokers than the configured factor are registered; single-node
+    setups configure 1. minikafka uses min(configured, registered brokers).
+    """
+    return min(configured, max(1, topics.num_brokers))
+
+
+async def create_internal_topic(topic_admin: TopicCreator, name: str, num_partitions: int, configs: dict,
+                                replication_factor: int, *, node_id: int) -> None:
+    """Create a coordinator's topic (``__consumer_offsets``, ``__transaction_state``) through the controller.
+
+    A topic that already exists (another broker created it first) is fine.
+
+    Raises:
+        KafkaError: COORDINATOR_NOT_AVAILABLE if the topic cannot be created.
+    """
+    try:
+        await topic_admin.create_topic(name, num_partitions, configs, replication_factor)
+    except KafkaError as exc:
+        if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
+            log.error("broker %s: cannot create %s: %s", node_id, name, exc)
+            raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
 
 
 def seconds_until_earliest(deadlines_ms, now_ms: int) -> float:

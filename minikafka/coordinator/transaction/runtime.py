@@ -66,11 +66,18 @@ import trio
 
 from minikafka.config import BrokerConfig
 from minikafka.coordinator.group_partition import partition_for
-from minikafka.coordinator.runtime import ShardState, read_log_entries, seconds_until_earliest
+from minikafka.coordinator.runtime import (
+    ShardState,
+    TopicCreator,
+    create_internal_topic,
+    internal_replication_factor,
+    read_log_entries,
+    seconds_until_earliest,
+)
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.coordinator import TransactionCoordinator, TxnResult
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.metadata.topics import TopicInfo, TopicRegistry
+from minikafka.metadata.topics import TopicRegistry
 from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_commits, wait_for_isr
 from minikafka_core.records import Record, build_batch
@@ -93,13 +100,6 @@ _APPEND_ERRORS = {
     ErrorCode.MESSAGE_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
     ErrorCode.RECORD_LIST_TOO_LARGE: ErrorCode.UNKNOWN_SERVER_ERROR,
 }
-
-
-class TopicCreator(Protocol):
-    """Creates a topic through the controller (the ``Broker``)."""
-
-    async def create_topic(self, name: str, num_partitions: int, configs: dict,
-                           replication_factor: int = -1) -> TopicInfo: ...
 
 
 class ProducerIds(Protocol):
@@ -194,21 +194,16 @@ class TransactionCoordinatorRuntime:
             raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the broker is starting")
         if self.topics.get(TRANSACTION_STATE_TOPIC) is not None:
             return
-        replication_factor = min(self.config["transaction.state.log.replication.factor"],
-                                 max(1, self.topics.num_brokers))
+        replication_factor = internal_replication_factor(
+            self.config["transaction.state.log.replication.factor"], self.topics)
         configs = {
             "cleanup.policy": "compact",
             "segment.bytes": str(self.config["transaction.state.log.segment.bytes"]),
             "min.insync.replicas": str(min(self.config["transaction.state.log.min.isr"], replication_factor)),
             "unclean.leader.election.enable": "false",
         }
-        try:
-            await self.topic_admin.create_topic(TRANSACTION_STATE_TOPIC, self.num_partitions, configs,
-                                                replication_factor)
-        except KafkaError as exc:
-            if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
-                log.error("broker %s: cannot create %s: %s", self.node_id, TRANSACTION_STATE_TOPIC, exc)
-                raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
+        await create_internal_topic(self.topic_admin, TRANSACTION_STATE_TOPIC, self.num_partitions, configs,
+                                    replication_factor, node_id=self.node_id)
         self.on_metadata()
 
     def on_metadata(self) -> None:
