@@ -456,10 +456,7 @@ class GroupCoordinatorRuntime:
                 ``offsets.commit.timeout.ms``).
         """
         deadline_ms = self.monotonic_ms() + self.config["offsets.commit.timeout.ms"]
-        error = await wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
-        if error != ErrorCode.NONE:
-            raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
-                             f"{OFFSETS_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")
+        await wait_replicated(shard.partition, deadline_ms, _APPEND_ERRORS, f"{OFFSETS_TOPIC}-{shard.index}")
 
     async def execute_transactional(
             self, group_id: str, operation: Callable[[GroupCoordinator, ConsumerGroupCoordinator, int],
@@ -683,6 +680,25 @@ async def create_internal_topic(topic_admin: TopicCreator, name: str, num_partit
         if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
             log.error("broker %s: cannot create %s: %s", node_id, name, exc)
             raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
+
+
+async def wait_replicated(partition: Partition, deadline_ms: float, errors: Mapping[ErrorCode, ErrorCode],
+                          name: str) -> None:
+    """Wait until the in-sync replicas have the partition's whole log (a coordinator's acks=all).
+
+    Args:
+        deadline_ms: on the monotonic clock.
+        errors: how the wait's error maps to the client's (default
+            COORDINATOR_NOT_AVAILABLE).
+        name: the partition, for the error message.
+
+    Raises:
+        KafkaError: the mapped error of a wait that failed or timed out.
+    """
+    error = await wait_for_isr(partition, partition.log_end_offset, deadline_ms)
+    if error != ErrorCode.NONE:
+        raise KafkaError(errors.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
+                         f"{name} not replicated: {ErrorCode(error).name}")
 
 
 def seconds_until_earliest(deadlines_ms, now_ms: int) -> float:

@@ -73,13 +73,14 @@ from minikafka.coordinator.runtime import (
     internal_replication_factor,
     read_log_entries,
     seconds_until_earliest,
+    wait_replicated,
 )
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.coordinator import TransactionCoordinator, TxnResult
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicRegistry
 from minikafka.replication.partition import Partition
-from minikafka.replication.waiters import wait_for_commits, wait_for_isr
+from minikafka.replication.waiters import wait_for_commits
 from minikafka_core.records import Record, build_batch
 
 log = logging.getLogger("minikafka.coordinator.transaction")
@@ -412,10 +413,7 @@ class TransactionCoordinatorRuntime:
                 COORDINATOR_NOT_AVAILABLE (not replicated in time; the client retries).
         """
         deadline_ms = self.monotonic_ms() + self.config["offsets.commit.timeout.ms"]
-        error = await wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
-        if error != ErrorCode.NONE:
-            raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
-                             f"{TRANSACTION_STATE_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")
+        await wait_replicated(shard.partition, deadline_ms, _APPEND_ERRORS, f"{TRANSACTION_STATE_TOPIC}-{shard.index}")
 
     def _reload(self, shard: _Shard) -> None:
         """Memory may be ahead of the log: stop serving the shard and rebuild it from its log soon.
