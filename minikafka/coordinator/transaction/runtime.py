@@ -77,6 +77,7 @@ from minikafka.coordinator.runtime import (
 )
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.coordinator import TransactionCoordinator, TxnResult
+from minikafka.coordinator.transaction.records import TRANSACTION_STATE_TOPIC
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicRegistry
 from minikafka.replication.partition import Partition
@@ -85,7 +86,6 @@ from minikafka_core.records import Record, build_batch
 
 log = logging.getLogger("minikafka.coordinator.transaction")
 
-TRANSACTION_STATE_TOPIC = "__transaction_state"
 RELOAD_BACKOFF_S = 0.1  # after a failed write, before the shard is rebuilt from its log
 COMMIT_POLL_MS = 1000  # how often a marker task waiting for the high watermark checks the shard
 
