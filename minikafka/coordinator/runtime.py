@@ -310,22 +310,14 @@ class GroupCoordinatorRuntime:
             raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the broker is starting")
         if self.topics.get(OFFSETS_TOPIC) is not None:
             return
-        config = self.config
         configs = {
             "cleanup.policy": "compact",
-            "segment.bytes": str(config["offsets.topic.segment.bytes"]),
+            "segment.bytes": str(self.config["offsets.topic.segment.bytes"]),
         }
-        # Kafka 4.0 refuses to create the topic (and answers COORDINATOR_NOT_AVAILABLE)
-        # while fewer brokers than offsets.topic.replication.factor are registered;
-        # single-node setups configure 1. minikafka uses min(3, registered brokers).
-        replication_factor = min(config["offsets.topic.replication.factor"],
-                                 max(1, self.topics.num_brokers))
-        try:
-            await self.topic_admin.create_topic(OFFSETS_TOPIC, self.num_partitions, configs, replication_factor)
-        except KafkaError as exc:
-            if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
-                log.error("broker %s: cannot create %s: %s", self.node_id, OFFSETS_TOPIC, exc)
-                raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
+        replication_factor = internal_replication_factor(self.config["offsets.topic.replication.factor"],
+                                                         self.topics)
+        await create_internal_topic(self.topic_admin, OFFSETS_TOPIC, self.num_partitions, configs,
+                                    replication_factor, node_id=self.node_id)
         self._open_shards()
         for shard in self._shards.values():
             if shard.state is ShardState.LOADING:
@@ -382,7 +374,7 @@ class GroupCoordinatorRuntime:
         shard.state = ShardState.LOADING
         self._new_coordinators(shard)
         count = 0
-        for producer_id, key, value in self._committed_records(shard.partition):
+        for producer_id, key, value in read_log_entries(shard.partition):
             if key is None:  # a transaction marker: value says COMMIT (True) or ABORT
                 shard.coordinator.replay_end_transaction_marker(producer_id, value)
                 continue
@@ -404,29 +396,6 @@ class GroupCoordinatorRuntime:
             log.info("broker %s: loaded %d records of %s-%d (%d classic, %d consumer groups)",
                      self.node_id, count, OFFSETS_TOPIC, shard.index,
                      len(shard.coordinator.groups), len(shard.consumer_groups.groups))
-
-    @staticmethod
-    def _committed_records(partition):
-        """Yield the partition's log, in order, as ``(producer_id, key, value)``.
-
-        Up to the log end, as Kafka's loader: a new leader may hold records
-        above its high watermark that its followers have not fetched yet;
-        they are part of the log it leads from now on, and the next write
-        waits for the in-sync replicas to have them too.
-
-        A data record's ``producer_id`` is its batch's if the batch is
-        transactional, else -1. A COMMIT or ABORT marker is yielded as
-        ``(producer_id, None, commit)``; other control records are skipped.
-        """
-        offset = partition.log_start_offset
-        while offset < partition.log_end_offset:
-            data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True, isolation=FetchIsolation.LOG_END)
-            if not data:
-                return
-            for batch in read_batches(data):
-                if batch.last_offset >= offset:
-                    yield from _batch_entries(batch, offset)
-                offset = max(offset, batch.last_offset + 1)
 
     # -- what handlers call -----------------------------------------------------------
 
@@ -487,10 +456,7 @@ class GroupCoordinatorRuntime:
                 ``offsets.commit.timeout.ms``).
         """
         deadline_ms = self.monotonic_ms() + self.config["offsets.commit.timeout.ms"]
-        error = await wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
-        if error != ErrorCode.NONE:
-            raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
-                             f"{OFFSETS_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")
+        await wait_replicated(shard.partition, deadline_ms, _APPEND_ERRORS, f"{OFFSETS_TOPIC}-{shard.index}")
 
     async def execute_transactional(
             self, group_id: str, operation: Callable[[GroupCoordinator, ConsumerGroupCoordinator, int],
@@ -671,12 +637,8 @@ class GroupCoordinatorRuntime:
             self._poll_due_timers()
 
     def _seconds_to_next_deadline(self) -> float:
-        deadlines = [s.next_deadline_ms() for s in self._shards.values()
-                     if s.state is ShardState.ACTIVE]
-        deadlines = [d for d in deadlines if d is not None]
-        if not deadlines:
-            return math.inf
-        return max((min(deadlines) - self.now_ms()) / 1000, MIN_TIMER_SLEEP_S)
+        return seconds_until_earliest([s.next_deadline_ms() for s in self._shards.values()
+                                       if s.state is ShardState.ACTIVE], self.now_ms())
 
     def _poll_due_timers(self) -> None:
         now_ms = self.now_ms()
@@ -693,8 +655,90 @@ class GroupCoordinatorRuntime:
                     break  # logged and reloaded by _apply; the timers run again from the log
 
 
+def internal_replication_factor(configured: int, topics: TopicRegistry) -> int:
+    """The replication factor of an internal topic: the configured one, capped by the registered brokers.
+
+    Kafka 4.0 refuses to create the topic (and answers COORDINATOR_NOT_AVAILABLE)
+    while fewer brokers than the configured factor are registered; single-node
+    setups configure 1. minikafka uses min(configured, registered brokers).
+    """
+    return min(configured, max(1, topics.num_brokers))
+
+
+async def create_internal_topic(topic_admin: TopicCreator, name: str, num_partitions: int, configs: dict,
+                                replication_factor: int, *, node_id: int) -> None:
+    """Create a coordinator's topic (``__consumer_offsets``, ``__transaction_state``) through the controller.
+
+    A topic that already exists (another broker created it first) is fine.
+
+    Raises:
+        KafkaError: COORDINATOR_NOT_AVAILABLE if the topic cannot be created.
+    """
+    try:
+        await topic_admin.create_topic(name, num_partitions, configs, replication_factor)
+    except KafkaError as exc:
+        if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
+            log.error("broker %s: cannot create %s: %s", node_id, name, exc)
+            raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
+
+
+async def wait_replicated(partition: Partition, deadline_ms: float, errors: Mapping[ErrorCode, ErrorCode],
+                          name: str) -> None:
+    """Wait until the in-sync replicas have the partition's whole log (a coordinator's acks=all).
+
+    Args:
+        deadline_ms: on the monotonic clock.
+        errors: how the wait's error maps to the client's (default
+            COORDINATOR_NOT_AVAILABLE).
+        name: the partition, for the error message.
+
+    Raises:
+        KafkaError: the mapped error of a wait that failed or timed out.
+    """
+    error = await wait_for_isr(partition, partition.log_end_offset, deadline_ms)
+    if error != ErrorCode.NONE:
+        raise KafkaError(errors.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
+                         f"{name} not replicated: {ErrorCode(error).name}")
+
+
+def seconds_until_earliest(deadlines_ms, now_ms: int) -> float:
+    """How long a timer task sleeps: until the earliest deadline (None ones ignored).
+
+    ``math.inf`` without deadlines; never less than ``MIN_TIMER_SLEEP_S``,
+    so a deadline in the past that is not cleared does not spin the loop.
+    """
+    deadlines_ms = [d for d in deadlines_ms if d is not None]
+    if not deadlines_ms:
+        return math.inf
+    return max((min(deadlines_ms) - now_ms) / 1000, MIN_TIMER_SLEEP_S)
+
+
+def read_log_entries(partition: Partition):
+    """Yield a coordinator partition's log, in order, as ``(producer_id, key, value)``.
+
+    How both coordinator runtimes load a partition they now lead. Up to the
+    log end, as Kafka's loader: a new leader may hold records above its high
+    watermark that its followers have not fetched yet; they are part of the
+    log it leads from now on, and the next write waits for the in-sync
+    replicas to have them too.
+
+    A data record's ``producer_id`` is its batch's if the batch is
+    transactional, else -1. A COMMIT or ABORT marker is yielded as
+    ``(producer_id, None, commit)``; other control records are skipped.
+    """
+    offset = partition.log_start_offset
+    while offset < partition.log_end_offset:
+        data = partition.read(offset, LOAD_READ_BYTES, min_one_batch=True, isolation=FetchIsolation.LOG_END)
+        if not data:
+            return
+        for batch in read_batches(data):
+            if batch.last_offset >= offset:
+                yield from _batch_entries(batch, offset)
+            offset = max(offset, batch.last_offset + 1)
+
+
 def _batch_entries(batch, from_offset: int):
-    """``_committed_records``'s entries of one batch (records below ``from_offset`` skipped)."""
+    """``read_log_entries``'s entries of one batch (records below ``from_offset`` skipped)."""
     if batch.is_control:
         for control in batch.control_records:
             if control.type in (ControlRecordType.COMMIT, ControlRecordType.ABORT):

@@ -48,6 +48,9 @@ Record = tuple[bytes, "bytes | None"]
 TopicPartition = tuple[str, int]
 """A partition named by ``(topic, partition_index)``."""
 
+TRANSACTION_STATE_TOPIC = "__transaction_state"
+"""The compacted internal topic these records live in."""
+
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
 

@@ -59,29 +59,33 @@ other request observes the coordinator's memory ahead of its log.
 
 from __future__ import annotations
 
-import enum
 import logging
-import math
 from typing import Callable, Mapping, Protocol
 
 import trio
 
 from minikafka.config import BrokerConfig
 from minikafka.coordinator.group_partition import partition_for
+from minikafka.coordinator.runtime import (
+    ShardState,
+    TopicCreator,
+    create_internal_topic,
+    internal_replication_factor,
+    read_log_entries,
+    seconds_until_earliest,
+    wait_replicated,
+)
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.coordinator import TransactionCoordinator, TxnResult
+from minikafka.coordinator.transaction.records import TRANSACTION_STATE_TOPIC
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.metadata.topics import TopicInfo, TopicRegistry
+from minikafka.metadata.topics import TopicRegistry
 from minikafka.replication.partition import Partition
-from minikafka.replication.waiters import wait_for_commits, wait_for_isr
-from minikafka.storage.unified_log import FetchIsolation
-from minikafka_core.records import Record, build_batch, read_batches
+from minikafka.replication.waiters import wait_for_commits
+from minikafka_core.records import Record, build_batch
 
 log = logging.getLogger("minikafka.coordinator.transaction")
 
-TRANSACTION_STATE_TOPIC = "__transaction_state"
-LOAD_READ_BYTES = 1024 * 1024  # how much of the log one replay step reads
-MIN_TIMER_SLEEP_S = 0.001
 RELOAD_BACKOFF_S = 0.1  # after a failed write, before the shard is rebuilt from its log
 COMMIT_POLL_MS = 1000  # how often a marker task waiting for the high watermark checks the shard
 
@@ -99,13 +103,6 @@ _APPEND_ERRORS = {
 }
 
 
-class TopicCreator(Protocol):
-    """Creates a topic through the controller (the ``Broker``)."""
-
-    async def create_topic(self, name: str, num_partitions: int, configs: dict,
-                           replication_factor: int = -1) -> TopicInfo: ...
-
-
 class ProducerIds(Protocol):
     """Fresh producer ids, unique in the cluster (the broker's ``ProducerIdManager``)."""
 
@@ -116,13 +113,6 @@ class MarkerWriter(Protocol):
     """Writes one transaction's markers (``markers.TransactionMarkerChannel``)."""
 
     async def write_markers(self, marker, is_current: Callable[[], bool]) -> bool: ...
-
-
-class ShardState(enum.Enum):
-    """Where a shard is in its life."""
-
-    LOADING = "Loading"
-    ACTIVE = "Active"
 
 
 class _Shard:
@@ -205,21 +195,16 @@ class TransactionCoordinatorRuntime:
             raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the broker is starting")
         if self.topics.get(TRANSACTION_STATE_TOPIC) is not None:
             return
-        replication_factor = min(self.config["transaction.state.log.replication.factor"],
-                                 max(1, self.topics.num_brokers))
+        replication_factor = internal_replication_factor(
+            self.config["transaction.state.log.replication.factor"], self.topics)
         configs = {
             "cleanup.policy": "compact",
             "segment.bytes": str(self.config["transaction.state.log.segment.bytes"]),
             "min.insync.replicas": str(min(self.config["transaction.state.log.min.isr"], replication_factor)),
             "unclean.leader.election.enable": "false",
         }
-        try:
-            await self.topic_admin.create_topic(TRANSACTION_STATE_TOPIC, self.num_partitions, configs,
-                                                replication_factor)
-        except KafkaError as exc:
-            if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
-                log.error("broker %s: cannot create %s: %s", self.node_id, TRANSACTION_STATE_TOPIC, exc)
-                raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, str(exc)) from None
+        await create_internal_topic(self.topic_admin, TRANSACTION_STATE_TOPIC, self.num_partitions, configs,
+                                    replication_factor, node_id=self.node_id)
         self.on_metadata()
 
     def on_metadata(self) -> None:
@@ -267,7 +252,9 @@ class TransactionCoordinatorRuntime:
         shard.coordinator_epoch = shard.partition.leader_epoch
         shard.coordinator = TransactionCoordinator(self.txn_config, shard.index, shard.coordinator_epoch)
         count = 0
-        for key, value in self._log_records(shard.partition):
+        for _, key, value in read_log_entries(shard.partition):
+            if key is None:  # a control record: this log has no transactions of its own
+                continue
             try:
                 shard.coordinator.replay(key, value)
                 count += 1
@@ -279,23 +266,6 @@ class TransactionCoordinatorRuntime:
                  self.node_id, TRANSACTION_STATE_TOPIC, shard.index, shard.coordinator_epoch, count)
         self._apply_in_background(shard, result)
         self._timers_changed.set()
-
-    @staticmethod
-    def _log_records(partition: Partition):
-        """Yield ``(key, value)`` of every data record up to the log end."""
-        offset = partition.log_start_offset
-        while offset < partition.log_end_offset:
-            # Past the high watermark: the log end, as a follower reads (the
-            # partition's own read stops at the high watermark).
-            data = partition.log.read(offset, LOAD_READ_BYTES, FetchIsolation.LOG_END, min_one_batch=True)
-            if not data:
-                return
-            for batch in read_batches(bytes(data)):
-                if not batch.is_control:
-                    for record in batch.records:
-                        if record.key is not None and record.offset >= offset:
-                            yield record.key, record.value
-                offset = max(offset, batch.last_offset + 1)
 
     # -- what handlers call -----------------------------------------------------------
 
@@ -443,10 +413,7 @@ class TransactionCoordinatorRuntime:
                 COORDINATOR_NOT_AVAILABLE (not replicated in time; the client retries).
         """
         deadline_ms = self.monotonic_ms() + self.config["offsets.commit.timeout.ms"]
-        error = await wait_for_isr(shard.partition, shard.partition.log_end_offset, deadline_ms)
-        if error != ErrorCode.NONE:
-            raise KafkaError(_APPEND_ERRORS.get(error, ErrorCode.COORDINATOR_NOT_AVAILABLE),
-                             f"{TRANSACTION_STATE_TOPIC}-{shard.index} not replicated: {ErrorCode(error).name}")
+        await wait_replicated(shard.partition, deadline_ms, _APPEND_ERRORS, f"{TRANSACTION_STATE_TOPIC}-{shard.index}")
 
     def _reload(self, shard: _Shard) -> None:
         """Memory may be ahead of the log: stop serving the shard and rebuild it from its log soon.
@@ -505,12 +472,8 @@ class TransactionCoordinatorRuntime:
             self._poll_due_timers()
 
     def _seconds_to_next_deadline(self) -> float:
-        deadlines = [s.coordinator.next_deadline_ms() for s in self._shards.values()
-                     if s.state is ShardState.ACTIVE]
-        deadlines = [d for d in deadlines if d is not None]
-        if not deadlines:
-            return math.inf
-        return max((min(deadlines) - self.now_ms()) / 1000, MIN_TIMER_SLEEP_S)
+        return seconds_until_earliest([s.coordinator.next_deadline_ms() for s in self._shards.values()
+                                       if s.state is ShardState.ACTIVE], self.now_ms())
 
     def _poll_due_timers(self) -> None:
         now_ms = self.now_ms()

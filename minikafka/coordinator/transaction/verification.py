@@ -39,13 +39,13 @@ import logging
 from typing import Callable, Protocol
 
 from minikafka.coordinator.transaction.markers import BrokerClient, BrokerUnreachable
+from minikafka.coordinator.transaction.records import TRANSACTION_STATE_TOPIC
 from minikafka.errors import ErrorCode
 from minikafka.metadata.image import MetadataImage
 
 log = logging.getLogger("minikafka.coordinator.transaction.verification")
 
 ADD_PARTITIONS_TO_TXN_KEY, VERIFY_VERSION = 24, 5
-TRANSACTION_STATE_TOPIC = "__transaction_state"
 VERIFY_TIMEOUT_S = 10.0  # then NETWORK_EXCEPTION: the producer retries well within its own timeout
 
 TopicPartition = tuple[str, int]
