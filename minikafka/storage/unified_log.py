@@ -132,8 +132,7 @@ class UnifiedLog:
         self.producer_state = producer_state
         self.epoch_cache = LeaderEpochCache.load(self._epoch_cache_path)
         self._rebuild_producer_state(now_ms, txn_index_from=log.txn_index_recovery_offset)
-        self._high_watermark = log.log_start_offset
-        self.producer_state.on_high_watermark_updated(self._high_watermark)
+        self._set_high_watermark(log.log_start_offset)
         if high_watermark is not None:
             self.update_high_watermark(high_watermark)
         log.max_cleanable_offset = lambda: self.last_stable_offset
