@@ -195,8 +195,12 @@ def _read_for_consumer(partition, fetch_partition, limit: int, min_one_batch: bo
 
 
 def _aborted_transactions(partition, fetch_offset: int, records) -> list[dict]:
-    """The aborted transactions a READ_COMMITTED read overlaps (see the module docstring)."""
-    if len(records) == 0:
+    """The aborted transactions a READ_COMMITTED read overlaps (see the module docstring).
+
+    Most partitions have none: the index is asked first up to the log end, so
+    that the batches' headers are walked only when one may be in the read.
+    """
+    if len(records) == 0 or not partition.aborted_transactions(fetch_offset, partition.log_end_offset):
         return []
     upper_bound = _end_offset(records) if isinstance(records, (bytes, memoryview)) else None
     if upper_bound is None:  # a zero-copy region: its batches are not looked at

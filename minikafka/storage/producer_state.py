@@ -612,6 +612,8 @@ class ProducerStateManager:
 
     def first_unstable_offset(self) -> int | None:
         """The first offset of the earliest ongoing or unreplicated transaction, or None."""
+        if not self.ongoing_txns and not self.unreplicated_txns:
+            return None  # the common case, asked on every fetch: no transaction here
         firsts = list(self.ongoing_txns.values())
         firsts += [txn.first_offset for txn in self.unreplicated_txns]
         return min(firsts, default=None)

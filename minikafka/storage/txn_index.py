@@ -138,15 +138,7 @@ class TransactionIndex:
         self.delete()
 
     def _rewrite(self) -> None:
-        if not self.entries:
-            self.delete()
-            return
-        tmp = self.path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(b"".join(txn.encode() for txn in self.entries))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_transaction_index(self.path, self.entries)
         self._dirty = False
 
     def collect_aborted_txns(self, fetch_offset: int, upper_bound_offset: int) -> tuple[list[AbortedTxn], bool]:

@@ -132,8 +132,7 @@ class UnifiedLog:
         self.producer_state = producer_state
         self.epoch_cache = LeaderEpochCache.load(self._epoch_cache_path)
         self._rebuild_producer_state(now_ms, txn_index_from=log.txn_index_recovery_offset)
-        self._high_watermark = log.log_start_offset
-        self.producer_state.on_high_watermark_updated(self._high_watermark)
+        self._set_high_watermark(log.log_start_offset)
         if high_watermark is not None:
             self.update_high_watermark(high_watermark)
         log.max_cleanable_offset = lambda: self.last_stable_offset
@@ -506,15 +505,16 @@ class UnifiedLog:
                 shutdown, a finished swap).
         """
         log = self.local_log
-        segment_of_batch = {}
+        current_segment = None  # the segment of the batch being replayed
 
         def batches_from(offset: int):
+            nonlocal current_segment
             for segment, info in log.batches_with_segments(offset):
-                segment_of_batch["current"] = segment
+                current_segment = segment
                 yield info
 
         def control_of(info):
-            return control_record_of(segment_of_batch["current"].read_batch(info), info)
+            return control_record_of(current_segment.read_batch(info), info)
 
         self.producer_state.recover(log.dir, log.log_start_offset, log.log_end_offset, batches_from, now_ms,
                                     max_snapshot_offset=txn_index_from, control_of=control_of,
