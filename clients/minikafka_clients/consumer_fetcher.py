@@ -199,7 +199,7 @@ def partition_records(topic: str, index: int, position: int, partition_response,
     aborted_producer_ids: set[int] = set()
     out = []
     for batch in record_codec.read_batches(partition_response.records):
-        if read_committed and batch.producer_id >= 0:
+        if read_committed and batch.is_transactional:  # markers are transactional batches too
             while aborted and aborted[0][0] <= batch.last_offset:
                 aborted_producer_ids.add(aborted.pop(0)[1])
             if batch.is_control and _is_abort_marker(batch):

@@ -159,12 +159,15 @@ async def find_coordinator(cluster: Cluster, key: str, key_type: int = GROUP_KEY
     return Coordinator(answer.node_id, answer.host, answer.port)
 
 
-async def _coordinator_request(cluster: Cluster, group_id: str, api_key: int, body: dict,
-                               error_of) -> tuple[Coordinator, object]:
-    """Send ``body`` to the group's coordinator, retrying while it moves or loads.
+async def coordinator_request(cluster: Cluster, key: str, api_key: int, body: dict,
+                              error_of, key_type: int = GROUP_KEY_TYPE
+                              ) -> tuple[Coordinator, object]:
+    """Send ``body`` to the coordinator of ``key``, retrying while it moves or loads.
 
     Args:
+        key: a group id, or a transactional id with ``TRANSACTION_KEY_TYPE``.
         error_of: ``response -> error code`` (where each API keeps it).
+        key_type: FindCoordinator's key type (group by default).
 
     Returns:
         ``(coordinator, response)``; the caller checks the other errors.
@@ -174,7 +177,7 @@ async def _coordinator_request(cluster: Cluster, group_id: str, api_key: int, bo
         if attempt:
             await trio.sleep(_RETRY_BACKOFF_S * attempt)
         try:
-            coordinator = await find_coordinator(cluster, group_id)
+            coordinator = await find_coordinator(cluster, key, key_type)
         except KafkaError as exc:
             if exc.code not in _RETRIABLE:
                 raise
@@ -185,7 +188,8 @@ async def _coordinator_request(cluster: Cluster, group_id: str, api_key: int, bo
         code = error_of(response)
         if code not in _RETRIABLE:
             return coordinator, response
-    raise KafkaError(ErrorCode(code), f"no coordinator of group '{group_id}' answered "
+    kind = "group" if key_type == GROUP_KEY_TYPE else "transactional id"
+    raise KafkaError(ErrorCode(code), f"no coordinator of {kind} '{key}' answered "
                                       f"after {_RETRIES} attempts")
 
 
@@ -215,7 +219,7 @@ async def list_groups(cluster: Cluster, states: list[str] | None = None) -> list
 async def describe_group(cluster: Cluster, group_id: str) -> GroupDescription:
     """State, assignor and members of one group (state ``Dead``: no such group)."""
     body = {"groups": [group_id], "include_authorized_operations": False}
-    coordinator, response = await _coordinator_request(
+    coordinator, response = await coordinator_request(
         cluster, group_id, DESCRIBE_GROUPS, body, lambda r: r.groups[0].error_code)
     group = response.groups[0]
     if group.error_code == ErrorCode.GROUP_ID_NOT_FOUND or group.group_state == "Dead":
@@ -241,7 +245,7 @@ async def _describe_consumer_group(cluster: Cluster, group_id: str) -> GroupDesc
     """A KIP-848 consumer-protocol group by ConsumerGroupDescribe, or None if there is none."""
     body = {"group_ids": [group_id], "include_authorized_operations": False}
     try:
-        coordinator, response = await _coordinator_request(
+        coordinator, response = await coordinator_request(
             cluster, group_id, CONSUMER_GROUP_DESCRIBE, body, lambda r: r.groups[0].error_code)
     except KafkaError as exc:
         if exc.code == ErrorCode.UNSUPPORTED_VERSION:
@@ -276,7 +280,7 @@ async def delete_groups(cluster: Cluster, group_ids: list[str]) -> None:
             (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, ...).
     """
     for group_id in group_ids:
-        _, response = await _coordinator_request(
+        _, response = await coordinator_request(
             cluster, group_id, DELETE_GROUPS, {"groups_names": [group_id]},
             lambda r: r.results[0].error_code)
         code = response.results[0].error_code
@@ -311,7 +315,7 @@ async def fetch_offsets(cluster: Cluster, group_id: str,
         "groups": [{"group_id": group_id, "topics": topics}],  # v8+ (KIP-709)
         "require_stable": require_stable,
     }
-    _, response = await _coordinator_request(cluster, group_id, OFFSET_FETCH, body,
+    _, response = await coordinator_request(cluster, group_id, OFFSET_FETCH, body,
                                              _offset_fetch_error)
     check(_offset_fetch_error(response), f"fetching the offsets of group '{group_id}'")
     group_topics = response.groups[0].topics if response.groups else response.topics
@@ -353,7 +357,7 @@ async def commit_offsets(cluster: Cluster, group_id: str, offsets: dict[TopicPar
         "member_id": member_id, "group_instance_id": group_instance_id,
         "topics": [{"name": t, "partitions": ps} for t, ps in by_topic.items()],
     }
-    _, response = await _coordinator_request(cluster, group_id, OFFSET_COMMIT, body,
+    _, response = await coordinator_request(cluster, group_id, OFFSET_COMMIT, body,
                                              _first_commit_error)
     for topic in response.topics:
         for p in topic.partitions:

@@ -372,7 +372,8 @@ class TransactionManager:
 
     def maybe_add_partition(self, topic_partition: TopicPartition) -> None:
         """A record went to ``topic_partition``: note it for AddPartitionsToTxn if it is new."""
-        if topic_partition not in self.partitions_in_transaction | self.pending_partitions:
+        if (topic_partition not in self.partitions_in_transaction
+                and topic_partition not in self.pending_partitions):  # no set built per record
             self.new_partitions.add(topic_partition)
 
     # -- the sender's questions and reports ----------------------------------------------

@@ -36,19 +36,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-import trio
-
 from minikafka.errors import ErrorCode, KafkaError
 
 from .admin import check
 from .cluster import Cluster
-from .groups import TRANSACTION_KEY_TYPE, find_coordinator
+from .groups import TRANSACTION_KEY_TYPE, coordinator_request
 
 DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS, WRITE_TXN_MARKERS = 61, 65, 66, 27
-_COORDINATOR_RETRIABLE = frozenset({ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE,
-                                    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS})
-_RETRIES = 10
-_RETRY_BACKOFF_S = 0.1
 
 TopicPartition = tuple[str, int]
 
@@ -127,31 +121,16 @@ async def describe_transactions(cluster: Cluster, transactional_ids: Iterable[st
 
 
 async def _describe_one(cluster: Cluster, transactional_id: str) -> TransactionDescription:
-    code = ErrorCode.COORDINATOR_NOT_AVAILABLE
-    for attempt in range(_RETRIES):
-        if attempt:
-            await trio.sleep(_RETRY_BACKOFF_S * attempt)
-        try:
-            coordinator = await find_coordinator(cluster, transactional_id, TRANSACTION_KEY_TYPE)
-        except KafkaError as exc:
-            if exc.code not in _COORDINATOR_RETRIABLE:
-                raise
-            code = exc.code
-            continue
-        connection = await cluster.connection_to_address(coordinator.host, coordinator.port)
-        response = await cluster.request(connection, DESCRIBE_TRANSACTIONS,
-                                         {"transactional_ids": [transactional_id]})
-        state = response.transaction_states[0]
-        code = state.error_code
-        if code not in _COORDINATOR_RETRIABLE:
-            check(code, f"describing transactional id '{transactional_id}'")
-            return TransactionDescription(
-                coordinator.node_id, state.transaction_state, state.producer_id,
-                state.producer_epoch, state.transaction_timeout_ms,
-                state.transaction_start_time_ms if state.transaction_start_time_ms >= 0 else None,
-                frozenset((t.topic, p) for t in state.topics for p in t.partitions))
-    raise KafkaError(ErrorCode(code), f"no coordinator of transactional id '{transactional_id}' "
-                                      f"answered after {_RETRIES} attempts")
+    coordinator, response = await coordinator_request(
+        cluster, transactional_id, DESCRIBE_TRANSACTIONS, {"transactional_ids": [transactional_id]},
+        lambda r: r.transaction_states[0].error_code, TRANSACTION_KEY_TYPE)
+    state = response.transaction_states[0]
+    check(state.error_code, f"describing transactional id '{transactional_id}'")
+    return TransactionDescription(
+        coordinator.node_id, state.transaction_state, state.producer_id,
+        state.producer_epoch, state.transaction_timeout_ms,
+        state.transaction_start_time_ms if state.transaction_start_time_ms >= 0 else None,
+        frozenset((t.topic, p) for t in state.topics for p in t.partitions))
 
 
 # -- the partitions' view -------------------------------------------------------------

@@ -43,6 +43,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from minikafka.config import parse_properties
+
 ACTIONS = ["list", "describe", "describe-producers", "abort", "find-hanging"]
 DEFAULT_MAX_TRANSACTION_TIMEOUT_MIN = 15
 
@@ -125,17 +127,12 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def read_properties(path: str | None) -> dict[str, str]:
-    """``key=value`` lines of a Java properties file (``#`` and ``!`` comments)."""
+    """The settings of a Java properties file (``--command-config``), parsed as
+    the broker parses its own (``minikafka.config.parse_properties``)."""
     if path is None:
         return {}
-    settings = {}
     with open(path, encoding="utf-8") as file:
-        for line in file:
-            line = line.strip()
-            if line and line[0] not in "#!":
-                key, _, value = line.partition("=")
-                settings[key.strip()] = value.strip()
-    return settings
+        return parse_properties(file.read())
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:

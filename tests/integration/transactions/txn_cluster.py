@@ -15,10 +15,9 @@ import trio
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.protocol.messages import DESCRIBE_TRANSACTIONS_REQUEST, FIND_COORDINATOR_REQUEST
+from minikafka.protocol.messages import DESCRIBE_TRANSACTIONS_REQUEST
 from minikafka_clients import open_cluster
-
-TRANSACTION_KEY_TYPE = 1  # FindCoordinator key_type: 0 group, 1 transaction
+from minikafka_clients.groups import TRANSACTION_KEY_TYPE, find_coordinator
 
 CLUSTER_OVERRIDES = {
     "replica.lag.time.max.ms": 2000,
@@ -74,14 +73,13 @@ def transaction_coordinator(bootstrap: str, transactional_id: str, timeout_s: fl
         async with open_cluster(bootstrap, request_timeout_ms=5000) as cluster:
             with trio.fail_after(timeout_s):
                 while True:
-                    body = {"key": transactional_id, "key_type": TRANSACTION_KEY_TYPE,
-                            "coordinator_keys": [transactional_id]}
-                    response = await cluster.request(None, FIND_COORDINATOR_REQUEST.api_key, body)
-                    answer = response.coordinators[0] if response.coordinators else response
-                    if answer.error_code == 0:
-                        return answer.node_id
-                    if ErrorCode(answer.error_code) not in retriable:
-                        raise KafkaError(ErrorCode(answer.error_code), answer.error_message or "")
+                    try:
+                        coordinator = await find_coordinator(cluster, transactional_id,
+                                                             TRANSACTION_KEY_TYPE)
+                        return coordinator.node_id
+                    except KafkaError as exc:
+                        if exc.code not in retriable:
+                            raise
                     await trio.sleep(0.2)
 
     return trio.run(ask)
