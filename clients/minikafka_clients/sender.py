@@ -344,12 +344,15 @@ class Sender:
         if code == ErrorCode.MESSAGE_TOO_LARGE and batch.record_count > 1 and self.fatal_error is None:
             self._split(batch, now_ms)
             return
-        if self._can_retry(batch, code, now_ms):
+        # One draw of the jittered backoff: the batch is kept only if it can
+        # wait exactly this long and still go out before its delivery timeout.
+        backoff_ms = self.backoff.backoff_ms(batch.attempts - 1)
+        if self._can_retry(batch, code, now_ms, backoff_ms):
             if retry.needs_metadata_refresh(code):
                 self._want_metadata(batch.topic)
             if code == ErrorCode.UNKNOWN_PRODUCER_ID:
                 self.idempotence.bump_required = True  # the broker forgot us (KIP-360)
-            self.accumulator.reenqueue(batch, now_ms, self.backoff.backoff_ms(batch.attempts - 1))
+            self.accumulator.reenqueue(batch, now_ms, backoff_ms)
             self.record_retry_total += batch.record_count
             return
         if self.idempotence is not None:
@@ -368,11 +371,12 @@ class Sender:
             self.accumulator.reenqueue(piece, now_ms, 0)
         self.on_batch_done(batch)
 
-    def _can_retry(self, batch: ProducerBatch, code: ErrorCode, now_ms: int) -> bool:
+    def _can_retry(self, batch: ProducerBatch, code: ErrorCode, now_ms: int,
+                   backoff_ms: float) -> bool:
         if self.fatal_error is not None or batch.attempts > self.config.retries:
             return False
         deadline_ms = batch.created_ms + self.config.delivery_timeout_ms
-        if now_ms + self.backoff.backoff_ms(batch.attempts - 1) >= deadline_ms:
+        if now_ms + backoff_ms >= deadline_ms:
             return False
         if self.idempotence is not None:
             if code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER:
