@@ -1,0 +1,1 @@
+"""Client quotas, connection quotas and replication throttles (sans-I/O)."""
