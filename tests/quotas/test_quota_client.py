@@ -1,10 +1,9 @@
 """ClientQuotaManager: Kafka's throttle formula, request-time percentage, sensors shared by tags."""
 
-import math
 
 import pytest
 
-from minikafka.quotas.client import INACTIVE_SENSOR_EXPIRATION_MS, ClientQuotaManager, QuotaType
+from minikafka.quotas.client import DOUBLE_MAX_VALUE, INACTIVE_SENSOR_EXPIRATION_MS, ClientQuotaManager, QuotaType
 from minikafka.quotas.entity import (
     CONSUMER_BYTE_RATE,
     PRODUCER_BYTE_RATE,
@@ -26,7 +25,7 @@ def test_disabled_without_a_quota_of_its_type():
     assert not produce.enabled
     assert produce.record_and_get_throttle_ms(U, "c", 10**9, 0) == 0
     assert produce.client_metrics(0) == []
-    assert produce.max_value_in_window(U, "c", 0) == math.inf
+    assert produce.max_value_in_window(U, "c", 0) == DOUBLE_MAX_VALUE
     table.replace({make_entity(client_id=None): {PRODUCER_BYTE_RATE: 1}})
     assert produce.enabled
 
@@ -92,7 +91,8 @@ def test_unrecord_takes_a_fetch_back():
 def test_max_value_in_window_is_limit_times_all_but_one_window():
     _, fetch = manager(QuotaType.FETCH, {make_entity(client_id="c"): {CONSUMER_BYTE_RATE: 1000}}, 11, 2000)
     assert fetch.max_value_in_window(U, "c", 0) == 1000 * 10 * 2
-    assert fetch.max_value_in_window(U, "other", 0) == math.inf
+    assert fetch.max_value_in_window(U, "other", 0) == DOUBLE_MAX_VALUE
+    assert min(1024, int(fetch.max_value_in_window(U, "other", 0))) == 1024
 
 
 def test_throttle_time_metric_averages_the_throttles_given():
