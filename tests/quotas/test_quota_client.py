@@ -1,6 +1,5 @@
 """ClientQuotaManager: Kafka's throttle formula, request-time percentage, sensors shared by tags."""
 
-
 import pytest
 
 from minikafka.quotas.client import DOUBLE_MAX_VALUE, INACTIVE_SENSOR_EXPIRATION_MS, ClientQuotaManager, QuotaType
