@@ -122,6 +122,10 @@ def test_a_bad_entity_does_not_stop_the_others(h):
      "Proposed value for connection_creation_rate is too large for an INT."),
     ([("ip", None)], [op("connection_creation_rate", 1.25)],
      "connection_creation_rate cannot be a fractional value."),
+    ([("user", "a")], [op("producer_byte_rate", "fast")],
+     "Invalid value fast for configuration producer_byte_rate: Not a number of type LONG"),
+    ([("user", "a")], [op("request_percentage", None)],
+     "Invalid value None for configuration request_percentage: Not a number of type DOUBLE"),
     ([("user", "a")], [op("producer_byte_rate", 1), op("producer_byte_rate", 2)],
      "Duplicate quota key producer_byte_rate not updating quota for this entity "
      "ClientQuotaEntity(entries={user=a})"),
