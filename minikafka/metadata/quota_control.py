@@ -22,7 +22,8 @@ Which entities and keys are allowed (Kafka's ``QuotaConfig``)::
                                       controller_mutation_rate  double (partitions/s)
     ip                                connection_creation_rate  int    (connections/s)
 
-An alteration is checked entity by entity, in Kafka's order: the entity
+An alteration is checked entity by entity, in Kafka's order: no key twice
+and (for in-process callers; the wire carries doubles) numbers only, the entity
 (known types, no type twice, no empty name), the combination of types (ip
 alone; an ip name must be an address), then each value that is set: a key
 of that entity, greater than 0, and for integral keys no fraction and not
