@@ -122,7 +122,6 @@ FIRST_VERSION_WITH_TOPIC_IDS = 13
 READ_COMMITTED = 1
 FIRST_VERSION_WITH_REPLICA_STATE = 15
 CONSUMER_REPLICA_ID = -1
-ANONYMOUS_PRINCIPAL = "User:ANONYMOUS"
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
@@ -138,7 +137,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     wanted = _resolve(services, context.partitions, by_id)
     partitions = [p for _, _, _, p, _ in wanted if p is not None]
     zero_copy = getattr(ctx.connection, "zero_copy", False)
-    quotas = getattr(services, "quotas", None)
+    quotas = services.quotas
     fetch_quota = None  # a consumer's fetch quota, when one applies
     max_bytes = request.max_bytes
     if replica_id >= 0:
@@ -201,8 +200,8 @@ class _ConsumerFetchQuota:
         self.quota = quota
         self.ctx = ctx
         self.now_ms = now_ms
-        self.user = _user_name(getattr(ctx, "principal", ANONYMOUS_PRINCIPAL))
-        self.client_id = ctx.client_id or ""
+        self.user = ctx.quota_user
+        self.client_id = ctx.quota_client_id
 
     def max_bytes(self) -> int:
         return int(self.quota.max_value_in_window(self.user, self.client_id, self.now_ms()))
@@ -214,11 +213,6 @@ class _ConsumerFetchQuota:
         if throttle_time_ms > 0:
             self.quota.unrecord(self.user, self.client_id, response_size, now_ms)
         return throttle_time_ms
-
-
-def _user_name(principal: str) -> str:
-    """The quota *user* of a principal: ``User:ANONYMOUS`` -> ``ANONYMOUS`` (Kafka's ``getName``)."""
-    return principal.partition(":")[2] or principal
 
 
 def _throttled_response(context, answers: list[tuple], throttle_time_ms: int, ctx: RequestContext) -> dict:
