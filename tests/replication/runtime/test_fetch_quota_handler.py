@@ -9,7 +9,6 @@ hold back a throttled partition while the leader quota is exceeded.
 
 from __future__ import annotations
 
-
 from minikafka.errors import ErrorCode
 from minikafka.testing import open_cluster
 from quota_fakes import ScriptedFetchQuota, ScriptedQuotas, ScriptedReplicationQuota, install
