@@ -22,7 +22,7 @@ Layers below them, bottom up:
 """
 
 from .accumulator import RecordMetadata
-from .admin import ConfigEntry, NewTopic
+from .admin import BROKER_RESOURCE, TOPIC_RESOURCE, ConfigEntry, ConfigSource, NewTopic
 from .admin_client import Admin, SyncAdmin
 from .client_quotas import (ClientQuotaAlteration, ClientQuotaEntity, ClientQuotaFilter,
                             ClientQuotaFilterComponent)
@@ -37,7 +37,7 @@ from .sync_producer import SyncProducer
 from .transaction_manager import IllegalStateError, TransactionAbortedError, TransactionState
 
 __all__ = [
-    "Admin", "ClientQuotaAlteration", "ClientQuotaEntity", "ClientQuotaFilter",
+    "BROKER_RESOURCE", "TOPIC_RESOURCE", "ConfigSource", "Admin", "ClientQuotaAlteration", "ClientQuotaEntity", "ClientQuotaFilter",
     "ClientQuotaFilterComponent", "Cluster", "ConfigEntry", "Connection", "Consumer", "ConsumerGroupMetadata",
     "ConsumerRecord", "IllegalStateError", "KafkaConnectionError", "NewTopic",
     "OffsetAndMetadata", "Producer", "RecordMetadata", "RequestTimedOut", "SyncAdmin",

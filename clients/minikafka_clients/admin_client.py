@@ -107,18 +107,23 @@ class Admin:
 
     # -- configs --------------------------------------------------------------
 
-    async def describe_configs(self, topic: str,
-                               keys: list[str] | None = None) -> dict[str, admin.ConfigEntry]:
-        """A topic's effective configs, ``{name: ConfigEntry}``."""
-        return await self._retry(admin.describe_configs, topic, keys)
+    async def describe_configs(self, name: str, keys: list[str] | None = None, *,
+                               resource_type: int = admin.TOPIC_RESOURCE,
+                               include_synonyms: bool = False) -> dict[str, admin.ConfigEntry]:
+        """A topic's (or, with ``resource_type=BROKER_RESOURCE``, a broker's: ``"1"``,
+        or ``""`` for the cluster-wide default) effective configs, ``{name: ConfigEntry}``."""
+        return await self._retry(admin.describe_configs, name, keys, resource_type=resource_type,
+                                 include_synonyms=include_synonyms)
 
-    async def incremental_alter_configs(self, topic: str, *,
+    async def incremental_alter_configs(self, name: str, *,
                                         set_configs: Mapping[str, str] | None = None,
                                         delete_configs: list[str] = (),
-                                        validate_only: bool = False) -> None:
-        """Set and/or delete topic config overrides (KIP-339), leaving the rest."""
-        await self._retry(admin.alter_configs, topic, set_configs=dict(set_configs or {}),
-                          delete_configs=list(delete_configs), validate_only=validate_only)
+                                        validate_only: bool = False,
+                                        resource_type: int = admin.TOPIC_RESOURCE) -> None:
+        """Set and/or delete config overrides (KIP-339) of a topic or broker, leaving the rest."""
+        await self._retry(admin.alter_configs, name, set_configs=dict(set_configs or {}),
+                          delete_configs=list(delete_configs), validate_only=validate_only,
+                          resource_type=resource_type)
 
     # -- consumer groups ------------------------------------------------------
 
