@@ -1,4 +1,4 @@
-"""The follower side of the replication throttle, in an in-process cluster.
+"""The follower side of the replication throttle, in an in-process cluster; the topic keys over the wire.
 
 A new replica added by a reassignment is out of sync; while its broker's
 follower replication quota is exceeded, its fetcher leaves the throttled
@@ -8,10 +8,14 @@ fetches again and records what arrives; once in sync it is never held back.
 
 from __future__ import annotations
 
+import pytest
 import trio
 
+from minikafka.config import ConfigSource
+from minikafka.errors import ErrorCode, KafkaError
 from minikafka.quotas.replication import ALL, UNLIMITED_RATE, ReplicationQuotaManager
-from minikafka.testing import open_cluster
+from minikafka.testing import bootstrap_servers, open_broker, open_cluster
+from minikafka_clients import Admin, NewTopic
 from replication_runtime_helpers import assert_ok, call, produce
 
 ALTER_PARTITION_REASSIGNMENTS = 45
@@ -76,3 +80,24 @@ async def test_an_out_of_sync_follower_is_held_back_while_over_the_follower_rate
         for _ in range(3):
             assert_ok(await produce(leader, "t", [VALUE]))  # acks=all: the follower must fetch them
         await cluster.wait_for(lambda: target.partition("t", 0).log_end_offset == 23, timeout_s=10)
+
+
+async def test_throttled_replicas_set_by_create_topics_and_incremental_alter_configs(tmp_path):
+    leader_key, follower_key = "leader.replication.throttled.replicas", "follower.replication.throttled.replicas"
+    async with open_broker(tmp_path) as broker:
+        leader, follower = broker.quotas.leader_replication, broker.quotas.follower_replication
+        async with Admin({"bootstrap.servers": bootstrap_servers(broker)}) as admin:
+            await admin.create_topics([NewTopic("t", 2, 1, {leader_key: f"1:{broker.node_id}"})])
+            described = await admin.describe_configs("t", [leader_key, follower_key])
+            assert (described[leader_key].value, described[leader_key].source) == (
+                f"1:{broker.node_id}", ConfigSource.TOPIC_CONFIG)
+            assert (described[follower_key].value, described[follower_key].source) == ("", ConfigSource.DEFAULT_CONFIG)
+            assert leader.throttled_topics() == {"t": frozenset({1})} and follower.throttled_topics() == {}
+
+            await admin.incremental_alter_configs("t", set_configs={follower_key: "*"}, delete_configs=[leader_key])
+            with trio.fail_after(5):
+                while leader.throttled_topics() or not follower.is_throttled("t", 0):
+                    await trio.sleep(0.01)
+            with pytest.raises(KafkaError) as error:
+                await admin.incremental_alter_configs("t", set_configs={leader_key: "0-1"})
+            assert error.value.code == ErrorCode.INVALID_CONFIG
