@@ -1,6 +1,8 @@
 """ClientQuotaManager: Kafka's throttle formula, request-time percentage, sensors shared by tags."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minikafka.quotas.client import DOUBLE_MAX_VALUE, INACTIVE_SENSOR_EXPIRATION_MS, ClientQuotaManager, QuotaType
 from minikafka.quotas.entity import (
@@ -131,3 +133,35 @@ def test_exempt_time_is_measured_apart():
     request.record_exempt(1_000_000_000, 0)
     assert request.exempt_request_time(0) == pytest.approx(10.0)
     assert request.client_metrics(0) == []
+
+
+# --- property: a recording lands on the sensor named by the tags resolved at that moment ----------
+
+_USERS, _CLIENTS = ["alice", "bob", None], ["c1", "c2", None]
+_entities = st.one_of(
+    st.builds(lambda u: make_entity(user=u), st.sampled_from(_USERS)),
+    st.builds(lambda c: make_entity(client_id=c), st.sampled_from(_CLIENTS)),
+    st.builds(lambda u, c: make_entity(user=u, client_id=c), st.sampled_from(_USERS), st.sampled_from(_CLIENTS)),
+)
+_tables = st.dictionaries(_entities, st.just({PRODUCER_BYTE_RATE: 100.0}), max_size=6)
+_records = st.tuples(st.sampled_from(["alice", "bob", "carol"]), st.sampled_from(["c1", "c2", "c3"]),
+                     st.integers(1, 1000))
+_steps = st.lists(st.one_of(_tables, _records), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_tables, _steps)
+def test_recordings_accumulate_on_the_sensor_of_their_tags(first_table, steps):
+    table, produce = manager(QuotaType.PRODUCE, first_table)
+    expected: dict[tuple[str, str], float] = {}
+    for step in steps:
+        if isinstance(step, dict):
+            table.replace(step)
+            continue
+        user, client_id, value = step
+        produce.record_and_get_throttle_ms(user, client_id, value, 0)
+        if produce.enabled:
+            tags = table.resolve(user, client_id, PRODUCER_BYTE_RATE).metric_tags
+            expected[tags] = expected.get(tags, 0) + value
+    measured = {(m.user, m.client_id): m.rate * 10 for m in produce.client_metrics(0)}
+    assert measured == pytest.approx(expected)
