@@ -122,6 +122,7 @@ from minikafka.replication.fetch_session import FetchSessionCache
 from minikafka.replication.partition import Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
+from minikafka.replication.throttles import ReplicationThrottles
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
                                       quorum_config)
 from minikafka.quotas.broker_quotas import CONFIG_DEFAULTS as QUOTA_CONFIG_DEFAULTS, BrokerQuotas
@@ -196,6 +197,7 @@ class Broker:
         self.lifecycle: BrokerLifecycleManager | None = None
         self.replicas: ReplicaManager | None = None
         self.quotas: BrokerQuotas | None = None
+        self.replication_throttles: ReplicationThrottles | None = None  # topic configs -> throttled replicas
         self.connection_gate: ConnectionGate | None = None
         self._quota_configs: dict = {}  # the dynamic quota configs last applied
         self._caught_up = trio.Event()  # set once the controller unfenced us: our image is current
@@ -260,6 +262,8 @@ class Broker:
             node_id=self.node_id, transactions=self.transactions,
             client=self._broker_client("txn-verifier"), image=self._metadata_image)
         self._build_quotas()
+        self.replication_throttles = ReplicationThrottles(
+            self.node_id, self.quotas.leader_replication, self.quotas.follower_replication)
         self.services = self._build_services()
         self._opened = True
 
@@ -310,7 +314,8 @@ class Broker:
     def _new_replica_fetcher(self, leader_id: int) -> ReplicaFetcher:
         """A ``ReplicaFetcher`` of the partitions this broker follows on ``leader_id``."""
         return ReplicaFetcher(leader_id, node_id=self.node_id, config=self.config, now_ms=self.now_ms,
-                              image=self._metadata_image, open_stream=self.network.open_stream)
+                              image=self._metadata_image, open_stream=self.network.open_stream,
+                              quota=self.quotas.follower_replication)
 
     def _metadata_image(self) -> MetadataImage:
         """The committed metadata image (a new object after each snapshot load)."""
@@ -575,6 +580,7 @@ class Broker:
             self.topic_config_changed(name)
         self._apply_verification_config()
         self._apply_quota_configs()
+        self.replication_throttles.apply(image.configs)  # before the roles: new fetchers see them
         if self.caught_up:
             self._apply_roles(image)
 
