@@ -361,7 +361,7 @@ class Broker:
         if not listener:
             return None
         self.metrics_registry = MetricsRegistry()
-        self.metrics_registry.register(ClientQuotaCollector(getattr(self.services, "quotas", None),
+        self.metrics_registry.register(ClientQuotaCollector(self.services.quotas,
                                                             self.monotonic_ms))
         return await nursery.start(serve_metrics, listener, self.metrics_registry, self.network.open_listeners)
 

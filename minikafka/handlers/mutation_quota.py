@@ -60,20 +60,13 @@ class UnboundedQuota:
         return 0
 
 
-def quota_user(ctx: RequestContext) -> str:
-    """The quota *user*: the principal's name (``User:ANONYMOUS`` -> ``ANONYMOUS``)."""
-    principal = getattr(ctx, "principal", "User:ANONYMOUS")
-    return principal.split(":", 1)[1] if ":" in principal else principal
-
-
 def new_quota(services: BrokerServices, ctx: RequestContext, strict_since_version: int):
     """The quota of this request's user/client-id: strict from ``strict_since_version``."""
-    quotas = getattr(services, "quotas", None)
-    if quotas is None:
+    if services.quotas is None or not services.quotas.controller_mutation.enabled:
         return UnboundedQuota()
     strict = ctx.api_version >= strict_since_version
-    return quotas.controller_mutation.new_quota(quota_user(ctx), ctx.client_id or "", strict,
-                                                services.clock.monotonic_ms())
+    return services.quotas.controller_mutation.new_quota(ctx.quota_user, ctx.quota_client_id, strict,
+                                                         services.clock.monotonic_ms())
 
 
 def record(quota, partitions: int) -> None:
@@ -88,6 +81,6 @@ def throttle_time_ms(services: BrokerServices, ctx: RequestContext, quota) -> in
     if isinstance(quota, UnboundedQuota):
         return 0
     throttle_ms = int(quota.throttle_time_ms(services.clock.monotonic_ms()))
-    if throttle_ms > 0 and hasattr(ctx, "throttle_time_ms"):
+    if throttle_ms > 0:
         ctx.throttle_time_ms = max(ctx.throttle_time_ms, throttle_ms)
     return throttle_ms
