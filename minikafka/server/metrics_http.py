@@ -73,7 +73,7 @@ class MetricsRegistry:
         self._registry.register(collector)
 
     def render(self) -> bytes:
-        """Every collector's metrics in the text exposition format (version 0.0.4)."""
+        """Every collector's metrics in Prometheus' text exposition format."""
         return generate_latest(self._registry)
 
 
