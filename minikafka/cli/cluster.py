@@ -204,8 +204,9 @@ def print_banner(state: dict, data_dir: Path, health_line: str) -> None:
           f"(supervisor pid {state['supervisor_pid']}, control port {state['control_port']}, "
           f"{describe_mode(state)})")
     for broker in state["brokers"]:
+        metrics = f", metrics {metrics_url(broker['metrics_port'])}" if broker.get("metrics_port") else ""
         print(f"  broker {broker['node_id']}: 127.0.0.1:{broker['client_port']} "
-              f"(controller port {broker['controller_port']}, pid {broker['pid']}, log {broker['log']})")
+              f"(controller port {broker['controller_port']}, pid {broker['pid']}{metrics}, log {broker['log']})")
     print(f"bootstrap.servers={state['bootstrap']}")
     print(f"health: {health_line}", flush=True)
 
