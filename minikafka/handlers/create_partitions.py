@@ -50,7 +50,7 @@ async def _create_partitions(services: BrokerServices, topic, validate_only: boo
     info = services.metadata.validate_new_partition_count(topic.name, topic.count)
     if topic.assignments is not None:
         _check_assignments(services, topic, topic.count - info.num_partitions, info.replication_factor)
-    mutation_quota.record(quota, topic.count - info.num_partitions)
+    mutation_quota.record(services, quota, topic.count - info.num_partitions)
     if not validate_only:
         await services.topic_admin.add_partitions(topic.name, topic.count)
 

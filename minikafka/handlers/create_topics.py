@@ -62,7 +62,7 @@ async def _create_one(services: BrokerServices, topic, validate_only: bool, quot
     configs = {config.name: config.value for config in topic.configs}
     num_partitions, replication_factor, configs = services.metadata.validate_new_topic(
         topic.name, num_partitions, configs, replication_factor)
-    mutation_quota.record(quota, num_partitions)
+    mutation_quota.record(services, quota, num_partitions)
     topic_id = ZERO_UUID
     if not validate_only:
         topic_id = (await services.topic_admin.create_topic(topic.name, num_partitions, configs, replication_factor)).topic_id

@@ -44,7 +44,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
             name, topic_id = _resolve(services, name, topic_id, names, ids)
             if not services.config["delete.topic.enable"]:
                 raise KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
-            mutation_quota.record(quota, services.metadata.require(name).num_partitions)
+            mutation_quota.record(services, quota, services.metadata.require(name).num_partitions)
             await services.topic_admin.delete_topic(name)
             responses.append(_result(name, topic_id, ErrorCode.NONE, None))
         except KafkaError as exc:

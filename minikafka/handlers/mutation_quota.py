@@ -40,47 +40,53 @@ its rate).
 
 from __future__ import annotations
 
-from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
-
-THROTTLING_MESSAGE = "The throttling quota has been exceeded."
-
-
-class UnboundedQuota:
-    """No quota at all (Kafka's ``UnboundedControllerMutationQuota``): quotas not built."""
-
-    def is_exceeded(self) -> bool:
-        return False
-
-    def record(self, partitions: int) -> None:
-        pass
-
-    def throttle_time_ms(self, now_ms: float | None = None) -> int:
-        return 0
+from minikafka.quotas.controller_mutation import UNBOUNDED_CONTROLLER_MUTATION_QUOTA, ControllerMutationQuota
 
 
-def new_quota(services: BrokerServices, ctx: RequestContext, strict_since_version: int):
-    """The quota of this request's user/client-id: strict from ``strict_since_version``."""
+def _now_ms(services: BrokerServices) -> int:
+    return int(services.clock.monotonic_ms())  # the clock every quota manager records with
+
+
+def new_quota(services: BrokerServices, ctx: RequestContext, strict_since_version: int) -> ControllerMutationQuota:
+    """This request's quota (Kafka's ``newQuotaFor``): strict from ``strict_since_version``.
+
+    Unbounded (records nothing, never throttles) when the client has no
+    ``controller_mutation_rate`` or the broker has no quota managers.
+    """
     if services.quotas is None or not services.quotas.controller_mutation.enabled:
-        return UnboundedQuota()
+        return UNBOUNDED_CONTROLLER_MUTATION_QUOTA
     strict = ctx.api_version >= strict_since_version
     return services.quotas.controller_mutation.new_quota(ctx.quota_user, ctx.quota_client_id, strict,
-                                                         services.clock.monotonic_ms())
+                                                         _now_ms(services))
 
 
-def record(quota, partitions: int) -> None:
-    """Take ``partitions`` tokens, or raise THROTTLING_QUOTA_EXCEEDED (strict quota, empty bucket)."""
-    if quota.is_exceeded():  # a strict quota already refused a topic of this request
-        raise KafkaError(ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLING_MESSAGE)
-    quota.record(partitions)
+def record(services: BrokerServices, quota: ControllerMutationQuota, partitions: int) -> None:
+    """Take ``partitions`` tokens now.
+
+    Raises:
+        KafkaError: THROTTLING_QUOTA_EXCEEDED (a strict quota whose bucket
+            is already empty); the topic is answered with it and left alone.
+    """
+    if quota is not UNBOUNDED_CONTROLLER_MUTATION_QUOTA:
+        quota.record(partitions, _now_ms(services))
 
 
-def throttle_time_ms(services: BrokerServices, ctx: RequestContext, quota) -> int:
-    """The response's throttle time; also tells the connection to mute for it (KIP-219)."""
-    if isinstance(quota, UnboundedQuota):
+def throttle_time_ms(services: BrokerServices, ctx: RequestContext, quota: ControllerMutationQuota) -> int:
+    """The response's throttle time; the connection mutes for it (KIP-219).
+
+    Kafka's ``sendResponseMaybeThrottleWithControllerQuota``: what is left of
+    the quota's last throttle time, also recorded in the client's
+    ``throttle-time`` metric. The server takes the larger of this and the
+    request-time throttle.
+    """
+    if quota is UNBOUNDED_CONTROLLER_MUTATION_QUOTA:
         return 0
-    throttle_ms = int(quota.throttle_time_ms(services.clock.monotonic_ms()))
+    now_ms = _now_ms(services)
+    throttle_ms = quota.throttle_time_ms(now_ms)
     if throttle_ms > 0:
+        services.quotas.controller_mutation.record_throttle_time(ctx.quota_user, ctx.quota_client_id,
+                                                                 throttle_ms, now_ms)
         ctx.throttle_time_ms = max(ctx.throttle_time_ms, throttle_ms)
     return throttle_ms

@@ -79,15 +79,23 @@ class MetricsRegistry:
 
 # -- the client quota collector --------------------------------------------------
 
-# Kafka's QuotaType (the MBean's ``type=``) -> its per-client attributes.
-# Each pair is (the ClientMetric field, the MBean attribute, its description).
+# Kafka's QuotaType (the MBean's ``type=``) -> the quota manager (a field of
+# the broker's quota services) and its per-client attributes: (the
+# ClientMetric field, the MBean attribute, its description).
 QUOTA_METRICS = {
-    "Produce": (("rate", "byte-rate", "Produce bytes per second, per user/client-id"),
-                ("throttle_time_ms", "throttle-time", "Average produce throttle time in ms, per user/client-id")),
-    "Fetch": (("rate", "byte-rate", "Fetch bytes per second, per user/client-id"),
-              ("throttle_time_ms", "throttle-time", "Average fetch throttle time in ms, per user/client-id")),
-    "Request": (("rate", "request-time", "Request handler time in percent of one thread, per user/client-id"),
-                ("throttle_time_ms", "throttle-time", "Average request throttle time in ms, per user/client-id")),
+    "Produce": ("produce", (
+        ("rate", "byte-rate", "Produce bytes per second, per user/client-id"),
+        ("throttle_time_ms", "throttle-time", "Average produce throttle time in ms, per user/client-id"))),
+    "Fetch": ("fetch", (
+        ("rate", "byte-rate", "Fetch bytes per second, per user/client-id"),
+        ("throttle_time_ms", "throttle-time", "Average fetch throttle time in ms, per user/client-id"))),
+    "Request": ("request", (
+        ("rate", "request-time", "Request handler time in percent of one thread, per user/client-id"),
+        ("throttle_time_ms", "throttle-time", "Average request throttle time in ms, per user/client-id"))),
+    "ControllerMutation": ("controller_mutation", (
+        ("rate", "mutation-rate", "Partitions created or deleted per second, per user/client-id"),
+        ("throttle_time_ms", "throttle-time", "Average controller mutation throttle time in ms, "
+                                              "per user/client-id"))),
 }
 
 LABELS = ("user", "client_id")
@@ -105,10 +113,10 @@ def exporter_name(domain: str, mbean_type: str, attribute: str) -> str:
 
 
 class ClientQuotaCollector:
-    """Kafka's per-client quota metrics (``kafka.server:type=Produce|Fetch|Request``).
+    """Kafka's per-client quota metrics (``kafka.server:type=Produce|Fetch|Request|ControllerMutation``).
 
-    Reads ``client_metrics(now_ms)`` of the broker's produce, fetch and
-    request quota managers at each scrape. One sample per quota *sensor*:
+    Reads ``client_metrics(now_ms)`` of the broker's produce, fetch, request
+    and controller mutation quota managers at each scrape. One sample per quota *sensor*:
     clients that share a user-level quota share a sensor, so Kafka reports
     them as one entity, with the tags the quota callback gave the sensor
     (``user`` and ``client_id`` labels, empty where the quota does not
@@ -131,9 +139,8 @@ class ClientQuotaCollector:
         if self._quotas is None:
             return
         now_ms = self._now_ms()
-        for mbean_type, attributes in QUOTA_METRICS.items():
-            manager = getattr(self._quotas, mbean_type.lower())
-            clients = manager.client_metrics(now_ms)
+        for mbean_type, (manager, attributes) in QUOTA_METRICS.items():
+            clients = getattr(self._quotas, manager).client_metrics(now_ms)
             for field, attribute, documentation in attributes:
                 family = GaugeMetricFamily(exporter_name("kafka.server", mbean_type, attribute),
                                            documentation, labels=LABELS)

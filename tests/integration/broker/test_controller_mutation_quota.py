@@ -171,3 +171,11 @@ def test_confluent_kafka_old_create_topics_version_is_permissive(broker_thread):
         assert future.result(timeout=TIMEOUT_S) is None  # librdkafka speaks CreateTopics < v6
     for name in names:
         assert broker_thread.call(broker_thread.broker.topics.get, name).num_partitions == 3
+    # The quota did count the 9 partitions: the client was throttled, not refused.
+    (metric,) = [m for m in broker_thread.call(mutation_metrics, broker_thread.broker)
+                 if m.client_id == "librdkafka-admin"]
+    assert metric.rate > 0 and metric.throttle_time_ms > 0
+
+
+def mutation_metrics(broker):
+    return broker.services.quotas.controller_mutation.client_metrics(int(broker.monotonic_ms()))

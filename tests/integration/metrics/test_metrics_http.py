@@ -44,6 +44,7 @@ class Quotas:
         self.produce = Manager([Metric("ANONYMOUS", "app", 2048.0, 250.0)])
         self.fetch = Manager([Metric("alice", "", 10.5, 0.0)])
         self.request = Manager([])
+        self.controller_mutation = Manager([Metric("ANONYMOUS", "admin", 3.0, 1000.0)])
 
 
 def families(text: str) -> dict:
@@ -64,7 +65,8 @@ def test_the_quota_collector_reports_every_sensor_with_user_and_client_id_labels
     found = families(registry.render().decode())
     assert set(found) == {f"kafka_server_{t}_{a}" for t, a in (
         ("produce", "byte_rate"), ("produce", "throttle_time"), ("fetch", "byte_rate"),
-        ("fetch", "throttle_time"), ("request", "request_time"), ("request", "throttle_time"))}
+        ("fetch", "throttle_time"), ("request", "request_time"), ("request", "throttle_time"),
+        ("controllermutation", "mutation_rate"), ("controllermutation", "throttle_time"))}
     (sample,) = found["kafka_server_produce_throttle_time"].samples
     assert sample.labels == {"user": "ANONYMOUS", "client_id": "app"} and sample.value == 250.0
     (sample,) = found["kafka_server_fetch_byte_rate"].samples
