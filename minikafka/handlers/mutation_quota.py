@@ -22,9 +22,12 @@ strictSinceVersion)``):
   are recorded, and the response only carries the throttle time, because
   older clients would not understand the error.
 
-Either way the response's ``throttle_time_ms`` is the time until the bucket
-is back to zero tokens (``-tokens / quota * 1000``), and the connection is
-muted for it (KIP-219), like any other client quota.
+When a strict quota refuses a topic, or a permissive one goes negative, the
+response's ``throttle_time_ms`` is the time until the bucket is back to zero
+tokens (``-tokens / quota * 1000``), and the connection is muted for it
+(KIP-219), like any other client quota. (A strict quota that accepted every
+topic throttles nothing, even if the last one overdrew the bucket: the next
+request finds it empty.)
 
 Where it is enforced. Kafka checks this quota on the active controller,
 inside ``ReplicationControlManager``, with the user and client id that the

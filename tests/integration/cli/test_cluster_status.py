@@ -65,8 +65,29 @@ def minikafka(*args, timeout=90):
                           capture_output=True, text=True, timeout=timeout)
 
 
+async def throttle_an_admin_client(bootstrap: str, client_id: str) -> int:
+    """Give ``client_id`` a controller mutation quota, then exceed it; returns the throttle time."""
+    from minikafka_clients import open_cluster
+
+    entity = [{"entity_type": "client-id", "entity_name": client_id}]
+    async with open_cluster(bootstrap, client_id="operator") as cluster:
+        await cluster.request(None, 49, {"entries": [{"entity": entity, "ops": [
+            {"key": "controller_mutation_rate", "value": 0.5, "remove": False}]}], "validate_only": False})
+    topics = [{"name": f"{client_id}-{i}", "num_partitions": 6, "replication_factor": 1, "assignments": [],
+               "configs": []} for i in range(2)]
+    async with open_cluster(bootstrap, client_id=client_id) as cluster:
+        connection = await cluster.any_connection()
+        with trio.fail_after(10):
+            while True:  # until the broker has the quota (it replays it from the metadata log)
+                response = await connection.request(19, {"topics": topics, "timeout_ms": 5000,
+                                                         "validate_only": False})
+                if response.throttle_time_ms > 0:
+                    return response.throttle_time_ms
+                topics = [{**t, "name": t["name"] + "x"} for t in topics]
+
+
 @pytest.mark.slow
-def test_status_prints_each_brokers_metrics_endpoint(tmp_path):
+def test_status_prints_each_brokers_metrics_endpoint_and_throttled_clients(tmp_path):
     data_dir = tmp_path / "cluster"
     base = find_free_base_port(1)
     started = minikafka("start", "--detach", "--no-proxies", "--brokers", "1", "--dir", str(data_dir),
@@ -81,6 +102,10 @@ def test_status_prints_each_brokers_metrics_endpoint(tmp_path):
         at = next(i for i, line in enumerate(lines) if line.strip().startswith("broker 1"))
         assert lines[at + 1] == f"    metrics: http://127.0.0.1:{base + METRICS_OFFSET}/metrics"
         assert lines[at + 2] == "    throttling: none"
+
+        throttle_ms = trio.run(throttle_an_admin_client, state["bootstrap"], "hasty-admin")
+        lines = minikafka("status", "--dir", str(data_dir)).stdout.splitlines()
+        assert lines[at + 2] == f"    throttling: controllermutation user= client_id=hasty-admin {throttle_ms} ms"
     finally:
         stopped = minikafka("stop", "--dir", str(data_dir))
     assert stopped.returncode == 0, stopped.stderr

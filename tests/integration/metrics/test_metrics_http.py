@@ -133,3 +133,48 @@ async def test_the_server_answers_a_real_http_client_and_survives_garbage():
             await trio.to_thread.run_sync(scrape, "/other")
         assert info.value.code == 404
         nursery.cancel_scope.cancel()
+
+
+# -- a real broker -------------------------------------------------------------------------
+
+@pytest.mark.trio
+async def test_a_brokers_endpoint_shows_the_clients_it_throttles(tmp_path):
+    from minikafka.errors import ErrorCode
+    from minikafka.testing import bootstrap_servers, open_broker
+    from minikafka_clients import open_cluster
+
+    async with open_broker(tmp_path, metrics_http_listener="127.0.0.1:0", auto_create_topics_enable=False,
+                           controller_quota_window_num=2) as broker:
+        bootstrap = bootstrap_servers(broker)
+        entity = [{"entity_type": "client-id", "entity_name": "hasty-admin"}]
+        async with open_cluster(bootstrap, client_id="operator") as cluster:
+            await cluster.request(None, 49, {"entries": [{"entity": entity, "ops": [
+                {"key": "controller_mutation_rate", "value": 1.0, "remove": False}]}], "validate_only": False})
+        with trio.fail_after(10):
+            while (("client-id", "hasty-admin"),) not in broker.topics.client_quotas():
+                await trio.sleep(0.01)
+
+        def scrape():
+            with urllib.request.urlopen(f"http://127.0.0.1:{broker.metrics_port}/metrics", timeout=5) as r:
+                return families(r.read().decode())
+
+        assert (await trio.to_thread.run_sync(scrape))["kafka_server_controllermutation_throttle_time"].samples == []
+        topics = [{"name": f"t{i}", "num_partitions": 2, "replication_factor": 1, "assignments": [],
+                   "configs": []} for i in range(3)]
+        async with open_cluster(bootstrap, client_id="hasty-admin") as cluster:
+            response = await (await cluster.any_connection()).request(
+                19, {"topics": topics, "timeout_ms": 5000, "validate_only": False})
+        # A burst of 2 tokens: t0 empties the bucket, t1 drives it to -2, t2 is refused.
+        assert [t.error_code for t in response.topics] == [ErrorCode.NONE, ErrorCode.NONE,
+                                                            ErrorCode.THROTTLING_QUOTA_EXCEEDED]
+        assert response.throttle_time_ms > 0
+
+        found = await trio.to_thread.run_sync(scrape)
+        (throttle,) = found["kafka_server_controllermutation_throttle_time"].samples
+        assert throttle.labels == {"user": "", "client_id": "hasty-admin"}  # a client-id quota: no user tag
+        assert throttle.value == response.throttle_time_ms
+        (rate,) = found["kafka_server_controllermutation_mutation_rate"].samples
+        assert rate.value > 0
+        for name in ("kafka_server_produce_byte_rate", "kafka_server_produce_throttle_time",
+                     "kafka_server_fetch_byte_rate", "kafka_server_request_request_time"):
+            assert name in found
