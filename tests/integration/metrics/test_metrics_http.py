@@ -178,3 +178,33 @@ async def test_a_brokers_endpoint_shows_the_clients_it_throttles(tmp_path):
         for name in ("kafka_server_produce_byte_rate", "kafka_server_produce_throttle_time",
                      "kafka_server_fetch_byte_rate", "kafka_server_request_request_time"):
             assert name in found
+
+
+@pytest.mark.trio
+async def test_a_throttled_producer_appears_under_the_jmx_exporters_names(tmp_path):
+    from minikafka.testing import bootstrap_servers, open_broker
+    from minikafka_clients import Producer, open_cluster
+
+    async with open_broker(tmp_path, metrics_http_listener="127.0.0.1:0", quota_window_num=2) as broker:
+        await broker.create_topic("t", 1, {})
+        entity = [{"entity_type": "client-id", "entity_name": "slow-producer"}]
+        async with open_cluster(bootstrap_servers(broker), client_id="operator") as cluster:
+            await cluster.request(None, 49, {"entries": [{"entity": entity, "ops": [
+                {"key": "producer_byte_rate", "value": 5000.0, "remove": False}]}], "validate_only": False})
+        with trio.fail_after(10):
+            while (("client-id", "slow-producer"),) not in broker.topics.client_quotas():
+                await trio.sleep(0.01)
+        config = {"bootstrap.servers": bootstrap_servers(broker), "client.id": "slow-producer", "linger.ms": 0}
+        async with Producer(config) as producer:
+            for _ in range(2):
+                await (await producer.send("t", b"x" * 10_000))
+
+        def scrape():
+            with urllib.request.urlopen(f"http://127.0.0.1:{broker.metrics_port}/metrics", timeout=5) as r:
+                return families(r.read().decode())
+
+        found = await trio.to_thread.run_sync(scrape)
+    (throttle,) = found["kafka_server_produce_throttle_time"].samples
+    assert throttle.labels == {"user": "", "client_id": "slow-producer"} and throttle.value > 0
+    (rate,) = found["kafka_server_produce_byte_rate"].samples
+    assert rate.labels == throttle.labels and rate.value > 0
