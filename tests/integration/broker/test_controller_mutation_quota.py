@@ -83,7 +83,8 @@ async def test_a_create_topics_burst_is_throttled_then_succeeds_after_the_thrott
         assert codes == {names[0]: ErrorCode.NONE, names[1]: ErrorCode.NONE, names[2]: THROTTLED}
         refused = next(t for t in response.topics if t.name == names[2])
         assert refused.error_message == "The throttling quota has been exceeded."
-        assert 800 <= response.throttle_time_ms <= 1000
+        # At most 1000 ms; less by the tokens that refilled while the topics were created.
+        assert 500 <= response.throttle_time_ms <= 1000
         assert broker.topics.get(names[2]) is None
 
         await trio.sleep(response.throttle_time_ms / 1000)
@@ -102,7 +103,7 @@ async def test_old_versions_are_permissive_but_report_the_throttle_time(broker):
         connection = await cluster.any_connection()
         response = await connection.request(CREATE_TOPICS, topics_body(names), api_version=5)
     assert [t.error_code for t in response.topics] == [ErrorCode.NONE] * 3  # 9 partitions: 4 - 9 = -5
-    assert 2000 <= response.throttle_time_ms <= 2500  # 5 tokens / 2 per s
+    assert 1500 <= response.throttle_time_ms <= 2500  # 5 tokens / 2 per s, less the refill meanwhile
 
 
 @pytest.mark.trio
@@ -120,7 +121,7 @@ async def test_create_partitions_and_delete_topics_count_partitions(broker):
         response = await connection.request(CREATE_PARTITIONS, grow, api_version=3)
         # 5 new partitions each: the first drives 4 tokens to -1, the second is refused.
         assert [r.error_code for r in response.results] == [ErrorCode.NONE, THROTTLED]
-        assert 400 <= response.throttle_time_ms <= 500
+        assert 200 <= response.throttle_time_ms <= 500  # 1 token / 2 per s, less the refill meanwhile
         await trio.sleep(response.throttle_time_ms / 1000)
         # Deleting counts each topic's 7 partitions: the bucket is back at 0
         # (not negative), so the first is accepted and the second refused.
