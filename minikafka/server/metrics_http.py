@@ -116,24 +116,22 @@ class ClientQuotaCollector:
     """Kafka's per-client quota metrics (``kafka.server:type=Produce|Fetch|Request|ControllerMutation``).
 
     Reads ``client_metrics(now_ms)`` of the broker's produce, fetch, request
-    and controller mutation quota managers at each scrape. One sample per quota *sensor*:
-    clients that share a user-level quota share a sensor, so Kafka reports
-    them as one entity, with the tags the quota callback gave the sensor
-    (``user`` and ``client_id`` labels, empty where the quota does not
-    distinguish them).
+    and controller mutation quota managers at each scrape. One sample per
+    quota *sensor*: clients that share a user-level quota share a sensor, so
+    Kafka reports them as one entity, with the tags the quota callback gave
+    the sensor (``user`` and ``client_id`` labels, empty where the quota does
+    not distinguish them).
 
     Args:
         quotas: the broker's quota services (``produce``, ``fetch``,
-            ``request`` managers), or None when quotas are not built.
+            ``request``, ``controller_mutation`` managers), or None when
+            quotas are not built.
         now_ms: the clock the quota managers record with.
     """
 
     def __init__(self, quotas, now_ms: Callable[[], float]):
         self._quotas = quotas
         self._now_ms = now_ms
-
-    def describe(self) -> list:
-        return []  # no fixed set of names to check at registration
 
     def collect(self):
         if self._quotas is None:
