@@ -380,6 +380,7 @@ class Broker:
                 await nursery.start(self.metadata.run)
                 self.bound_ports = await nursery.start(partial(serve_endpoints, gate=self.connection_gate),
                                                      self, self.network.open_listeners, self.listeners)
+                self.metrics_port = await self._start_metrics_endpoint(nursery)
                 await nursery.start(self.lifecycle.run)
                 self._caught_up.set()  # roles replayed from an old metadata log are stale until now
                 self._apply_roles(self.metadata.image)
@@ -392,6 +393,23 @@ class Broker:
                 task_status.started(self)
         finally:
             self.close()
+
+    # -- the Prometheus endpoint (metrics.http.listener) ------------------------
+
+    async def _start_metrics_endpoint(self, nursery: trio.Nursery) -> int | None:
+        """Serve ``GET /metrics`` on ``metrics.http.listener`` (empty: off); returns the bound port.
+
+        The registry's collectors read the broker's parts at each scrape;
+        register more here as parts gain metrics.
+        """
+        from minikafka.server.metrics_http import ClientQuotaCollector, MetricsRegistry, serve_metrics
+
+        listener = self.config.get("metrics.http.listener") or ""
+        if not listener:
+            return None
+        self.metrics_registry = MetricsRegistry()
+        self.metrics_registry.register(ClientQuotaCollector(self.quotas, lambda: int(self.monotonic_ms())))
+        return await nursery.start(serve_metrics, listener, self.metrics_registry, self.network.open_listeners)
 
     @property
     def caught_up(self) -> bool:

@@ -1,6 +1,6 @@
 """Where each broker of a local cluster listens, and its ``server.properties``.
 
-A local cluster of N brokers (``node.id`` 1..N) uses four blocks of ports
+A local cluster of N brokers (``node.id`` 1..N) uses five blocks of ports
 above ``--base-port`` P (broker *i* counts from 0)::
 
     P + i        client port of broker i+1: the PLAINTEXT address clients use
@@ -9,6 +9,8 @@ above ``--base-port`` P (broker *i* counts from 0)::
                  ``controller.quorum.voters``
     P + 200 + i  the broker's real PLAINTEXT listener (``listeners``)
     P + 300 + i  the broker's real CONTROLLER listener (``listeners``)
+    P + 400 + i  the broker's Prometheus endpoint (``metrics.http.listener``,
+                 ``http://127.0.0.1:P+400+i/metrics``; never proxied)
 
 The first two blocks are *front proxies* owned by the supervisor
 (``minikafka.chaos.proxy``); they forward to the last two. Every connection to
@@ -29,7 +31,7 @@ machine hides the brokers' own replication cost. Without them each broker
 binds its listeners on the first two blocks itself (``listeners`` and
 ``advertised.listeners`` are the same address, ``controller.quorum.voters``
 names the real controller ports), so clients use the same addresses and the
-last two blocks are unused. Nothing stands between the brokers, so ``cut``,
+third and fourth blocks are unused. Nothing stands between the brokers, so ``cut``,
 ``heal`` and ``slow`` are not available: use direct mode to measure, the
 default to break links.
 """
@@ -46,6 +48,7 @@ HOST = "127.0.0.1"
 CONTROLLER_PORT_OFFSET = 100
 INTERNAL_PLAINTEXT_OFFSET = 200
 INTERNAL_CONTROLLER_OFFSET = 300
+METRICS_OFFSET = 400
 MAX_BROKERS = 100  # the port blocks above are 100 wide
 
 
@@ -58,6 +61,7 @@ class BrokerLayout:
     controller_port: int
     internal_port: int
     internal_controller_port: int
+    metrics_port: int
     log_dir: Path
 
     @property
@@ -89,7 +93,7 @@ class ClusterLayout:
         object.__setattr__(self, "data_dir", Path(self.data_dir))  # accept any path-like
         if not 1 <= self.brokers <= MAX_BROKERS:
             raise ValueError(f"--brokers must be between 1 and {MAX_BROKERS}, not {self.brokers}")
-        if not 1024 <= self.base_port <= 65535 - INTERNAL_CONTROLLER_OFFSET - self.brokers:
+        if not 1024 <= self.base_port <= 65535 - METRICS_OFFSET - self.brokers:
             raise ValueError(f"--base-port {self.base_port} leaves no room for the port blocks")
 
     def broker(self, node_id: int) -> BrokerLayout:
@@ -106,6 +110,7 @@ class ClusterLayout:
             controller_port=controller_port,
             internal_port=client_port + hidden,
             internal_controller_port=controller_port + hidden,
+            metrics_port=client_port + METRICS_OFFSET,
             log_dir=Path(self.data_dir) / f"broker-{node_id}",
         )
 
@@ -124,11 +129,12 @@ class ClusterLayout:
         return ",".join(f"{n}@{HOST}:{self.broker(n).controller_port}" for n in self.node_ids)
 
     def all_ports(self) -> list[int]:
-        """Every port the cluster binds (two per broker in direct mode, four with proxies)."""
+        """Every port the cluster binds (three per broker in direct mode, five with proxies)."""
         ports = []
         for n in self.node_ids:
             b = self.broker(n)
-            ports += [b.client_port, b.controller_port, b.internal_port, b.internal_controller_port]
+            ports += [b.client_port, b.controller_port, b.internal_port, b.internal_controller_port,
+                      b.metrics_port]
         return sorted(set(ports))
 
     def properties(self, node_id: int) -> dict[str, str]:
@@ -144,6 +150,7 @@ class ClusterLayout:
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": os.fspath(b.log_dir),
+            "metrics.http.listener": f"{HOST}:{b.metrics_port}",
         }
         # Replication settings keep Kafka's defaults (default.replication.factor=1,
         # min.insync.replicas=1; offsets.topic.replication.factor=3): labs set
@@ -186,9 +193,9 @@ def busy_ports(ports: list[int]) -> list[int]:
 
 
 def find_free_base_port(brokers: int, attempts: int = 50) -> int:
-    """A base port whose four port blocks are all free (for tests and ``--base-port 0``)."""
+    """A base port whose port blocks are all free (for tests and ``--base-port 0``)."""
     for _ in range(attempts):
-        base = random.randrange(20000, 60000 - INTERNAL_CONTROLLER_OFFSET - brokers)
+        base = random.randrange(20000, 60000 - METRICS_OFFSET - brokers)
         layout = ClusterLayout(Path("."), brokers, base)
         if not busy_ports(layout.all_ports()):
             return base

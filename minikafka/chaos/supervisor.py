@@ -20,7 +20,7 @@ One ``Supervisor`` owns, inside one Trio run:
 
 ``<dir>/cluster.json`` (the *state file*) says where everything is: the
 supervisor's pid and control port, whether proxies run (``"proxies"``), and
-per broker its pid and ports. It is
+per broker its pid and ports (``metrics_port``: its Prometheus endpoint). It is
 rewritten after every change and removed when the supervisor stops cleanly.
 
 Every fault goes through the supervisor, even ``kill``, because the
@@ -421,6 +421,7 @@ class Supervisor:
                 "client_port": ports.client_port, "controller_port": ports.controller_port,
                 "internal_port": ports.internal_port,
                 "internal_controller_port": ports.internal_controller_port,
+                "metrics_port": ports.metrics_port,
                 "log_dir": os.fspath(ports.log_dir),
                 "config": os.fspath(self.layout.config_path(node_id)),
                 "log": os.fspath(self.layout.log_path(node_id)),

@@ -4,7 +4,7 @@
 
     minikafka cluster start [--brokers 3] [--dir ./cluster-data] [--base-port 9092] [--detach]
                             [--no-proxies]
-    minikafka cluster status              # brokers, controller, under-replicated/offline partitions
+    minikafka cluster status              # brokers, metrics endpoints, throttled clients, partitions
     minikafka cluster kill 2              # kill -9
     minikafka cluster pause 2 / resume 2  # SIGSTOP / SIGCONT
     minikafka cluster restart 2           # clean stop, start again, wait until it answers
@@ -34,6 +34,12 @@ until Ctrl-C, then stops every broker (SIGTERM, wait, SIGKILL stragglers).
 With ``--detach`` a background supervisor runs the cluster and ``start``
 returns; ``<dir>/cluster.json`` records its pids and ports, and the other
 commands talk to the supervisor through its control port (``minikafka.chaos.control``).
+
+Each broker serves Prometheus metrics on its own port (P+400, P+401, ...;
+``metrics.http.listener``). ``status`` prints each broker's endpoint and
+scrapes it for the clients the broker is throttling now: a client quota
+sensor whose ``kafka_server_<type>_throttle_time`` (the average throttle time
+over the quota window) is above zero.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ from pathlib import Path
 DEFAULT_DIR = "./cluster-data"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
+SCRAPE_TIMEOUT_S = 2.0
+THROTTLE_SUFFIX = "_throttle_time"
 
 
 class ClusterCommandError(Exception):
@@ -196,8 +204,9 @@ def print_banner(state: dict, data_dir: Path, health_line: str) -> None:
           f"(supervisor pid {state['supervisor_pid']}, control port {state['control_port']}, "
           f"{describe_mode(state)})")
     for broker in state["brokers"]:
+        metrics = f", metrics {metrics_url(broker['metrics_port'])}" if broker.get("metrics_port") else ""
         print(f"  broker {broker['node_id']}: 127.0.0.1:{broker['client_port']} "
-              f"(controller port {broker['controller_port']}, pid {broker['pid']}, log {broker['log']})")
+              f"(controller port {broker['controller_port']}, pid {broker['pid']}{metrics}, log {broker['log']})")
     print(f"bootstrap.servers={state['bootstrap']}")
     print(f"health: {health_line}", flush=True)
 
@@ -269,6 +278,8 @@ def status(data_dir: Path) -> int:
         answers = "answers Metadata" if health.answered.get(node_id) else "does not answer"
         pid = f"pid {broker['pid']}" if process != "dead" else "no process"
         print(f"  broker {node_id}  127.0.0.1:{broker['client_port']}  {process:<6}  {pid:<10}  {answers}")
+        if broker.get("metrics_port"):  # state files of older clusters have none
+            print("\n".join(metrics_lines(broker["metrics_port"], scrape=process == "alive")))
     print(f"faults: {describe_faults(state.get('faults', {}))}")
     print(f"health: {health.summary_line()}")
     lines = health.topic_lines()
@@ -276,6 +287,52 @@ def status(data_dir: Path) -> int:
         print("partitions:")
         print("\n".join(lines))
     return 0
+
+
+def metrics_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/metrics"
+
+
+def metrics_lines(port: int, scrape: bool = True) -> list[str]:
+    """A broker's ``metrics:`` line and, if ``scrape``, its ``throttling:`` line."""
+    lines = [f"    metrics: {metrics_url(port)}"]
+    if scrape:
+        try:
+            throttled = throttled_clients(scrape_metrics(port))
+        except (OSError, ValueError) as exc:
+            lines.append(f"    throttling: unknown (the metrics endpoint did not answer: {exc})")
+        else:
+            lines.append(f"    throttling: {'; '.join(throttled) or 'none'}")
+    return lines
+
+
+def scrape_metrics(port: int) -> str:
+    """``GET /metrics`` of a broker's Prometheus endpoint (raises ``OSError``)."""
+    import urllib.request
+
+    with urllib.request.urlopen(metrics_url(port), timeout=SCRAPE_TIMEOUT_S) as response:
+        return response.read().decode("utf-8")
+
+
+def throttled_clients(text: str) -> list[str]:
+    """``produce user=ANONYMOUS client_id=app 250 ms``, one per client quota sensor throttling now.
+
+    Reads the ``kafka_server_<type>_throttle_time`` gauges (Kafka's average
+    ``throttle-time`` per user/client-id) of a Prometheus text exposition.
+    """
+    from prometheus_client.parser import text_string_to_metric_families
+
+    throttled = []
+    for family in text_string_to_metric_families(text):
+        if not (family.name.startswith("kafka_server_") and family.name.endswith(THROTTLE_SUFFIX)):
+            continue
+        kind = family.name[len("kafka_server_"):-len(THROTTLE_SUFFIX)]
+        for sample in family.samples:
+            if sample.value > 0:
+                labels = sample.labels
+                throttled.append(f"{kind} user={labels.get('user', '')} client_id={labels.get('client_id', '')} "
+                                 f"{sample.value:.0f} ms")
+    return throttled
 
 
 def describe_mode(state: dict) -> str:

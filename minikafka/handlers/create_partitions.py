@@ -8,6 +8,11 @@ also move keys; clients that rely on key order must plan for that.)
 An explicit assignment, if given, lists the broker ids of each *new*
 partition; on one broker every id must be this broker's. ``validate_only``
 checks without changing anything. Each topic gets its own result.
+
+The new partitions count in the controller mutation quota (KIP-599,
+:mod:`minikafka.handlers.mutation_quota`), strict from v3: a topic over the
+quota answers THROTTLING_QUOTA_EXCEEDED, and the response carries the
+throttle time.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ from __future__ import annotations
 import collections
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.handlers import RequestContext
+from minikafka.handlers import RequestContext, mutation_quota
 from minikafka.handlers.services import BrokerServices
 
 API_KEY = 37
 
+STRICT_QUOTA_SINCE_VERSION = 3
+
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     counts = collections.Counter(topic.name for topic in request.topics)
+    quota = mutation_quota.new_quota(services, ctx, STRICT_QUOTA_SINCE_VERSION)
     results, answered = [], set()
     for topic in request.topics:
         if topic.name in answered:
@@ -31,17 +39,18 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
         try:
             if counts[topic.name] > 1:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
-            await _create_partitions(services, topic, request.validate_only)
+            await _create_partitions(services, topic, request.validate_only, quota)
             results.append({"name": topic.name, "error_code": ErrorCode.NONE, "error_message": None})
         except KafkaError as exc:
             results.append({"name": topic.name, "error_code": exc.code, "error_message": exc.message})
-    return {"throttle_time_ms": 0, "results": results}
+    return {"throttle_time_ms": mutation_quota.throttle_time_ms(services, ctx, quota), "results": results}
 
 
-async def _create_partitions(services: BrokerServices, topic, validate_only: bool) -> None:
+async def _create_partitions(services: BrokerServices, topic, validate_only: bool, quota) -> None:
     info = services.metadata.validate_new_partition_count(topic.name, topic.count)
     if topic.assignments is not None:
         _check_assignments(services, topic, topic.count - info.num_partitions, info.replication_factor)
+    mutation_quota.record(services, quota, topic.count - info.num_partitions)
     if not validate_only:
         await services.topic_admin.add_partitions(topic.name, topic.count)
 

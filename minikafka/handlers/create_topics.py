@@ -15,6 +15,12 @@ nothing is created and the id is all zeros.
 
 Kafka names a duplicated topic in one request ``INVALID_REQUEST`` and
 answers it once.
+
+Each valid topic costs its partition count in the controller mutation quota
+(KIP-599, :mod:`minikafka.handlers.mutation_quota`), strict from v6: a topic
+over the quota answers THROTTLING_QUOTA_EXCEEDED, and the response carries
+the throttle time. ``validate_only`` topics are counted too, as Kafka's
+controller counts them.
 """
 
 from __future__ import annotations
@@ -23,16 +29,19 @@ import collections
 
 from minikafka.config import format_value, validate_topic_configs, TOPIC_KEYS
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.handlers import RequestContext
+from minikafka.handlers import RequestContext, mutation_quota
 from minikafka.handlers.services import BrokerServices
 
 API_KEY = 19
+
+STRICT_QUOTA_SINCE_VERSION = 6
 
 ZERO_UUID = bytes(16)
 
 
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict:
     counts = collections.Counter(topic.name for topic in request.topics)
+    quota = mutation_quota.new_quota(services, ctx, STRICT_QUOTA_SINCE_VERSION)
     results, answered = [], set()
     for topic in request.topics:
         if topic.name in answered:
@@ -42,17 +51,18 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
             results.append(_error(topic.name, KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")))
             continue
         try:
-            results.append(await _create_one(services, topic, request.validate_only))
+            results.append(await _create_one(services, topic, request.validate_only, quota))
         except KafkaError as exc:
             results.append(_error(topic.name, exc))
-    return {"throttle_time_ms": 0, "topics": results}
+    return {"throttle_time_ms": mutation_quota.throttle_time_ms(services, ctx, quota), "topics": results}
 
 
-async def _create_one(services: BrokerServices, topic, validate_only: bool) -> dict:
+async def _create_one(services: BrokerServices, topic, validate_only: bool, quota) -> dict:
     num_partitions, replication_factor = _partitions_and_replicas(services, topic)
     configs = {config.name: config.value for config in topic.configs}
     num_partitions, replication_factor, configs = services.metadata.validate_new_topic(
         topic.name, num_partitions, configs, replication_factor)
+    mutation_quota.record(services, quota, num_partitions)
     topic_id = ZERO_UUID
     if not validate_only:
         topic_id = (await services.topic_admin.create_topic(topic.name, num_partitions, configs, replication_factor)).topic_id

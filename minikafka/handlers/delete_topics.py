@@ -11,6 +11,11 @@ topic answers ``TOPIC_DELETION_DISABLED`` and nothing is deleted.
 Deleting removes the topic from the registry first (persisted), then its
 logs: a crash in between leaves orphan log directories, which the broker
 ignores at start-up, never a topic without its data.
+
+Each deleted topic costs its partition count in the controller mutation
+quota (KIP-599, :mod:`minikafka.handlers.mutation_quota`), strict from v5:
+a topic over the quota answers THROTTLING_QUOTA_EXCEEDED, and the response
+carries the throttle time.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from __future__ import annotations
 import collections
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.handlers import RequestContext
+from minikafka.handlers import RequestContext, mutation_quota
 from minikafka.handlers.services import BrokerServices
 
 API_KEY = 20
+
+STRICT_QUOTA_SINCE_VERSION = 5
 
 ZERO_UUID = bytes(16)
 
@@ -30,17 +37,19 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     targets = _targets(request, ctx.api_version)
     names = collections.Counter(name for name, topic_id in targets if name is not None)
     ids = collections.Counter(topic_id for name, topic_id in targets if topic_id != ZERO_UUID)
+    quota = mutation_quota.new_quota(services, ctx, STRICT_QUOTA_SINCE_VERSION)
     responses = []
     for name, topic_id in targets:
         try:
             name, topic_id = _resolve(services, name, topic_id, names, ids)
             if not services.config["delete.topic.enable"]:
                 raise KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
+            mutation_quota.record(services, quota, services.metadata.require(name).num_partitions)
             await services.topic_admin.delete_topic(name)
             responses.append(_result(name, topic_id, ErrorCode.NONE, None))
         except KafkaError as exc:
             responses.append(_result(name, topic_id, exc.code, exc.message))
-    return {"throttle_time_ms": 0, "responses": responses}
+    return {"throttle_time_ms": mutation_quota.throttle_time_ms(services, ctx, quota), "responses": responses}
 
 
 def _targets(request, version: int) -> list[tuple[str | None, bytes]]:

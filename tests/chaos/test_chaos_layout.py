@@ -55,3 +55,11 @@ def test_bad_sizes_are_refused(tmp_path):
 def test_find_free_base_port_returns_four_free_blocks(tmp_path):
     base = find_free_base_port(3)
     assert busy_ports(ClusterLayout(tmp_path, 3, base).all_ports()) == []
+
+
+def test_each_broker_has_a_metrics_port_in_the_fifth_block(tmp_path):
+    for proxies in (True, False):
+        layout = ClusterLayout(tmp_path, brokers=3, base_port=9092, proxies=proxies)
+        assert [layout.broker(n).metrics_port for n in (1, 2, 3)] == [9492, 9493, 9494]
+        assert layout.properties(2)["metrics.http.listener"] == "127.0.0.1:9493"
+        assert 9494 in layout.all_ports()

@@ -28,7 +28,7 @@ def test_direct_layout_binds_and_advertises_the_client_and_controller_ports(tmp_
     assert first["advertised.listeners"] == "PLAINTEXT://127.0.0.1:9092"
     assert first["controller.quorum.voters"] == "1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194"
     assert layout.bootstrap == "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094"
-    assert layout.all_ports() == [9092, 9093, 9094, 9192, 9193, 9194]
+    assert layout.all_ports() == [9092, 9093, 9094, 9192, 9193, 9194, 9492, 9493, 9494]
     assert "no proxies" in layout.properties_text(1)
 
 
