@@ -43,6 +43,8 @@ HANDLER_MODULES = (
     "describe_configs",
     "alter_configs",
     "incremental_alter_configs",
+    "describe_client_quotas",
+    "alter_client_quotas",
     "delete_records",
     "describe_cluster",
     "describe_log_dirs",
