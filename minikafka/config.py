@@ -209,6 +209,24 @@ def format_value(value) -> str | None:
     return str(value)
 
 
+@dataclasses.dataclass(frozen=True)
+class ThrottledReplicaList:
+    """Kafka's ``ThrottledReplicaListValidator``: ``*`` or ``partition:broker,...``.
+
+    Used by ``leader.replication.throttled.replicas`` and
+    ``follower.replication.throttled.replicas``; an empty list is valid.
+    """
+
+    name: str
+
+    def check(self, value):
+        items = [str(item).strip() for item in value or []]
+        if "".join(items) == "*" or all(re.fullmatch(r"([0-9]+:[0-9]+)?", item) for item in items):
+            return None
+        return (f"{self.name} must be the literal '*' or a list of replicas in the following format: "
+                "[partitionId]:[brokerId],[partitionId]:[brokerId],...")
+
+
 _DYN = True  # readability in the table below: this key can be changed at run time
 _COMPRESSION_TYPES = OneOf(("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"), case_sensitive=False)
 
@@ -417,6 +435,38 @@ BROKER_KEYS = [
               "partition rebalance check is triggered by the controller.", valid=Range(1)),
     ConfigKey("leader.imbalance.per.broker.percentage", "int", 10, "The ratio of leader imbalance allowed "
               "per broker.", valid=Range(0)),
+    # --- quotas: client quotas (KIP-13, KIP-124, KIP-219), controller mutations
+    # (KIP-599), replication throttles (KIP-73), connection limits (KIP-402,
+    # KIP-612). Client quota values themselves live in the metadata log.
+    ConfigKey("quota.window.num", "int", 11, "The number of samples to retain in memory for client quotas.",
+              valid=Range(1)),
+    ConfigKey("quota.window.size.seconds", "int", 1, "The time span of each sample for client quotas.",
+              valid=Range(1)),
+    ConfigKey("replication.quota.window.num", "int", 11, "The number of samples to retain in memory for "
+              "replication quotas.", valid=Range(1)),
+    ConfigKey("replication.quota.window.size.seconds", "int", 1, "The time span of each sample for "
+              "replication quotas.", valid=Range(1)),
+    ConfigKey("controller.quota.window.num", "int", 11, "The number of samples to retain in memory for "
+              "topic and partition mutation quotas.", valid=Range(1)),
+    ConfigKey("controller.quota.window.size.seconds", "int", 1, "The time span of each sample for "
+              "controller mutation quotas.", valid=Range(1)),
+    ConfigKey("max.connections", "int", INT_MAX, "The maximum number of connections the broker allows at "
+              "any time, on top of the per-ip limits; a new connection waits for a free slot.", _DYN, Range(0)),
+    ConfigKey("max.connections.per.ip", "int", INT_MAX, "The maximum number of connections allowed from "
+              "one ip address; a connection over the limit is closed. May be 0 when "
+              "max.connections.per.ip.overrides is set.", _DYN, Range(0)),
+    ConfigKey("max.connections.per.ip.overrides", "string", "", "A comma-separated list of per-ip or "
+              "hostname overrides of max.connections.per.ip, e.g. 'hostName:100,127.0.0.1:200'.", _DYN),
+    ConfigKey("max.connection.creation.rate", "int", INT_MAX, "The maximum rate of new connections per "
+              "second the broker accepts; accepts beyond it are delayed.", _DYN, Range(0)),
+    ConfigKey("leader.replication.throttled.rate", "long", LONG_MAX, "The upper bound (bytes/sec) on "
+              "replication traffic this broker sends as a leader for the replicas listed in each topic's "
+              "leader.replication.throttled.replicas.", _DYN, Range(0)),
+    ConfigKey("follower.replication.throttled.rate", "long", LONG_MAX, "The upper bound (bytes/sec) on "
+              "replication traffic this broker fetches as a follower for the replicas listed in each "
+              "topic's follower.replication.throttled.replicas.", _DYN, Range(0)),
+    ConfigKey("metrics.http.listener", "string", "", "minikafka's own: host:port of the Prometheus "
+              "metrics endpoint (GET /metrics). Empty: no endpoint; port 0: any free port."),
 ]
 
 TOPIC_KEYS = [
@@ -440,6 +490,12 @@ TOPIC_KEYS = [
               synonym="log.flush.interval.ms"),
     ConfigKey("index.interval.bytes", "int", None, "How often (bytes) an entry is added to the offset index.",
               valid=Range(0), synonym="log.index.interval.bytes"),
+    ConfigKey("follower.replication.throttled.replicas", "list", [], "The replicas whose log is throttled on "
+              "the follower side ('partition:broker,...' or '*'), under follower.replication.throttled.rate.",
+              valid=ThrottledReplicaList("follower.replication.throttled.replicas")),
+    ConfigKey("leader.replication.throttled.replicas", "list", [], "The replicas whose log is throttled on "
+              "the leader side ('partition:broker,...' or '*'), under leader.replication.throttled.rate.",
+              valid=ThrottledReplicaList("leader.replication.throttled.replicas")),
     ConfigKey("max.compaction.lag.ms", "long", None, "The maximum time a message will remain ineligible for "
               "compaction.", valid=Range(1), synonym="log.cleaner.max.compaction.lag.ms"),
     ConfigKey("max.message.bytes", "int", None, "The largest record batch size allowed (after compression).",
@@ -767,6 +823,10 @@ class BrokerConfig:
         synonyms = []
         if overrides.get(name) is not None:
             synonyms.append(Synonym(name, overrides[name], ConfigSource.TOPIC_CONFIG))
+        if key.synonym is None:  # a topic-only key (no broker default): the override, else its own default
+            if synonyms:
+                return ConfigEntry(key, overrides[name], ConfigSource.TOPIC_CONFIG, synonyms, read_only=False)
+            return ConfigEntry(key, key.default, ConfigSource.DEFAULT_CONFIG, synonyms, read_only=False)
         unit_names = broker_synonyms(key.synonym)
         for layer, source in (*self._layers(), (_DEFAULTS, ConfigSource.DEFAULT_CONFIG)):
             synonyms += [Synonym(n, layer[n], source) for n, _ in unit_names if layer.get(n) is not None]
@@ -786,7 +846,8 @@ class BrokerConfig:
     def effective_topic_config(self, overrides: dict | None = None) -> dict:
         """Every topic key's typed value for a topic with these (typed) overrides."""
         overrides = overrides or {}
-        return {key.name: (overrides[key.name] if overrides.get(key.name) is not None else self[key.synonym])
+        return {key.name: (overrides[key.name] if overrides.get(key.name) is not None
+                           else key.default if key.synonym is None else self[key.synonym])
                 for key in TOPIC_KEYS}
 
     def broker_entry(self, name: str, per_broker: bool = True) -> "ConfigEntry":
