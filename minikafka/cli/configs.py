@@ -27,7 +27,7 @@ What it prints, as ``kafka-configs.sh`` prints it::
     Dynamic configs for topic orders are:
       retention.ms=60000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=60000, ...}
     Quota configs for client-id 'billing' are producer_byte_rate=1048576.0
-    Completed updating config for client-id billing.
+    Completed updating config for client billing.
     Completed updating default config for users in the cluster.
 
 The checks of the command line are Kafka's, with its messages; a refused
@@ -43,7 +43,6 @@ import re
 import socket
 
 from minikafka.cli import client_quotas as cq
-from minikafka.cli import resource_configs as rc
 
 TOPICS, CLIENTS, USERS, BROKERS, IPS = "topics", "clients", "users", "brokers", "ips"
 ENTITY_TYPES = (TOPICS, CLIENTS, USERS, BROKERS, IPS)
@@ -229,8 +228,8 @@ async def _describe_resources(admin, entity_type: str, name: str | None,
             kind = "All" if describe_all else "Dynamic"
             print(f"{kind} configs for {entity_type[:-1]} {resource_name} are:")
         for entry in await resource_configs(admin, entity_type, resource_name, describe_all):
-            synonyms = ", ".join(f"{source_name(s.source)}:{s.name}={_java(s.value)}"
-                                 for s in entry.synonyms)
+            synonyms = ", ".join(f"{source_name(source)}:{name}={_java(value)}"
+                                 for name, value, source in entry.synonyms)
             print(f"  {entry.name}={_java(entry.value)} "
                   f"sensitive={str(entry.is_sensitive).lower()} synonyms={{{synonyms}}}")
 
@@ -239,16 +238,10 @@ def _java(value) -> str:
     return "null" if value is None else str(value)
 
 
-def source_name(source: int) -> str:
-    """Java's ``ConfigEntry.ConfigSource`` name of a DescribeConfigs source number."""
-    from minikafka_clients.admin import ConfigSource
-
-    java_names = {1: "DYNAMIC_TOPIC_CONFIG", 7: "DYNAMIC_CLIENT_METRICS_CONFIG",
-                  8: "DYNAMIC_GROUP_CONFIG"}
-    try:
-        return java_names.get(source) or ConfigSource(source).name
-    except ValueError:
-        return "UNKNOWN"
+def source_name(source) -> str:
+    """Java's ``ConfigEntry.ConfigSource`` name of a ``ConfigSource``."""
+    java_names = {7: "DYNAMIC_CLIENT_METRICS_CONFIG", 8: "DYNAMIC_GROUP_CONFIG"}
+    return java_names.get(int(source), source.name)
 
 
 async def resource_configs(admin, entity_type: str, name: str, describe_all: bool = False):
@@ -261,12 +254,17 @@ async def resource_configs(admin, entity_type: str, name: str, describe_all: boo
         dynamic = ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
     else:
         dynamic = ConfigSource.DYNAMIC_BROKER_CONFIG
-    entries = await rc.describe_resource(admin, _RESOURCE_TYPE[entity_type], name)
-    return sorted((e for e in entries if describe_all or e.source == dynamic),
+    entries = await admin.describe_configs(name, resource_type=_resource_type(entity_type),
+                                           include_synonyms=True)
+    return sorted((e for e in entries.values() if describe_all or e.source == dynamic),
                   key=lambda e: e.name)
 
 
-_RESOURCE_TYPE = {TOPICS: rc.TOPIC_RESOURCE, BROKERS: rc.BROKER_RESOURCE}
+def _resource_type(entity_type: str) -> int:
+    """Kafka's ``ConfigResource.Type`` of ``topics`` or ``brokers``."""
+    from minikafka_clients import BROKER_RESOURCE, TOPIC_RESOURCE
+
+    return TOPIC_RESOURCE if entity_type == TOPICS else BROKER_RESOURCE
 
 
 async def _describe_quotas(admin, types: list[str], names: list[str]) -> None:
@@ -313,8 +311,8 @@ async def alter_resource_configs(admin, entity_type: str, name: str, to_add: dic
     be set now (Kafka's rule)."""
     current = {e.name for e in await resource_configs(admin, entity_type, name)}
     _check_deletable(to_delete, current)
-    await rc.alter_resource(admin, _RESOURCE_TYPE[entity_type], name, set_configs=to_add,
-                            delete_configs=to_delete)
+    await admin.incremental_alter_configs(name, resource_type=_resource_type(entity_type),
+                                          set_configs=to_add, delete_configs=to_delete)
 
 
 def _check_deletable(to_delete: list[str], current) -> None:

@@ -108,7 +108,7 @@ def test_describe_all_topic_configs_and_every_topic(broker, topic):
 def test_topic_config_errors(broker, topic):
     assert configs_fail(broker, "--alter", "--entity-type", "topics", "--entity-name", topic,
                         "--add-config", "bogus.key=1") == \
-        "Unknown topic config name: bogus.key (INVALID_CONFIG)"
+        f"topic '{topic}': Unknown topic config name: bogus.key (INVALID_CONFIG)"
     assert configs_fail(broker, "--alter", "--entity-type", "topics", "--entity-name", topic,
                         "--delete-config", "retention.ms,segment.ms") == \
         "Invalid config(s): retention.ms,segment.ms (INVALID_CONFIG)"
@@ -116,7 +116,7 @@ def test_topic_config_errors(broker, topic):
                         "--add-config", "retention.ms=soon").endswith("(INVALID_CONFIG)")
     assert configs_fail(broker, "--describe", "--entity-type", "topics",
                         "--entity-name", "no-such-topic") == \
-        "The topic 'no-such-topic' does not exist. (UNKNOWN_TOPIC_OR_PARTITION)"
+        "topic 'no-such-topic' does not exist (UNKNOWN_TOPIC_OR_PARTITION)"
 
 
 # -- brokers ---------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_alter_describe_and_delete_broker_configs(broker, topic):
 def test_broker_config_errors(broker):
     assert configs_fail(broker, "--alter", "--entity-type", "brokers", "--entity-name", "1",
                         "--add-config", "bogus=1") == \
-        "Unknown broker config name: bogus (INVALID_CONFIG)"
+        "broker 1: Unknown broker config name: bogus (INVALID_CONFIG)"
     assert configs_fail(broker, "--alter", "--entity-type", "brokers", "--entity-name", "1",
                         "--delete-config", "log.retention.ms") == \
         "Invalid config(s): log.retention.ms (INVALID_CONFIG)"
