@@ -85,17 +85,17 @@ def run(args: argparse.Namespace) -> int:
     import trio
 
     check_args(args)
-    return trio.run(_run, args)
+    to_add, to_delete = parse_add_config(args.add_config), parse_delete_config(args.delete_config)
+    return trio.run(_run, args, to_add, to_delete)
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, to_add: dict[str, str], to_delete: list[str]) -> int:
     from minikafka_clients import Admin
 
     config = {"bootstrap.servers": args.bootstrap_server, "client.id": "minikafka-configs"}
     async with Admin(config) as admin:
         if args.alter:
-            await alter(admin, args.entity_type, args.entity_names,
-                        parse_add_config(args.add_config), parse_delete_config(args.delete_config))
+            await alter(admin, args.entity_type, args.entity_names, to_add, to_delete)
         else:
             await describe(admin, args.entity_type, args.entity_names, describe_all=args.all)
     return 0
@@ -213,7 +213,6 @@ async def describe(admin, types: list[str], names: list[str], *, describe_all: b
 
 async def _describe_resources(admin, entity_type: str, name: str | None,
                               describe_all: bool) -> None:
-
     if name is not None:
         names = [name]
     elif entity_type == TOPICS:
@@ -228,8 +227,8 @@ async def _describe_resources(admin, entity_type: str, name: str | None,
             kind = "All" if describe_all else "Dynamic"
             print(f"{kind} configs for {entity_type[:-1]} {resource_name} are:")
         for entry in await resource_configs(admin, entity_type, resource_name, describe_all):
-            synonyms = ", ".join(f"{source_name(source)}:{name}={_java(value)}"
-                                 for name, value, source in entry.synonyms)
+            synonyms = ", ".join(f"{source_name(source)}:{key}={_java(value)}"
+                                 for key, value, source in entry.synonyms)
             print(f"  {entry.name}={_java(entry.value)} "
                   f"sensitive={str(entry.is_sensitive).lower()} synonyms={{{synonyms}}}")
 
@@ -356,6 +355,8 @@ def _quota_values(to_add: dict[str, str]) -> dict[str, float]:
     values = {}
     for key, text in to_add.items():
         try:
+            if "_" in text:  # Python reads 1_000, Java's Double.parseDouble does not
+                raise ValueError(text)
             values[key] = float(text)
         except ValueError:
             raise ConfigCommandError(f"Cannot parse quota configuration value for {key}: "

@@ -154,6 +154,8 @@ def test_quota_errors(broker, name):
         "Unexpected config names: producer_byte_rate")
     assert configs_fail(broker, "--alter", *client, "--add-config", "producer_byte_rate=fast") == \
         "Cannot parse quota configuration value for producer_byte_rate: fast"
+    assert configs_fail(broker, "--alter", *client, "--add-config", "producer_byte_rate=1_000") == \
+        "Cannot parse quota configuration value for producer_byte_rate: 1_000"
     assert configs_fail(broker, "--alter", *client, "--delete-config", "producer_byte_rate") == \
         "Invalid config(s): producer_byte_rate (INVALID_CONFIG)"
     # The broker's own checks: Kafka's error name and message.
