@@ -245,6 +245,20 @@ def source_name(source) -> str:
 
 async def resource_configs(admin, entity_type: str, name: str, describe_all: bool = False):
     """The entries kafka-configs.sh shows: the dynamic ones (or all), sorted by name."""
+    entries = await admin.describe_configs(name, resource_type=_resource_type(entity_type),
+                                           include_synonyms=True)
+    if describe_all:
+        return sorted(entries.values(), key=lambda e: e.name)
+    return dynamic_entries(entries, entity_type, name)
+
+
+def dynamic_entries(entries: dict, entity_type: str, name: str) -> list:
+    """The entries set on the resource itself (its overrides), sorted by name.
+
+    ``entries`` is a DescribeConfigs answer, ``{name: ConfigEntry}``; a topic's
+    own overrides are DYNAMIC_TOPIC_CONFIG, a broker's DYNAMIC_BROKER_CONFIG,
+    the cluster default's DYNAMIC_DEFAULT_BROKER_CONFIG.
+    """
     from minikafka_clients.admin import ConfigSource
 
     if entity_type == TOPICS:
@@ -253,10 +267,7 @@ async def resource_configs(admin, entity_type: str, name: str, describe_all: boo
         dynamic = ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
     else:
         dynamic = ConfigSource.DYNAMIC_BROKER_CONFIG
-    entries = await admin.describe_configs(name, resource_type=_resource_type(entity_type),
-                                           include_synonyms=True)
-    return sorted((e for e in entries.values() if describe_all or e.source == dynamic),
-                  key=lambda e: e.name)
+    return sorted((e for e in entries.values() if e.source == dynamic), key=lambda e: e.name)
 
 
 def _resource_type(entity_type: str) -> int:
