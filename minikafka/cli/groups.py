@@ -13,6 +13,15 @@ records the group has yet to process. A ``-`` means "none": no committed
 offset yet, or no member owns the partition. ``--members`` shows one line per
 member instead, ``--state`` one line for the whole group.
 
+*CONSUMER-BYTE-RATE* (last column; also in ``--members --verbose``) is what
+the broker lets the member's client fetch, in bytes per second: its
+effective ``consumer_byte_rate`` quota, resolved from DescribeClientQuotas
+as a broker resolves it (``client_quotas.effective_quota``) for the user
+every connection has without authentication (``ANONYMOUS``). ``-`` means no
+quota. A consumer over its quota is throttled, so lag that grows while the
+consumer is up may be a quota rather than a slow application; a note on
+stderr says which quota entity limits each client.
+
 ``reset-offsets`` moves a group's committed offsets, for instance to replay a
 topic. Like Kafka it only works on a group with no members (the members would
 overwrite the new offsets with their next commit, and the coordinator refuses
@@ -126,10 +135,14 @@ async def _describe(admin, args) -> int:
         _print_state(group)
         return 0
     _warn_about_state(group)
+    quotas = await member_quotas(admin, group)
     if args.members:
-        _print_members(group, verbose=args.verbose)
+        _print_members(group, verbose=args.verbose, quotas=quotas)
     else:
-        print_table(_OFFSET_COLUMNS, [row.cells() for row in await offset_rows(admin, group)])
+        rows = await offset_rows(admin, group)
+        print_table(_OFFSET_COLUMNS, [row.cells() + [_quota_cell(row.member, quotas)]
+                                      for row in rows])
+    _print_quota_notes(group, quotas)
     return 0
 
 
@@ -162,18 +175,18 @@ def _print_state(group) -> None:
                   group.protocol or "-", group.state, str(len(group.members))]])
 
 
-def _print_members(group, *, verbose: bool) -> None:
+def _print_members(group, *, verbose: bool, quotas: dict) -> None:
     columns = ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"]
     if verbose:
         columns[2:2] = ["GROUP-INSTANCE-ID"]
-        columns.append("ASSIGNMENT")
+        columns += ["CONSUMER-BYTE-RATE", "ASSIGNMENT"]
     rows = []
     for member in group.members:
         count = sum(len(ps) for ps in member.assignment.values())
         row = [group.group_id, member.member_id, member.client_host, member.client_id, str(count)]
         if verbose:
             row[2:2] = [member.group_instance_id or "-"]
-            row.append(format_assignment(member.assignment))
+            row += [_quota_cell(member, quotas), format_assignment(member.assignment)]
         rows.append(row)
     print_table(columns, rows)
 
@@ -186,7 +199,45 @@ def format_assignment(assignment: dict[str, list[int]]) -> str:
 
 
 _OFFSET_COLUMNS = ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
-                   "CONSUMER-ID", "HOST", "CLIENT-ID"]
+                   "CONSUMER-ID", "HOST", "CLIENT-ID", "CONSUMER-BYTE-RATE"]
+
+# Without authentication every connection is this principal; its quota user name.
+ANONYMOUS_USER = "ANONYMOUS"
+
+
+async def member_quotas(admin, group) -> dict[str, tuple[float, tuple] | None]:
+    """``{client_id: (consumer_byte_rate, entity) or None}`` for the group's members."""
+    from minikafka.cli import client_quotas as cq
+    from minikafka.errors import ErrorCode, KafkaError
+
+    if not group.members:
+        return {}
+    try:
+        every_quota = await cq.describe_quotas(admin, [], strict=False)
+    except KafkaError as exc:
+        if exc.code != ErrorCode.UNSUPPORTED_VERSION:
+            raise
+        every_quota = {}  # a broker without client quotas: nobody is limited
+    return {m.client_id: cq.effective_quota(every_quota, ANONYMOUS_USER, m.client_id,
+                                            cq.CONSUMER_BYTE_RATE)
+            for m in group.members}
+
+
+def _quota_cell(member, quotas) -> str:
+    from minikafka.cli.client_quotas import java_double
+
+    found = quotas.get(member.client_id) if member is not None else None
+    return "-" if found is None else java_double(found[0])
+
+
+def _print_quota_notes(group, quotas) -> None:
+    from minikafka.cli.client_quotas import describe_entity, java_double
+
+    for client_id, found in sorted(quotas.items()):
+        if found is not None:
+            limit, entity = found
+            print(f"\nClient '{client_id}' may fetch {java_double(limit)} bytes/s "
+                  f"(consumer_byte_rate of {describe_entity(entity)}).", file=sys.stderr)
 
 
 @dataclasses.dataclass

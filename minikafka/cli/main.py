@@ -10,6 +10,8 @@ minikafka has one command with subcommands that take the same options:
     minikafka consume --bootstrap-server 127.0.0.1:9092 --topic t --from-beginning
     minikafka dump-log 00000000000000000000.log
     minikafka groups describe my-group --bootstrap-server 127.0.0.1:9092
+    minikafka configs --bootstrap-server 127.0.0.1:9092 --alter --entity-type clients \
+        --entity-name billing --add-config producer_byte_rate=1048576
     minikafka transactions --bootstrap-server 127.0.0.1:9092 describe --transactional-id tx-1
 
 Each subcommand module provides ``add_arguments(parser)`` and ``run(args) ->
@@ -37,6 +39,7 @@ SUBCOMMANDS = [
     ("consume", "minikafka.cli.console_consumer", "print records of a topic"),
     ("dump-log", "minikafka.cli.dump_log", "print the batches of log segment files"),
     ("groups", "minikafka.cli.groups", "list, describe, reset offsets of or delete consumer groups"),
+    ("configs", "minikafka.cli.configs", "describe or alter topic/broker configs and client quotas"),
     ("transactions", "minikafka.cli.transactions", "list, describe, abort and find hanging transactions"),
     ("cluster", "minikafka.cli.cluster", "start, inspect, break and stop a local N-broker cluster"),
     ("elect-leaders", "minikafka.cli.leader_election", "move partition leadership back to preferred replicas"),

@@ -7,7 +7,9 @@ The options are ``kafka-topics.sh``'s, and ``describe`` prints what it prints::
 
 ``alter`` combines ``kafka-topics.sh --alter --partitions N`` (grow a topic;
 Kafka never shrinks one) with ``kafka-configs.sh --alter --add-config k=v
---delete-config k`` (topic config overrides, via IncrementalAlterConfigs).
+--delete-config k`` (topic config overrides, via IncrementalAlterConfigs);
+``minikafka configs`` does the latter with kafka-configs.sh's own options and
+output, for brokers and client quotas too.
 
 Topic ids print as Kafka prints a ``Uuid``: URL-safe base64 without padding.
 The work is done by the bundled ``SyncAdmin`` (``minikafka_clients``), as
@@ -100,11 +102,10 @@ def _describe(admin, args) -> int:
 
 def _overrides(configs) -> dict[str, str]:
     """The topic-level overrides, as kafka-topics.sh shows them (not the defaults)."""
-    from minikafka_clients.admin import ConfigSource
+    from minikafka.cli.configs import TOPICS, dynamic_entries
 
-    return {name: ("<sensitive>" if entry.is_sensitive else entry.value)
-            for name, entry in sorted(configs.items())
-            if entry.source == ConfigSource.DYNAMIC_TOPIC_CONFIG}
+    return {entry.name: ("<sensitive>" if entry.is_sensitive else entry.value)
+            for entry in dynamic_entries(configs, TOPICS, "")}
 
 
 def describe_topic_line(topic, overrides: dict[str, str]) -> str:
