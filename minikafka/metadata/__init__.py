@@ -5,8 +5,9 @@
 - ``controller``: ``QuorumController``, the active controller's operations,
   each returning ``ControllerResult(records, response)``; its helpers are
   ``partition_change`` (who leads, ISR, epochs), ``placement``,
-  ``heartbeats``, ``topic_control``, ``partition_control`` and
-  ``config_control``;
+  ``heartbeats``, ``topic_control``, ``partition_control``,
+  ``config_control`` and ``quota_control`` (client quotas: AlterClientQuotas
+  validation and the DescribeClientQuotas filter);
 - ``topics``: ``TopicRegistry``, the broker's read view of the image (its
   metadata cache: what handlers and the group coordinator read);
 - ``forwarding``: which controller operations a broker forwards, and how.

@@ -50,17 +50,9 @@ from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata import records as r
 from minikafka.metadata.image import quota_entity_order
 from minikafka.metadata.result import ControllerResult, get_field
-
-USER = "user"
-CLIENT_ID = "client-id"
-IP = "ip"
-ENTITY_TYPES = (USER, CLIENT_ID, IP)
-
-PRODUCER_BYTE_RATE = "producer_byte_rate"
-CONSUMER_BYTE_RATE = "consumer_byte_rate"
-REQUEST_PERCENTAGE = "request_percentage"
-CONTROLLER_MUTATION_RATE = "controller_mutation_rate"
-CONNECTION_CREATION_RATE = "connection_creation_rate"
+from minikafka.quotas.entity import (CLIENT_ID, CONNECTION_CREATION_RATE, CONSUMER_BYTE_RATE,
+                                     CONTROLLER_MUTATION_RATE, ENTITY_TYPES, IP, PRODUCER_BYTE_RATE,
+                                     REQUEST_PERCENTAGE, USER, QuotaEntity)
 
 LONG, INT, DOUBLE = "LONG", "INT", "DOUBLE"
 USER_AND_CLIENT_KEYS = {PRODUCER_BYTE_RATE: LONG, CONSUMER_BYTE_RATE: LONG,
@@ -74,8 +66,6 @@ _ARTICLE = {INT: "an", LONG: "a"}
 
 MATCH_TYPE_EXACT, MATCH_TYPE_DEFAULT, MATCH_TYPE_SPECIFIED = 0, 1, 2
 """DescribeClientQuotas filter match types (Kafka's ``ClientQuotaFilterComponent``)."""
-
-QuotaEntity = tuple[tuple[str, str | None], ...]
 
 
 def entity_string(entity: QuotaEntity | list) -> str:
