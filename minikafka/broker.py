@@ -479,8 +479,11 @@ class Broker:
         return self.log_manager.log_dir_of(topic, index)
 
     async def create_topic(self, name: str, num_partitions: int, configs: dict,
-                           replication_factor: int = -1):
+                           replication_factor: int = -1, assignments: list[list[int]] | None = None):
         """Create a topic through the controller; returns its ``TopicInfo``.
+
+        ``assignments`` (replica lists by partition index) places the replicas
+        by hand; the controller checks the brokers named.
 
         Raises:
             KafkaError: TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION,
@@ -488,8 +491,12 @@ class Broker:
         """
         num_partitions, replication_factor, configs = self.topics.validate_new_topic(
             name, num_partitions, configs, replication_factor)
-        request = {"topics": [{"name": name, "num_partitions": num_partitions,
-                               "replication_factor": replication_factor, "assignments": [],
+        manual = [{"partition_index": index, "broker_ids": replicas}
+                  for index, replicas in enumerate(assignments or ())]
+        # Kafka's request: the counts are -1 when the replicas are placed by hand.
+        request = {"topics": [{"name": name, "num_partitions": -1 if manual else num_partitions,
+                               "replication_factor": -1 if manual else replication_factor,
+                               "assignments": manual,
                                "configs": [{"name": k, "value": v} for k, v in configs.items()]}],
                    "validate_only": False}
         result = (await self._controller_call("create_topics", request))["topics"][0]

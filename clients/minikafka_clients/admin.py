@@ -79,12 +79,18 @@ class AlterConfigOp(enum.IntEnum):
 
 @dataclasses.dataclass(frozen=True)
 class NewTopic:
-    """A topic to create. -1 means "the broker's default" (KIP-464)."""
+    """A topic to create. -1 means "the broker's default" (KIP-464).
+
+    ``replicas_assignments`` (Java's name) places the replicas by hand:
+    ``{partition: [broker ids, preferred leader first]}``; the counts are
+    then left at -1, as Kafka requires.
+    """
 
     name: str
     num_partitions: int = -1
     replication_factor: int = -1
     configs: dict[str, str] = dataclasses.field(default_factory=dict)
+    replicas_assignments: dict[int, list[int]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +143,9 @@ async def create_topics(cluster: Cluster, topics: list[NewTopic], *, timeout_ms:
     body = {
         "topics": [
             {"name": t.name, "num_partitions": t.num_partitions,
-             "replication_factor": t.replication_factor, "assignments": [],
+             "replication_factor": t.replication_factor,
+             "assignments": [{"partition_index": p, "broker_ids": list(b)}
+                             for p, b in sorted((t.replicas_assignments or {}).items())],
              "configs": [{"name": k, "value": v} for k, v in t.configs.items()]}
             for t in topics
         ],

@@ -65,7 +65,9 @@ async def _create_one(services: BrokerServices, topic, validate_only: bool, quot
     mutation_quota.record(services, quota, num_partitions)
     topic_id = ZERO_UUID
     if not validate_only:
-        topic_id = (await services.topic_admin.create_topic(topic.name, num_partitions, configs, replication_factor)).topic_id
+        created = await services.topic_admin.create_topic(topic.name, num_partitions, configs, replication_factor,
+                                                          assignments=_assignments(topic))
+        topic_id = created.topic_id
     return {
         "name": topic.name,
         "topic_id": topic_id,
@@ -93,14 +95,20 @@ def _partitions_and_replicas(services: BrokerServices, topic) -> tuple[int, int]
                          "Partitions should be a consecutive 0-based integer sequence, but was "
                          f"{indexes}.")
     sizes = {len(a.broker_ids) for a in topic.assignments}
-    for assignment in topic.assignments:
-        unknown = [b for b in assignment.broker_ids if b != services.metadata.node_id]
-        if unknown or len(set(assignment.broker_ids)) != len(assignment.broker_ids) or len(sizes) > 1:
-            raise KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                             f"The manual partition assignment {assignment.broker_ids} for partition "
-                             f"{assignment.partition_index} is not valid on this cluster "
-                             f"(brokers: [{services.metadata.node_id}]).")
+    if len(sizes) > 1:
+        raise KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                         "All partitions in the manual partition assignment must have the same number "
+                         "of replicas.")
+    # Whether the brokers exist is the controller's check (it knows every registration).
     return len(indexes), sizes.pop()
+
+
+def _assignments(topic) -> list[list[int]] | None:
+    """The manual assignment as replica lists by partition index, or None."""
+    if not topic.assignments:
+        return None
+    by_index = {a.partition_index: list(a.broker_ids) for a in topic.assignments}
+    return [by_index[index] for index in range(len(by_index))]
 
 
 def _described_configs(services: BrokerServices, configs: dict[str, str]) -> list[dict]:

@@ -186,7 +186,8 @@ class TopicAdmin(Protocol):
     """
 
     async def create_topic(self, name: str, num_partitions: int, configs: dict,
-                           replication_factor: int = -1) -> TopicInfo: ...
+                           replication_factor: int = -1,
+                           assignments: list[list[int]] | None = None) -> TopicInfo: ...
 
     async def auto_create_topic(self, name: str) -> TopicInfo: ...
 
