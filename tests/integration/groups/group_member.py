@@ -8,7 +8,11 @@ understood).
 
 For every record it appends ``R <partition> <offset> <value>`` to OUT, *then*
 commits that record's offset synchronously: processing, then commit. Each
-assignment appends ``A <partitions>``; a failed commit ``E <error>``. Lines
+assignment appends ``A <partitions>``; a failed commit
+``E <partition> <offset> <error>``. A failed commit means the group has moved
+on (a rebalance): the Python clients hand over records in batches, so the
+member puts the rest of its batch back (seeks to it) instead of processing
+records whose partitions may already belong to another member. Lines
 are single ``os.write`` calls on an O_APPEND file, so a SIGKILL never leaves
 half a line. SIGTERM closes the consumer cleanly (LeaveGroup).
 """
@@ -39,6 +43,35 @@ class Out:
         os.write(self.fd, (text + "\n").encode())
 
 
+def records_of(batches):
+    """``(partition, record)`` pairs of a poll's batches, in order.
+
+    A generator, so that stopping early leaves the rest unprocessed; the
+    batches stay readable as ``records_of.rest`` for ``put_back``.
+    """
+    records_of.rest = {tp: list(records) for tp, records in batches.items()}
+    for tp, records in batches.items():
+        for record in records:
+            records_of.rest[tp].pop(0)
+            yield tp, record
+
+
+def put_back(consumer, tp, record, kafka_error) -> None:
+    """Seek every partition of the batch back to its first unprocessed record.
+
+    A partition no longer assigned cannot be sought: its next owner starts
+    from the committed offset, which is what we want.
+    """
+    firsts = {tp: record.offset + 1}
+    firsts.update({other: left[0].offset for other, left in records_of.rest.items()
+                   if left and other != tp})
+    for partition, offset in firsts.items():
+        try:
+            consumer.seek(partition, offset)
+        except (kafka_error, AssertionError):
+            pass
+
+
 def run_confluent(bootstrap, group, topic, out, extra):
     from confluent_kafka import Consumer, KafkaException
 
@@ -59,7 +92,7 @@ def run_confluent(bootstrap, group, topic, out, extra):
         try:
             consumer.commit(message=msg, asynchronous=False)
         except KafkaException as exc:
-            out.line(f"E {exc}")
+            out.line(f"E {msg.partition()} {msg.offset()} {exc}")
     consumer.close()
 
 
@@ -83,13 +116,14 @@ def run_kafka_python(bootstrap, group, topic, out, extra):
         group_instance_id=extra.get("group.instance.id"))
     consumer.subscribe([topic], listener=Listener())
     while not stopping:
-        for tp, records in consumer.poll(timeout_ms=200).items():
-            for record in records:
-                out.line(f"R {tp.partition} {record.offset} {record.value.decode()}")
-                try:
-                    consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
-                except KafkaError as exc:
-                    out.line(f"E {exc!r}")
+        for tp, record in records_of(consumer.poll(timeout_ms=200)):
+            out.line(f"R {tp.partition} {record.offset} {record.value.decode()}")
+            try:
+                consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
+            except KafkaError as exc:
+                out.line(f"E {tp.partition} {record.offset} {exc!r}")
+                put_back(consumer, tp, record, KafkaError)
+                break
     consumer.close()
 
 
@@ -113,14 +147,14 @@ async def run_aiokafka(bootstrap, group, topic, out, extra):
     await consumer.start()
     try:
         while not stopping:
-            batches = await consumer.getmany(timeout_ms=200)
-            for tp, records in batches.items():
-                for record in records:
-                    out.line(f"R {tp.partition} {record.offset} {record.value.decode()}")
-                    try:
-                        await consumer.commit({tp: record.offset + 1})
-                    except KafkaError as exc:
-                        out.line(f"E {exc!r}")
+            for tp, record in records_of(await consumer.getmany(timeout_ms=200)):
+                out.line(f"R {tp.partition} {record.offset} {record.value.decode()}")
+                try:
+                    await consumer.commit({tp: record.offset + 1})
+                except KafkaError as exc:
+                    out.line(f"E {tp.partition} {record.offset} {exc!r}")
+                    put_back(consumer, tp, record, KafkaError)
+                    break
     finally:
         await consumer.stop()
 

@@ -32,6 +32,21 @@ class Member:
     def values(self) -> list[str]:
         return [line.split()[3] for line in self.lines() if line.startswith("R ")]
 
+    def refused_values(self) -> set[str]:
+        """Values whose commit the group refused right after processing them.
+
+        The next owner of the partition may process such a record again: that
+        is at-least-once delivery working as it should, not a coordinator bug.
+        """
+        refused, last = set(), None
+        for line in self.lines():
+            fields = line.split()
+            if fields[0] == "R":
+                last = fields
+            elif fields[0] == "E" and last is not None and fields[1:3] == last[1:3]:
+                refused.add(last[3])
+        return refused
+
     def assignments(self) -> list[list[int]]:
         return [[int(p) for p in line.split()[1:]] for line in self.lines() if line.startswith("A")]
 
