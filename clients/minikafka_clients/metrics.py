@@ -15,6 +15,11 @@ Both are NaN when no event is left in the window (Java's ``Avg`` and
 record starts the next sample in the ring (one extra slot is kept for the
 sample that overlaps the window's start, as Java's ``SampledStat`` does).
 
+The statistics are the broker's own (``minikafka.quotas.sensor``), as Java's
+clients and broker share ``org.apache.kafka.common.metrics``; only the
+window differs: the clients' ``metrics.*`` settings above, which this
+module passes (the sensor module's defaults are the broker's quota window).
+
 ``ThrottleTimeSensor`` is the one sensor the clients keep today: every
 response's ``throttle_time_ms`` is recorded into an ``Avg`` and a ``Max``
 (Java's ``produce-throttle-time`` and ``fetch-throttle-time`` sensors, fed by
@@ -26,102 +31,10 @@ Sans-I/O: every call takes ``now_ms``.
 
 from __future__ import annotations
 
-import math
+from minikafka.quotas.sensor import Avg, Max
 
 DEFAULT_NUM_SAMPLES = 2           # metrics.num.samples
 DEFAULT_SAMPLE_WINDOW_MS = 30_000  # metrics.sample.window.ms
-
-
-class _Sample:
-    __slots__ = ("value", "event_count", "start_ms", "last_event_ms")
-
-    def __init__(self, initial: float, now_ms: float):
-        self.reset(initial, now_ms)
-
-    def reset(self, initial: float, now_ms: float) -> None:
-        self.value = initial
-        self.event_count = 0
-        self.start_ms = now_ms
-        self.last_event_ms = now_ms
-
-
-class SampledStat:
-    """A ring of samples (Java's ``SampledStat``); subclasses say how to update and combine.
-
-    Args:
-        num_samples: ``metrics.num.samples``.
-        window_ms: ``metrics.sample.window.ms``.
-    """
-
-    initial = 0.0
-
-    def __init__(self, num_samples: int = DEFAULT_NUM_SAMPLES,
-                 window_ms: float = DEFAULT_SAMPLE_WINDOW_MS):
-        self.num_samples = num_samples
-        self.window_ms = window_ms
-        self._samples: list[_Sample] = []
-        self._current = 0
-
-    def record(self, value: float, now_ms: float) -> None:
-        """Add one event of ``value`` at ``now_ms``."""
-        sample = self._current_sample(now_ms)
-        if now_ms - sample.start_ms >= self.window_ms:
-            sample = self._advance(now_ms)
-        self.update(sample, value)
-        sample.event_count += 1
-        sample.last_event_ms = now_ms
-
-    def measure(self, now_ms: float) -> float:
-        """The stat over the samples still in the window (NaN if none has an event)."""
-        expire_ms = self.num_samples * self.window_ms
-        for sample in self._samples:
-            if now_ms - sample.last_event_ms >= expire_ms:
-                sample.reset(self.initial, now_ms)
-        return self.combine(self._samples)
-
-    def update(self, sample: _Sample, value: float) -> None:
-        raise NotImplementedError
-
-    def combine(self, samples: list[_Sample]) -> float:
-        raise NotImplementedError
-
-    def _current_sample(self, now_ms: float) -> _Sample:
-        if not self._samples:
-            self._samples.append(_Sample(self.initial, now_ms))
-        return self._samples[self._current]
-
-    def _advance(self, now_ms: float) -> _Sample:
-        self._current = (self._current + 1) % (self.num_samples + 1)
-        if self._current >= len(self._samples):
-            self._samples.append(_Sample(self.initial, now_ms))
-        else:
-            self._samples[self._current].reset(self.initial, now_ms)
-        return self._samples[self._current]
-
-
-class Avg(SampledStat):
-    """The mean of the values recorded in the window."""
-
-    def update(self, sample: _Sample, value: float) -> None:
-        sample.value += value
-
-    def combine(self, samples: list[_Sample]) -> float:
-        count = sum(s.event_count for s in samples)
-        return sum(s.value for s in samples) / count if count else math.nan
-
-
-class Max(SampledStat):
-    """The largest value recorded in the window."""
-
-    initial = -math.inf
-
-    def update(self, sample: _Sample, value: float) -> None:
-        sample.value = max(sample.value, value)
-
-    def combine(self, samples: list[_Sample]) -> float:
-        if not any(s.event_count for s in samples):
-            return math.nan
-        return max(s.value for s in samples)
 
 
 class ThrottleTimeSensor:

@@ -43,10 +43,11 @@ import re
 import socket
 
 from minikafka.cli import client_quotas as cq
+from minikafka.quotas.entity import CLIENT_ID, CLIENT_QUOTA_KEYS, IP, IP_QUOTA_KEYS, USER, normalize_entity
 
 TOPICS, CLIENTS, USERS, BROKERS, IPS = "topics", "clients", "users", "brokers", "ips"
 ENTITY_TYPES = (TOPICS, CLIENTS, USERS, BROKERS, IPS)
-_QUOTA_TYPE = {USERS: cq.USER, CLIENTS: cq.CLIENT_ID, IPS: cq.IP}
+_QUOTA_TYPE = {USERS: USER, CLIENTS: CLIENT_ID, IPS: IP}
 DEFAULT = ""  # the entity name that --entity-default stands for, as in Kafka
 
 # A separator (",", "=") counts only outside [...] (Kafka's lookahead).
@@ -336,7 +337,7 @@ def _check_deletable(to_delete: list[str], current) -> None:
 def _check_quota_keys(types: list[str], to_add: dict[str, str], to_delete: list[str]) -> None:
     """Only quota keys for users, clients and IPs (minikafka has no SCRAM credentials)."""
     if types[0] == IPS:
-        unknown = [k for k in list(to_add) + to_delete if k not in cq.IP_QUOTA_KEYS]
+        unknown = [k for k in list(to_add) + to_delete if k not in IP_QUOTA_KEYS]
         if unknown:
             raise ConfigCommandError(f"Only connection quota configs can be added for '{IPS}' "
                                      f"using --bootstrap-server. Unexpected config names: "
@@ -344,7 +345,7 @@ def _check_quota_keys(types: list[str], to_add: dict[str, str], to_delete: list[
         return
     named = CLIENTS if CLIENTS in types else USERS
     for verb, keys in (("added", list(to_add)), ("deleted", to_delete)):
-        unknown = [k for k in keys if k not in cq.CLIENT_QUOTA_KEYS]
+        unknown = [k for k in keys if k not in CLIENT_QUOTA_KEYS]
         if unknown:
             raise ConfigCommandError(f"Only quota configs can be {verb} for '{named}' using "
                                      f"--bootstrap-server. Unexpected config names: "
@@ -354,7 +355,7 @@ def _check_quota_keys(types: list[str], to_add: dict[str, str], to_delete: list[
 async def _alter_quotas(admin, types: list[str], names: list[str], to_add: dict[str, str],
                         to_delete: list[str]) -> None:
     pairs = [(_QUOTA_TYPE[t], None if n == DEFAULT else n) for t, n in zip(types, names)]
-    entity = cq.make_entity(pairs)
+    entity = normalize_entity(pairs)
     exact = [cq.FilterComponent(t, "default") if n is None else cq.FilterComponent(t, "exact", n)
              for t, n in pairs]
     current = (await cq.describe_quotas(admin, exact, strict=True)).get(entity, {})

@@ -16,7 +16,7 @@ member instead, ``--state`` one line for the whole group.
 *CONSUMER-BYTE-RATE* (last column; also in ``--members --verbose``) is what
 the broker lets the member's client fetch, in bytes per second: its
 effective ``consumer_byte_rate`` quota, resolved from DescribeClientQuotas
-as a broker resolves it (``client_quotas.effective_quota``) for the user
+as a broker resolves it (``QuotaTable.effective_quota``) for the user
 every connection has without authentication (``ANONYMOUS``). ``-`` means no
 quota. A consumer over its quota is throttled, so lag that grows while the
 consumer is up may be a quota rather than a slow application; a note on
@@ -209,6 +209,7 @@ async def member_quotas(admin, group) -> dict[str, tuple[float, tuple] | None]:
     """``{client_id: (consumer_byte_rate, entity) or None}`` for the group's members."""
     from minikafka.cli import client_quotas as cq
     from minikafka.errors import ErrorCode, KafkaError
+    from minikafka.quotas.entity import CONSUMER_BYTE_RATE, QuotaTable
 
     if not group.members:
         return {}
@@ -218,8 +219,8 @@ async def member_quotas(admin, group) -> dict[str, tuple[float, tuple] | None]:
         if exc.code != ErrorCode.UNSUPPORTED_VERSION:
             raise
         every_quota = {}  # a broker without client quotas: nobody is limited
-    return {m.client_id: cq.effective_quota(every_quota, ANONYMOUS_USER, m.client_id,
-                                            cq.CONSUMER_BYTE_RATE)
+    table = QuotaTable(every_quota)
+    return {m.client_id: table.effective_quota(ANONYMOUS_USER, m.client_id, CONSUMER_BYTE_RATE)
             for m in group.members}
 
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 
 from minikafka.metadata import records as r
+from minikafka.quotas.entity import normalize_entity, quota_entity_order
 
 TOPIC_RESOURCE = 2
 """``ConfigResource.Type.TOPIC``."""
@@ -261,7 +262,7 @@ class MetadataImage:
 
     def _set_client_quota(self, rec: r.ClientQuotaRecord) -> None:
         """Kafka's ``ClientQuotaControlManager.replay``: set or remove one key."""
-        entity = tuple(sorted(tuple(component) for component in rec.entity))
+        entity = normalize_entity(rec.entity)
         quotas = self.client_quotas.setdefault(entity, {})
         if rec.remove:
             quotas.pop(rec.key, None)
@@ -322,11 +323,6 @@ class MetadataImage:
             features=dict(self.features),
             client_quotas={entity: dict(values) for entity, values in self.client_quotas.items()},
         )
-
-
-def quota_entity_order(entity) -> tuple:
-    """A sort key for client quota entities: by types, then names (None, the default, first)."""
-    return tuple((entity_type, name is not None, name or "") for entity_type, name in entity)
 
 
 _APPLY = {

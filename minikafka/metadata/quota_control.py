@@ -48,11 +48,11 @@ import ipaddress
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata import records as r
-from minikafka.metadata.image import quota_entity_order
 from minikafka.metadata.result import ControllerResult, get_field
 from minikafka.quotas.entity import (CLIENT_ID, CONNECTION_CREATION_RATE, CONSUMER_BYTE_RATE,
                                      CONTROLLER_MUTATION_RATE, ENTITY_TYPES, IP, PRODUCER_BYTE_RATE,
-                                     REQUEST_PERCENTAGE, USER, QuotaEntity)
+                                     REQUEST_PERCENTAGE, USER, QuotaEntity, normalize_entity,
+                                     quota_entity_order)
 
 LONG, INT, DOUBLE = "LONG", "INT", "DOUBLE"
 USER_AND_CLIENT_KEYS = {PRODUCER_BYTE_RATE: LONG, CONSUMER_BYTE_RATE: LONG,
@@ -91,17 +91,16 @@ def alter_client_quotas(ctl, request) -> ControllerResult:
     """
     validate_only = bool(get_field(request, "validate_only", False))
     entries = list(get_field(request, "entries", ()) or ())
+    requested = [_pairs(entry) for entry in entries]
     seen: dict = {}
-    for entry in entries:
-        key = _normalized(get_field(entry, "entity", ()) or ())
+    for pairs in requested:
+        key = normalize_entity(pairs)
         seen[key] = seen.get(key, 0) + 1
     out: list = []
     responses = []
-    for entry in entries:
-        components = list(get_field(entry, "entity", ()) or ())
-        pairs = [(get_field(c, "entity_type"), get_field(c, "entity_name")) for c in components]
+    for entry, pairs in zip(entries, requested):
         try:
-            if seen[_normalized(components)] > 1:
+            if seen[normalize_entity(pairs)] > 1:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Ignoring duplicate entity {entity_string(pairs)}")
             records = alteration_records(ctl.image.client_quotas, pairs, _ops(entry, pairs))
             for record in records if not validate_only else ():
@@ -114,8 +113,9 @@ def alter_client_quotas(ctl, request) -> ControllerResult:
     return ControllerResult(out, {"throttle_time_ms": 0, "entries": responses})
 
 
-def _normalized(components) -> tuple:
-    return tuple(sorted((get_field(c, "entity_type"), get_field(c, "entity_name")) for c in components))
+def _pairs(entry) -> list[tuple[str, str | None]]:
+    """An entry's entity as ``[(entity_type, entity_name)]``, in the request's order."""
+    return [(get_field(c, "entity_type"), get_field(c, "entity_name")) for c in get_field(entry, "entity", ()) or ()]
 
 
 def _ops(entry, pairs) -> dict[str, float | None]:
@@ -184,7 +184,7 @@ def validate_entity(pairs: list) -> QuotaEntity:
         if entity_name is not None and not entity_name:
             raise KafkaError(ErrorCode.INVALID_REQUEST, f"Empty {entity_type} not supported")
         types.add(entity_type)
-    return tuple(sorted(pairs))
+    return normalize_entity(pairs)
 
 
 def config_keys_for_entity(entity: QuotaEntity) -> dict[str, str]:

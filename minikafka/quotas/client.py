@@ -45,7 +45,7 @@ from minikafka.quotas.entity import (
     REQUEST_PERCENTAGE,
     QuotaTable,
 )
-from minikafka.quotas.sensor import DEFAULT_NUM_SAMPLES, DEFAULT_WINDOW_MS, Avg, Rate, throttle_time_ms
+from minikafka.quotas.sensor import DEFAULT_NUM_SAMPLES, DEFAULT_WINDOW_MS, Avg, Rate
 
 #: Kafka drops a client's sensors after an hour without recordings.
 INACTIVE_SENSOR_EXPIRATION_MS = 3600 * 1000
@@ -96,7 +96,10 @@ class ClientMetric(NamedTuple):
 
 
 class ClientSensor:
-    """The statistics of one set of metric tags (Kafka's ClientSensors)."""
+    """The statistics of one set of metric tags (Kafka's ClientSensors).
+
+    Owned by one quota manager (``ControllerMutationQuotaManager`` adds a token bucket).
+    """
 
     __slots__ = ("metric_tags", "rate", "throttle_time", "limit", "last_record_ms", "principal")
 
@@ -108,6 +111,18 @@ class ClientSensor:
         self.last_record_ms = now_ms
         # One (user, client_id) that maps here, to re-read the limit after a change.
         self.principal: tuple[str, str] = ("", "")
+
+    def metric(self, now_ms: int) -> ClientMetric:
+        """What this sensor measures at ``now_ms`` (no throttle recorded lately: 0.0)."""
+        user, client_id = self.metric_tags
+        throttle = self.throttle_time.measure(now_ms)
+        return ClientMetric(
+            user=user,
+            client_id=client_id,
+            rate=self.rate.measure(now_ms),
+            throttle_time_ms=0.0 if math.isnan(throttle) else throttle,
+            limit=self.limit,
+        )
 
 
 class _Binding(NamedTuple):
@@ -161,10 +176,7 @@ class ClientQuotaManager:
         sensor.last_record_ms = now_ms
         if limit is None:
             return 0
-        observed, window_size_ms = rate.measure_with_window_ms(now_ms)
-        if observed <= limit:
-            return 0
-        throttle_ms = throttle_time_ms(observed, limit, window_size_ms)
+        throttle_ms = rate.throttle_time_ms(limit, now_ms)
         if self.max_throttle_time_ms is not None and throttle_ms > self.max_throttle_time_ms:
             return self.max_throttle_time_ms
         return throttle_ms
@@ -224,19 +236,7 @@ class ClientQuotaManager:
     def client_metrics(self, now_ms: int) -> list[ClientMetric]:
         """One ``ClientMetric`` per live sensor (after dropping the expired ones)."""
         self._expire_sensors(now_ms, force=True)
-        metrics = []
-        for (user, client_id), sensor in self._sensors.items():
-            throttle = sensor.throttle_time.measure(now_ms)
-            metrics.append(
-                ClientMetric(
-                    user=user,
-                    client_id=client_id,
-                    rate=sensor.rate.measure(now_ms),
-                    throttle_time_ms=0.0 if math.isnan(throttle) else throttle,
-                    limit=sensor.limit,
-                )
-            )
-        return metrics
+        return [sensor.metric(now_ms) for sensor in self._sensors.values()]
 
     def exempt_request_time(self, now_ms: int) -> float:
         """REQUEST quota: the rate of exempt thread time, in percent (Kafka's exempt-request-time)."""

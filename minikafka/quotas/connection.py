@@ -47,10 +47,9 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from minikafka.quotas.entity import CONNECTION_CREATION_RATE, QuotaTable, canonical_ip
-from minikafka.quotas.sensor import DEFAULT_NUM_SAMPLES, DEFAULT_WINDOW_MS, Rate, throttle_time_ms
+# INT_MAX (Java's Integer.MAX_VALUE) is also Kafka's default for the connection limits: no limit.
+from minikafka.quotas.sensor import DEFAULT_NUM_SAMPLES, DEFAULT_WINDOW_MS, INT_MAX, Rate
 
-#: Kafka's defaults for the connection limits: Integer.MAX_VALUE (no limit).
-INT_MAX = 2**31 - 1
 #: Per-IP rate sensors unused for an hour are dropped (as Kafka's IP sensors expire).
 _IP_SENSOR_EXPIRATION_MS = 3600 * 1000
 
@@ -260,10 +259,7 @@ class ConnectionQuotas:
 
     def _record_and_get_throttle_ms(self, rate: Rate, limit: float, now_ms: int) -> int:
         rate.record(1.0, now_ms)
-        observed, window_size_ms = rate.measure_with_window_ms(now_ms)
-        if observed <= limit:
-            return 0
-        return min(throttle_time_ms(observed, limit, window_size_ms), self.max_throttle_time_ms)
+        return min(rate.throttle_time_ms(limit, now_ms), self.max_throttle_time_ms)
 
     def _ip_sensor(self, ip: str, now_ms: int) -> _IpSensor:
         sensor = self._ip_sensors.get(ip)

@@ -27,21 +27,11 @@ broker. Neither is task-safe.
 
 from __future__ import annotations
 
-import math
-
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.quotas.client import INACTIVE_SENSOR_EXPIRATION_MS, ClientMetric, QuotaType
+from minikafka.quotas.client import INACTIVE_SENSOR_EXPIRATION_MS, ClientMetric, ClientSensor, QuotaType
 from minikafka.quotas.entity import CONTROLLER_MUTATION_RATE, QuotaTable
-from minikafka.quotas.sensor import (
-    DEFAULT_NUM_SAMPLES,
-    DEFAULT_WINDOW_MS,
-    Avg,
-    Rate,
-    TokenBucket,
-)
+from minikafka.quotas.sensor import DEFAULT_NUM_SAMPLES, DEFAULT_WINDOW_MS, TokenBucket
 
-_THROTTLE_TIME_SAMPLES = 2
-_THROTTLE_TIME_WINDOW_MS = 30_000
 #: Kafka's Errors.THROTTLING_QUOTA_EXCEEDED message.
 THROTTLING_QUOTA_EXCEEDED_MESSAGE = "The throttling quota has been exceeded."
 
@@ -72,20 +62,16 @@ class ControllerMutationQuota:
 UNBOUNDED_CONTROLLER_MUTATION_QUOTA = ControllerMutationQuota()
 
 
-class _ClientMutationSensor:
-    """One client's bucket, mutation rate and throttle-time average."""
+class _ClientMutationSensor(ClientSensor):
+    """One client's sensor (mutation rate, throttle-time average) and its token bucket."""
 
-    __slots__ = ("metric_tags", "principal", "bucket", "rate", "throttle_time", "limit", "last_record_ms")
+    __slots__ = ("bucket",)
 
     def __init__(self, metric_tags, principal, limit: float, num_samples: int, window_ms: int, now_ms: int):
-        self.metric_tags = metric_tags
-        # One (user, client_id) that maps here, to re-read the limit after a change.
+        super().__init__(metric_tags, num_samples, window_ms, now_ms)
         self.principal = principal
-        self.bucket = TokenBucket(limit, num_samples, window_ms)
-        self.rate = Rate(num_samples, window_ms)
-        self.throttle_time = Avg(_THROTTLE_TIME_SAMPLES, _THROTTLE_TIME_WINDOW_MS)
         self.limit = limit
-        self.last_record_ms = now_ms
+        self.bucket = TokenBucket(limit, num_samples, window_ms)
 
     def violation_throttle_ms(self, now_ms: int) -> int:
         """0 when the bucket is not negative, else the time to refill it to zero."""
@@ -194,19 +180,7 @@ class ControllerMutationQuotaManager:
     def client_metrics(self, now_ms: int) -> list[ClientMetric]:
         """One ``ClientMetric`` per client bucket (``rate``: partitions mutated per second)."""
         self._expire_sensors(now_ms)
-        metrics = []
-        for (user, client_id), sensor in self._sensors.items():
-            throttle = sensor.throttle_time.measure(now_ms)
-            metrics.append(
-                ClientMetric(
-                    user=user,
-                    client_id=client_id,
-                    rate=sensor.rate.measure(now_ms),
-                    throttle_time_ms=0.0 if math.isnan(throttle) else throttle,
-                    limit=sensor.limit,
-                )
-            )
-        return metrics
+        return [sensor.metric(now_ms) for sensor in self._sensors.values()]
 
     def tokens(self, user: str, client_id: str, now_ms: int) -> float | None:
         """Tokens left in this client's bucket (Kafka's ``tokens`` metric); None without a quota."""

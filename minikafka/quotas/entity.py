@@ -95,6 +95,11 @@ def normalize_entity(pairs: Iterable[tuple[str, str | None]]) -> QuotaEntity:
     return tuple(sorted((str(entity_type), name) for entity_type, name in pairs))
 
 
+def quota_entity_order(entity: QuotaEntity) -> tuple:
+    """A sort key for entities (listings, snapshots): by types, then names, the default (None) first."""
+    return tuple((entity_type, name is not None, name or "") for entity_type, name in entity)
+
+
 def canonical_ip(host: str) -> str:
     """``host`` in the form a socket reports it, when it is an IP literal; else unchanged."""
     try:
@@ -108,6 +113,22 @@ class ResolvedQuota(NamedTuple):
 
     limit: float | None
     metric_tags: tuple[str, str]
+
+
+class EffectiveQuota(NamedTuple):
+    """A client's limit for one key and the entity that sets it (what the tools show)."""
+
+    limit: float
+    entity: QuotaEntity
+
+
+class _Match(NamedTuple):
+    """The first precedence level that sets a key: its limit, its lookup parts, its tags."""
+
+    limit: float
+    user_part: object  # a user name, None (<default>) or ABSENT
+    client_part: object  # a client id, None (<default>) or ABSENT
+    level_tags: str
 
 
 class _Absent:
@@ -149,7 +170,9 @@ class QuotaTable:
     """All client and IP quotas of the cluster, indexed per quota key.
 
     ``replace`` installs a new set (from the metadata image) and tells the
-    subscribed managers; ``resolve`` answers Kafka's precedence question.
+    subscribed managers; ``resolve`` answers Kafka's precedence question
+    for the managers, ``effective_quota`` also names the entity that
+    answered it (for the command-line tools).
     """
 
     def __init__(self, entries: QuotaEntries | None = None):
@@ -243,15 +266,10 @@ class QuotaTable:
             (``limit`` None when there is none) and the metric tags of the
             sensor Kafka would measure it on.
         """
-        limits = self._client_limits.get(key)
-        if not limits:
+        if key not in self._client_limits:
             return ResolvedQuota(None, ("", client_id))
-        limit, level_tags = None, "c"
-        for user_part, client_part, tags in _PRECEDENCE:
-            found = limits.get((_lookup_part(user_part, user), _lookup_part(client_part, client_id)))
-            if found is not None:
-                limit, level_tags = found, tags
-                break
+        match = self._first_match(user, client_id, key)
+        limit, level_tags = (None, "c") if match is None else (match.limit, match.level_tags)
         kinds = self._kinds[key]
         if kinds == _CLIENT_ID_KIND:
             level_tags = "c"
@@ -260,6 +278,26 @@ class QuotaTable:
         elif kinds == _USER_CLIENT_ID_KIND:
             level_tags = "uc"
         return ResolvedQuota(limit, _metric_tags(level_tags, user, client_id))
+
+    def effective_quota(self, user: str, client_id: str, key: str) -> EffectiveQuota | None:
+        """The limit ``resolve`` gives this client for ``key`` and the entity that sets it; None: unlimited."""
+        match = self._first_match(user, client_id, key)
+        if match is None:
+            return None
+        pairs = [(USER, match.user_part), (CLIENT_ID, match.client_part)]
+        return EffectiveQuota(match.limit, normalize_entity(pair for pair in pairs if pair[1] is not ABSENT))
+
+    def _first_match(self, user: str, client_id: str, key: str) -> _Match | None:
+        """Levels 1-8 in order: the first whose entity carries ``key``, or None."""
+        limits = self._client_limits.get(key)
+        if not limits:
+            return None
+        for user_part, client_part, tags in _PRECEDENCE:
+            parts = (_lookup_part(user_part, user), _lookup_part(client_part, client_id))
+            found = limits.get(parts)
+            if found is not None:
+                return _Match(found, *parts, tags)
+        return None
 
     def ip_limit(self, ip: str, key: str = CONNECTION_CREATION_RATE) -> float | None:
         """The IP quota for ``key``: the entry of ``ip``, else the default IP's, else None."""

@@ -226,6 +226,17 @@ class Rate(WindowedSum):
         total, window_size_ms = self.sum_and_window_size_ms(now_ms)
         return total / window_size_ms * 1000.0, window_size_ms
 
+    def throttle_time_ms(self, bound: float, now_ms: int) -> int:
+        """0 while the rate is within ``bound``, else the delay that brings it back (``throttle_time_ms``).
+
+        Kafka's quota check: the sensor measures after recording, and a
+        violation's throttle time is computed over the same window.
+        """
+        observed, window_size_ms = self.measure_with_window_ms(now_ms)
+        if observed <= bound:
+            return 0
+        return throttle_time_ms(observed, bound, window_size_ms)
+
     def sum_and_window_size_ms(self, now_ms: int) -> tuple[float, int]:
         """Purge, then return the windowed sum and the window size in one loop (the hot path)."""
         if not self._samples:

@@ -15,16 +15,21 @@ from minikafka_core.records import Record, build_batch, read_batches
 
 
 class RawClient:
-    """One connection to a broker. Owned by one test task."""
+    """One connection to a broker; ``client_id`` goes in every request header. Owned by one test task.
 
-    def __init__(self, stream: trio.abc.Stream):
+    It never honours a throttle hint (Kafka's clients wait ``throttle_time_ms``
+    after a throttled response): it sends whenever the test says.
+    """
+
+    def __init__(self, stream: trio.abc.Stream, client_id: str = "raw-test"):
         self.stream = stream
+        self.client_id = client_id
         self.reader = framing.FrameReader()
         self.next_correlation_id = 1
 
     @classmethod
-    async def connect(cls, port: int) -> "RawClient":
-        return cls(await trio.open_tcp_stream("127.0.0.1", port))
+    async def connect(cls, port: int, client_id: str = "raw-test") -> "RawClient":
+        return cls(await trio.open_tcp_stream("127.0.0.1", port), client_id)
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -33,16 +38,19 @@ class RawClient:
         """Send one request; return its correlation id."""
         correlation_id = self.next_correlation_id
         self.next_correlation_id += 1
-        await self.send_raw(framing.encode_request(api_key, version, correlation_id, "raw-test", body))
+        await self.send_raw(framing.encode_request(api_key, version, correlation_id, self.client_id, body))
         return correlation_id
 
     async def send_raw(self, data: bytes) -> None:
         await self.stream.send_all(data)
 
     async def receive_frame(self) -> bytes | None:
-        """The next response frame, or None if the broker closed the connection."""
+        """The next response frame, or None if the broker closed (or reset) the connection."""
         while (frame := self.reader.next_frame()) is None:
-            data = await self.stream.receive_some(1 << 20)
+            try:
+                data = await self.stream.receive_some(1 << 20)
+            except trio.BrokenResourceError:  # reset by the broker
+                return None
             if not data:
                 return None
             self.reader.receive_data(data)

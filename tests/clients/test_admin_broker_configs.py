@@ -1,20 +1,14 @@
-"""Admin config calls on BROKER resources (one broker, or the cluster-wide default ``""``)."""
+"""Admin config calls on BROKER resources (one broker, or the cluster-wide default ``""``).
+
+The ``admin`` fixture (conftest.py) is an ``Admin`` of one broker in this Trio run.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.testing import bootstrap_servers, open_broker
-from minikafka_clients import BROKER_RESOURCE, Admin, ConfigSource, NewTopic
-
-
-@pytest.fixture
-async def admin(tmp_path):
-    async with open_broker(tmp_path / "data") as broker:
-        config = {"bootstrap.servers": bootstrap_servers(broker), "default.api.timeout.ms": 5000}
-        async with Admin(config) as client:
-            yield client
+from minikafka_clients import BROKER_RESOURCE, ConfigSource, NewTopic
 
 
 async def _retention(admin, name: str, **kwargs):

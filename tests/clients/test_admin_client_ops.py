@@ -1,4 +1,4 @@
-"""Every ``Admin`` operation against a real minikafka broker (in this Trio run)."""
+"""Every ``Admin`` operation against a real minikafka broker (in this Trio run; ``admin``: conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,6 @@ from minikafka_clients import Admin, NewTopic, Producer
 from minikafka_clients import admin as admin_ops
 from minikafka_clients.admin import ConfigSource
 from minikafka.protocol import messages
-
-
-@pytest.fixture
-async def admin(tmp_path):
-    async with open_broker(tmp_path / "data", num_partitions=1) as broker:
-        config = {"bootstrap.servers": f"127.0.0.1:{broker.bound_ports[0]}",
-                  "default.api.timeout.ms": 5000}
-        async with Admin(config) as client:
-            yield client
 
 
 async def _produce(admin, topic, partition, count):

@@ -1,4 +1,7 @@
-"""Admin.describe_client_quotas / alter_client_quotas against real minikafka brokers."""
+"""Admin.describe_client_quotas / alter_client_quotas against real minikafka brokers.
+
+The ``admin`` fixture (conftest.py) is an ``Admin`` of one broker in this Trio run.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import pytest
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.testing import BrokerThread, bootstrap_servers, open_broker, open_cluster
+from minikafka.testing import BrokerThread, bootstrap_servers, open_cluster
 from minikafka_clients import (Admin, ClientQuotaAlteration, ClientQuotaEntity, ClientQuotaFilter,
                                ClientQuotaFilterComponent, SyncAdmin)
 
@@ -15,14 +18,6 @@ USER, CLIENT_ID = ClientQuotaEntity.USER, ClientQuotaEntity.CLIENT_ID
 ALICE_ANY_CLIENT = ClientQuotaEntity({USER: "alice", CLIENT_ID: None})
 APP = ClientQuotaEntity({CLIENT_ID: "app"})
 DEFAULT_USER = ClientQuotaEntity({USER: None})
-
-
-@pytest.fixture
-async def admin(tmp_path):
-    async with open_broker(tmp_path / "data") as broker:
-        config = {"bootstrap.servers": bootstrap_servers(broker), "default.api.timeout.ms": 5000}
-        async with Admin(config) as client:
-            yield client
 
 
 async def _set_three(admin) -> None:

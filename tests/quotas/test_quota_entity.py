@@ -84,6 +84,23 @@ def test_kinds_are_counted_per_key():
     assert table.resolve("u", "c", CONSUMER_BYTE_RATE).metric_tags == ("", "c")
 
 
+def test_effective_quota_names_the_entity_of_the_level_that_wins():
+    entries = {entity: {P: float(rank)} for rank, entity in enumerate(LEVELS)}
+    entries[make_entity(user="other")] = {P: 99.0}
+    for rank, entity in enumerate(LEVELS):
+        assert QuotaTable(entries).effective_quota("u", "c", P) == (float(rank), entity)
+        del entries[entity]
+    assert QuotaTable(entries).effective_quota("u", "c", P) is None
+
+
+def test_effective_quota_is_per_key():
+    table = QuotaTable({
+        make_entity(user="u", client_id="c"): {P: 1.0},
+        make_entity(client_id="c"): {CONSUMER_BYTE_RATE: 2.0},
+    })
+    assert table.effective_quota("u", "c", CONSUMER_BYTE_RATE) == (2.0, make_entity(client_id="c"))
+
+
 def test_ip_quotas_fall_back_to_the_default_ip():
     table = QuotaTable({
         make_entity(ip="10.0.0.1"): {CONNECTION_CREATION_RATE: 5},

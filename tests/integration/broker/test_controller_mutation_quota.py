@@ -8,6 +8,7 @@ about a second: each test waits out at most one throttle.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 
@@ -38,7 +39,7 @@ def quota_entry(client_id: str, rate: float) -> dict:
 
 
 async def set_mutation_quota(bootstrap: str, client_id: str, rate: float = RATE) -> None:
-    """AlterClientQuotas through the bundled client, then wait until the broker applies it."""
+    """AlterClientQuotas through the bundled client (committed; the broker applies it soon after)."""
     async with open_cluster(bootstrap, client_id="operator") as cluster:
         response = await cluster.request(None, ALTER_CLIENT_QUOTAS,
                                          {"entries": [quota_entry(client_id, rate)], "validate_only": False})
@@ -68,14 +69,21 @@ async def wait_for_quota(broker, client_id):
             await trio.sleep(0.01)
 
 
+@contextlib.asynccontextmanager
+async def connection_under_quota(broker, client_id: str):
+    """Give ``client_id`` the mutation quota (RATE), wait until the broker applies it, and
+    yield a connection of that client."""
+    bootstrap = bootstrap_servers(broker)
+    await set_mutation_quota(bootstrap, client_id)
+    await wait_for_quota(broker, client_id)
+    async with open_cluster(bootstrap, client_id=client_id) as cluster:
+        yield await cluster.any_connection()
+
+
 @pytest.mark.trio
 async def test_a_create_topics_burst_is_throttled_then_succeeds_after_the_throttle_time(broker):
-    bootstrap = bootstrap_servers(broker)
-    await set_mutation_quota(bootstrap, "burst")
-    await wait_for_quota(broker, "burst")
     names = [fresh() for _ in range(3)]
-    async with open_cluster(bootstrap, client_id="burst") as cluster:
-        connection = await cluster.any_connection()
+    async with connection_under_quota(broker, "burst") as connection:
         response = await connection.request(CREATE_TOPICS, topics_body(names), api_version=7)
         codes = {t.name: t.error_code for t in response.topics}
         # 4 tokens: the first topic takes 3, the second drives the bucket to -2,
@@ -95,12 +103,8 @@ async def test_a_create_topics_burst_is_throttled_then_succeeds_after_the_thrott
 
 @pytest.mark.trio
 async def test_old_versions_are_permissive_but_report_the_throttle_time(broker):
-    bootstrap = bootstrap_servers(broker)
-    await set_mutation_quota(bootstrap, "old-client")
-    await wait_for_quota(broker, "old-client")
     names = [fresh() for _ in range(3)]
-    async with open_cluster(bootstrap, client_id="old-client") as cluster:
-        connection = await cluster.any_connection()
+    async with connection_under_quota(broker, "old-client") as connection:
         response = await connection.request(CREATE_TOPICS, topics_body(names), api_version=5)
     assert [t.error_code for t in response.topics] == [ErrorCode.NONE] * 3  # 9 partitions: 4 - 9 = -5
     assert 1500 <= response.throttle_time_ms <= 2500  # 5 tokens / 2 per s, less the refill meanwhile
@@ -112,10 +116,7 @@ async def test_create_partitions_and_delete_topics_count_partitions(broker):
     topics = [fresh() for _ in range(2)]
     async with open_cluster(bootstrap, client_id="setup") as cluster:
         await (await cluster.any_connection()).request(CREATE_TOPICS, topics_body(topics, partitions=2))
-    await set_mutation_quota(bootstrap, "grower")
-    await wait_for_quota(broker, "grower")
-    async with open_cluster(bootstrap, client_id="grower") as cluster:
-        connection = await cluster.any_connection()
+    async with connection_under_quota(broker, "grower") as connection:
         grow = {"topics": [{"name": name, "count": 7, "assignments": None} for name in topics],
                 "timeout_ms": 10_000, "validate_only": False}
         response = await connection.request(CREATE_PARTITIONS, grow, api_version=3)

@@ -9,12 +9,12 @@ import trio
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.testing import open_broker
 
-from .quota_wire import API_VERSIONS, WireClient, set_client_quota
+from .quota_wire import API_VERSIONS, RawClient, set_client_quota
 
 API_VERSIONS_BODY = {"client_software_name": "wire", "client_software_version": "1"}
 
 
-async def is_served(client: WireClient, timeout_s: float = 5.0) -> bool:
+async def is_served(client: RawClient, timeout_s: float = 5.0) -> bool:
     """Whether the broker answers an ApiVersions (False: it closed the connection)."""
     try:
         await client.send(API_VERSIONS, 3, API_VERSIONS_BODY)
@@ -24,8 +24,8 @@ async def is_served(client: WireClient, timeout_s: float = 5.0) -> bool:
         return await client.receive_frame() is not None
 
 
-async def open_clients(port: int, count: int) -> list[WireClient]:
-    return [await WireClient.connect(port) for _ in range(count)]
+async def open_clients(port: int, count: int) -> list[RawClient]:
+    return [await RawClient.connect(port) for _ in range(count)]
 
 
 async def close_all(clients) -> None:
@@ -44,7 +44,7 @@ async def test_max_connections_per_ip_closes_the_extra_connection_with_a_log_lin
             await clients[0].aclose()  # its slot comes back once the broker sees the close
             with trio.fail_after(5):
                 while True:
-                    again = await WireClient.connect(broker.bound_ports[0])
+                    again = await RawClient.connect(broker.bound_ports[0])
                     clients.append(again)
                     if await is_served(again):
                         break
@@ -55,12 +55,12 @@ async def test_max_connections_per_ip_closes_the_extra_connection_with_a_log_lin
 
 async def test_a_dynamic_per_ip_limit_applies_to_new_connections(tmp_path):
     async with open_broker(tmp_path) as broker:
-        first = await WireClient.connect(broker.bound_ports[0])
+        first = await RawClient.connect(broker.bound_ports[0])
         clients = [first]
         try:
             assert await is_served(first)
             await broker.set_resource_configs(BROKER_RESOURCE, "", {"max.connections.per.ip": "1"})
-            second = await WireClient.connect(broker.bound_ports[0])
+            second = await RawClient.connect(broker.bound_ports[0])
             clients.append(second)
             assert not await is_served(second)
             assert await is_served(first)  # existing connections stay

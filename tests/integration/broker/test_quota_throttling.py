@@ -15,7 +15,7 @@ import trio
 from minikafka.errors import ErrorCode
 from minikafka.testing import open_broker
 
-from .quota_wire import API_VERSIONS, METADATA, PRODUCE, WireClient, metadata_body, produce_body, set_client_quota
+from .quota_wire import API_VERSIONS, METADATA, PRODUCE, RawClient, metadata_body, produce_body, set_client_quota
 
 PRODUCE_VERSION = 9
 RECORD_BYTES = 10_000
@@ -42,13 +42,13 @@ async def limit_producer(broker, client_id: str, rate: float) -> None:
 
 async def test_a_client_over_its_produce_quota_gets_throttle_time_and_a_muted_connection(quota_broker):
     await limit_producer(quota_broker, "greedy", BYTE_RATE)
-    client = await WireClient.connect(quota_broker.bound_ports[0], "greedy")
+    client = await RawClient.connect(quota_broker.bound_ports[0], "greedy")
     try:
         for _ in range(5):  # pipelined: the client does not wait for anything
             await client.send(PRODUCE, PRODUCE_VERSION, produce_body("t", RECORD_BYTES))
         arrivals = []
         for _ in range(5):
-            response = await client.receive(PRODUCE, PRODUCE_VERSION)
+            _, response = await client.receive(PRODUCE, PRODUCE_VERSION)
             arrivals.append((trio.current_time(), response.throttle_time_ms))
             assert response.responses[0].partition_responses[0].error_code == ErrorCode.NONE
     finally:
@@ -62,11 +62,11 @@ async def test_a_client_over_its_produce_quota_gets_throttle_time_and_a_muted_co
 
 async def test_a_client_without_a_quota_is_not_throttled(quota_broker):
     await limit_producer(quota_broker, "greedy", BYTE_RATE)
-    client = await WireClient.connect(quota_broker.bound_ports[0], "polite")
+    client = await RawClient.connect(quota_broker.bound_ports[0], "polite")
     try:
         for _ in range(5):
             await client.send(PRODUCE, PRODUCE_VERSION, produce_body("t", RECORD_BYTES))
-        throttles = [(await client.receive(PRODUCE, PRODUCE_VERSION)).throttle_time_ms for _ in range(5)]
+        throttles = [(await client.receive(PRODUCE, PRODUCE_VERSION))[1].throttle_time_ms for _ in range(5)]
     finally:
         await client.aclose()
     assert throttles == [0] * 5
@@ -74,7 +74,7 @@ async def test_a_client_without_a_quota_is_not_throttled(quota_broker):
 
 async def test_acks_0_has_no_response_but_still_mutes_the_connection(quota_broker):
     await limit_producer(quota_broker, "greedy", BYTE_RATE)
-    client = await WireClient.connect(quota_broker.bound_ports[0], "greedy")
+    client = await RawClient.connect(quota_broker.bound_ports[0], "greedy")
     try:
         started = trio.current_time()
         for _ in range(4):  # 40 kB against 20 kB/s: throttled after the third
@@ -94,7 +94,7 @@ async def test_request_time_over_request_percentage_is_throttled(quota_broker):
     # 0.1% of one handler's time per second: 1 ms/s, some hundred Metadata requests.
     await set_client_quota(quota_broker.bound_ports[0], {"client-id": "busy"}, "request_percentage", 0.1)
     await wait_until(lambda: quota_broker.quotas.request.enabled)
-    client = await WireClient.connect(quota_broker.bound_ports[0], "busy")
+    client = await RawClient.connect(quota_broker.bound_ports[0], "busy")
     try:
         for _ in range(2000):
             response = await client.request(METADATA, 12, metadata_body())

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.cli.in_process import ok, run_cli
 from tests.integration.cli_brokers import MinikafkaBroker
-from .test_cli_end_to_end import consume, create, ok, run_cli
+from .test_cli_end_to_end import consume, create
 
 
 @pytest.fixture(scope="module")

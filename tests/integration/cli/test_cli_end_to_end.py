@@ -9,17 +9,15 @@ real subprocesses to check exit statuses and that no traceback escapes.
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
 import sys
 import time
-from unittest import mock
 
 import pytest
 
+from tests.integration.cli.in_process import ok, run_cli
 from tests.integration.cli_brokers import MinikafkaBroker, REPO, TansuBroker, cli_env, free_port
-from minikafka.cli.main import main
 
 
 @pytest.fixture(scope="module", params=["minikafka", "tansu"])
@@ -37,27 +35,6 @@ _counter = iter(range(10**6))
 @pytest.fixture
 def topic():
     return f"cli-topic-{next(_counter)}"
-
-
-def run_cli(*argv: str, stdin: bytes = b"") -> tuple[int, str, str]:
-    """Run ``minikafka ARGV`` in this process; return (status, stdout, stderr)."""
-    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
-    err = io.StringIO()
-    fake_stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
-    with mock.patch.object(sys, "stdin", fake_stdin), mock.patch.object(sys, "stdout", out), \
-            mock.patch.object(sys, "stderr", err):
-        try:
-            main(list(argv))
-            status = 0
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.buffer.getvalue().decode(), err.getvalue()
-
-
-def ok(*argv: str, stdin: bytes = b"") -> str:
-    status, out, err = run_cli(*argv, stdin=stdin)
-    assert status == 0, err
-    return out
 
 
 def create(broker, topic, *extra):

@@ -13,13 +13,11 @@ runs as a subprocess to check the exit status and that no traceback escapes.
 
 from __future__ import annotations
 
-import io
 import pathlib
 import subprocess
 import sys
 import time
 import uuid
-from unittest import mock
 
 import pytest
 
@@ -28,10 +26,9 @@ for _path in (_REPO / "clients",):  # the clients
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from tests.integration.cli.in_process import fails, ok, run_cli  # noqa: E402
 from tests.integration.cli_brokers import MinikafkaBroker, cli_env  # noqa: E402
 from confluent_kafka import Consumer, Producer  # noqa: E402
-
-from minikafka.cli.main import main  # noqa: E402
 
 PARTITIONS = 3
 RECORDS = 30
@@ -95,33 +92,6 @@ def consume(consumer: Consumer, count: int, timeout_s: float = 20) -> list:
         if message is not None and not message.error():
             records.append(message)
     return records
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    """Run ``minikafka ARGV`` in this process; return (status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with mock.patch.object(sys, "stdout", out), mock.patch.object(sys, "stderr", err):
-        try:
-            main(list(argv))
-            status = 0
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
-
-
-def ok(*argv: str) -> str:
-    status, out, err = run_cli(*argv)
-    assert status == 0, err
-    return out
-
-
-def fails(*argv: str) -> str:
-    """Run a command that must fail with one readable line on stderr; return that line."""
-    status, out, err = run_cli(*argv)
-    assert status == 1, (out, err)
-    assert err.count("\n") == 1 and err.startswith("minikafka: error: "), err
-    assert "Traceback" not in err
-    return err.strip()
 
 
 def groups(broker, action: str, *args: str) -> str:

@@ -9,16 +9,14 @@ command and DescribeConfigs see, since they are the same configs.
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import uuid
-from unittest import mock
 
 import pytest
 
+from tests.integration.cli.in_process import fails, ok
 from tests.integration.cli_brokers import REPO, MinikafkaBroker, cli_env
-from minikafka.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -35,34 +33,13 @@ def topic(broker):
     return name
 
 
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    """Run ``minikafka ARGV`` in this process; return (status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with mock.patch.object(sys, "stdout", out), mock.patch.object(sys, "stderr", err):
-        try:
-            main(list(argv))
-            status = 0
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
-
-
-def ok(*argv: str) -> str:
-    status, out, err = run_cli(*argv)
-    assert status == 0, err
-    return out
-
-
 def configs(broker, *argv: str) -> str:
     return ok("configs", "--bootstrap-server", broker.bootstrap, *argv)
 
 
 def configs_fail(broker, *argv: str) -> str:
     """A ``configs`` command that must fail: exit 1, one line on stderr, no traceback."""
-    status, out, err = run_cli("configs", "--bootstrap-server", broker.bootstrap, *argv)
-    assert status == 1, (out, err)
-    assert err.count("\n") == 1 and err.startswith("minikafka: error: "), err
-    return err.strip().removeprefix("minikafka: error: ")
+    return fails("configs", "--bootstrap-server", broker.bootstrap, *argv).removeprefix("minikafka: error: ")
 
 
 # -- topics ---------------------------------------------------------------------------

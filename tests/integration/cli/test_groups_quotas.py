@@ -12,13 +12,13 @@ import uuid
 
 import pytest
 
+from tests.integration.cli.in_process import run_cli
 from tests.integration.cli.test_cli_groups import (  # noqa: F401
     GroupsBroker,
     RECORDS,
     by_partition,
     consume,
     produce,
-    run_cli,
     table,
 )
 from confluent_kafka import Consumer  # noqa: E402
