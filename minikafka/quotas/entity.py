@@ -92,7 +92,10 @@ def make_entity(**names: str | None) -> QuotaEntity:
 
 def normalize_entity(pairs: Iterable[tuple[str, str | None]]) -> QuotaEntity:
     """The canonical form of an entity: a tuple of ``(type, name)`` pairs sorted by type."""
-    return tuple(sorted((str(entity_type), name) for entity_type, name in pairs))
+    # Sorted by type only: a malformed entity naming one type twice (a name and
+    # the default) must reach validation, not fail comparing None with a name.
+    return tuple(sorted(((str(entity_type), name) for entity_type, name in pairs),
+                        key=lambda pair: pair[0]))
 
 
 def quota_entity_order(entity: QuotaEntity) -> tuple:

@@ -104,6 +104,8 @@ def test_a_bad_entity_does_not_stop_the_others(h):
     ([("client-id", "")], [op("producer_byte_rate", 1)], "Empty client-id not supported"),
     ([("user", "a"), ("user", "b")], [op("producer_byte_rate", 1)],
      "Invalid client quota entity, duplicate entity entry user"),
+    ([("user", "a"), ("user", None)], [op("producer_byte_rate", 1)],
+     "Invalid client quota entity, duplicate entity entry user"),
     ([("ip", "10.0.0.1"), ("user", "a")], [op("connection_creation_rate", 1)],
      "Invalid quota entity combination, IP entity shouldnot be combined with User or ClientId"),
     ([("ip", "not an address")], [op("connection_creation_rate", 1)],
