@@ -1,0 +1,1 @@
+"""The broker's metrics: Kafka's names, counters, gauges, meters and histograms (sans-I/O)."""
