@@ -309,6 +309,8 @@ class Connection:
         mutes: its connections carry many clients' forwarded requests.
         """
         bandwidth_ms = ctx.throttle_time_ms
+        if not (bandwidth_ms or request_throttle_ms or (body is not None and body.get("throttle_time_ms"))):
+            return  # the usual case, quota or not: nothing throttles this request
         throttle_ms = max(bandwidth_ms, request_throttle_ms)
         has_field = body is not None and ctx.api_version >= FIRST_THROTTLE_VERSION.get(ctx.api_key, 1 << 15)
         if has_field:
