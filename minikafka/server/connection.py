@@ -41,8 +41,11 @@ The client is then throttled for ``max(bandwidth, request)`` milliseconds
 (and no less than a throttle already in the response, as a controller's
 answer to a forwarded request). As Kafka since KIP-219, the response goes
 out at once with that ``throttle_time_ms`` (in versions that have the field),
-and then the connection is *muted*: the task stops reading its frames for
-the throttle time, so a client that ignores the hint is held back anyway.
+and then the connection is *muted*: the task stops reading its frames until
+the throttle time has passed, so a client that ignores the hint is held back
+anyway. The throttle time counts from the moment it is decided, not from the
+end of the send (Kafka's ``ThrottledChannel``): a large response that is slow
+to leave does not lengthen it.
 Kafka mutes after every throttled response, whatever its version: for
 versions whose clients do not throttle themselves (``shouldClientThrottle``
 false: Produce v0-5, Fetch v0-7, ...) the mute alone delays their next
@@ -169,8 +172,8 @@ class Connection:
         self._reader = framing.FrameReader(broker.config["socket.request.max.bytes"])
         # Read once per connection (the flag is meant for whole runs).
         self.zero_copy = zero_copy_enabled()
-        # Set by process(): how long to stop reading after the response (KIP-219).
-        self.mute_ms = 0
+        # Set by process(): until when (Trio's clock, s) to read nothing after the response (KIP-219).
+        self.muted_until: float | None = None
 
     async def run(self) -> None:
         """Serve the connection until the peer leaves or it must be closed."""
@@ -204,14 +207,15 @@ class Connection:
                 await send_parts(self.stream, response)
             elif response is not None:
                 await self.stream.send_all(response)
-            if self.mute_ms:
+            if self.muted_until is not None:
                 await self._mute()
 
     async def _mute(self) -> None:
-        """Read nothing for ``mute_ms`` (Kafka's throttled, muted channel)."""
-        mute_ms, self.mute_ms = self.mute_ms, 0
-        log.debug("broker %s: muting %s for %d ms", self.broker.node_id, self.peer, mute_ms)
-        await trio.sleep(mute_ms / 1000)
+        """Read nothing until ``muted_until`` (Kafka's throttled, muted channel)."""
+        muted_until, self.muted_until = self.muted_until, None
+        log.debug("broker %s: muting %s for %.0f ms", self.broker.node_id, self.peer,
+                  max(0.0, muted_until - trio.current_time()) * 1000)
+        await trio.sleep_until(muted_until)
 
     async def process(self, frame: memoryview) -> bytes | list | None:
         """Handle one request frame; return the response frame, or None.
@@ -297,13 +301,16 @@ class Connection:
 
         Puts the throttle in the response (if its version has the field),
         records it in the throttle-time metric of the quota that caused it
-        (Kafka's ``throttle``), and mutes the connection after the response
-        is sent. A response may already carry a throttle (the controller's
-        answer to a forwarded request, KIP-599): the larger one is kept, as
+        (Kafka's ``throttle``), and mutes the connection once the response
+        is sent, until the throttle time counted from now has passed. A
+        response may already carry a throttle (the controller's answer to a
+        forwarded request, KIP-599): the larger one is kept, as
         Kafka's ``sendForwardedResponse`` does. A controller listener never
         mutes: its connections carry many clients' forwarded requests.
         """
         bandwidth_ms = ctx.throttle_time_ms
+        if not (bandwidth_ms or request_throttle_ms or (body is not None and body.get("throttle_time_ms"))):
+            return  # the usual case, quota or not: nothing throttles this request
         throttle_ms = max(bandwidth_ms, request_throttle_ms)
         has_field = body is not None and ctx.api_version >= FIRST_THROTTLE_VERSION.get(ctx.api_key, 1 << 15)
         if has_field:
@@ -312,7 +319,7 @@ class Connection:
             return
         if has_field:
             body["throttle_time_ms"] = throttle_ms
-        self.mute_ms = throttle_ms
+        self.muted_until = trio.current_time() + throttle_ms / 1000
         if bandwidth_ms > request_throttle_ms:
             manager = getattr(quotas, BANDWIDTH_QUOTAS.get(ctx.api_key, ""), None)
             throttle_of_manager = bandwidth_ms

@@ -77,6 +77,45 @@ async def test_a_throttled_response_goes_out_at_once_then_the_connection_is_mute
     assert times[2] - times[1] == pytest.approx(0.25, abs=0.001)
 
 
+class SlowSendStream(trio.abc.Stream):
+    """A stream whose every send takes ``send_s`` (a large response on a slow link)."""
+
+    def __init__(self, inner: trio.abc.Stream, send_s: float):
+        self.inner, self.send_s = inner, send_s
+
+    async def send_all(self, data) -> None:
+        await trio.sleep(self.send_s)
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes=None):
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_the_mute_counts_from_the_throttle_not_from_the_end_of_the_send(tmp_path, autojump_clock):
+    # Kafka's ThrottledChannel ends throttle_time_ms after the throttle is decided:
+    # a send of 100 ms does not add to a 250 ms throttle.
+    broker = stub_broker(tmp_path, bandwidth_throttled(250), BrokerQuotas())
+    client, server = trio.testing.memory_stream_pair()
+    arrivals = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(Connection(broker, SlowSendStream(server, 0.1), "peer:1").run)
+        for correlation_id in range(2):
+            await client.send_all(framing.encode_request(API_VERSIONS, 3, correlation_id, "c", {}))
+        reader = framing.FrameReader()
+        while len(arrivals) < 2:
+            reader.receive_data(await client.receive_some())
+            while reader.next_frame() is not None:
+                arrivals.append(trio.current_time())
+        await client.aclose()
+    assert arrivals[1] - arrivals[0] == pytest.approx(0.25, abs=0.001)
+
+
 async def test_a_version_without_throttle_time_is_muted_all_the_same(tmp_path, autojump_clock):
     assert FIRST_THROTTLE_VERSION[API_VERSIONS] == 1
     broker = stub_broker(tmp_path, bandwidth_throttled(100), BrokerQuotas())
