@@ -52,7 +52,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from minikafka.metrics.kinds import PERCENTILES, Counter, Gauge, Histogram, Meter, Timer
+from minikafka.metrics.kinds import Gauge, readings
 from minikafka.metrics.names import MetricName
 
 log = logging.getLogger("minikafka.metrics")
@@ -200,30 +200,26 @@ def prometheus_name(name: MetricName, attribute: str | None = None) -> str | Non
 
 # -- what each kind of metric shows (its MBean attributes) -----------------------------------
 
-def percentile_attribute(quantile: float) -> str:
-    """``0.99`` -> ``99thPercentile``, ``0.999`` -> ``999thPercentile`` (Yammer's attribute names)."""
-    return f"{repr(quantile)[2:]}thPercentile" if quantile != 0.5 else "50thPercentile"
-
-
 def attributes(name: MetricName, metric) -> Iterator[tuple[str, float]]:
-    """``(attribute, value)`` of a metric as its MBean shows them (the ones the rules can export).
+    """``(attribute, value)`` of a metric as its MBean shows them; the rules pick what is exported.
 
     A gauge whose function fails or returns None shows nothing.
     """
-    if isinstance(metric, Gauge):
+    if name.kafka_metric:  # one attribute, named by the metric
         try:
-            value = metric.value
+            value = metric.value if isinstance(metric, Gauge) else metric.count
         except Exception:  # a scrape must not fail for one gauge whose subject went away
             log.debug("gauge %s failed", name, exc_info=True)
             return
         if value is not None:
-            yield (name.name if name.kafka_metric else "Value"), value
-    elif isinstance(metric, (Histogram, Timer)):
-        yield "Count", metric.count
-        for quantile, value in metric.percentiles(PERCENTILES).items():
-            yield percentile_attribute(quantile), value
-    elif isinstance(metric, (Meter, Counter)):
-        yield (name.name if name.kafka_metric else "Count"), metric.count
+            yield name.name, value
+        return
+    try:
+        found = readings(metric)
+    except Exception:
+        log.debug("gauge %s failed", name, exc_info=True)
+        return
+    yield from found.items()
 
 
 def samples(name: MetricName, metric) -> Iterator[Sample]:
