@@ -24,6 +24,7 @@ from prometheus_client.metrics_core import Metric
 
 from minikafka.metrics.exporter import COUNTER, samples
 from minikafka.metrics.kinds import Histogram
+from minikafka.metrics.names import MetricName
 from minikafka.metrics.registry import Registry
 
 
@@ -41,14 +42,19 @@ class RegistryCollector:
                 family_name, family_type = _family_of(sample, is_histogram)
                 family = families.get(family_name)
                 if family is None:
-                    family = families[family_name] = Metric(family_name, f"{name.mbean} {sample.attribute}",
-                                                            family_type)
+                    family = families[family_name] = Metric(family_name, _help(name, sample.attribute), family_type)
                 elif family.type != family_type:
                     continue  # two kinds under one name: the first one registered wins
                 family.add_sample(sample.name, sample.labels, sample.value)
                 if is_histogram and sample.attribute == "Count":
                     family.add_sample(f"{family_name}_sum", sample.labels, float(metric.sum))
         yield from families.values()
+
+
+def _help(name, attribute: str) -> str:
+    """The family's help: the MBean without its tags, and the attribute (as the exporter's help names them)."""
+    untagged = MetricName(name.domain, name.type, name.name, kafka_metric=name.kafka_metric)
+    return f"{untagged.mbean} {attribute}"
 
 
 def _family_of(sample, is_histogram: bool) -> tuple[str, str]:
