@@ -41,8 +41,9 @@ minikafka adds one rule after them (:data:`KAFKA_METRIC_RULE`) for the
 attributes of Kafka's own metrics library (``kafka.server:type=raft-metrics``
 ``current-leader``), which the example rules leave out: gauge
 ``kafka_X_T_attr`` (``kafka_server_raft_metrics_current_leader``), the tags as labels.
-An MBean with more than two tags matches the two-tag rules with the extra
-tags folded into the first label, as the exporter would: keep to two.
+An MBean with more than two tags (outside the special cases) still matches
+a two-tag rule, but the greedy groups fold a tag into the name or into a
+label name (``kafka_log_log_size_topic_t``), as the exporter would: keep to two.
 """
 
 from __future__ import annotations
