@@ -131,6 +131,8 @@ async def test_a_consumer_fetch_counts_bytes_out(broker, client):
     assert count(broker, topic_metric("BytesOutPerSec", "orders")) == sent
     assert count(broker, topic_metric("TotalFetchRequestsPerSec", "orders")) == 1
     await settled(broker, request_metric("RequestsPerSec", "Fetch", version=FETCH_VERSION), 1)
+    assert count(broker, request_metric("RequestsPerSec", "FetchConsumer", version=FETCH_VERSION)) == 1
+    assert broker.metrics.get(request_metric("RequestsPerSec", "FetchFollower", version=FETCH_VERSION)) is None
 
 
 async def test_log_gauges_follow_the_log(broker, client):
