@@ -127,6 +127,8 @@ from minikafka.replication.throttles import ReplicationThrottles
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
                                       quorum_config)
 from minikafka.quotas.broker_quotas import CONFIG_DEFAULTS as QUOTA_CONFIG_DEFAULTS, BrokerQuotas
+from minikafka.server import broker_metrics
+from minikafka.server.idle import IdleWindow, loop_idle
 from minikafka.server.listener import ConnectionGate, parse_endpoints, serve_endpoints
 from minikafka.server.network import TcpNetwork
 from minikafka.metadata.topics import TopicRegistry
@@ -208,6 +210,11 @@ class Broker:
         # Kafka's Yammer metrics (minikafka.metrics): handed to the parts that record;
         # the clock is read only when a meter is made or a rate read (in the Trio run).
         self.metrics = Registry(clock=lambda: self.monotonic_ms() / 1000.0)
+        # The request path's metrics (server.broker_metrics): made by serve(), in the Trio run.
+        self.request_metrics: broker_metrics.RequestMetricsTable | None = None
+        self.topic_stats: broker_metrics.BrokerTopicStats | None = None
+        self.produce_purgatory = waiters.Purgatory()  # acks=all produces waiting for the ISR
+        self.fetch_purgatory = waiters.Purgatory()  # long-polling fetches
 
     def now_ms(self) -> int:
         """The wall clock in milliseconds (injected)."""
@@ -367,6 +374,8 @@ class Broker:
                 partition.take_snapshot()
             except Exception:  # keep saving the others
                 log.exception("broker %s: snapshot of %r failed", self.node_id, partition)
+        for topic, index in self.partitions:
+            broker_metrics.remove_log_gauges(self.metrics, topic, index)
         self.partitions.clear()
         self._opened = False
 
@@ -378,6 +387,7 @@ class Broker:
         this broker (its metadata has caught up).
         """
         self.open()
+        self._start_request_metrics()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.replicas.run)  # first: the metadata replay starts fetchers
@@ -397,6 +407,17 @@ class Broker:
                 task_status.started(self)
         finally:
             self.close()
+
+    def _start_request_metrics(self) -> None:
+        """The request, topic, purgatory and idle metrics the request path records (``server.broker_metrics``).
+
+        Made before the listeners open: each connection takes
+        ``request_metrics`` and ``topic_stats`` when it starts.
+        """
+        self.request_metrics = broker_metrics.RequestMetricsTable(self.metrics)
+        self.topic_stats = broker_metrics.BrokerTopicStats(self.metrics)
+        broker_metrics.register_broker_gauges(self.metrics, IdleWindow(loop_idle()),
+                                              self.produce_purgatory, self.fetch_purgatory)
 
     # -- the Prometheus endpoint (metrics.http.listener) ------------------------
 
@@ -561,16 +582,20 @@ class Broker:
                 partition.log.config = config
 
     async def wait_for_appends(self, partitions, timeout_ms: float) -> bool:
-        """``replication.waiters.wait_for_appends`` (a follower's long-polling Fetch)."""
-        return await waiters.wait_for_appends(partitions, timeout_ms)
+        """``replication.waiters.wait_for_appends`` (a follower's long-polling Fetch), in the Fetch purgatory."""
+        with self.fetch_purgatory.watch():
+            return await waiters.wait_for_appends(partitions, timeout_ms)
 
     async def wait_for_commits(self, partitions, timeout_ms: float) -> bool:
-        """``replication.waiters.wait_for_commits`` (a consumer's long-polling Fetch)."""
-        return await waiters.wait_for_commits(partitions, timeout_ms)
+        """``replication.waiters.wait_for_commits`` (a consumer's long-polling Fetch), in the Fetch purgatory."""
+        with self.fetch_purgatory.watch():
+            return await waiters.wait_for_commits(partitions, timeout_ms)
 
     async def wait_for_isr(self, partition, required_offset: int, deadline_ms: float) -> ErrorCode:
-        """``replication.waiters.wait_for_isr`` (acks=all; ``deadline_ms`` on ``monotonic_ms``'s clock)."""
-        return await waiters.wait_for_isr(partition, required_offset, deadline_ms)
+        """``replication.waiters.wait_for_isr`` (acks=all; ``deadline_ms`` on ``monotonic_ms``'s clock),
+        in the Produce purgatory."""
+        with self.produce_purgatory.watch():
+            return await waiters.wait_for_isr(partition, required_offset, deadline_ms)
 
     def advertised_endpoint(self) -> tuple[str, int]:
         """(host, port) clients should use: ``advertised.listeners`` or the first listener."""
@@ -652,6 +677,9 @@ class Broker:
     def _remove_partition(self, key) -> None:
         """The image dropped a partition we hold (topic deleted): delete its log."""
         self.partitions.pop(key, None)
+        broker_metrics.remove_log_gauges(self.metrics, *key)
+        if self.topic_stats is not None and not any(topic == key[0] for topic, _ in self.partitions):
+            self.topic_stats.remove_topic(key[0])
         self.log_manager.delete(*key)
         log.info("broker %s: deleted partition %s-%d", self.node_id, *key)
 
@@ -667,7 +695,9 @@ class Broker:
             transaction_verification_enabled=self.config["transaction.partition.verification.enable"])
         unified_log = UnifiedLog(plog, producer_state, self.now_ms(),
                                  high_watermark=self._high_watermarks.get((topic.name, index)))
-        self.partitions[(topic.name, index)] = Partition(topic.name, index, unified_log, broker_id=self.node_id)
+        partition = self.partitions[(topic.name, index)] = Partition(topic.name, index, unified_log,
+                                                                     broker_id=self.node_id)
+        broker_metrics.register_log_gauges(self.metrics, partition)
 
 
 def _raise_for(result: dict) -> None:
