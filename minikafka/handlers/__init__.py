@@ -81,6 +81,9 @@ HANDLER_MODULES = (
     "write_txn_markers",
     "describe_producers",
     "txn_offset_commit",
+    "get_telemetry_subscriptions",
+    "push_telemetry",
+    "list_client_metrics_resources",
 )
 
 
