@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import re
 
 TopicPartition = tuple[str, int]
 
@@ -405,3 +406,32 @@ class EventLog:
 
     def after(self, seq: int) -> list[dict]:
         return [e for e in self.events if e["seq"] > seq]
+
+
+# -- the brokers' Prometheus endpoints ---------------------------------------------------
+
+# The per-topic counters the console reads (the Prometheus names of Kafka's
+# ``kafka.server:type=BrokerTopicMetrics,name=BytesInPerSec|BytesOutPerSec,topic=T``).
+SCRAPED_COUNTERS = {
+    "kafka_server_brokertopicmetrics_bytesin_total": "bytes_in",
+    "kafka_server_brokertopicmetrics_bytesout_total": "bytes_out",
+}
+_SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][\w:]*)\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)')
+_TOPIC_LABEL = re.compile(r'(?:^|,)\s*topic="(?P<topic>(?:[^"\\]|\\.)*)"')
+
+
+def parse_topic_counters(text: str) -> dict[tuple[str, str], float]:
+    """``{(metric, topic): value}`` from a Prometheus text exposition (one broker's scrape).
+
+    Only the samples of ``SCRAPED_COUNTERS`` that carry a ``topic`` label count
+    (the all-topics sample has none).
+    """
+    counters = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if not match or match["name"] not in SCRAPED_COUNTERS:
+            continue
+        topic = _TOPIC_LABEL.search(match["labels"])
+        if topic:
+            counters[(SCRAPED_COUNTERS[match["name"]], topic["topic"])] = float(match["value"])
+    return counters
