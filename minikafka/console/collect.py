@@ -33,13 +33,13 @@ import trio
 
 from minikafka.console import state as model
 
-SOURCE_TIMEOUT_S = 2.5
+SOURCE_TIMEOUT_S = 2.0
 PROBE_TIMEOUT_MS = 1000
 SCRAPE_TIMEOUT_S = 1.0
 ADMIN_CONFIG = {
     "client.id": "minikafka-console",
-    "request.timeout.ms": 2000,
-    "default.api.timeout.ms": 2500,
+    "request.timeout.ms": 1500,
+    "default.api.timeout.ms": 2000,
     "socket.connection.setup.timeout.ms": 1000,
     "retry.backoff.ms": 100,
 }
@@ -67,17 +67,21 @@ class Collector:
         self.faults: dict = {}
 
     async def poll(self) -> model.Observation:
-        """One observation of the whole cluster (never raises for a broker's failure)."""
+        """One observation of the whole cluster (never raises for a broker's failure).
+
+        Every source runs at once; those that need the topics or the brokers
+        (end offsets, groups, probes, scrapes) use what the previous poll found,
+        so one slow source delays nothing but itself.
+        """
+        if not self.brokers:  # the first poll: learn which brokers to probe first
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._bounded, self._supervisor)
+                nursery.start_soon(self._bounded, self._cluster)
+        await self._drop_connections_to_unresponsive()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._bounded, self._supervisor)
-            nursery.start_soon(self._bounded, self._cluster)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._bounded, self._probe)
-            nursery.start_soon(self._bounded, self._topics)
-            nursery.start_soon(self._bounded, self._scrape)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._bounded, self._end_offsets)
-            nursery.start_soon(self._bounded, self._groups)
+            for source in (self._supervisor, self._cluster, self._probe, self._topics, self._scrape,
+                           self._end_offsets, self._groups):
+                nursery.start_soon(self._bounded, source)
         return model.Observation(
             now_ms=int(time.time() * 1000), brokers={n: _copy(b) for n, b in self.brokers.items()},
             controller_id=self.controller_id, topics=dict(self.topics), end_offsets=dict(self.end_offsets),
@@ -98,6 +102,23 @@ class Collector:
         if broker is None:
             broker = self.brokers[node_id] = model.BrokerFacts(node_id, host, port)
         return broker
+
+    async def _drop_connections_to_unresponsive(self) -> None:
+        """Close the Admin's connection to each broker that is paused or did not answer.
+
+        A timed-out request does not close its connection, and the client sends
+        requests for "any broker" on the first open one: a frozen broker would
+        swallow every Metadata request of the polls to come.
+        """
+        for broker in self.brokers.values():
+            if broker.answers and broker.process != "paused":
+                continue
+            with trio.move_on_after(0.05):  # only an already open connection comes back this fast
+                try:
+                    connection = await self.admin.cluster.connection_to_address(broker.host, broker.port)
+                    await connection.aclose()
+                except Exception:
+                    pass
 
     # -- the sources -------------------------------------------------------------
 
@@ -134,7 +155,7 @@ class Collector:
 
         port = self._probe_ports.get(broker.node_id, broker.port)
         answers = False
-        with trio.move_on_after(PROBE_TIMEOUT_MS / 1000 * 2):
+        with trio.move_on_after(PROBE_TIMEOUT_MS / 1000 * 1.5):
             try:
                 async with trio.open_nursery() as nursery:
                     connection = await connect(nursery, broker.host, port, client_id="minikafka-console",
