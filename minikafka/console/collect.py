@@ -26,6 +26,7 @@ showing it, as dead.
 
 from __future__ import annotations
 
+import logging
 import time
 import urllib.request
 
@@ -44,6 +45,8 @@ ADMIN_CONFIG = {
     "retry.backoff.ms": 100,
 }
 LIST_GROUPS = 16
+
+log = logging.getLogger("minikafka.console")
 
 
 class Collector:
@@ -94,8 +97,8 @@ class Collector:
         with trio.move_on_after(SOURCE_TIMEOUT_S):
             try:
                 await source()
-            except Exception:  # a dead broker, a moved coordinator: the next poll tries again
-                pass
+            except Exception as exc:  # a dead broker, a moved coordinator: the next poll tries again
+                log.debug("%s failed: %r", getattr(source, "__name__", source), exc)
 
     def _broker(self, node_id: int, host: str, port: int) -> model.BrokerFacts:
         broker = self.brokers.get(node_id)
