@@ -68,6 +68,7 @@ class Collector:
         self.groups: dict[str, model.GroupFacts] = {}
         self.counters: dict[tuple[int, str, str], float] = {}
         self.faults: dict = {}
+        self.links = False  # the supervisor runs front proxies: cut and heal work
 
     async def poll(self) -> model.Observation:
         """One observation of the whole cluster (never raises for a broker's failure).
@@ -89,7 +90,7 @@ class Collector:
             now_ms=int(time.time() * 1000), brokers={n: _copy(b) for n, b in self.brokers.items()},
             controller_id=self.controller_id, topics=dict(self.topics), end_offsets=dict(self.end_offsets),
             groups=list(self.groups.values()), counters=dict(self.counters),
-            controls=self.toolkit is not None, faults=self.faults)
+            controls=self.toolkit is not None, links=self.links, faults=self.faults)
 
     @staticmethod
     async def _bounded(source) -> None:
@@ -138,6 +139,7 @@ class Collector:
             # The real listener: a ``cut-client`` fault must not make a broker look dead.
             self._probe_ports[entry["node_id"]] = entry.get("internal_port", entry["client_port"])
         self.faults = cluster.get("faults", {})
+        self.links = cluster.get("proxies", True)
 
     async def _cluster(self) -> None:
         description = await self.admin.describe_cluster()
