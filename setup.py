@@ -26,4 +26,6 @@ setup(
     packages=find_packages(include=["minikafka", "minikafka.*", "minikafka_core"])
     + ["minikafka_clients." + p for p in find_packages("clients/minikafka_clients")]
     + ["minikafka_clients"],
+    # The console's page: plain HTML, JavaScript and CSS, served as files.
+    package_data={"minikafka.console": ["static/*"]},
 )
