@@ -132,7 +132,7 @@ def _check_types(types: list[str]) -> None:
         if entity_type not in ENTITY_TYPES:
             raise ConfigCommandError(
                 f"Invalid entity type {entity_type}, the entity type must be one of "
-                f"{', '.join(ENTITY_TYPES[:-1])} with a --bootstrap-server argument")
+                f"{', '.join(ENTITY_TYPES)} with a --bootstrap-server argument")
     if not types:
         raise ConfigCommandError("At least one entity type must be specified")
     if len(types) > 1 and set(types) != {USERS, CLIENTS}:

@@ -160,7 +160,7 @@ def test_broker_config_errors(broker):
      "Option --describe can't be used with --add-config or --delete-config"),
     (["--describe", "--entity-type", "groups"],
      "Invalid entity type groups, the entity type must be one of topics, clients, users, "
-     "brokers, ips with a --bootstrap-server argument"),
+     "brokers, ips, client-metrics with a --bootstrap-server argument"),
     (["--describe"], "At least one entity type must be specified"),
     (["--describe", "--entity-type", "users", "--entity-type", "users"],
      "Duplicate entity type(s) specified: users"),
