@@ -22,6 +22,10 @@ def controller_gauge(broker, name: str) -> float:
     return broker.metrics.get(MetricName("kafka.controller", "KafkaController", name)).value
 
 
+def kafka_metric(broker, group: str, name: str, tags=()) -> float:
+    return broker.metrics.get(MetricName("kafka.server", group, name, tags, kafka_metric=True)).value
+
+
 def registration(broker, topic: str, index: int = 0):
     return broker.metadata.image.topic(topic).partitions[index]
 
@@ -100,6 +104,29 @@ async def test_one_active_controller_and_offline_partitions(tmp_path):
 
 
 @pytest.mark.trio
+async def test_raft_metrics_agree_on_the_quorum_leader(tmp_path):
+    async with open_cluster(tmp_path, brokers=3) as cluster:
+        first = cluster.brokers[1]
+        await first.create_topic("events", 1, {}, 3)
+        brokers = list(cluster.brokers.values())
+
+        def raft(broker, name, tags=()):
+            return kafka_metric(broker, "raft-metrics", name, tags)
+        leaders = [b for b in brokers if raft(b, "current-state", (("state", "leader"),)) == 1]
+        assert len(leaders) == 1 and leaders[0].metadata.is_active
+        leader = leaders[0]
+        await cluster.wait_for(lambda: len({(raft(b, "current-leader"), raft(b, "current-epoch"))
+                                            for b in brokers}) == 1)
+        assert raft(brokers[0], "current-leader") == leader.node_id
+        assert sum(raft(b, "current-state", (("state", "follower"),)) for b in brokers) == 2
+        assert raft(leader, "high-watermark") > 0
+        assert raft(leader, "log-end-offset") >= raft(leader, "high-watermark")
+        # The topic's records were proposed and committed by the leader: a latency was measured.
+        assert 0 <= raft(leader, "commit-latency-avg") <= raft(leader, "commit-latency-max")
+        assert raft(leader, "append-records-rate") > 0
+
+
+@pytest.mark.trio
 async def test_consumer_lag_is_end_minus_committed_on_the_coordinator_only(tmp_path):
     async with open_cluster(tmp_path, brokers=3) as cluster:
         first = cluster.brokers[1]
@@ -134,3 +161,13 @@ async def test_consumer_lag_is_end_minus_committed_on_the_coordinator_only(tmp_p
                 if name == "kafka_consumergroup_lag" and labels["consumergroup"] == "dashboard"}
         assert lags == {"0": 3, "1": 0, "2": 3}
         assert ("kafka_consumergroup_lag_sum", {"consumergroup": "dashboard", "topic": "clicks"}, 6) in samples
+
+        # The group coordinator's own metrics count the group and its three offsets once, on its coordinator.
+        def on_each(name, tags=()):
+            return {b.node_id: kafka_metric(b, "group-coordinator-metrics", name, tags)
+                    for b in cluster.brokers.values()}
+        assert sum(on_each("offset-commit-count").values()) == 3
+        assert on_each("offset-commit-count")[coordinator.node_id] == 3
+        assert sum(on_each("group-count", (("protocol", "classic"),)).values()) == 1
+        num_offsets = MetricName("kafka.coordinator.group", "GroupMetadataManager", "NumOffsets")
+        assert coordinator.metrics.get(num_offsets).value == 3
