@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from minikafka.metrics import MetricName
+from minikafka.metrics.prometheus import RegistryCollector
 from minikafka.testing import bootstrap_servers, open_cluster
 from minikafka_clients import Consumer, Producer
 
@@ -161,6 +162,15 @@ async def test_consumer_lag_is_end_minus_committed_on_the_coordinator_only(tmp_p
                 if name == "kafka_consumergroup_lag" and labels["consumergroup"] == "dashboard"}
         assert lags == {"0": 3, "1": 0, "2": 3}
         assert ("kafka_consumergroup_lag_sum", {"consumergroup": "dashboard", "topic": "clicks"}, 6) in samples
+
+        # What a Prometheus scrape of the coordinator shows, and of the other brokers: nothing for the group.
+        def scraped_lag(broker):
+            families = {f.name: f for f in RegistryCollector(broker.metrics).collect()}
+            family = families.get("kafka_consumergroup_lag")
+            return {} if family is None else {s.labels["partition"]: s.value for s in family.samples
+                                              if s.labels["consumergroup"] == "dashboard"}
+        assert scraped_lag(coordinator) == {"0": 3, "1": 0, "2": 3}
+        assert all(scraped_lag(b) == {} for b in cluster.brokers.values() if b is not coordinator)
 
         # The group coordinator's own metrics count the group and its three offsets once, on its coordinator.
         def on_each(name, tags=()):
