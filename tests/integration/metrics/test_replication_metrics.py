@@ -52,6 +52,12 @@ async def test_a_stopped_follower_shrinks_the_isr_and_its_return_expands_it(tmp_
         await cluster.stop(follower_id)
         await cluster.wait_for(lambda: replica_manager(leader, "UnderReplicatedPartitions").value > 0, 15)
         assert replica_manager(leader, "IsrShrinksPerSec").count > shrinks
+        under_replicated = MetricName("kafka.cluster", "Partition", "UnderReplicated",
+                                      (("topic", "orders"), ("partition", "0")))
+        in_sync = MetricName("kafka.cluster", "Partition", "InSyncReplicasCount",
+                             (("topic", "orders"), ("partition", "0")))
+        assert leader.metrics.get(under_replicated).value == 1
+        assert leader.metrics.get(in_sync).value == 2
         # min.insync.replicas is 1: two of three replicas are above it, not at or under it.
         assert replica_manager(leader, "UnderMinIsrPartitionCount").value == 0
 
@@ -60,6 +66,11 @@ async def test_a_stopped_follower_shrinks_the_isr_and_its_return_expands_it(tmp_
                                            for b in cluster.brokers.values())
                                and len(registration(leader, "orders").isr) == 3, 15)
         assert replica_manager(leader, "IsrExpandsPerSec").count > expands
+        assert leader.metrics.get(under_replicated).value == 0
+        assert leader.metrics.get(in_sync).value == 3
+
+        await leader.delete_topic("orders")  # ("first" may be the broker that was restarted)
+        await cluster.wait_for(lambda: all(b.metrics.get(under_replicated) is None for b in cluster.brokers.values()))
 
 
 @pytest.mark.trio
