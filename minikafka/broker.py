@@ -116,6 +116,7 @@ from minikafka.storage.unified_log import UnifiedLog
 from minikafka.metadata.broker_lifecycle import BrokerLifecycleManager, ControllerChannel, RemoteControllers
 from minikafka.metadata.image import BROKER_RESOURCE, MetadataImage
 from minikafka.metadata.runtime import MetadataRuntime
+from minikafka.metrics import Registry
 from minikafka.replication import waiters
 from minikafka.replication.fetcher import ReplicaFetcher
 from minikafka.replication.fetch_session import FetchSessionCache
@@ -204,6 +205,9 @@ class Broker:
         self._unclaimed_logs: dict = {}  # logs found on disk, not (yet) in the image
         self._high_watermarks: dict = {}  # from replication-offset-checkpoint, used as partitions open
         self._opened = False
+        # Kafka's Yammer metrics (minikafka.metrics): handed to the parts that record;
+        # the clock is read only when a meter is made or a rate read (in the Trio run).
+        self.metrics = Registry(clock=lambda: self.monotonic_ms() / 1000.0)
 
     def now_ms(self) -> int:
         """The wall clock in milliseconds (injected)."""
@@ -402,6 +406,7 @@ class Broker:
         The registry's collectors read the broker's parts at each scrape;
         register more here as parts gain metrics.
         """
+        from minikafka.metrics.prometheus import RegistryCollector
         from minikafka.server.metrics_http import ClientQuotaCollector, MetricsRegistry, serve_metrics
 
         listener = self.config.get("metrics.http.listener") or ""
@@ -409,6 +414,7 @@ class Broker:
             return None
         self.metrics_registry = MetricsRegistry()
         self.metrics_registry.register(ClientQuotaCollector(self.quotas, lambda: int(self.monotonic_ms())))
+        self.metrics_registry.register(RegistryCollector(self.metrics))
         return await nursery.start(serve_metrics, listener, self.metrics_registry, self.network.open_listeners)
 
     @property
