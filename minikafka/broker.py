@@ -127,6 +127,9 @@ from minikafka.replication.throttles import ReplicationThrottles
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
                                       quorum_config)
 from minikafka.quotas.broker_quotas import CONFIG_DEFAULTS as QUOTA_CONFIG_DEFAULTS, BrokerQuotas
+from minikafka.metrics.registry import Registry
+from minikafka.server import broker_metrics
+from minikafka.server.idle import IdleWindow, loop_idle
 from minikafka.server.listener import ConnectionGate, parse_endpoints, serve_endpoints
 from minikafka.server.network import TcpNetwork
 from minikafka.metadata.topics import TopicRegistry
@@ -205,9 +208,19 @@ class Broker:
         self._unclaimed_logs: dict = {}  # logs found on disk, not (yet) in the image
         self._high_watermarks: dict = {}  # from replication-offset-checkpoint, used as partitions open
         self._opened = False
-        # Kafka's Yammer metrics (minikafka.metrics): handed to the parts that record;
-        # the clock is read only when a meter is made or a rate read (in the Trio run).
+        self._build_request_metrics()
+
+    def _build_request_metrics(self) -> None:
+        """The registry, and the request, topic and purgatory metrics the request path records.
+
+        See ``server.broker_metrics``; the connections read ``request_metrics``
+        and ``topic_stats``, the ``wait_for_*`` methods count in the purgatories.
+        """
         self.metrics = Registry(clock=lambda: self.monotonic_ms() / 1000.0)
+        self.request_metrics = broker_metrics.RequestMetricsTable(self.metrics)
+        self.topic_stats = broker_metrics.BrokerTopicStats(self.metrics)
+        self.produce_purgatory = waiters.Purgatory()
+        self.fetch_purgatory = waiters.Purgatory()
 
     def now_ms(self) -> int:
         """The wall clock in milliseconds (injected)."""
@@ -367,6 +380,8 @@ class Broker:
                 partition.take_snapshot()
             except Exception:  # keep saving the others
                 log.exception("broker %s: snapshot of %r failed", self.node_id, partition)
+        for topic, index in self.partitions:
+            broker_metrics.remove_log_gauges(self.metrics, topic, index)
         self.partitions.clear()
         self._opened = False
 
@@ -378,6 +393,8 @@ class Broker:
         this broker (its metadata has caught up).
         """
         self.open()
+        broker_metrics.register_broker_gauges(self.metrics, IdleWindow(loop_idle()),
+                                              self.produce_purgatory, self.fetch_purgatory)
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.replicas.run)  # first: the metadata replay starts fetchers
@@ -561,16 +578,20 @@ class Broker:
                 partition.log.config = config
 
     async def wait_for_appends(self, partitions, timeout_ms: float) -> bool:
-        """``replication.waiters.wait_for_appends`` (a follower's long-polling Fetch)."""
-        return await waiters.wait_for_appends(partitions, timeout_ms)
+        """``replication.waiters.wait_for_appends`` (a follower's long-polling Fetch), in the Fetch purgatory."""
+        with self.fetch_purgatory.watch():
+            return await waiters.wait_for_appends(partitions, timeout_ms)
 
     async def wait_for_commits(self, partitions, timeout_ms: float) -> bool:
-        """``replication.waiters.wait_for_commits`` (a consumer's long-polling Fetch)."""
-        return await waiters.wait_for_commits(partitions, timeout_ms)
+        """``replication.waiters.wait_for_commits`` (a consumer's long-polling Fetch), in the Fetch purgatory."""
+        with self.fetch_purgatory.watch():
+            return await waiters.wait_for_commits(partitions, timeout_ms)
 
     async def wait_for_isr(self, partition, required_offset: int, deadline_ms: float) -> ErrorCode:
-        """``replication.waiters.wait_for_isr`` (acks=all; ``deadline_ms`` on ``monotonic_ms``'s clock)."""
-        return await waiters.wait_for_isr(partition, required_offset, deadline_ms)
+        """``replication.waiters.wait_for_isr`` (acks=all; ``deadline_ms`` on ``monotonic_ms``'s clock),
+        in the Produce purgatory."""
+        with self.produce_purgatory.watch():
+            return await waiters.wait_for_isr(partition, required_offset, deadline_ms)
 
     def advertised_endpoint(self) -> tuple[str, int]:
         """(host, port) clients should use: ``advertised.listeners`` or the first listener."""
@@ -652,6 +673,9 @@ class Broker:
     def _remove_partition(self, key) -> None:
         """The image dropped a partition we hold (topic deleted): delete its log."""
         self.partitions.pop(key, None)
+        broker_metrics.remove_log_gauges(self.metrics, *key)
+        if not any(topic == key[0] for topic, _ in self.partitions):
+            self.topic_stats.remove_topic(key[0])
         self.log_manager.delete(*key)
         log.info("broker %s: deleted partition %s-%d", self.node_id, *key)
 
@@ -667,7 +691,9 @@ class Broker:
             transaction_verification_enabled=self.config["transaction.partition.verification.enable"])
         unified_log = UnifiedLog(plog, producer_state, self.now_ms(),
                                  high_watermark=self._high_watermarks.get((topic.name, index)))
-        self.partitions[(topic.name, index)] = Partition(topic.name, index, unified_log, broker_id=self.node_id)
+        partition = self.partitions[(topic.name, index)] = Partition(topic.name, index, unified_log,
+                                                                     broker_id=self.node_id)
+        broker_metrics.register_log_gauges(self.metrics, partition)
 
 
 def _raise_for(result: dict) -> None:

@@ -77,6 +77,10 @@ the follower back into the ISR (``Partition.read_for_follower``). The
 position is recorded by the read on arrival only, never by the read that
 ends the long poll.
 
+Metrics: once answered, each partition of the fetch is recorded in the
+connection's ``topic_stats`` (``BrokerTopicMetrics``: fetch requests,
+failures, and for consumers the bytes out), one call per partition.
+
 Quotas (KIP-13, KIP-219; Kafka's ``KafkaApis.handleFetchRequest``):
     A consumer's fetch bandwidth is limited by its ``consumer_byte_rate``
     quota (``services.quotas.fetch``). The fetch's ``max_bytes`` is first
@@ -179,6 +183,9 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
         if throttle_time_ms > 0:
             return _throttled_response(context, answers, throttle_time_ms, ctx)
     error, session_id, kept = context.respond(answers, int(services.clock.monotonic_ms()))
+    stats = getattr(ctx.connection, "topic_stats", None)
+    if stats is not None:
+        _record_partitions(stats, answers, consumer=replica_id < 0)
     sent = {id(answer) for answer in kept}
     _close_regions([answer for answer in answers if id(answer) not in sent])
     if replica_id >= 0 and quotas is not None:
@@ -422,6 +429,21 @@ def _by_topic(answers: list[tuple]) -> list[dict]:
             responses.append(topic)
         topic["partitions"].append(data)
     return responses
+
+
+def _record_partitions(stats, answers: list[tuple], consumer: bool) -> None:
+    """Record each partition read (or failed) in the ``BrokerTopicMetrics``.
+
+    Every partition of the fetch counts, also those an incremental session
+    leaves out of the response (Kafka counts the reads); the bytes are the
+    records read for a consumer.
+    """
+    for name, _, _, data in answers:
+        code = data["error_code"]
+        if code == ErrorCode.NONE:
+            stats.fetched(name, len(data["records"]), consumer)
+        else:
+            stats.fetch_failed(name, code)
 
 
 def _close_regions(answers: list[tuple]) -> None:

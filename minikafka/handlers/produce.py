@@ -70,6 +70,10 @@ size is charged to the client (``record_produce_quota``); the throttle goes
 to ``ctx.throttle_time_ms`` and the server puts it in the response and
 mutes the connection (acks=0 included, which has no response).
 
+Metrics: each partition is recorded in the connection's ``topic_stats``
+(``BrokerTopicMetrics``: requests, bytes and records in, failures) when the
+server has them; one call per partition, on meters made once per topic.
+
 Errors with details (v8+, KIP-467): ``error_message`` holds the reason and
 ``record_errors`` the index of the offending record when known.
 """
@@ -122,6 +126,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
+    stats = getattr(ctx.connection, "topic_stats", None)
     for topic in request.topic_data:
         partitions = []
         for data in topic.partition_data:
@@ -131,6 +136,8 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
             else:
                 result, partition, required_offset = _produce_one(
                     services, request, ctx, topic.name, data, now_ms, guards.get(key))
+            if stats is not None:
+                _record_partition(stats, topic.name, data, result, required_offset)
             if result["error_code"] != ErrorCode.NONE:
                 failed.append((topic.name, data.index, result))
             elif request.acks == ACKS_ALL:
@@ -146,6 +153,14 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
                              f"acks=0 produce to {topic}-{index} failed; closing the connection")
         return None
     return {"responses": responses, "throttle_time_ms": 0}
+
+
+def _record_partition(stats, topic: str, data, result: dict, end_offset: int) -> None:
+    """Record one partition's append (or failure) in the ``BrokerTopicMetrics``."""
+    if result["error_code"] == ErrorCode.NONE:
+        stats.produced(topic, len(data.records), end_offset - result["base_offset"])
+    else:
+        stats.produce_failed(topic, result["error_code"])
 
 
 def record_produce_quota(services: BrokerServices, ctx: RequestContext) -> None:

@@ -21,16 +21,77 @@ registers a listener of its own on each for its duration.
 
 Time is Trio's clock (``trio.current_time``), so a ``MockClock`` drives the
 timeouts; deadlines are in milliseconds on that clock (``Broker.monotonic_ms``).
+
+Purgatories (Kafka's ``DelayedOperationPurgatory``): Kafka parks a request
+that must wait (a long-polling fetch, an acks=all produce) in a purgatory
+and frees its handler thread. Here the connection task itself waits, so a
+``Purgatory`` only *counts*: ``watch()`` is entered around a wait, which
+makes ``size`` the number of requests waiting right now (Kafka's
+``PurgatorySize`` gauge). A broker has one for Produce and one for Fetch.
+``watch()`` also adds the time waited to the current request's
+``RemoteTime`` (``track_remote_time``), which becomes Kafka's
+``RemoteTimeMs``: the time a request spent waiting on others (followers,
+new records) rather than being worked on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import time
 import weakref
 
 import trio
 
 from minikafka.errors import ErrorCode
 from minikafka.replication.partition import APPENDED, COMMITTED, Partition
+
+
+class RemoteTime:
+    """The nanoseconds the current request waited in purgatories (``RemoteTimeMs``).
+
+    One per connection task (``track_remote_time``); its owner reads and
+    zeroes ``ns`` after each request.
+    """
+
+    __slots__ = ("ns",)
+
+    def __init__(self) -> None:
+        self.ns = 0
+
+
+_remote_time: contextvars.ContextVar[RemoteTime] = contextvars.ContextVar("minikafka_remote_time")
+
+
+def track_remote_time() -> RemoteTime:
+    """Make purgatory waits of the current task (and the tasks it starts) add to a new ``RemoteTime``."""
+    remote = RemoteTime()
+    _remote_time.set(remote)
+    return remote
+
+
+class Purgatory:
+    """How many requests wait in one kind of delayed operation (Kafka's ``PurgatorySize``).
+
+    Attributes:
+        size: requests inside ``watch()`` now (never negative).
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    @contextlib.contextmanager
+    def watch(self):
+        """Count one waiting request for the duration; add its wait to the task's ``RemoteTime``."""
+        self.size += 1
+        began = time.perf_counter_ns()
+        try:
+            yield
+        finally:
+            self.size -= 1
+            remote = _remote_time.get(None)
+            if remote is not None:
+                remote.ns += time.perf_counter_ns() - began
 
 
 class _Signal:

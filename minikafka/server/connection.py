@@ -59,12 +59,20 @@ sends the bytes parts with ``send_all`` and each region with
 to the socket, and Python never sees them. ``MINIKAFKA_ZERO_COPY=0`` in the
 environment turns this off (Fetch then reads bytes and sends them), so the
 two can be compared.
+
+Request metrics (``server.broker_metrics``): when the broker has them
+(``broker.request_metrics``), each request's stages are timed with
+``perf_counter_ns``: frame in hand, handler start, handler end, response
+sent; the time its handler waited in a purgatory comes from the task's
+``replication.waiters.RemoteTime``. The handlers find the topic metrics as
+``ctx.connection.topic_stats`` (None: not recorded).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import TYPE_CHECKING, Protocol
 
 import trio
@@ -74,6 +82,7 @@ from minikafka.handlers import RequestContext
 from minikafka.handlers.controller_apis import handlers_for_listener
 from minikafka.protocol import codec, framing, messages
 from minikafka.protocol.metadata_topic import is_metadata_fetch
+from minikafka.replication.waiters import track_remote_time
 from minikafka.rpc.stream import receive_frame
 from minikafka.server.task_time import task_times
 
@@ -82,6 +91,7 @@ if TYPE_CHECKING:
     from minikafka.handlers.services import BrokerServices, Handler
 
 log = logging.getLogger("minikafka.server")
+_perf_ns = time.perf_counter_ns
 
 FETCH_KEY = 1
 # ApiVersions, Vote, BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot,
@@ -171,9 +181,18 @@ class Connection:
         self.zero_copy = zero_copy_enabled()
         # Set by process(): how long to stop reading after the response (KIP-219).
         self.mute_ms = 0
+        # The broker's request and topic metrics (server.broker_metrics), or None.
+        self.request_metrics = getattr(broker, "request_metrics", None)
+        self.topic_stats = getattr(broker, "topic_stats", None)
+        # Set by process() for the request metrics: (api_key, version) and when its handler began.
+        self._request_key: tuple[int, int] | None = None
+        self._handler_began = 0
+        self._remote = None  # the task's RemoteTime, once run() starts
 
     async def run(self) -> None:
         """Serve the connection until the peer leaves or it must be closed."""
+        if self.request_metrics is not None:
+            self._remote = track_remote_time()
         try:
             await self._serve_frames()
         except framing.FramingError as exc:
@@ -199,13 +218,29 @@ class Connection:
                 frame = await receive_frame(self.stream, self._reader)
                 if frame is None:
                     return  # an orderly close by the client
+            received = _perf_ns()
             response = await self.process(frame)
+            handled = _perf_ns()
             if isinstance(response, list):
                 await send_parts(self.stream, response)
             elif response is not None:
                 await self.stream.send_all(response)
+            if self.request_metrics is not None:
+                self._record_request(received, handled)
             if self.mute_ms:
                 await self._mute()
+
+    def _record_request(self, received: int, handled: int) -> None:
+        """Record the request just answered in its ``RequestMetrics`` (see the module docstring)."""
+        key, self._request_key = self._request_key, None
+        remote = self._remote
+        remote_ns, remote.ns = remote.ns, 0
+        if key is None:  # answered without a handler (an ApiVersions probe)
+            return
+        api_key, version = key
+        self.request_metrics.of(api_key).record(
+            version, queue_ns=self._handler_began - received, handler_ns=handled - self._handler_began,
+            remote_ns=remote_ns, send_ns=_perf_ns() - handled, throttle_ms=self.mute_ms)
 
     async def _mute(self) -> None:
         """Read nothing for ``mute_ms`` (Kafka's throttled, muted channel)."""
@@ -249,6 +284,8 @@ class Connection:
         services = self.broker.services
         quotas = services.quotas if services is not None else None
         request_throttle_ms = 0
+        self._request_key = (api_key, version)
+        self._handler_began = _perf_ns()
         if quotas is not None and quotas.request.enabled:
             body, request_throttle_ms = await self._handle_timed(handler, services, request, ctx, quotas.request)
         else:
