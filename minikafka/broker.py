@@ -279,6 +279,7 @@ class Broker:
             node_id=self.node_id, transactions=self.transactions,
             client=self._broker_client("txn-verifier"), image=self._metadata_image)
         self._build_quotas()
+        self.telemetry = self._build_telemetry()
         self.replication_throttles = ReplicationThrottles(
             self.node_id, self.quotas.leader_replication, self.quotas.follower_replication)
         self.services = self._build_services()
@@ -306,7 +307,19 @@ class Broker:
             fetch_sessions=FetchSessionCache(self.config["max.incremental.fetch.session.cache.slots"]),
             producer_ids=self.producer_ids, api_keys=frozenset(self.handlers),
             transactions=self.transactions, transaction_verifier=self.transaction_verifier,
-            quotas=self.quotas)
+            quotas=self.quotas, telemetry=self.telemetry)
+
+    def _build_telemetry(self):
+        """The KIP-714 client metrics manager; with a metrics endpoint, every client
+        also gets the default subscription ``telemetry.default.metrics`` (minikafka's own)."""
+        from minikafka.telemetry.manager import ClientMetricsManager
+        from minikafka.telemetry.subscriptions import Subscription
+
+        default = None
+        if self.config.get("metrics.http.listener") and self.config["telemetry.default.metrics"]:
+            default = Subscription("<default>", tuple(self.config["telemetry.default.metrics"]),
+                                   self.config["telemetry.default.interval.ms"])
+        return ClientMetricsManager(self.config["telemetry.max.bytes"], default)
 
     def _broker_client(self, purpose: str) -> BrokerClient:
         """A ``BrokerClient`` (requests to other brokers over the network seam) for one user."""
@@ -432,6 +445,8 @@ class Broker:
         self.metrics_registry = MetricsRegistry()
         self.metrics_registry.register(ClientQuotaCollector(self.quotas, lambda: int(self.monotonic_ms())))
         self.metrics_registry.register(RegistryCollector(self.metrics))
+        from minikafka.telemetry.collector import ClientTelemetryCollector
+        self.metrics_registry.register(ClientTelemetryCollector(self.telemetry, self.monotonic_ms))
         return await nursery.start(serve_metrics, listener, self.metrics_registry, self.network.open_listeners)
 
     @property

@@ -60,6 +60,7 @@ class ConfigSource(enum.IntEnum):
     DYNAMIC_DEFAULT_BROKER_CONFIG = 3
     STATIC_BROKER_CONFIG = 4
     DEFAULT_CONFIG = 5
+    DYNAMIC_CLIENT_METRICS_CONFIG = 7
 
 
 class ConfigType(enum.IntEnum):
@@ -467,6 +468,13 @@ BROKER_KEYS = [
               "topic's follower.replication.throttled.replicas.", _DYN, Range(0)),
     ConfigKey("metrics.http.listener", "string", "", "minikafka's own: host:port of the Prometheus "
               "metrics endpoint (GET /metrics). Empty: no endpoint; port 0: any free port."),
+    ConfigKey("telemetry.max.bytes", "int", 1048576, "The largest metrics payload (bytes) a client may "
+              "send in one PushTelemetry request (KIP-714).", valid=Range(1)),
+    ConfigKey("telemetry.default.metrics", "list", ["*"], "minikafka's own: the metric prefixes of the "
+              "default client-metrics subscription every client gets while the broker serves "
+              "metrics.http.listener ('*' all; empty: none, as Kafka)."),
+    ConfigKey("telemetry.default.interval.ms", "int", 30000, "minikafka's own: the push interval of the "
+              "default client-metrics subscription.", valid=Range(100, 3600000)),
 ]
 
 TOPIC_KEYS = [
@@ -912,6 +920,57 @@ def validate_topic_configs(configs: Mapping[str, str | None]) -> dict[str, objec
         except ConfigError as exc:
             raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
     return typed
+
+
+# --- client-metrics resources (KIP-714): which metrics clients push, how often ---
+
+CLIENT_METRICS_SELECTORS = ("client_instance_id", "client_id", "client_software_name",
+                            "client_software_version", "client_source_address", "client_source_port")
+
+CLIENT_METRICS_KEYS = [
+    ConfigKey("metrics", "list", [], "The metric name prefixes clients push ('*' all metrics; empty: none)."),
+    ConfigKey("interval.ms", "int", 300000, "How often the matching clients push their metrics.",
+              valid=Range(100, 3600000)),
+    ConfigKey("match", "list", [], "Which clients the subscription is for: 'selector=regex' pairs, all of "
+              "which must match (selectors: " + ", ".join(CLIENT_METRICS_SELECTORS) + "); empty: every client."),
+]
+CLIENT_METRICS_KEYS_BY_NAME = {key.name: key for key in CLIENT_METRICS_KEYS}
+
+
+def validate_client_metrics_configs(name: str, configs: Mapping[str, str | None]) -> dict[str, object]:
+    """Check a client-metrics resource's configs given as strings; return them typed.
+
+    Raises:
+        KafkaError: INVALID_REQUEST for an empty resource name or an unknown key
+            (as Kafka's ``ClientMetricsConfigs.validate``), INVALID_CONFIG for a
+            bad interval or a ``match`` entry that is not ``selector=regex``.
+    """
+    if not name:
+        raise KafkaError(ErrorCode.INVALID_REQUEST, "Subscription name can't be empty")
+    unknown = sorted(set(configs) - set(CLIENT_METRICS_KEYS_BY_NAME))
+    if unknown:
+        raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unknown client metrics configuration: {unknown}")
+    typed = {}
+    for key_name, value in configs.items():
+        if value is None:
+            continue
+        try:
+            typed[key_name] = parse_value(CLIENT_METRICS_KEYS_BY_NAME[key_name], value)
+        except ConfigError as exc:
+            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+    for pattern in typed.get("match", []):
+        _check_match_entry(pattern)
+    return typed
+
+
+def _check_match_entry(entry: str) -> None:
+    selector, equals, regex = entry.partition("=")
+    if not equals or selector.strip() not in CLIENT_METRICS_SELECTORS:
+        raise KafkaError(ErrorCode.INVALID_CONFIG, f"Illegal client matching pattern: {entry}")
+    try:
+        re.compile(regex.strip())
+    except re.error:
+        raise KafkaError(ErrorCode.INVALID_CONFIG, f"Illegal regex pattern for {selector.strip()}: {regex}") from None
 
 
 # --- meta.properties: the identity of a log directory ---

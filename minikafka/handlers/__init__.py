@@ -81,6 +81,8 @@ HANDLER_MODULES = (
     "write_txn_markers",
     "describe_producers",
     "txn_offset_commit",
+    "get_telemetry_subscriptions",
+    "push_telemetry",
 )
 
 

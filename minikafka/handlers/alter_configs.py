@@ -7,7 +7,8 @@ IncrementalAlterConfigs (KIP-339), which computes the new set and then
 applies it with the same ``apply_overrides`` as here.
 
 Resources: a TOPIC (its overrides), a BROKER named by this broker's id (its
-dynamic per-broker configs) or ``""`` (the cluster-wide dynamic defaults).
+dynamic per-broker configs) or ``""`` (the cluster-wide dynamic defaults), or
+a CLIENT_METRICS subscription (KIP-714; any name, created by its first set).
 ``validate_only`` checks without changing anything. Each resource gets its
 own result; all of one resource's changes apply, or none do.
 
@@ -18,7 +19,7 @@ partitions for a topic override, every topic for a broker-level change
 
 from __future__ import annotations
 
-from minikafka.config import ResourceType, validate_topic_configs
+from minikafka.config import ResourceType, validate_client_metrics_configs, validate_topic_configs
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext
 from minikafka.handlers.services import BrokerServices
@@ -48,6 +49,8 @@ def current_overrides(services: BrokerServices, resource_type: int, resource_nam
     if resource_type == ResourceType.BROKER:
         per_broker = services.config.broker_resource_scope(resource_name)
         return services.metadata.dynamic_broker_configs(per_broker)
+    if resource_type == ResourceType.CLIENT_METRICS:
+        return dict(services.metadata.image.configs.get((resource_type, resource_name), {}))
     raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
 
 
@@ -61,6 +64,8 @@ async def apply_overrides(services: BrokerServices, resource_type: int, resource
     elif resource_type == ResourceType.BROKER:
         services.config.broker_resource_scope(resource_name)
         services.config.validate_dynamic(overrides)
+    elif resource_type == ResourceType.CLIENT_METRICS:
+        validate_client_metrics_configs(resource_name, overrides)
     else:
         raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {resource_type}")
     if not validate_only:

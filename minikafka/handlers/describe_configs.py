@@ -7,6 +7,9 @@ override, a dynamic broker config, server.properties, or the default. With
 value, most important first (KIP-226) -- the clearest way to see why a
 topic has the retention it has.
 
+For a CLIENT_METRICS resource (a KIP-714 subscription) the answer is its
+three keys, ``metrics``, ``interval.ms`` and ``match``, each set or default.
+
 For a BROKER resource named by this broker's id the answer is every broker
 key (read-only unless it can be changed at run time); ``""`` names the
 cluster-wide dynamic defaults and lists only those that are set.
@@ -21,6 +24,9 @@ from __future__ import annotations
 
 from minikafka.config import (
     BROKER_KEYS,
+    CLIENT_METRICS_KEYS,
+    ConfigEntry,
+    ConfigSource,
     TOPIC_KEYS,
     ResourceType,
     format_value,
@@ -62,7 +68,24 @@ def _entries(services: BrokerServices, resource) -> list:
         else:
             names = sorted(services.config.dynamic_default)
         return [services.config.broker_entry(n, per_broker) for n in names if wanted is None or n in wanted]
+    if resource.resource_type == ResourceType.CLIENT_METRICS:
+        return _client_metrics_entries(services, resource.resource_name, wanted)
     raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type: {_type_name(resource.resource_type)}")
+
+
+def _client_metrics_entries(services: BrokerServices, name: str, wanted) -> list[ConfigEntry]:
+    """A client-metrics subscription's three keys: set ones, else their defaults (KIP-714)."""
+    configs = services.metadata.image.configs.get((ResourceType.CLIENT_METRICS, name), {})
+    entries = []
+    for key in CLIENT_METRICS_KEYS:
+        if wanted is not None and key.name not in wanted:
+            continue
+        if key.name in configs:
+            value, source = configs[key.name], ConfigSource.DYNAMIC_CLIENT_METRICS_CONFIG
+        else:
+            value, source = key.default, ConfigSource.DEFAULT_CONFIG
+        entries.append(ConfigEntry(key, value, source, [], read_only=False))
+    return entries
 
 
 def _describe(entry, request) -> dict:

@@ -13,8 +13,9 @@ of overrides for the resource and hands it to
 ``alter_configs.apply_overrides``, which validates it as a whole: one bad
 key fails the resource and changes nothing.
 
-Resources: TOPIC, or BROKER named by this broker's id (per-broker dynamic
-configs) or ``""`` (cluster-wide dynamic defaults). ``validate_only`` checks
+Resources: TOPIC, BROKER named by this broker's id (per-broker dynamic
+configs) or ``""`` (cluster-wide dynamic defaults), or CLIENT_METRICS (a
+KIP-714 subscription: ``metrics``, ``interval.ms``, ``match``). ``validate_only`` checks
 without changing anything.
 """
 
@@ -25,6 +26,7 @@ import enum
 
 from minikafka.config import (
     BROKER_KEYS_BY_NAME,
+    CLIENT_METRICS_KEYS_BY_NAME,
     TOPIC_KEYS_BY_NAME,
     ResourceType,
     format_value,
@@ -83,7 +85,8 @@ def _apply_ops(overrides: dict[str, str], resource) -> None:
 
 def _edit_list(overrides: dict[str, str], resource_type: int, config, op: OpType) -> str:
     """The new value of a LIST key after APPEND or SUBTRACT."""
-    keys = TOPIC_KEYS_BY_NAME if resource_type == ResourceType.TOPIC else BROKER_KEYS_BY_NAME
+    keys = {ResourceType.TOPIC: TOPIC_KEYS_BY_NAME,
+            ResourceType.CLIENT_METRICS: CLIENT_METRICS_KEYS_BY_NAME}.get(resource_type, BROKER_KEYS_BY_NAME)
     key = keys.get(config.name)
     if key is None or key.type != "list":
         verb = "append" if op == OpType.APPEND else "subtract"
@@ -93,6 +96,8 @@ def _edit_list(overrides: dict[str, str], resource_type: int, config, op: OpType
         current = [v.strip() for v in overrides[config.name].split(",") if v.strip()]
     else:
         default = key.default if key.synonym is None else BROKER_KEYS_BY_NAME[key.synonym].default
+        if resource_type == ResourceType.CLIENT_METRICS:
+            default = []  # a subscription starts with no metrics
         current = list(default or [])
     values = [v.strip() for v in (config.value or "").split(",") if v.strip()]
     if op == OpType.APPEND:

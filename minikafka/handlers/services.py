@@ -25,9 +25,10 @@ field                     type                               implemented by
 ``transactions``          ``TransactionCoordinatorService``  ``TransactionCoordinatorRuntime``
 ``transaction_verifier``  ``TransactionVerification``        ``TransactionVerifier`` (KIP-890)
 ``quotas``                ``QuotaServices``                  ``BrokerQuotas`` (client and replication quotas)
+``telemetry``             ``ClientMetricsManager``           client metrics pushed by clients (KIP-714)
 ========================  =================================  ===========================================
 
-``transactions``, ``transaction_verifier`` and ``quotas`` default to None,
+``transactions``, ``transaction_verifier``, ``quotas`` and ``telemetry`` default to None,
 for handler tests that build a ``BrokerServices`` without them (no quotas:
 nothing is recorded and nothing is throttled).
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from minikafka.quotas.controller_mutation import ControllerMutationQuotaManager
     from minikafka.quotas.replication import ReplicationQuotaManager
     from minikafka.replication.fetch_session import FetchSessionCache
+    from minikafka.telemetry.manager import ClientMetricsManager
     from minikafka.replication.partition import Partition
     from minikafka.quorum.runtime import QuorumRuntime
     from minikafka.metadata.topics import TopicInfo
@@ -310,6 +312,7 @@ class BrokerServices:
     transactions: TransactionCoordinatorService | None = None
     transaction_verifier: TransactionVerification | None = None
     quotas: QuotaServices | None = None
+    telemetry: ClientMetricsManager | None = None
 
 
 Handler = Callable[[BrokerServices, Any, "RequestContext"], Awaitable[dict | None]]

@@ -1,9 +1,10 @@
 """Dynamic configs on the controller: AlterConfigs and IncrementalAlterConfigs.
 
 Kafka's ``ConfigurationControlManager``. Configs live in the metadata image
-as strings, per resource: a topic (``resource_type`` 2, its name) or a broker
+as strings, per resource: a topic (``resource_type`` 2, its name), a broker
 (``resource_type`` 4, ``"<node.id>"``, or ``""`` for the cluster-wide
-default). A change is written as one ``ConfigRecord`` per key that changes;
+default) or a client-metrics subscription (``resource_type`` 16, any name;
+KIP-714). A change is written as one ``ConfigRecord`` per key that changes;
 a value of None deletes the key.
 
 AlterConfigs (legacy) replaces a resource's whole set; IncrementalAlterConfigs
@@ -16,13 +17,21 @@ applies operations to the current set::
 
 Either way the *resulting* set is validated as a whole with the same checks a
 single broker uses (``config.validate_topic_configs`` for topics,
-``BrokerConfig.validate_dynamic`` for brokers), so a resource never holds a
+``BrokerConfig.validate_dynamic`` for brokers,
+``config.validate_client_metrics_configs`` for subscriptions), so a resource never holds a
 value its brokers would refuse. One response per resource.
 """
 
 from __future__ import annotations
 
-from minikafka.config import TOPIC_KEYS_BY_NAME, BrokerConfig, validate_topic_configs
+from minikafka.config import (
+    CLIENT_METRICS_KEYS_BY_NAME,
+    TOPIC_KEYS_BY_NAME,
+    BrokerConfig,
+    ResourceType,
+    validate_client_metrics_configs,
+    validate_topic_configs,
+)
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata import records as r
 from minikafka.metadata.image import BROKER_RESOURCE, TOPIC_RESOURCE
@@ -45,18 +54,19 @@ def incremental_alter_configs(ctl, request) -> ControllerResult:
         configs = dict(current)
         for change in get_field(resource, "configs", ()) or ():
             _apply_operation(configs, get_field(change, "name"), get_field(change, "config_operation", SET),
-                             get_field(change, "value"))
+                             get_field(change, "value"), get_field(resource, "resource_type"))
         return configs
     return _alter(ctl, request, new_configs)
 
 
-def _apply_operation(configs: dict, name: str, operation: int, value) -> None:
+def _apply_operation(configs: dict, name: str, operation: int, value, resource_type: int = 2) -> None:
     if operation == SET:
         configs[name] = value
     elif operation == DELETE:
         configs.pop(name, None)
     elif operation in (APPEND, SUBTRACT):
-        key = TOPIC_KEYS_BY_NAME.get(name)
+        keys = CLIENT_METRICS_KEYS_BY_NAME if resource_type == ResourceType.CLIENT_METRICS else TOPIC_KEYS_BY_NAME
+        key = keys.get(name)
         if key is None or key.type != "list":
             verb = "append" if operation == APPEND else "subtract"
             raise KafkaError(ErrorCode.INVALID_CONFIG, f"Config value {verb} is not allowed for config key: {name}")
@@ -83,7 +93,7 @@ def _alter(ctl, request, new_configs) -> ControllerResult:
             current = ctl.image.configs.get((resource_type, resource_name), {})
             _check_resource(ctl, resource_type, resource_name)
             wanted = new_configs(resource, current)
-            _validate(resource_type, wanted)
+            _validate(resource_type, resource_name, wanted)
             if not validate_only:
                 _write_changes(ctl, out, resource_type, resource_name, current, wanted)
         except KafkaError as exc:
@@ -99,13 +109,15 @@ def _check_resource(ctl, resource_type: int, resource_name: str) -> None:
     elif resource_type == BROKER_RESOURCE:
         if resource_name and not resource_name.isdigit():
             raise KafkaError(ErrorCode.INVALID_REQUEST, f"Invalid broker name {resource_name}")
-    else:
+    elif resource_type != ResourceType.CLIENT_METRICS:
         raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unsupported resource type {resource_type}")
 
 
-def _validate(resource_type: int, configs: dict) -> None:
+def _validate(resource_type: int, resource_name: str, configs: dict) -> None:
     if resource_type == TOPIC_RESOURCE:
         validate_topic_configs(configs)
+    elif resource_type == ResourceType.CLIENT_METRICS:
+        validate_client_metrics_configs(resource_name, configs)
     else:
         BrokerConfig.validate_dynamic(configs)
 
