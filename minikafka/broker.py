@@ -127,7 +127,6 @@ from minikafka.replication.throttles import ReplicationThrottles
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
                                       quorum_config)
 from minikafka.quotas.broker_quotas import CONFIG_DEFAULTS as QUOTA_CONFIG_DEFAULTS, BrokerQuotas
-from minikafka.metrics.registry import Registry
 from minikafka.server import broker_metrics
 from minikafka.server.idle import IdleWindow, loop_idle
 from minikafka.server.listener import ConnectionGate, parse_endpoints, serve_endpoints
@@ -208,19 +207,14 @@ class Broker:
         self._unclaimed_logs: dict = {}  # logs found on disk, not (yet) in the image
         self._high_watermarks: dict = {}  # from replication-offset-checkpoint, used as partitions open
         self._opened = False
-        self._build_request_metrics()
-
-    def _build_request_metrics(self) -> None:
-        """The registry, and the request, topic and purgatory metrics the request path records.
-
-        See ``server.broker_metrics``; the connections read ``request_metrics``
-        and ``topic_stats``, the ``wait_for_*`` methods count in the purgatories.
-        """
+        # Kafka's Yammer metrics (minikafka.metrics): handed to the parts that record;
+        # the clock is read only when a meter is made or a rate read (in the Trio run).
         self.metrics = Registry(clock=lambda: self.monotonic_ms() / 1000.0)
-        self.request_metrics = broker_metrics.RequestMetricsTable(self.metrics)
-        self.topic_stats = broker_metrics.BrokerTopicStats(self.metrics)
-        self.produce_purgatory = waiters.Purgatory()
-        self.fetch_purgatory = waiters.Purgatory()
+        # The request path's metrics (server.broker_metrics): made by serve(), in the Trio run.
+        self.request_metrics: broker_metrics.RequestMetricsTable | None = None
+        self.topic_stats: broker_metrics.BrokerTopicStats | None = None
+        self.produce_purgatory = waiters.Purgatory()  # acks=all produces waiting for the ISR
+        self.fetch_purgatory = waiters.Purgatory()  # long-polling fetches
 
     def now_ms(self) -> int:
         """The wall clock in milliseconds (injected)."""
@@ -406,8 +400,7 @@ class Broker:
         this broker (its metadata has caught up).
         """
         self.open()
-        broker_metrics.register_broker_gauges(self.metrics, IdleWindow(loop_idle()),
-                                              self.produce_purgatory, self.fetch_purgatory)
+        self._start_request_metrics()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.replicas.run)  # first: the metadata replay starts fetchers
@@ -427,6 +420,17 @@ class Broker:
                 task_status.started(self)
         finally:
             self.close()
+
+    def _start_request_metrics(self) -> None:
+        """The request, topic, purgatory and idle metrics the request path records (``server.broker_metrics``).
+
+        Made before the listeners open: each connection takes
+        ``request_metrics`` and ``topic_stats`` when it starts.
+        """
+        self.request_metrics = broker_metrics.RequestMetricsTable(self.metrics)
+        self.topic_stats = broker_metrics.BrokerTopicStats(self.metrics)
+        broker_metrics.register_broker_gauges(self.metrics, IdleWindow(loop_idle()),
+                                              self.produce_purgatory, self.fetch_purgatory)
 
     # -- the Prometheus endpoint (metrics.http.listener) ------------------------
 
@@ -689,7 +693,7 @@ class Broker:
         """The image dropped a partition we hold (topic deleted): delete its log."""
         self.partitions.pop(key, None)
         broker_metrics.remove_log_gauges(self.metrics, *key)
-        if not any(topic == key[0] for topic, _ in self.partitions):
+        if self.topic_stats is not None and not any(topic == key[0] for topic, _ in self.partitions):
             self.topic_stats.remove_topic(key[0])
         self.log_manager.delete(*key)
         log.info("broker %s: deleted partition %s-%d", self.node_id, *key)

@@ -65,11 +65,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from minikafka.metrics.names import MetricName
+from minikafka.metrics import MetricName
 from minikafka.protocol import messages
 
 if TYPE_CHECKING:
-    from minikafka.metrics.registry import Registry
+    from minikafka.metrics import Registry
 
 NETWORK = "kafka.network"
 SERVER = "kafka.server"

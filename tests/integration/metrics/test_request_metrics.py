@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from minikafka.metrics.names import MetricName
+from minikafka.metrics import MetricName
 from minikafka.testing import open_broker
 from minikafka_core.records import Record, build_batch
 from tests.broker.broker_rawclient import RawClient, fetch_body, produce_body
