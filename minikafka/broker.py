@@ -102,6 +102,7 @@ from typing import Callable
 import trio
 
 from minikafka.config import load_or_create_meta_properties
+from minikafka.coordinator.lag import ConsumerLag
 from minikafka.coordinator.producer_ids import ProducerIdManager
 from minikafka.coordinator.runtime import GroupCoordinatorRuntime
 from minikafka.coordinator.transaction.markers import BrokerClient, TransactionMarkerChannel
@@ -191,6 +192,7 @@ class Broker:
         self.group_coordinator: GroupCoordinatorRuntime | None = None
         self.transactions: TransactionCoordinatorRuntime | None = None
         self.transaction_verifier: TransactionVerifier | None = None
+        self.consumer_lag: ConsumerLag | None = None  # the lag of the groups coordinated here
         self._peer_clients: list[BrokerClient] = []  # closed when serve() ends
         self.partitions: dict[tuple[str, int], Partition] = {}
         self.quorum_network = quorum_network
@@ -277,7 +279,35 @@ class Broker:
         self.replication_throttles = ReplicationThrottles(
             self.node_id, self.quotas.leader_replication, self.quotas.follower_replication)
         self.services = self._build_services()
+        self._register_cluster_metrics()
         self._opened = True
+
+    def _register_cluster_metrics(self) -> None:
+        """Replication, controller, Raft and coordinator metrics in ``self.metrics``; consumer lag.
+
+        Gauges read the parts at scrape time; meters are marked where their
+        events happen (ISR changes in the replica manager, offset commits in
+        the group coordinator runtime). ``consumer_lag`` reports the groups
+        this broker coordinates (kafka_exporter's names, see ``coordinator.lag``).
+        """
+        self.replicas.register_metrics(self.metrics)
+        self.metadata.register_metrics(self.metrics)
+        self.group_coordinator.register_metrics(self.metrics)
+        self.transactions.register_metrics(self.metrics)
+        lag_client = self._broker_client("consumer-lag")
+        self.consumer_lag = ConsumerLag(
+            node_id=self.node_id, coordinators=lambda: [c for c, _ in self.group_coordinator.active_shards()],
+            partitions=self.partitions, leader_of=self._partition_leader, call=lag_client.call)
+        add_samples = getattr(self.metrics, "samples", None)  # plain Prometheus names (minikafka.metrics)
+        if add_samples is not None:
+            add_samples("consumer-lag", self.consumer_lag.samples)
+
+    def _partition_leader(self, topic: str, index: int) -> int | None:
+        """The partition's leader in the committed image, or None."""
+        topic_image = self.metadata.image.topic(topic)
+        if topic_image is None or index not in topic_image.partitions:
+            return None
+        return topic_image.partitions[index].leader
 
     def _build_quotas(self) -> None:
         """The quota managers: limits from the config, client quotas from the image.
@@ -416,6 +446,7 @@ class Broker:
                 self.transactions.open()
                 await nursery.start(self.transactions.run)
                 nursery.start_soon(self._maintenance_loop)
+                nursery.start_soon(self.consumer_lag.run)
                 nursery.start_soon(self._close_peer_clients_on_exit)
                 task_status.started(self)
         finally:

@@ -90,11 +90,13 @@ from minikafka.coordinator.consumer.coordinator import (
     ConsumerGroupConfig,
     ConsumerGroupCoordinator,
 )
+from minikafka.coordinator.group_metrics import GroupCoordinatorMetrics
 from minikafka.coordinator.group_partition import partition_for
-from minikafka.coordinator.records import group_metadata_tombstone
+from minikafka.coordinator.records import OFFSET_COMMIT_KEY_TYPE, group_metadata_tombstone
 from minikafka.coordinator.result import CoordinatorResult
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicInfo, TopicRegistry
+from minikafka.metrics.registry import Registry
 from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_isr
 from minikafka.storage import AppendOrigin, FetchIsolation
@@ -277,6 +279,16 @@ class GroupCoordinatorRuntime:
         self._timers_changed = trio.Event()
         self._loaded = trio.Event()
         self._opened = False  # on_metadata follows leadership once open() ran
+        self.metrics: GroupCoordinatorMetrics | None = None  # register_metrics
+
+    def register_metrics(self, registry: Registry) -> None:
+        """Group counts and offset commits of the groups coordinated here (``group_metrics``)."""
+        self.metrics = GroupCoordinatorMetrics(registry, self.active_shards, lambda: int(self.monotonic_ms()))
+
+    def active_shards(self) -> list[tuple[GroupCoordinator, ConsumerGroupCoordinator]]:
+        """``(classic, consumer)`` coordinators of the partitions coordinated here and loaded."""
+        return [(s.coordinator, s.consumer_groups) for s in list(self._shards.values())
+                if s.state is ShardState.ACTIVE]
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -625,6 +637,8 @@ class GroupCoordinatorRuntime:
                                 base_sequence=0, is_transactional=True)
         shard.partition.append_records(batch, now_ms, origin=AppendOrigin.COORDINATOR,
                                        verification_guard=guard)
+        if self.metrics is not None:
+            self.metrics.record_offset_commits(_count_offset_commits(records))
 
     # -- timers -------------------------------------------------------------------------
 
@@ -653,6 +667,12 @@ class GroupCoordinatorRuntime:
                     self._apply(shard, coordinator.poll_timers(now_ms))
                 except KafkaError:
                     break  # logged and reloaded by _apply; the timers run again from the log
+
+
+def _count_offset_commits(records) -> int:
+    """The committed offsets among ``(key, value)`` records (tombstones are deletions, not commits)."""
+    return sum(1 for key, value in records
+               if value is not None and int.from_bytes(key[:2], "big") == OFFSET_COMMIT_KEY_TYPE)
 
 
 def internal_replication_factor(configured: int, topics: TopicRegistry) -> int:

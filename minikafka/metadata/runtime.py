@@ -51,10 +51,12 @@ import trio
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.controller import QuorumController
+from minikafka.metadata.controller_metrics import register_controller_metrics
 from minikafka.metadata.image import MetadataImage
 from minikafka.metadata.records import decode_record, encode_record
 from minikafka.metadata.result import ControllerConfig
 from minikafka.quorum.raft import NotLeader
+from minikafka.metrics import Registry
 from minikafka.quorum.runtime import ProposalLost, QuorumRuntime
 
 log = logging.getLogger("minikafka.metadata")
@@ -117,6 +119,14 @@ class MetadataRuntime:
 
     def now_ms(self) -> int:
         return int(trio.current_time() * 1000)
+
+    def register_metrics(self, registry: Registry) -> None:
+        """The controller's KafkaController gauges and the quorum's raft-metrics, read at scrape time."""
+        register_controller_metrics(
+            registry, image=lambda: self.image, is_active=lambda: self.is_active,
+            last_applied_offset=lambda: self.applied_offset,
+            last_committed_offset=lambda: self.quorum.high_watermark - 1)
+        self.quorum.register_metrics(registry)
 
     # --- running ---------------------------------------------------------------------
 

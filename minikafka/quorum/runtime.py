@@ -36,6 +36,17 @@ messages, so a transport may drop anything; the core resends.
   :func:`handle_raft_request`, which a broker's handlers call with the decoded
   Vote, BeginQuorumEpoch, EndQuorumEpoch, FetchSnapshot or metadata Fetch.
 
+**Metrics** (``register_metrics``, Kafka's ``kafka.server:type=raft-metrics``):
+the state gauges (``current-leader``, ``current-epoch``, ``current-state``,
+``high-watermark``, ``log-end-offset``, ``log-end-epoch``) read the node at
+scrape time; ``commit-latency-avg/max`` (from ``propose`` to the commit of
+that entry, on the leader), ``election-latency-avg/max`` (from losing the
+leader to knowing the next one) and ``append-records-rate`` (entries this
+node proposed as leader) are Kafka's windowed statistics (two samples of
+30 s, Kafka's ``metrics.num.samples`` and ``metrics.sample.window.ms``).
+A "record" here is one Raft entry: an operation's metadata records travel
+as one entry.
+
 A request that arrives through :func:`handle_raft_request` is stepped into the
 node with a *negative* correlation id (the node's own requests use positive
 ones), and the node's answer is handed back to the caller instead of the
@@ -60,6 +71,8 @@ from minikafka.quorum.messages import Envelope
 from minikafka.quorum.raft import RaftNode
 from minikafka.quorum.state import RaftConfig, Role
 from minikafka.quorum.storage import RaftStorage
+from minikafka.metrics import MetricName, Registry
+from minikafka.quotas.sensor import Avg, Max, Rate
 from minikafka.rpc.client import exchange
 
 log = logging.getLogger("minikafka.quorum")
@@ -79,6 +92,42 @@ class ProposalLost(KafkaError):
 
 
 FETCH_MAX_WAIT_MS = 500  # how long a leader may hold a Fetch (Kafka's KafkaRaftClient)
+RAFT_METRICS_SAMPLES, RAFT_METRICS_WINDOW_MS = 2, 30_000  # Kafka's metrics.num.samples, metrics.sample.window.ms
+
+
+def raft_metric(name: str, tags: tuple[tuple[str, str], ...] = ()) -> MetricName:
+    """``kafka.server:type=raft-metrics,name=<name>`` (Kafka's attribute names)."""
+    return MetricName("kafka.server", "raft-metrics", name, tags, kafka_metric=True)
+
+
+class RaftMetrics:
+    """The windowed statistics of one quorum replica (Kafka's ``KafkaRaftMetrics`` sensors).
+
+    Fed by the runtime with Trio's clock in milliseconds; read at scrape time.
+    """
+
+    def __init__(self) -> None:
+        def stat(kind):
+            return kind(RAFT_METRICS_SAMPLES, RAFT_METRICS_WINDOW_MS)
+        self.commit_latency_avg, self.commit_latency_max = stat(Avg), stat(Max)
+        self.election_latency_avg, self.election_latency_max = stat(Avg), stat(Max)
+        self.append_records = stat(Rate)
+        self.election_start_ms: float | None = None
+
+    def record_commit(self, latency_ms: float, now_ms: int) -> None:
+        self.commit_latency_avg.record(latency_ms, now_ms)
+        self.commit_latency_max.record(latency_ms, now_ms)
+
+    def leader_changed(self, leader_id: int | None, now_ms: int) -> None:
+        """Time an election: from the moment no leader is known to the next one."""
+        if leader_id is None:
+            if self.election_start_ms is None:
+                self.election_start_ms = now_ms
+        elif self.election_start_ms is not None:
+            latency_ms = now_ms - self.election_start_ms
+            self.election_latency_avg.record(latency_ms, now_ms)
+            self.election_latency_max.record(latency_ms, now_ms)
+            self.election_start_ms = None
 
 
 def quorum_config(node_id: int, voters, *, tick_ms: int = 100, election_timeout_ms: int = 1000,
@@ -152,6 +201,8 @@ class QuorumRuntime:
         self._answered = trio.Event()  # set (and replaced) when one of them arrives
         self._last_handled_id = 0
         self._proposals: dict[int, int] = {}  # offset -> epoch it was proposed in
+        self._proposed_at_ms: dict[int, float] = {}  # offset -> Trio time it was proposed (commit latency)
+        self.metrics = RaftMetrics()
         self._outcomes: dict[int, str | None] = {}  # offset -> None (committed) or why lost
         self._changed = trio.Event()
         self._leader = (None, -1)
@@ -190,6 +241,39 @@ class QuorumRuntime:
     @property
     def high_watermark(self) -> int:
         return self.node.high_watermark if self.node else -1
+
+    # --- metrics (kafka.server:type=raft-metrics) -----------------------------------
+
+    def register_metrics(self, registry: Registry) -> None:
+        """Register Kafka's raft-metrics: state gauges and windowed statistics, read at scrape time.
+
+        ``current-state`` is a string in Kafka; here it is one gauge per
+        state (tag ``state``), 1 for the current one and 0 for the others,
+        which Prometheus can graph and alert on.
+        """
+        node = lambda: self.node  # noqa: E731 (None while stopped)
+        gauges = {
+            "current-leader": lambda: -1 if self.leader_id is None else self.leader_id,
+            "current-epoch": lambda: self.epoch,
+            "current-vote": lambda: -1 if node() is None or node().voted_id is None else node().voted_id,
+            "high-watermark": lambda: self.high_watermark,
+            "log-end-offset": lambda: -1 if node() is None else node().log.log_end_offset,
+            "log-end-epoch": lambda: -1 if node() is None else node().log.last_fetched_epoch,
+        }
+        for name, read in gauges.items():
+            registry.gauge(raft_metric(name), read)
+        for role in Role:
+            registry.gauge(raft_metric("current-state", (("state", role.value),)),
+                           lambda role=role: 1 if self.role is role else 0)
+        stats = {
+            "commit-latency-avg": self.metrics.commit_latency_avg,
+            "commit-latency-max": self.metrics.commit_latency_max,
+            "election-latency-avg": self.metrics.election_latency_avg,
+            "election-latency-max": self.metrics.election_latency_max,
+            "append-records-rate": self.metrics.append_records,
+        }
+        for name, stat in stats.items():
+            registry.gauge(raft_metric(name), lambda stat=stat: stat.measure(int(_now_ms())))
 
     # --- running ---------------------------------------------------------------------
 
@@ -303,7 +387,11 @@ class QuorumRuntime:
             self._outbox_send.send_nowait(envelope)
 
     def _record_outcomes(self, entries: tuple[Entry, ...]) -> None:
+        now_ms = _now_ms()
         for entry in entries:
+            proposed_at_ms = self._proposed_at_ms.pop(entry.offset, None)
+            if proposed_at_ms is not None and self.is_leader:
+                self.metrics.record_commit(now_ms - proposed_at_ms, int(now_ms))
             epoch = self._proposals.pop(entry.offset, None)
             if epoch is not None:
                 self._outcomes[entry.offset] = (None if entry.epoch == epoch
@@ -314,6 +402,9 @@ class QuorumRuntime:
         changed = leader != self._leader
         if changed:
             self._leader = leader
+            self.metrics.leader_changed(leader[0], int(_now_ms()))
+            if leader[0] != self.node_id:
+                self._proposed_at_ms.clear()  # a follower times no commits
             self.on_leader_change(*leader)
         if changed or progressed:
             self._changed.set()
@@ -333,8 +424,13 @@ class QuorumRuntime:
             NotLeader: this replica does not lead (``exc.leader_id`` may say who does).
         """
         offset = self._drive(lambda node: node.propose(data))
+        now_ms = _now_ms()
+        self.metrics.append_records.record(1, int(now_ms))
         if self.node.next_apply_offset <= offset:
             self._proposals[offset] = self.node.epoch
+            self._proposed_at_ms[offset] = now_ms
+        else:
+            self.metrics.record_commit(0.0, int(now_ms))  # a one-voter quorum commits at once
         # else a one-voter quorum committed (and applied) it in the same step:
         # wait_committed() then returns at once.
         return offset
@@ -393,6 +489,11 @@ class QuorumRuntime:
             return self._answers[key]
         finally:
             del self._answers[key]
+
+
+def _now_ms() -> float:
+    """Trio's clock in milliseconds (a MockClock in tests)."""
+    return trio.current_time() * 1000
 
 
 async def handle_raft_request(runtime: QuorumRuntime, api_key: int, request) -> dict:

@@ -18,6 +18,14 @@ This module is the thin Trio layer that connects them to the cluster:
   controller through the broker's controller channel; its answer (or
   failure) is applied to the partition. The committed change also arrives
   as metadata, whichever comes first wins (partition epochs only go up).
+- **Metrics** (``register_metrics``, Kafka's ``kafka.server:type=ReplicaManager``):
+  gauges read the hosted partitions at scrape time (PartitionCount,
+  LeaderCount, UnderReplicatedPartitions, UnderMinIsrPartitionCount,
+  AtMinIsrPartitionCount, OfflineReplicaCount); the IsrShrinksPerSec and
+  IsrExpandsPerSec meters are marked once per committed change of the ISR
+  of a partition this broker goes on leading in the same leader epoch
+  (``_record_isr_change``), FailedIsrUpdatesPerSec once per refused or
+  lost AlterPartition.
 - **High watermark checkpoint**: every
   ``replica.high.watermark.checkpoint.interval.ms`` and on shutdown, each
   log dir's ``replication-offset-checkpoint`` gets the high watermark of
@@ -45,12 +53,25 @@ from minikafka.storage.checkpoints import REPLICATION_OFFSET_CHECKPOINT, read_of
 from minikafka.metadata.broker_lifecycle import ControllerRequests
 from minikafka.metadata.result import get_field
 from minikafka.metadata.topics import TopicRegistry
+from minikafka.metrics import MetricName, Registry
 from minikafka.replication.fetcher import ReplicaFetcher
 from minikafka.replication.partition import Partition
 
 log = logging.getLogger("minikafka.replication")
 
 ALTER_PARTITION_TIMEOUT_S = 10.0
+
+
+def replica_manager_metric(name: str) -> MetricName:
+    """``kafka.server:type=ReplicaManager,name=<name>``."""
+    return MetricName("kafka.server", "ReplicaManager", name)
+
+
+class _NoMeter:
+    """Stands in for a meter until ``register_metrics`` (a replica manager built without a registry)."""
+
+    def mark(self, n: int = 1) -> None:
+        pass
 
 
 class ReplicaManager:
@@ -82,6 +103,61 @@ class ReplicaManager:
         self._new_fetcher = new_fetcher
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self._nursery: trio.Nursery | None = None
+        self._isr_shrinks = self._isr_expands = self._failed_isr_updates = _NoMeter()
+
+    # -- metrics (kafka.server:type=ReplicaManager) ------------------------------------
+
+    def register_metrics(self, registry: Registry) -> None:
+        """Register Kafka's ReplicaManager gauges and meters in ``registry``.
+
+        The gauges are computed from the hosted partitions when read (a
+        scrape), so they cost nothing on the request path. As in Kafka,
+        the ISR-related gauges count only the partitions this broker leads:
+        a leader knows its ISR, a follower only repeats the image.
+        """
+        gauges = {
+            "PartitionCount": lambda: len(self.partitions),
+            "LeaderCount": lambda: sum(1 for _ in self._leader_states()),
+            "UnderReplicatedPartitions": lambda: sum(s.is_under_replicated for s in self._leader_states()),
+            "UnderMinIsrPartitionCount": lambda: sum(s.is_under_min_isr for s in self._leader_states()),
+            "AtMinIsrPartitionCount": lambda: sum(len(s.isr) == s.effective_min_isr
+                                                  for s in self._leader_states()),
+            # Kafka counts the replicas of a failed log dir; this broker stops
+            # on a log dir failure instead, so none of its replicas is offline.
+            "OfflineReplicaCount": lambda: 0,
+        }
+        for name, read in gauges.items():
+            registry.gauge(replica_manager_metric(name), read)
+        self._isr_shrinks = registry.meter(replica_manager_metric("IsrShrinksPerSec"))
+        self._isr_expands = registry.meter(replica_manager_metric("IsrExpandsPerSec"))
+        self._failed_isr_updates = registry.meter(replica_manager_metric("FailedIsrUpdatesPerSec"))
+
+    def _leader_states(self):
+        for partition in list(self.partitions.values()):
+            if partition.leader_state is not None:
+                yield partition.leader_state
+
+    def _record_isr_change(self, partition: Partition, before: tuple[int, frozenset[int]] | None) -> None:
+        """Mark IsrShrinksPerSec / IsrExpandsPerSec if the committed ISR of a partition we lead changed.
+
+        ``before`` is ``(leader_epoch, isr)`` while leading, before the
+        change was applied (``_isr_snapshot``). A new leadership is not an
+        ISR change. Kafka marks the meters when the controller accepts the
+        leader's own AlterPartition; here the change may arrive first as
+        metadata (the answer then brings nothing new), and an ISR the
+        controller shrank itself (a fenced or shutting-down follower) is
+        counted too: the leader's ISR shrank all the same.
+        """
+        after = _isr_snapshot(partition)
+        if before is None or after is None or before[0] != after[0] or before[1] == after[1]:
+            return
+        if after[1] < before[1]:
+            self._isr_shrinks.mark()
+        elif after[1] > before[1]:
+            self._isr_expands.mark()
+        else:  # one member out, another in (a reassignment): both
+            self._isr_shrinks.mark()
+            self._isr_expands.mark()
 
     # -- roles from the metadata image ----------------------------------------------
 
@@ -95,9 +171,11 @@ class ReplicaManager:
             registration = image.topic(key[0]).partitions[key[1]]
             if registration.leader == self.node_id:
                 min_isr = self.topics.effective_config(key[0])["min.insync.replicas"]
+                before = _isr_snapshot(partition)
                 if partition.make_leader(registration, now_ms, min_isr, lag_ms, ineligible):
                     log.info("broker %s: leader of %s-%d in epoch %d (isr %s)", self.node_id, *key,
                              registration.leader_epoch, list(registration.isr))
+                self._record_isr_change(partition, before)
             else:
                 partition.make_follower(registration)
                 if partition.follower_state is not None:
@@ -162,6 +240,7 @@ class ReplicaManager:
     def _alter_isr(self, partition, isr: frozenset[int]) -> None:
         if self._nursery is None:
             partition.isr_change_answered(None, None, self.now_ms())
+            self._failed_isr_updates.mark()
             return
         log.info("broker %s: proposing isr %s for %s-%d (was %s)", self.node_id, sorted(isr),
                  partition.topic, partition.index, sorted(partition.leader_state.isr))
@@ -182,7 +261,11 @@ class ReplicaManager:
         except KafkaError as exc:
             log.info("broker %s: AlterPartition for %s-%d failed: %s", self.node_id, partition.topic,
                      partition.index, exc)
+        if answer_isr is None:
+            self._failed_isr_updates.mark()
+        before = _isr_snapshot(partition)
         partition.isr_change_answered(answer_isr, partition_epoch, self.now_ms())
+        self._record_isr_change(partition, before)
 
     # -- high watermark checkpoint ------------------------------------------------------
 
@@ -214,6 +297,12 @@ def read_high_watermarks(log_dirs) -> dict[tuple[str, int], int]:
         except ValueError as exc:  # a damaged file: start from the log start offsets (Kafka's default)
             log.warning("ignoring the high watermark checkpoint in %s: %s", log_dir, exc)
     return offsets
+
+
+def _isr_snapshot(partition: Partition) -> tuple[int, frozenset[int]] | None:
+    """``(leader_epoch, committed isr)`` while ``partition`` is led here, else None."""
+    state = partition.leader_state
+    return None if state is None else (state.leader_epoch, state.isr)
 
 
 def _parse_alter_partition(response) -> tuple[tuple[int, ...] | None, int | None]:

@@ -60,6 +60,7 @@ other request observes the coordinator's memory ahead of its log.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable, Mapping, Protocol
 
 import trio
@@ -78,8 +79,12 @@ from minikafka.coordinator.runtime import (
 from minikafka.coordinator.transaction.config import TransactionConfig
 from minikafka.coordinator.transaction.coordinator import TransactionCoordinator, TxnResult
 from minikafka.coordinator.transaction.records import TRANSACTION_STATE_TOPIC
+from minikafka.coordinator.transaction.state import TransactionState
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.topics import TopicRegistry
+from minikafka.metrics.names import MetricName
+from minikafka.metrics.registry import Registry
+from minikafka.quotas.sensor import Avg, Max
 from minikafka.replication.partition import Partition
 from minikafka.replication.waiters import wait_for_commits
 from minikafka_core.records import Record, build_batch
@@ -113,6 +118,14 @@ class MarkerWriter(Protocol):
     """Writes one transaction's markers (``markers.TransactionMarkerChannel``)."""
 
     async def write_markers(self, marker, is_current: Callable[[], bool]) -> bool: ...
+
+
+METRICS_SAMPLES, METRICS_WINDOW_MS = 2, 30_000  # Kafka's metrics.num.samples, metrics.sample.window.ms
+
+
+def transaction_coordinator_metric(name: str, tags=()) -> MetricName:
+    """``kafka.server:type=transaction-coordinator-metrics``, attribute ``name``."""
+    return MetricName("kafka.server", "transaction-coordinator-metrics", name, tags, kafka_metric=True)
 
 
 class _Shard:
@@ -170,6 +183,8 @@ class TransactionCoordinatorRuntime:
         self._timers_changed = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._opened = False
+        self._load_time_avg = Avg(METRICS_SAMPLES, METRICS_WINDOW_MS)
+        self._load_time_max = Max(METRICS_SAMPLES, METRICS_WINDOW_MS)
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -245,8 +260,35 @@ class TransactionCoordinatorRuntime:
 
     # -- loading --------------------------------------------------------------------
 
+    # -- metrics (kafka.server:type=transaction-coordinator-metrics) -------------------------
+
+    def register_metrics(self, registry: Registry) -> None:
+        """Kafka's ``partition-load-time-avg/max`` (ms to replay a ``__transaction_state`` partition),
+        plus the transactional ids coordinated here by state (``transaction-count{state=...}``,
+        minikafka's: Kafka shows states only through ListTransactions), all read at scrape time."""
+        now_ms = lambda: int(self.monotonic_ms())  # noqa: E731
+        registry.gauge(transaction_coordinator_metric("partition-load-time-avg"),
+                       lambda: self._load_time_avg.measure(now_ms()))
+        registry.gauge(transaction_coordinator_metric("partition-load-time-max"),
+                       lambda: self._load_time_max.measure(now_ms()))
+        for state in TransactionState:
+            registry.gauge(transaction_coordinator_metric("transaction-count", (("state", state.name),)),
+                           lambda state=state: self._count_in_state(state))
+
+    def _count_in_state(self, state: TransactionState) -> int:
+        return sum(meta.state is state for shard in list(self._shards.values())
+                   if shard.state is ShardState.ACTIVE and shard.coordinator is not None
+                   for meta in list(shard.coordinator.transactions.values()))
+
     def _load(self, shard: _Shard) -> None:
         """Replay the shard's partition into a fresh coordinator, activate it, resend pending markers."""
+        started = time.perf_counter()  # CPU-bound replay: real elapsed time, whatever Trio's clock says
+        self._timed_load(shard)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._load_time_avg.record(elapsed_ms, int(self.monotonic_ms()))
+        self._load_time_max.record(elapsed_ms, int(self.monotonic_ms()))
+
+    def _timed_load(self, shard: _Shard) -> None:
         shard.state = ShardState.LOADING
         shard.generation += 1
         shard.coordinator_epoch = shard.partition.leader_epoch
