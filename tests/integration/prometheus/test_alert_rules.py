@@ -34,3 +34,15 @@ def test_the_unit_tests_cover_every_alert():
     tested = {line.split(":", 1)[1].strip() for line in ALERTS_TEST.read_text().splitlines()
               if line.strip().startswith("alertname:")}
     assert alerts == tested
+
+
+def test_the_sample_config_scrapes_the_default_local_cluster():
+    from pathlib import Path
+
+    from minikafka.chaos.layout import ClusterLayout
+
+    layout = ClusterLayout(Path("."), 3, 9092)  # `minikafka cluster start`'s defaults
+    text = SAMPLE_CONFIG.read_text()
+    for node_id in layout.node_ids:
+        assert f'- targets: ["127.0.0.1:{layout.broker(node_id).metrics_port}"]\n' \
+               f'        labels: {{broker: "{node_id}"}}' in text

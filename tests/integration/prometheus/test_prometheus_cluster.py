@@ -9,6 +9,7 @@ leaders, and the alert must fire there.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from minikafka.chaos import Cluster
 
+from .promtool import ALERTS
 from .server import PrometheusProcess, rules_with_short_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -28,6 +30,12 @@ LAB_TIMEOUTS = {
     "controller.quorum.fetch.timeout.ms": 2000,
 }
 URP = "kafka_server_replicamanager_underreplicatedpartitions"
+
+
+def metrics_the_rules_use() -> set[str]:
+    """Every ``kafka_...`` metric name in an ``expr:`` of the shipped rules."""
+    exprs = re.findall(r"expr: >-\n((?:\s{10}.*\n)+)|expr: (.*)", ALERTS.read_text())
+    return {name for expr in exprs for name in re.findall(r"\bkafka_[a-z_]+", "".join(expr))}
 
 
 def wait_until(predicate, timeout_s: float, what: str):
@@ -66,6 +74,10 @@ def test_prometheus_scrapes_every_broker_and_fires_under_replicated_after_a_kill
         wait_until(lambda: values_by_broker(prometheus, URP) == {"1": 0, "2": 0, "3": 0},
                    20, "every broker reporting no under-replicated partition")
         assert firing(prometheus, "KafkaUnderReplicatedPartitions") == []
+        # Every metric an alert watches is served (consumer lag only once a group commits).
+        served = {sample["metric"]["__name__"] for sample in prometheus.query(
+            'count by (__name__) ({job="minikafka", __name__=~"kafka_.+"})')}
+        assert metrics_the_rules_use() - {"kafka_consumergroup_lag"} <= served
 
         cluster.kill(3)
         alerts = wait_until(lambda: firing(prometheus, "KafkaUnderReplicatedPartitions"),
