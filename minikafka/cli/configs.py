@@ -9,6 +9,7 @@ output. An *entity* is what a config belongs to::
     --entity-type clients  --entity-name billing    quotas of client id 'billing'
     --entity-type users    --entity-name alice      quotas of user 'alice'
     --entity-type ips      --entity-name 10.0.0.7   connection_creation_rate of an IP
+    --entity-type client-metrics --entity-name all  a client-metrics subscription (KIP-714)
 
 ``--entity-default`` in place of a name means the default entity of that type
 (every user, client or IP without its own quota). Users and clients combine:
@@ -46,7 +47,9 @@ from minikafka.cli import client_quotas as cq
 from minikafka.quotas.entity import CLIENT_ID, CLIENT_QUOTA_KEYS, IP, IP_QUOTA_KEYS, USER, normalize_entity
 
 TOPICS, CLIENTS, USERS, BROKERS, IPS = "topics", "clients", "users", "brokers", "ips"
-ENTITY_TYPES = (TOPICS, CLIENTS, USERS, BROKERS, IPS)
+CLIENT_METRICS = "client-metrics"
+ENTITY_TYPES = (TOPICS, CLIENTS, USERS, BROKERS, IPS, CLIENT_METRICS)
+_RESOURCE_ENTITIES = (TOPICS, BROKERS, CLIENT_METRICS)  # configs of a ConfigResource, not quotas
 _QUOTA_TYPE = {USERS: USER, CLIENTS: CLIENT_ID, IPS: IP}
 DEFAULT = ""  # the entity name that --entity-default stands for, as in Kafka
 
@@ -129,7 +132,7 @@ def _check_types(types: list[str]) -> None:
         if entity_type not in ENTITY_TYPES:
             raise ConfigCommandError(
                 f"Invalid entity type {entity_type}, the entity type must be one of "
-                f"{', '.join(ENTITY_TYPES)} with a --bootstrap-server argument")
+                f"{', '.join(ENTITY_TYPES[:-1])} with a --bootstrap-server argument")
     if not types:
         raise ConfigCommandError("At least one entity type must be specified")
     if len(types) > 1 and set(types) != {USERS, CLIENTS}:
@@ -206,7 +209,7 @@ def parse_delete_config(texts: list[str]) -> list[str]:
 
 async def describe(admin, types: list[str], names: list[str], *, describe_all: bool) -> None:
     """Print the configs of the entity (or of every entity of the type, without a name)."""
-    if types[0] in (TOPICS, BROKERS):
+    if types[0] in _RESOURCE_ENTITIES:
         await _describe_resources(admin, types[0], names[0] if names else None, describe_all)
     else:
         await _describe_quotas(admin, types, names)
@@ -216,6 +219,8 @@ async def _describe_resources(admin, entity_type: str, name: str | None,
                               describe_all: bool) -> None:
     if name is not None:
         names = [name]
+    elif entity_type == CLIENT_METRICS:  # listing them needs ListClientMetricsResources, not in minikafka
+        raise ConfigCommandError(f"An entity name must be specified with --describe of {CLIENT_METRICS}")
     elif entity_type == TOPICS:
         names = await admin.list_topics(list_internal=True)
     else:
@@ -264,6 +269,8 @@ def dynamic_entries(entries: dict, entity_type: str, name: str) -> list:
 
     if entity_type == TOPICS:
         dynamic = ConfigSource.DYNAMIC_TOPIC_CONFIG
+    elif entity_type == CLIENT_METRICS:
+        dynamic = ConfigSource.CLIENT_METRICS_CONFIG
     elif name == DEFAULT:
         dynamic = ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
     else:
@@ -272,9 +279,12 @@ def dynamic_entries(entries: dict, entity_type: str, name: str) -> list:
 
 
 def _resource_type(entity_type: str) -> int:
-    """Kafka's ``ConfigResource.Type`` of ``topics`` or ``brokers``."""
+    """Kafka's ``ConfigResource.Type`` of ``topics``, ``brokers`` or ``client-metrics``."""
+    from minikafka.config import ResourceType
     from minikafka_clients import BROKER_RESOURCE, TOPIC_RESOURCE
 
+    if entity_type == CLIENT_METRICS:
+        return int(ResourceType.CLIENT_METRICS)
     return TOPIC_RESOURCE if entity_type == TOPICS else BROKER_RESOURCE
 
 
@@ -305,7 +315,7 @@ def _entity_order(item) -> tuple:
 async def alter(admin, types: list[str], names: list[str], to_add: dict[str, str],
                 to_delete: list[str]) -> None:
     """Apply ``--add-config`` and ``--delete-config`` to the entity; print Kafka's line."""
-    if types[0] in (TOPICS, BROKERS):
+    if types[0] in _RESOURCE_ENTITIES:
         await alter_resource_configs(admin, types[0], names[0], to_add, to_delete)
     else:
         _check_quota_keys(types, to_add, to_delete)
