@@ -7,7 +7,7 @@ alternating which broker goes first, each gets:
 
   produce   ``--scale-mb`` of 1 KiB values to a fresh one-partition topic,
             confluent-kafka, acks=1, linger.ms=5 (``produce_consume.py``'s
-            ``produce_throughput``);
+            ``produce_throughput``), deleted after the round;
   consume   that partition read from the start by kcat (C, so the client's
             per-message cost does not hide the broker's), or by
             confluent-kafka with ``--consumer python``.
@@ -20,7 +20,7 @@ MB/s. The result is one JSON line with the medians and ``slowdown``
 (``1 - on / off``; the target is at most 0.03) for each measure.
 
 Usage:
-  python benchmarks/metrics.py [--rounds 5] [--scale-mb 200] [--scrape-interval 1]
+  python benchmarks/metrics.py [--rounds 7] [--scale-mb 1000] [--scrape-interval 1]
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ import tempfile
 import threading
 import urllib.request
 from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from produce_consume import (MB, consume_kcat, consume_throughput, cpu_seconds, create_topic,  # noqa: E402
@@ -86,6 +88,11 @@ def scrape_forever(brokers: list[BrokerUnderTest], interval_s: float, stop: thre
                 pass  # a slow answer under load is not what is measured
 
 
+def delete_topic(bootstrap: str, topic: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the result
+    admin.delete_topics([topic])[topic].result(30)
+
+
 def one_round(broker: BrokerUnderTest, scale_mb: int, consumer: str) -> dict:
     """Produce then consume ``scale_mb`` on ``broker``; throughput and broker CPU per GB."""
     topic = create_topic(broker.bootstrap)
@@ -96,6 +103,7 @@ def one_round(broker: BrokerUnderTest, scale_mb: int, consumer: str) -> dict:
     read = consume_kcat if consumer == "kcat" else consume_throughput
     consumed = read(broker.bootstrap, topic, count, VALUE_SIZE)
     cpu_consumed = cpu_seconds(broker.proc.pid)
+    delete_topic(broker.bootstrap, topic)  # rounds of a gigabyte would fill the disk
     gigabytes = count * VALUE_SIZE / 1e9
     return {
         "produce_mb_per_s": produced["mb_per_s"],
@@ -148,8 +156,8 @@ def summary(results: dict, rounds: int, scale_mb: int, consumer: str, load: list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--scale-mb", type=int, default=200, help="MB produced and consumed per round")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--scale-mb", type=int, default=1000, help="MB produced and consumed per round")
     parser.add_argument("--consumer", choices=("kcat", "python"), default="kcat")
     parser.add_argument("--scrape-interval", type=float, default=1.0, help="seconds between scrapes")
     args = parser.parse_args()
