@@ -21,9 +21,9 @@ Usage, in a part of the broker handed the registry::
     bytes_in.mark(len(records))       # hot path: one addition
 """
 
-from minikafka.metrics.kinds import EWMA, Counter, Gauge, Histogram, Meter, Timer
+from minikafka.metrics.kinds import EWMA, Counter, Gauge, Histogram, Meter, Timer, readings
 from minikafka.metrics.names import MetricName
 from minikafka.metrics.registry import Registry, metrics_enabled
 
 __all__ = ["EWMA", "Counter", "Gauge", "Histogram", "Meter", "MetricName", "Registry", "Timer",
-           "metrics_enabled"]
+           "metrics_enabled", "readings"]

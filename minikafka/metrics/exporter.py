@@ -41,8 +41,9 @@ minikafka adds one rule after them (:data:`KAFKA_METRIC_RULE`) for the
 attributes of Kafka's own metrics library (``kafka.server:type=raft-metrics``
 ``current-leader``), which the example rules leave out: gauge
 ``kafka_X_T_attr`` (``kafka_server_raft_metrics_current_leader``), the tags as labels.
-An MBean with more than two tags matches the two-tag rules with the extra
-tags folded into the first label, as the exporter would: keep to two.
+An MBean with more than two tags (outside the special cases) still matches
+a two-tag rule, but the greedy groups fold a tag into the name or into a
+label name (``kafka_log_log_size_topic_t``), as the exporter would: keep to two.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from minikafka.metrics.kinds import PERCENTILES, Counter, Gauge, Histogram, Meter, Timer
+from minikafka.metrics.kinds import Gauge, readings
 from minikafka.metrics.names import MetricName
 
 log = logging.getLogger("minikafka.metrics")
@@ -200,30 +201,26 @@ def prometheus_name(name: MetricName, attribute: str | None = None) -> str | Non
 
 # -- what each kind of metric shows (its MBean attributes) -----------------------------------
 
-def percentile_attribute(quantile: float) -> str:
-    """``0.99`` -> ``99thPercentile``, ``0.999`` -> ``999thPercentile`` (Yammer's attribute names)."""
-    return f"{repr(quantile)[2:]}thPercentile" if quantile != 0.5 else "50thPercentile"
-
-
 def attributes(name: MetricName, metric) -> Iterator[tuple[str, float]]:
-    """``(attribute, value)`` of a metric as its MBean shows them (the ones the rules can export).
+    """``(attribute, value)`` of a metric as its MBean shows them; the rules pick what is exported.
 
     A gauge whose function fails or returns None shows nothing.
     """
-    if isinstance(metric, Gauge):
+    if name.kafka_metric:  # one attribute, named by the metric
         try:
-            value = metric.value
+            value = metric.value if isinstance(metric, Gauge) else metric.count
         except Exception:  # a scrape must not fail for one gauge whose subject went away
             log.debug("gauge %s failed", name, exc_info=True)
             return
         if value is not None:
-            yield (name.name if name.kafka_metric else "Value"), value
-    elif isinstance(metric, (Histogram, Timer)):
-        yield "Count", metric.count
-        for quantile, value in metric.percentiles(PERCENTILES).items():
-            yield percentile_attribute(quantile), value
-    elif isinstance(metric, (Meter, Counter)):
-        yield (name.name if name.kafka_metric else "Count"), metric.count
+            yield name.name, value
+        return
+    try:
+        found = readings(metric)
+    except Exception:
+        log.debug("gauge %s failed", name, exc_info=True)
+        return
+    yield from found.items()
 
 
 def samples(name: MetricName, metric) -> Iterator[Sample]:

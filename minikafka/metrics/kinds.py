@@ -307,3 +307,31 @@ class NullTimer(Timer):
 
     def update(self, value: float) -> None:
         pass
+
+
+# -- the MBean's attributes ------------------------------------------------------------------
+
+def percentile_attribute(quantile: float) -> str:
+    """``0.5`` -> ``50thPercentile``, ``0.999`` -> ``999thPercentile`` (Yammer's attribute names)."""
+    return f"{round(quantile * 1000) / 10:g}".replace(".", "") + "thPercentile"
+
+
+def readings(metric) -> dict[str, float]:
+    """Every attribute the metric's MBean shows, by Yammer's attribute names (for consoles and dumps).
+
+    A gauge whose function raises propagates the error; one that returns None shows ``{}``.
+    """
+    if isinstance(metric, Gauge):
+        value = metric.value
+        return {} if value is None else {"Value": value}
+    if isinstance(metric, Counter):
+        return {"Count": metric.count}
+    found: dict[str, float] = {"Count": metric.count}
+    if isinstance(metric, (Meter, Timer)):
+        found.update(MeanRate=metric.mean_rate, OneMinuteRate=metric.one_minute_rate,
+                     FiveMinuteRate=metric.five_minute_rate, FifteenMinuteRate=metric.fifteen_minute_rate)
+    if isinstance(metric, Histogram):
+        found.update(Min=metric.min if metric.count else 0.0, Max=metric.max if metric.count else 0.0,
+                     Mean=metric.mean)
+        found.update((percentile_attribute(q), v) for q, v in metric.percentiles().items())
+    return found

@@ -14,17 +14,26 @@ metric families by name:
 - the ``..._count`` of a counter (a Yammer ``Counter`` or a meter not named
   ``...PerSec``) -> an untyped family of that exact name.
 
+The registry's sample sources (:meth:`Registry.samples`) add gauge families
+under the names they give (kafka_exporter's ``kafka_consumergroup_lag``).
+
 Families with samples from several MBeans (the all-topics meter and the
 per-topic ones) carry different label sets, as Prometheus allows.
 """
 
 from __future__ import annotations
 
+import logging
+
 from prometheus_client.metrics_core import Metric
 
 from minikafka.metrics.exporter import COUNTER, samples
 from minikafka.metrics.kinds import Histogram
+from minikafka.metrics.names import MetricName
 from minikafka.metrics.registry import Registry
+
+
+log = logging.getLogger("minikafka.metrics")
 
 
 class RegistryCollector:
@@ -41,14 +50,37 @@ class RegistryCollector:
                 family_name, family_type = _family_of(sample, is_histogram)
                 family = families.get(family_name)
                 if family is None:
-                    family = families[family_name] = Metric(family_name, f"{name.mbean} {sample.attribute}",
-                                                            family_type)
+                    family = families[family_name] = Metric(family_name, _help(name, sample.attribute), family_type)
                 elif family.type != family_type:
                     continue  # two kinds under one name: the first one registered wins
                 family.add_sample(sample.name, sample.labels, sample.value)
                 if is_histogram and sample.attribute == "Count":
                     family.add_sample(f"{family_name}_sum", sample.labels, float(metric.sum))
+        self._collect_rows(families)
         yield from families.values()
+
+    def _collect_rows(self, families: dict[str, Metric]) -> None:
+        """The registry's sample sources: gauges under the names they give."""
+        for key, fn in self._registry.sample_sources():
+            try:
+                rows = list(fn())
+            except Exception:  # a scrape must not fail for one source
+                log.debug("sample source %s failed", key, exc_info=True)
+                continue
+            for prometheus_name, labels, value in rows:
+                family = families.get(prometheus_name)
+                if family is None:
+                    family = families[prometheus_name] = Metric(prometheus_name, f"{key} ({prometheus_name})",
+                                                                "gauge")
+                elif family.type != "gauge":
+                    continue
+                family.add_sample(prometheus_name, {str(k): str(v) for k, v in labels.items()}, float(value))
+
+
+def _help(name, attribute: str) -> str:
+    """The family's help: the MBean without its tags, and the attribute (as the exporter's help names them)."""
+    untagged = MetricName(name.domain, name.type, name.name, kafka_metric=name.kafka_metric)
+    return f"{untagged.mbean} {attribute}"
 
 
 def _family_of(sample, is_histogram: bool) -> tuple[str, str]:

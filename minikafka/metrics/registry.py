@@ -15,6 +15,9 @@ Theory of operation:
   is removed with :meth:`Registry.remove` or :meth:`Registry.remove_matching`,
   as Kafka's ``removeMetric``; a gauge keeps its subject alive until then.
 - Readers (the Prometheus collector, the console) iterate :meth:`metrics`.
+- What has no JMX name (kafka_exporter's consumer lag rows) is registered as
+  a *sample source*, a callable returning ``(prometheus_name, labels, value)``
+  rows at each scrape (:meth:`Registry.samples`).
   The registry is used from the broker's Trio thread only: no locks.
 - ``MINIKAFKA_METRICS=0`` in the environment (read when the registry is
   built) turns recording into a no-op: counters, meters, histograms and timers
@@ -25,13 +28,14 @@ Theory of operation:
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from minikafka.metrics.kinds import (Clock, Counter, Gauge, Histogram, Meter, NullCounter, NullHistogram,
                                      NullMeter, NullTimer, Timer)
 from minikafka.metrics.names import MetricName
 
 Metric = Gauge | Counter | Meter | Histogram | Timer
+SampleRow = tuple[str, dict, float]  # (Prometheus name, labels, value)
 
 ENV_SWITCH = "MINIKAFKA_METRICS"
 
@@ -54,6 +58,7 @@ class Registry:
         self.clock = clock
         self.enabled = metrics_enabled() if enabled is None else enabled
         self._metrics: dict[MetricName, Metric] = {}
+        self._sample_sources: dict[str, Callable[[], Iterable[SampleRow]]] = {}
         self._null_counter = NullCounter()
         self._null_meter: NullMeter | None = None
         self._null_histogram = NullHistogram()
@@ -126,6 +131,27 @@ class Registry:
     def metrics(self) -> Iterator[tuple[MetricName, Metric]]:
         """Every ``(name, metric)``, in registration order (a copy: safe to remove while iterating)."""
         return iter(list(self._metrics.items()))
+
+    # -- rows with plain Prometheus names (not JMX-named) -------------------------------------
+
+    def samples(self, key: str, fn: Callable[[], Iterable[SampleRow]]) -> None:
+        """Register ``fn``, called at each scrape for ``(prometheus_name, labels, value)`` rows.
+
+        For what has no JMX name and whose label sets come and go, such as
+        kafka_exporter's ``kafka_consumergroup_lag{consumergroup,topic,partition}``.
+        The names are used as given (gauges); ``key`` identifies the source
+        (registering the same key again replaces it). Like gauges, kept when
+        recording is off.
+        """
+        self._sample_sources[key] = fn
+
+    def remove_samples(self, key: str) -> bool:
+        """Forget the sample source ``key``; True if it was there."""
+        return self._sample_sources.pop(key, None) is not None
+
+    def sample_sources(self) -> Iterator[tuple[str, Callable[[], Iterable[SampleRow]]]]:
+        """Every ``(key, fn)`` registered with :meth:`samples` (a copy)."""
+        return iter(list(self._sample_sources.items()))
 
     def __len__(self) -> int:
         return len(self._metrics)

@@ -15,8 +15,10 @@ Theory of operation:
   method yielding metric families (``prometheus_client``'s custom-collector
   protocol); it reads its source each time it is scraped, so nothing is
   copied or updated on the broker's hot paths. Parts of the broker register
-  more collectors over time (:meth:`MetricsRegistry.register`); the first one
-  is :class:`ClientQuotaCollector`.
+  more collectors over time (:meth:`MetricsRegistry.register`): the
+  :class:`ClientQuotaCollector` below, and the collector of the broker's
+  Yammer-style metrics registry (``minikafka.metrics.prometheus.RegistryCollector``
+  over ``broker.metrics``).
 - :func:`serve_metrics` listens on ``metrics.http.listener`` (``host:port``,
   minikafka's own key; empty turns the endpoint off, port 0 takes any free
   port, which it reports through ``task_status``). Each connection gets one

@@ -179,3 +179,27 @@ def test_gauge_and_counter():
     counter.inc(5)
     counter.dec(2)
     assert counter.count == 4
+
+
+def test_readings_are_the_mbean_attributes():
+    from minikafka.metrics import readings
+
+    clock = FakeClock()
+    meter = Meter(clock)
+    meter.mark(10)
+    clock.now += 5
+    assert readings(meter) == {"Count": 10, "MeanRate": 2.0, "OneMinuteRate": 2.0, "FiveMinuteRate": 2.0,
+                               "FifteenMinuteRate": 2.0}
+    histogram = Histogram()
+    for value in (1, 2, 3, 4):
+        histogram.update(value)
+    found = readings(histogram)
+    assert (found["Count"], found["Min"], found["Max"], found["Mean"]) == (4, 1, 4, 2.5)
+    assert [key for key in found if key.endswith("Percentile")] == [
+        "50thPercentile", "75thPercentile", "95thPercentile", "98thPercentile", "99thPercentile", "999thPercentile"]
+    assert found["50thPercentile"] == 2.5 and found["999thPercentile"] == 4
+    assert readings(Histogram())["Max"] == 0.0  # not -inf before the first value
+    timer = Timer(clock)
+    assert set(readings(timer)) == {*found, "MeanRate", "OneMinuteRate", "FiveMinuteRate", "FifteenMinuteRate"}
+    assert readings(Gauge(lambda: None)) == {} and readings(Gauge(lambda: 7)) == {"Value": 7}
+    assert readings(Counter()) == {"Count": 0}

@@ -149,3 +149,8 @@ def test_safe_names():
     assert safe_name("a__b..c") == "a_b_c"
     assert safe_name("9lives") == "_9lives"
     assert safe_name("ok:name_1") == "ok:name_1"
+
+
+def test_more_than_two_tags_come_out_mangled_as_with_the_exporter():
+    name = MetricName("kafka.log", "Log", "Size", (("topic", "t"), ("partition", "0"), ("extra", "x")))
+    assert sample(name, "Value") == ("kafka_log_log_size_topic_t", "gauge", {"partition": "0", "extra": "x"})

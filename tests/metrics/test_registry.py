@@ -101,3 +101,26 @@ def test_the_collector_renders_every_kind():
                  'kafka_log_logflushstats_logflushrateandtimems{quantile="0.99"} 2.0'):
         assert line in text.splitlines(), line
     assert "broken" not in text and "notyet" not in text
+
+
+def test_sample_sources_give_plain_gauges_read_at_each_scrape():
+    registry = new_registry(enabled=False)  # scrape-time sources stay when recording is off
+    lag = {("g", "orders", 0): 5}
+
+    def lag_rows():
+        for (group, topic, partition), value in lag.items():
+            yield "kafka_consumergroup_lag", {"consumergroup": group, "topic": topic, "partition": partition}, value
+
+    registry.samples("consumer-lag", lag_rows)
+    registry.samples("broken", lambda: 1 / 0)  # skipped, the scrape goes on
+    prometheus = CollectorRegistry(auto_describe=False)
+    prometheus.register(RegistryCollector(registry))
+    text = generate_latest(prometheus).decode().splitlines()
+    assert "# TYPE kafka_consumergroup_lag gauge" in text
+    assert 'kafka_consumergroup_lag{consumergroup="g",partition="0",topic="orders"} 5.0' in text
+    lag[("g", "orders", 1)] = 2
+    text = generate_latest(prometheus).decode().splitlines()
+    assert 'kafka_consumergroup_lag{consumergroup="g",partition="1",topic="orders"} 2.0' in text
+    assert [key for key, _ in registry.sample_sources()] == ["consumer-lag", "broken"]
+    assert registry.remove_samples("consumer-lag") and not registry.remove_samples("consumer-lag")
+    assert "kafka_consumergroup_lag" not in generate_latest(prometheus).decode()
