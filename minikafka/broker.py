@@ -298,9 +298,7 @@ class Broker:
         self.consumer_lag = ConsumerLag(
             node_id=self.node_id, coordinators=lambda: [c for c, _ in self.group_coordinator.active_shards()],
             partitions=self.partitions, leader_of=self._partition_leader, call=lag_client.call)
-        add_samples = getattr(self.metrics, "samples", None)  # plain Prometheus names (minikafka.metrics)
-        if add_samples is not None:
-            add_samples("consumer-lag", self.consumer_lag.samples)
+        self.metrics.samples("consumer-lag", self.consumer_lag.samples)  # plain Prometheus names
 
     def _partition_leader(self, topic: str, index: int) -> int | None:
         """The partition's leader in the committed image, or None."""

@@ -8,7 +8,7 @@ Kafka 4.0's ``GroupCoordinatorMetrics`` registers two families, both here:
   / ``NumGroupsEmpty`` (classic groups by state);
 - Kafka metrics ``kafka.server:type=group-coordinator-metrics``:
   ``group-count{protocol=classic|consumer}``,
-  ``consumer-group-count{state=empty|assigning|reconciling|stable|dead}``,
+  ``consumer-group-count{state=Empty|Assigning|Reconciling|Stable|Dead}``,
   ``offset-commit-rate`` / ``offset-commit-count`` (offsets committed, one
   per partition of an OffsetCommit or TxnOffsetCommit, as Kafka's
   ``OffsetCommits`` sensor counts them).
@@ -100,7 +100,7 @@ class GroupCoordinatorMetrics:
         registry.gauge(group_coordinator_metric("group-count", (("protocol", "consumer"),)),
                        lambda: sum(1 for _ in consumer_groups(shards)))
         for state in ConsumerGroupState:
-            registry.gauge(group_coordinator_metric("consumer-group-count", (("state", state.value.lower()),)),
+            registry.gauge(group_coordinator_metric("consumer-group-count", (("state", state.value),)),
                            lambda state=state: sum(g.state is state for g in consumer_groups(shards)))
 
     def record_offset_commits(self, count: int) -> None:

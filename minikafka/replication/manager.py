@@ -25,7 +25,10 @@ This module is the thin Trio layer that connects them to the cluster:
   IsrExpandsPerSec meters are marked once per committed change of the ISR
   of a partition this broker goes on leading in the same leader epoch
   (``_record_isr_change``), FailedIsrUpdatesPerSec once per refused or
-  lost AlterPartition.
+  lost AlterPartition. Per partition, Kafka's ``kafka.cluster:type=Partition``
+  gauges (UnderReplicated, InSyncReplicasCount, ReplicasCount, UnderMinIsr,
+  AtMinIsr; non-zero on the leader only) follow the hosted partitions
+  (``_sync_partition_gauges`` after every ``apply``).
 - **High watermark checkpoint**: every
   ``replica.high.watermark.checkpoint.interval.ms`` and on shutdown, each
   log dir's ``replication-offset-checkpoint`` gets the high watermark of
@@ -104,6 +107,8 @@ class ReplicaManager:
         self.fetchers: dict[int, ReplicaFetcher] = {}
         self._nursery: trio.Nursery | None = None
         self._isr_shrinks = self._isr_expands = self._failed_isr_updates = _NoMeter()
+        self._registry: Registry | None = None
+        self._partition_gauges: set[tuple[str, int]] = set()  # partitions with kafka.cluster gauges
 
     # -- metrics (kafka.server:type=ReplicaManager) ------------------------------------
 
@@ -131,6 +136,29 @@ class ReplicaManager:
         self._isr_shrinks = registry.meter(replica_manager_metric("IsrShrinksPerSec"))
         self._isr_expands = registry.meter(replica_manager_metric("IsrExpandsPerSec"))
         self._failed_isr_updates = registry.meter(replica_manager_metric("FailedIsrUpdatesPerSec"))
+        self._registry = registry
+        self._sync_partition_gauges()
+
+    def _sync_partition_gauges(self) -> None:
+        """Give each hosted partition its ``kafka.cluster:type=Partition`` gauges; drop those of removed ones."""
+        if self._registry is None:
+            return
+        hosted = set(self.partitions)
+        for key in self._partition_gauges - hosted:
+            self._registry.remove_matching(lambda name, key=key: name.type == "Partition"
+                                           and name.domain == "kafka.cluster"
+                                           and name.tags == _partition_tags(key))
+        for key in hosted - self._partition_gauges:
+            for name, read in _PARTITION_GAUGES.items():
+                self._registry.gauge(MetricName("kafka.cluster", "Partition", name, _partition_tags(key)),
+                                     lambda key=key, read=read: self._leader_gauge(key, read))
+        self._partition_gauges = hosted
+
+    def _leader_gauge(self, key: tuple[str, int], read) -> int:
+        """``read(leader_state)`` while we lead the partition, else 0 (Kafka's followers report 0)."""
+        partition = self.partitions.get(key)
+        state = partition.leader_state if partition is not None else None
+        return 0 if state is None else int(read(state))
 
     def _leader_states(self):
         for partition in list(self.partitions.values()):
@@ -181,6 +209,7 @@ class ReplicaManager:
                 if partition.follower_state is not None:
                     following.setdefault(registration.leader, {})[key] = partition
         self._set_fetchers(following)
+        self._sync_partition_gauges()
 
     def _set_fetchers(self, following: dict[int, dict]) -> None:
         for leader_id in [leader for leader in self.fetchers if leader not in following]:
@@ -297,6 +326,19 @@ def read_high_watermarks(log_dirs) -> dict[tuple[str, int], int]:
         except ValueError as exc:  # a damaged file: start from the log start offsets (Kafka's default)
             log.warning("ignoring the high watermark checkpoint in %s: %s", log_dir, exc)
     return offsets
+
+
+_PARTITION_GAUGES = {  # kafka.cluster:type=Partition,name=...,topic=,partition= (leader's view)
+    "UnderReplicated": lambda state: state.is_under_replicated,
+    "InSyncReplicasCount": lambda state: len(state.isr),
+    "ReplicasCount": lambda state: len(state.replicas),
+    "UnderMinIsr": lambda state: state.is_under_min_isr,
+    "AtMinIsr": lambda state: len(state.isr) == state.effective_min_isr,
+}
+
+
+def _partition_tags(key: tuple[str, int]) -> tuple[tuple[str, str], ...]:
+    return (("topic", key[0]), ("partition", str(key[1])))
 
 
 def _isr_snapshot(partition: Partition) -> tuple[int, frozenset[int]] | None:
