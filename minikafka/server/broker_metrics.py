@@ -14,6 +14,9 @@ Request metrics (``kafka.network:type=RequestMetrics,request=<API>``), one
 - ``TotalTimeMs``, ``RequestQueueTimeMs``, ``LocalTimeMs``, ``RemoteTimeMs``,
   ``ResponseSendTimeMs``, ``ThrottleTimeMs`` (histograms, milliseconds).
 
+As Kafka, a Fetch is recorded twice: as ``request=Fetch`` and as
+``request=FetchConsumer`` or ``request=FetchFollower`` (a replica's fetch).
+
 Kafka's stages, mapped onto one task per connection (``Connection``):
 
 ==================  ====================================================
@@ -114,18 +117,29 @@ class RequestMetrics:
         self.throttle_time_ms.update(throttle_ms)
 
 
+FETCH_CONSUMER, FETCH_FOLLOWER = "FetchConsumer", "FetchFollower"  # Kafka's extra Fetch request names
+
+
 class RequestMetricsTable:
-    """``RequestMetrics`` per API key, made the first time an API is used."""
+    """``RequestMetrics`` per API key (and Kafka's two Fetch names), made the first time one is used."""
 
     def __init__(self, registry: Registry):
         self._registry = registry
-        self._by_key: dict[int, RequestMetrics] = {}
+        self._by_name: dict[int | str, RequestMetrics] = {}
 
     def of(self, api_key: int) -> RequestMetrics:
-        metrics = self._by_key.get(api_key)
+        """The metrics of an API (``request=`` its Kafka name)."""
+        metrics = self._by_name.get(api_key)
         if metrics is None:
             name = messages.API_NAMES.get(api_key, str(api_key))
-            metrics = self._by_key[api_key] = RequestMetrics(self._registry, name)
+            metrics = self._by_name[api_key] = RequestMetrics(self._registry, name)
+        return metrics
+
+    def named(self, name: str) -> RequestMetrics:
+        """The metrics of a request name that is not an API's (``FetchConsumer``, ``FetchFollower``)."""
+        metrics = self._by_name.get(name)
+        if metrics is None:
+            metrics = self._by_name[name] = RequestMetrics(self._registry, name)
         return metrics
 
 

@@ -84,6 +84,7 @@ from minikafka.protocol import codec, framing, messages
 from minikafka.protocol.metadata_topic import is_metadata_fetch
 from minikafka.replication.waiters import track_remote_time
 from minikafka.rpc.stream import receive_frame
+from minikafka.server.broker_metrics import FETCH_CONSUMER, FETCH_FOLLOWER
 from minikafka.server.task_time import task_times
 
 if TYPE_CHECKING:
@@ -184,8 +185,9 @@ class Connection:
         # The broker's request and topic metrics (server.broker_metrics), or None.
         self.request_metrics = getattr(broker, "request_metrics", None)
         self.topic_stats = getattr(broker, "topic_stats", None)
-        # Set by process() for the request metrics: (api_key, version) and when its handler began.
-        self._request_key: tuple[int, int] | None = None
+        # Set by process() for the request metrics: (api_key, version, Kafka's extra
+        # Fetch name or None) and when its handler began.
+        self._request_key: tuple[int, int, str | None] | None = None
         self._handler_began = 0
         self._remote = None  # the task's RemoteTime, once run() starts
 
@@ -237,10 +239,13 @@ class Connection:
         remote_ns, remote.ns = remote.ns, 0
         if key is None:  # answered without a handler (an ApiVersions probe)
             return
-        api_key, version = key
-        self.request_metrics.of(api_key).record(
-            version, queue_ns=self._handler_began - received, handler_ns=handled - self._handler_began,
-            remote_ns=remote_ns, send_ns=_perf_ns() - handled, throttle_ms=self.mute_ms)
+        api_key, version, fetch_name = key
+        # (version, queue, handler, remote, send in ns, throttle in ms): RequestMetrics.record's arguments
+        times = (version, self._handler_began - received, handled - self._handler_began, remote_ns,
+                 _perf_ns() - handled, self.mute_ms)
+        self.request_metrics.of(api_key).record(*times)
+        if fetch_name is not None:
+            self.request_metrics.named(fetch_name).record(*times)
 
     async def _mute(self) -> None:
         """Read nothing for ``mute_ms`` (Kafka's throttled, muted channel)."""
@@ -284,7 +289,7 @@ class Connection:
         services = self.broker.services
         quotas = services.quotas if services is not None else None
         request_throttle_ms = 0
-        self._request_key = (api_key, version)
+        self._request_key = (api_key, version, self._fetch_metrics_name(api_key, request))
         self._handler_began = _perf_ns()
         if quotas is not None and quotas.request.enabled:
             body, request_throttle_ms = await self._handle_timed(handler, services, request, ctx, quotas.request)
@@ -295,6 +300,13 @@ class Connection:
         if body is None:
             return None
         return framing.encode_response(api_key, version, header.correlation_id, body)
+
+    @staticmethod
+    def _fetch_metrics_name(api_key: int, request) -> str | None:
+        """Kafka's second name for a Fetch in the request metrics (consumer or follower), else None."""
+        if api_key != FETCH_KEY:
+            return None
+        return FETCH_FOLLOWER if is_follower_fetch(request) else FETCH_CONSUMER
 
     async def _handle_timed(self, handler: Handler, services: BrokerServices, request, ctx: RequestContext,
                             request_quota) -> tuple[dict | None, int]:
