@@ -473,7 +473,7 @@ BROKER_KEYS = [
     ConfigKey("telemetry.default.metrics", "list", ["*"], "minikafka's own: the metric prefixes of the "
               "default client-metrics subscription every client gets while the broker serves "
               "metrics.http.listener ('*' all; empty: none, as Kafka)."),
-    ConfigKey("telemetry.default.interval.ms", "int", 30000, "minikafka's own: the push interval of the "
+    ConfigKey("telemetry.default.interval.ms", "int", 10000, "minikafka's own: the push interval of the "
               "default client-metrics subscription.", valid=Range(100, 3600000)),
 ]
 

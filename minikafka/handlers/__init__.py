@@ -83,6 +83,7 @@ HANDLER_MODULES = (
     "txn_offset_commit",
     "get_telemetry_subscriptions",
     "push_telemetry",
+    "list_client_metrics_resources",
 )
 
 

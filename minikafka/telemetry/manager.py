@@ -128,10 +128,10 @@ class ClientMetricsManager:
         if client_instance_id == ZERO_UUID:
             client_instance_id = self._new_uuid()
         instance = self._instance(client_instance_id, client, now_ms)
-        if instance.last_error not in (ErrorCode.UNKNOWN_SUBSCRIPTION_ID, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE) \
-                and not instance.maybe_update_get_ms(now_ms):
+        told_to_ask = instance.last_error in (ErrorCode.UNKNOWN_SUBSCRIPTION_ID, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)
+        if not instance.maybe_update_get_ms(now_ms) and not told_to_ask:
             return {"error_code": ErrorCode.THROTTLING_QUOTA_EXCEEDED, "client_instance_id": client_instance_id}
-        instance.last_get_ms = now_ms
+        instance.last_get_ms = now_ms  # also when the interval had not passed but the client was told to ask
         instance.last_error = ErrorCode.NONE
         subscription = instance.subscription
         return {

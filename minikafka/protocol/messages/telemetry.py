@@ -1,4 +1,5 @@
-"""Client telemetry (KIP-714): GetTelemetrySubscriptions (71), PushTelemetry (72).
+"""Client telemetry (KIP-714): GetTelemetrySubscriptions (71), PushTelemetry (72),
+ListClientMetricsResources (74).
 
 A client asks the broker which of its metrics it should push
 (GetTelemetrySubscriptions) and then pushes them every ``push_interval_ms``
@@ -10,7 +11,9 @@ change, a push with the old id gets ``UNKNOWN_SUBSCRIPTION_ID`` and the
 client asks again.
 
 ``requested_metrics`` are metric name prefixes: an empty array means no
-metrics, one empty string means all of them.
+metrics, one empty string means all of them. ListClientMetricsResources
+names the subscriptions (CLIENT_METRICS config resources) an admin can
+describe.
 """
 
 from minikafka.protocol.schema import Field, Message
@@ -85,5 +88,32 @@ PUSH_TELEMETRY_RESPONSE = Message(
     fields=[
         _THROTTLE_TIME,
         Field("error_code", "int16", "0+", about="The error code, or 0 if there was no error."),
+    ],
+)
+
+LIST_CLIENT_METRICS_RESOURCES_REQUEST = Message(
+    name="ListClientMetricsResourcesRequest",
+    api_key=74,
+    kind="request",
+    valid_versions="0",
+    flexible_versions="0+",
+    about="The names of every client-metrics config resource (subscription).",
+    fields=[],
+)
+
+LIST_CLIENT_METRICS_RESOURCES_RESPONSE = Message(
+    name="ListClientMetricsResourcesResponse",
+    api_key=74,
+    kind="response",
+    valid_versions="0",
+    flexible_versions="0+",
+    about="The client-metrics resources that exist.",
+    fields=[
+        _THROTTLE_TIME,
+        Field("error_code", "int16", "0+", about="The error code, or 0 if there was no error."),
+        Field("client_metrics_resources", "[]ClientMetricsResource", "0+",
+              about="One entry per client-metrics resource.", fields=[
+            Field("name", "string", "0+", about="The resource name."),
+        ]),
     ],
 )
