@@ -4,6 +4,8 @@
   ``BytesInPerSec``'s count (per topic and for all topics) by exactly those
   bytes, ``MessagesInPerSec`` by the records, and the partition's ``Size``
   gauge to the same bytes; fetching them back moves ``BytesOutPerSec`` by them.
+- One broker: a group's committed offsets give ``kafka_consumergroup_lag``
+  per partition (kafka_exporter's name), log end less committed.
 - Three brokers: killing a follower makes the partition under-replicated on
   its leader (``UnderReplicatedPartitions`` 1, ``IsrShrinksPerSec`` +1);
   restarting it brings ``UnderReplicatedPartitions`` back to 0 with an
@@ -19,6 +21,7 @@ import urllib.request
 
 import pytest
 import trio
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -96,6 +99,31 @@ def test_bytes_in_messages_in_log_size_and_bytes_out_move_by_what_was_produced(t
                              "kafka_server_brokertopicmetrics_bytesout_total": produced}, labels
         assert value(after, "kafka_log_log_size", topic="orders", partition="0") == produced
         assert value(after, "kafka_log_log_logendoffset", topic="orders", partition="0") == 48
+
+
+# -- consumer lag (one broker) ----------------------------------------------------------------
+
+def test_consumer_lag_is_the_log_end_less_the_committed_offset_per_partition(tmp_path):
+    metrics_port = free_port()
+    with BrokerProcess(tmp_path / "data", metrics_http_listener=f"127.0.0.1:{metrics_port}") as broker:
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        admin.create_topics([NewTopic("orders", 2, 1)])["orders"].result(30)
+        producer = Producer({"bootstrap.servers": broker.bootstrap})
+        for partition, records in ((0, 10), (1, 3)):
+            for _ in range(records):
+                producer.produce("orders", b"v", partition=partition)
+        assert producer.flush(10) == 0
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "billing"})
+        consumer.commit(offsets=[TopicPartition("orders", 0, 4), TopicPartition("orders", 1, 3)],
+                        asynchronous=False)
+        consumer.close()
+
+        def lag(partition: str) -> float | None:  # None: no such series
+            labels = (("consumergroup", "billing"), ("partition", partition), ("topic", "orders"))
+            return scrape(metrics_port).get(("kafka_consumergroup_lag", labels))
+
+        wait_until(lambda: lag("0") == 6, 5, "a lag of 6 on orders-0")
+        assert lag("1") == 0
 
 
 # -- under-replicated partitions, ISR shrinks and expands (three brokers) -------------------
