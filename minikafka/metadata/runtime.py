@@ -125,7 +125,7 @@ class MetadataRuntime:
         register_controller_metrics(
             registry, image=lambda: self.image, is_active=lambda: self.is_active,
             last_applied_offset=lambda: self.applied_offset,
-            last_committed_offset=lambda: self.quorum.high_watermark - 1)
+            last_committed_offset=lambda: max(-1, self.quorum.high_watermark - 1))
         self.quorum.register_metrics(registry)
 
     # --- running ---------------------------------------------------------------------

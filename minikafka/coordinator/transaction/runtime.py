@@ -283,12 +283,12 @@ class TransactionCoordinatorRuntime:
     def _load(self, shard: _Shard) -> None:
         """Replay the shard's partition into a fresh coordinator, activate it, resend pending markers."""
         started = time.perf_counter()  # CPU-bound replay: real elapsed time, whatever Trio's clock says
-        self._timed_load(shard)
+        self._replay_shard(shard)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._load_time_avg.record(elapsed_ms, int(self.monotonic_ms()))
         self._load_time_max.record(elapsed_ms, int(self.monotonic_ms()))
 
-    def _timed_load(self, shard: _Shard) -> None:
+    def _replay_shard(self, shard: _Shard) -> None:
         shard.state = ShardState.LOADING
         shard.generation += 1
         shard.coordinator_epoch = shard.partition.leader_epoch

@@ -8,10 +8,11 @@ crash as far as the others can tell (no controlled shutdown).
 from __future__ import annotations
 
 import pytest
+import trio
 
 from minikafka.metrics import MetricName
 from minikafka.metrics.prometheus import RegistryCollector
-from minikafka.testing import bootstrap_servers, open_cluster
+from minikafka.testing import bootstrap_servers, open_broker, open_cluster
 from minikafka_clients import Consumer, Producer
 
 
@@ -192,3 +193,27 @@ async def test_consumer_lag_is_end_minus_committed_on_the_coordinator_only(tmp_p
         assert sum(on_each("group-count", (("protocol", "classic"),)).values()) == 1
         num_offsets = MetricName("kafka.coordinator.group", "GroupMetadataManager", "NumOffsets")
         assert coordinator.metrics.get(num_offsets).value == 3
+
+
+@pytest.mark.trio
+async def test_transaction_coordinator_metrics(tmp_path):
+    async with open_broker(tmp_path, transaction_state_log_num_partitions=2, num_partitions=1) as broker:
+        async with Producer({"bootstrap.servers": bootstrap_servers(broker),
+                             "transactional.id": "billing"}) as producer:
+            await producer.init_transactions()
+            producer.begin_transaction()
+            await (await producer.send("invoices", b"42"))
+            await producer.commit_transaction()
+
+        def txn(name, tags=()):
+            return kafka_metric(broker, "transaction-coordinator-metrics", name, tags)
+        await _wait(lambda: txn("transaction-count", (("state", "COMPLETE_COMMIT"),)) == 1)
+        assert txn("transaction-count", (("state", "ONGOING"),)) == 0
+        # Both __transaction_state partitions were loaded when the topic appeared.
+        assert 0 <= txn("partition-load-time-avg") <= txn("partition-load-time-max")
+
+
+async def _wait(condition, timeout_s: float = 10.0) -> None:
+    with trio.fail_after(timeout_s):
+        while not condition():
+            await trio.sleep(0.01)
