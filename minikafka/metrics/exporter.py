@@ -48,6 +48,7 @@ label name (``kafka_log_log_size_topic_t``), as the exporter would: keep to two.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -174,6 +175,22 @@ def _expand(template: str, match: re.Match) -> str:
 
 def apply_rules(name: MetricName, attribute: str, value: float) -> Sample | None:
     """The sample the rules make of one attribute, or None when no rule exports it."""
+    naming = _naming(name, attribute)
+    if naming is None:
+        return None
+    sample_name, sample_type, labels = naming
+    return Sample(sample_name, sample_type, labels, float(value), attribute)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _naming(name: MetricName, attribute: str) -> tuple[str, str, dict] | None:
+    """``(name, type, labels)`` of one attribute by the first rule that matches it.
+
+    Cached: a metric keeps its name, so the regular expressions run once per
+    metric and attribute, not at every scrape (a scrape runs in the broker's
+    event loop, and matching every rule every time cost tens of milliseconds).
+    Callers must not change the labels they get.
+    """
     text = attribute_string(name, attribute)
     rules = (*RULES, KAFKA_METRIC_RULE) if name.kafka_metric else RULES
     for rule in rules:
@@ -183,7 +200,7 @@ def apply_rules(name: MetricName, attribute: str, value: float) -> Sample | None
         labels = {safe_name(_expand(k, match)): _expand(v, match) for k, v in rule.labels}
         if rule is KAFKA_METRIC_RULE:
             labels.update((safe_name(k), v) for k, v in name.tags)
-        return Sample(safe_name(_expand(rule.name, match)).lower(), rule.type, labels, float(value), attribute)
+        return safe_name(_expand(rule.name, match)).lower(), rule.type, labels
     return None
 
 
