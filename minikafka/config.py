@@ -417,6 +417,38 @@ BROKER_KEYS = [
               "partition rebalance check is triggered by the controller.", valid=Range(1)),
     ConfigKey("leader.imbalance.per.broker.percentage", "int", 10, "The ratio of leader imbalance allowed "
               "per broker.", valid=Range(0)),
+    # --- quotas: client quotas (KIP-13, KIP-124, KIP-219), controller mutations
+    # (KIP-599), replication throttles (KIP-73), connection limits (KIP-402,
+    # KIP-612). Client quota values themselves live in the metadata log.
+    ConfigKey("quota.window.num", "int", 11, "The number of samples to retain in memory for client quotas.",
+              valid=Range(1)),
+    ConfigKey("quota.window.size.seconds", "int", 1, "The time span of each sample for client quotas.",
+              valid=Range(1)),
+    ConfigKey("replication.quota.window.num", "int", 11, "The number of samples to retain in memory for "
+              "replication quotas.", valid=Range(1)),
+    ConfigKey("replication.quota.window.size.seconds", "int", 1, "The time span of each sample for "
+              "replication quotas.", valid=Range(1)),
+    ConfigKey("controller.quota.window.num", "int", 11, "The number of samples to retain in memory for "
+              "topic and partition mutation quotas.", valid=Range(1)),
+    ConfigKey("controller.quota.window.size.seconds", "int", 1, "The time span of each sample for "
+              "controller mutation quotas.", valid=Range(1)),
+    ConfigKey("max.connections", "int", INT_MAX, "The maximum number of connections the broker allows at "
+              "any time, on top of the per-ip limits; a new connection waits for a free slot.", _DYN, Range(0)),
+    ConfigKey("max.connections.per.ip", "int", INT_MAX, "The maximum number of connections allowed from "
+              "one ip address; a connection over the limit is closed. May be 0 when "
+              "max.connections.per.ip.overrides is set.", _DYN, Range(0)),
+    ConfigKey("max.connections.per.ip.overrides", "string", "", "A comma-separated list of per-ip or "
+              "hostname overrides of max.connections.per.ip, e.g. 'hostName:100,127.0.0.1:200'.", _DYN),
+    ConfigKey("max.connection.creation.rate", "int", INT_MAX, "The maximum rate of new connections per "
+              "second the broker accepts; accepts beyond it are delayed.", _DYN, Range(0)),
+    ConfigKey("leader.replication.throttled.rate", "long", LONG_MAX, "The upper bound (bytes/sec) on "
+              "replication traffic this broker sends as a leader for the replicas listed in each topic's "
+              "leader.replication.throttled.replicas.", _DYN, Range(0)),
+    ConfigKey("follower.replication.throttled.rate", "long", LONG_MAX, "The upper bound (bytes/sec) on "
+              "replication traffic this broker fetches as a follower for the replicas listed in each "
+              "topic's follower.replication.throttled.replicas.", _DYN, Range(0)),
+    ConfigKey("metrics.http.listener", "string", "", "minikafka's own: host:port of the Prometheus "
+              "metrics endpoint (GET /metrics). Empty: no endpoint; port 0: any free port."),
 ]
 
 TOPIC_KEYS = [

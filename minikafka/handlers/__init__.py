@@ -97,6 +97,23 @@ class RequestContext:
     # The server's per-connection state: ApiVersions records the client's
     # software name and version on it, Fetch reads ``zero_copy`` from it.
     connection: Any
+    # Without authentication every connection is ``User:ANONYMOUS``; the quota
+    # "user" is the part after the colon (Kafka's ``principal.getName``).
+    principal: str = "User:ANONYMOUS"
+    # A bandwidth throttle (ms) a handler sets after recording bytes in the
+    # produce or fetch quota; the server folds it into the response's
+    # ``throttle_time_ms`` with the request-time throttle (KIP-219).
+    throttle_time_ms: int = 0
+
+    @property
+    def quota_user(self) -> str:
+        """The principal's name, the ``user`` of client quotas."""
+        return self.principal.partition(":")[2]
+
+    @property
+    def quota_client_id(self) -> str:
+        """The client id of client quotas (``""`` when the header has none)."""
+        return self.client_id or ""
 
 
 def load_handlers() -> dict[int, Handler]:

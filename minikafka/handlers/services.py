@@ -24,10 +24,12 @@ field                     type                               implemented by
 ``api_keys``              ``frozenset[int]``                 the keys of the broker's handler table
 ``transactions``          ``TransactionCoordinatorService``  ``TransactionCoordinatorRuntime``
 ``transaction_verifier``  ``TransactionVerification``        ``TransactionVerifier`` (KIP-890)
+``quotas``                ``QuotaServices``                  ``BrokerQuotas`` (client and replication quotas)
 ========================  =================================  ===========================================
 
-``transactions`` and ``transaction_verifier`` default to None, for handler
-tests that build a ``BrokerServices`` without them.
+``transactions``, ``transaction_verifier`` and ``quotas`` default to None,
+for handler tests that build a ``BrokerServices`` without them (no quotas:
+nothing is recorded and nothing is throttled).
 
 The rule is one hop: a handler reads a field, then calls a method or reads a
 property of it. Where a handler needs something deeper, the service gets a
@@ -250,6 +252,36 @@ class TransactionVerification(Protocol):
                      partitions: list[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]: ...
 
 
+class QuotaServices(Protocol):
+    """The broker's quota managers (Kafka's ``QuotaManagers``), sans-I/O.
+
+    ``produce``, ``fetch`` and ``request`` are ``ClientQuotaManager`` objects
+    (bytes per second, and the percentage of a request thread's time);
+    ``controller_mutation`` limits partition mutations (KIP-599);
+    ``leader_replication`` and ``follower_replication`` are the replication
+    throttles (``ReplicationQuotaManager``). Each manager's ``enabled`` is
+    False while no quota of its type is configured, and then callers skip it.
+    """
+
+    @property
+    def produce(self) -> Any: ...
+
+    @property
+    def fetch(self) -> Any: ...
+
+    @property
+    def request(self) -> Any: ...
+
+    @property
+    def controller_mutation(self) -> Any: ...
+
+    @property
+    def leader_replication(self) -> Any: ...
+
+    @property
+    def follower_replication(self) -> Any: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class BrokerServices:
     """What every request handler receives; built once by the ``Broker``.
@@ -273,6 +305,7 @@ class BrokerServices:
     api_keys: frozenset[int]
     transactions: TransactionCoordinatorService | None = None
     transaction_verifier: TransactionVerification | None = None
+    quotas: QuotaServices | None = None
 
 
 Handler = Callable[[BrokerServices, Any, "RequestContext"], Awaitable[dict | None]]
