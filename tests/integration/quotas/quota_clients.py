@@ -28,7 +28,9 @@ measured time, that time, and the largest throttle time the client saw.
 
 from __future__ import annotations
 
+import collections
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -148,8 +150,9 @@ def set_quota(bootstraps: list[str] | str, entity: dict, values: dict) -> None:
 
 
 def confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *,
-                    partition: int = 0, stats_interval_ms: int = 500) -> Flood:
-    """Produce 1 KiB values flat out for ``seconds``; count what was acknowledged in time."""
+                    warmup_s: float = 0.0, partition: int = 0, stats_interval_ms: int = 500) -> Flood:
+    """Produce 1 KiB values flat out for ``warmup_s + seconds``; count what was acknowledged
+    in the last ``seconds``."""
     from confluent_kafka import Producer
 
     throttles: list[float] = []
@@ -167,11 +170,11 @@ def confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, 
     producer.produce(topic, VALUE, partition=partition)  # metadata and connection before the clock
     assert producer.flush(30) == 0
     acked = [0]
-    started = time.perf_counter()
-    until = started + seconds
+    counting_from = time.perf_counter() + warmup_s
+    until = counting_from + seconds
 
     def on_delivery(err, msg) -> None:
-        if err is None and time.perf_counter() <= until:
+        if err is None and counting_from <= time.perf_counter() <= until:
             acked[0] += len(msg.value())
 
     chunk = [{"value": VALUE, "partition": partition}] * 64
@@ -184,9 +187,10 @@ def confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, 
     return Flood(acked[0], seconds, max(throttles, default=0.0), throttle_samples=throttles)
 
 
-def confluent_drain(bootstrap: str, topic: str, client_id: str, seconds: float,
-                    partitions: int = 1) -> Flood:
-    """Read ``topic`` from the start flat out for ``seconds``; count the value bytes received."""
+def confluent_drain(bootstrap: str, topic: str, client_id: str, seconds: float, *,
+                    warmup_s: float = 0.0) -> Flood:
+    """Read partition 0 of ``topic`` from the start flat out for ``warmup_s + seconds``;
+    count the value bytes received in the last ``seconds``."""
     from confluent_kafka import Consumer, TopicPartition
 
     throttles: list[float] = []
@@ -198,16 +202,16 @@ def confluent_drain(bootstrap: str, topic: str, client_id: str, seconds: float,
 
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "client.id": client_id, "group.id": f"g-{uuid.uuid4().hex[:8]}",
-        "enable.auto.commit": False, "fetch.max.bytes": 262144, "max.partition.fetch.bytes": 262144,
+        "enable.auto.commit": False, "fetch.max.bytes": 1048576, "max.partition.fetch.bytes": 262144,
         "statistics.interval.ms": 500, "stats_cb": on_stats,
     })
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    consumer.assign([TopicPartition(topic, 0, 0)])
     received = 0
-    started = time.perf_counter()
-    until = started + seconds
+    counting_from = time.perf_counter() + warmup_s
+    until = counting_from + seconds
     while time.perf_counter() < until:
         for message in consumer.consume(num_messages=1000, timeout=min(0.1, max(0.0, until - time.perf_counter()))):
-            if message.error() is None and time.perf_counter() <= until:
+            if message.error() is None and counting_from <= time.perf_counter() <= until:
                 received += len(message.value())
     consumer.poll(0.6)  # one more statistics callback
     consumer.close()
@@ -226,6 +230,35 @@ def fill(bootstrap: str, topic: str, megabytes: int, partition: int = 0) -> None
     assert producer.flush(60) == 0
 
 
+def produce_latencies(bootstrap: str, topic: str, client_id: str, seconds: float,
+                      interval_s: float = 0.005) -> list[float]:
+    """A well-behaved producer: one 1 KiB value every ``interval_s``, each awaited.
+
+    Returns each value's produce latency in milliseconds (``produce()`` to its
+    delivery report, acks=1, linger.ms=0).
+    """
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "client.id": client_id, "acks": 1,
+                         "linger.ms": 0})
+    producer.produce(topic, VALUE, partition=0)
+    assert producer.flush(30) == 0
+    latencies: list[float] = []
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        started = time.perf_counter()
+        producer.produce(topic, VALUE, partition=0)
+        assert producer.flush(30) == 0
+        latencies.append((time.perf_counter() - started) * 1000)
+        time.sleep(max(0.0, interval_s - (time.perf_counter() - started)))
+    return latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 # -- kafka-python, in a child process ------------------------------------------------
 
 
@@ -238,6 +271,23 @@ def in_child(function: str, *args, timeout_s: float = 120.0):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def start_child(function: str, *args) -> subprocess.Popen:
+    """Start ``function(*args)`` of this module in a child process; ``finish_child`` collects it."""
+    spec = json.dumps({"function": function, "args": args})
+    return subprocess.Popen([sys.executable, "-m", "tests.integration.quotas.quota_clients", spec],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_child(child: subprocess.Popen, timeout_s: float = 60.0):
+    out, err = child.communicate(timeout=timeout_s)
+    assert child.returncode == 0, f"the child process failed:\n{err[-3000:]}"
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float) -> dict:
+    return asdict(confluent_flood(bootstrap, topic, client_id, seconds))
+
+
 def _kafka_python_throttle(metrics: dict, group: str) -> tuple[float, float]:
     values = metrics.get(group, {})
     return float(values.get("throttle-time-max") or 0.0), float(values.get("throttle-time-avg") or 0.0)
@@ -247,12 +297,13 @@ def _kafka_python_flood(bootstrap: str, topic: str, client_id: str, seconds: flo
     import logging
 
     from kafka import KafkaProducer
+    from kafka.errors import KafkaTimeoutError
 
     logging.disable(logging.WARNING)  # kafka-python logs a warning per throttled response
     producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, acks=1, linger_ms=5,
-                             batch_size=65536, buffer_memory=8 * MB)
+                             batch_size=65536)
     producer.send(topic, VALUE, partition=0).get(30)
-    acked = [0]
+    acked, pending = [0], collections.deque()
     started = time.perf_counter()
     until = started + seconds
 
@@ -261,9 +312,16 @@ def _kafka_python_flood(bootstrap: str, topic: str, client_id: str, seconds: flo
             acked[0] += len(VALUE)
 
     while time.perf_counter() < until:
-        producer.send(topic, VALUE, partition=0).add_callback(on_success)
+        pending.append(producer.send(topic, VALUE, partition=0).add_callback(on_success))
+        # kafka-python 3 has no buffer.memory: keep at most 8 MiB queued, as a bounded producer would.
+        while len(pending) > 8192 and time.perf_counter() < until:
+            try:
+                pending[0].get(timeout=max(0.001, until - time.perf_counter()))
+                pending.popleft()
+            except KafkaTimeoutError:
+                break
     max_ms, avg_ms = _kafka_python_throttle(producer.metrics(), "producer-metrics")
-    producer.close(timeout=0)
+    # No close(): it would wait for the records still queued; the child process exits instead.
     return asdict(Flood(acked[0], seconds, max_ms, avg_ms))
 
 
@@ -272,7 +330,7 @@ def kafka_python_flood(bootstrap: str, topic: str, client_id: str, seconds: floa
     return Flood(**in_child("_kafka_python_flood", bootstrap, topic, client_id, seconds))
 
 
-def _kafka_python_drain(bootstrap: str, topic: str, client_id: str, seconds: float) -> dict:
+def _kafka_python_drain(bootstrap: str, topic: str, client_id: str, seconds: float, warmup_s: float) -> dict:
     import logging
 
     from kafka import KafkaConsumer, TopicPartition
@@ -283,21 +341,22 @@ def _kafka_python_drain(bootstrap: str, topic: str, client_id: str, seconds: flo
     consumer.assign([TopicPartition(topic, 0)])
     consumer.seek_to_beginning()
     received = 0
-    started = time.perf_counter()
-    until = started + seconds
+    counting_from = time.perf_counter() + warmup_s
+    until = counting_from + seconds
     while time.perf_counter() < until:
         timeout_ms = max(1, int((until - time.perf_counter()) * 1000))
         for records in consumer.poll(timeout_ms=min(100, timeout_ms), max_records=1000).values():
-            if time.perf_counter() <= until:
+            if counting_from <= time.perf_counter() <= until:
                 received += sum(len(r.value) for r in records)
     max_ms, avg_ms = _kafka_python_throttle(consumer.metrics(), "consumer-metrics")
     consumer.close()
     return asdict(Flood(received, seconds, max_ms, avg_ms))
 
 
-def kafka_python_drain(bootstrap: str, topic: str, client_id: str, seconds: float) -> Flood:
-    """kafka-python's consumer reading ``topic`` partition 0 flat out for ``seconds`` (child process)."""
-    return Flood(**in_child("_kafka_python_drain", bootstrap, topic, client_id, seconds))
+def kafka_python_drain(bootstrap: str, topic: str, client_id: str, seconds: float, *,
+                       warmup_s: float = 0.0) -> Flood:
+    """kafka-python's consumer reading ``topic`` partition 0 as ``confluent_drain`` (child process)."""
+    return Flood(**in_child("_kafka_python_drain", bootstrap, topic, client_id, seconds, warmup_s))
 
 
 # -- a client that ignores throttling -----------------------------------------------
@@ -357,4 +416,5 @@ def rude_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *, va
 
 if __name__ == "__main__":
     request_spec = json.loads(sys.argv[1])
-    print(json.dumps(globals()[request_spec["function"]](*request_spec["args"])))
+    print(json.dumps(globals()[request_spec["function"]](*request_spec["args"])), flush=True)
+    os._exit(0)  # a client's background threads may still hold queued records: drop them

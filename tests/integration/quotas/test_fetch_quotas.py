@@ -1,0 +1,63 @@
+"""A consumer over its ``consumer_byte_rate`` quota is held to it.
+
+The broker sizes each Fetch response so that it does not overshoot the quota
+window, and when the client is over its quota answers an empty response with
+the throttle time (Kafka's way: the bytes of a throttled fetch are not sent,
+and not counted). The test fills a topic, then lets a consumer with client id
+``greedy`` (quota 1 MiB/s) read it flat out: after a warm-up of two windows
+(the broker's window is 2 samples of 1 s here) the bytes it receives in 4 s
+are the quota's, within ±25%, a quarter being the most one window's worth of
+data can move a 4 s measurement. A consumer without a quota reads the same
+topic at tens of MB/s.
+"""
+
+from __future__ import annotations
+
+from tests.integration.quotas.conftest import create_topic
+from tests.integration.quotas.quota_clients import MB, confluent_drain, fill, kafka_python_drain, set_quota
+
+QUOTA = 1048576
+WARMUP_S = 2.0
+RUN_S = 4.0
+TOLERANCE = 0.25
+
+
+def greedy_topic(bootstrap: str) -> str:
+    topic = create_topic(bootstrap)
+    fill(bootstrap, topic, 24)  # more than the quota lets through in the whole run
+    set_quota(bootstrap, {"client-id": "greedy"}, {"consumer_byte_rate": QUOTA})
+    return topic
+
+
+def assert_held_to_quota(flood) -> None:
+    ratio = flood.rate / QUOTA
+    assert abs(ratio - 1) <= TOLERANCE, (
+        f"{flood.rate / MB:.3f} MiB/s received, {ratio:.2f}x the quota "
+        f"(largest throttle seen {flood.max_throttle_ms} ms)")
+
+
+def test_confluent_kafka_consumer_is_held_to_its_quota(short_window_broker):
+    topic = greedy_topic(short_window_broker.bootstrap)
+
+    flood = confluent_drain(short_window_broker.bootstrap, topic, "greedy", RUN_S, warmup_s=WARMUP_S)
+
+    assert_held_to_quota(flood)
+    assert flood.max_throttle_ms > 0, "librdkafka's statistics never showed a throttle"
+
+
+def test_kafka_python_consumer_is_held_to_its_quota(short_window_broker):
+    topic = greedy_topic(short_window_broker.bootstrap)
+
+    flood = kafka_python_drain(short_window_broker.bootstrap, topic, "greedy", RUN_S, warmup_s=WARMUP_S)
+
+    assert_held_to_quota(flood)
+    assert flood.max_throttle_ms > 0, f"kafka-python's throttle-time-max: {flood.max_throttle_ms}"
+
+
+def test_a_consumer_without_a_quota_is_not_held_back(short_window_broker):
+    topic = greedy_topic(short_window_broker.bootstrap)
+
+    flood = confluent_drain(short_window_broker.bootstrap, topic, "modest", 1.0)
+
+    assert flood.rate > 5 * QUOTA, f"an unquoted consumer read only {flood.rate / MB:.2f} MiB/s"
+    assert flood.max_throttle_ms == 0
