@@ -19,6 +19,13 @@ on use), and at once after an error that says it is stale. ``Cluster.retry``
 is the one retry loop (KIP-580 backoff, Kafka's table of retriable errors:
 ``retry.py``) that the clients wrap their calls in. ``open_cluster`` reads the
 connection settings from a Kafka-style config dict (``CONNECTION_CONFIG``).
+
+Quotas (KIP-219): the cluster keeps one ``NodeThrottle`` per broker address
+(``throttle.py``), shared by every connection to that address, old and new,
+and one ``ThrottleTimeSensor`` (``metrics.py``) that records the
+``throttle_time_ms`` of every response, as Java's ``NetworkClient`` does; the
+producer and the consumer show it as their ``produce-`` and
+``fetch-throttle-time-avg/max``.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ import trio
 from minikafka.errors import ErrorCode, KafkaError
 
 from .connection import Connection, KafkaConnectionError, connect
+from .metrics import DEFAULT_NUM_SAMPLES, DEFAULT_SAMPLE_WINDOW_MS, ThrottleTimeSensor
 from .retry import RETRIABLE, ExponentialBackoff, error_code_of, needs_metadata_refresh
+from .throttle import NodeThrottle
 
 T = TypeVar("T")
 
@@ -94,6 +103,7 @@ class Cluster:
         controller_id: the node that handles admin requests, or -1.
         cluster_id: the cluster's id string, or None.
         backoff: the ``ExponentialBackoff`` between retries.
+        throttle_time_sensor: every response's ``throttle_time_ms`` (avg, max).
     """
 
     def __init__(self, nursery: trio.Nursery, bootstrap: list[tuple[str, int]], *,
@@ -101,6 +111,8 @@ class Cluster:
                  connection_setup_timeout_ms: float = 10_000,
                  metadata_max_age_ms: float = 300_000, default_api_timeout_ms: float = 60_000,
                  retry_backoff_ms: float = 100, retry_backoff_max_ms: float = 1_000,
+                 metrics_num_samples: int = DEFAULT_NUM_SAMPLES,
+                 metrics_sample_window_ms: float = DEFAULT_SAMPLE_WINDOW_MS,
                  random=None):
         self.bootstrap = bootstrap
         self.client_id = client_id
@@ -113,6 +125,8 @@ class Cluster:
         self.topics: dict[str, TopicMetadata] = {}
         self.controller_id = -1
         self.cluster_id: str | None = None
+        self.throttle_time_sensor = ThrottleTimeSensor(metrics_num_samples, metrics_sample_window_ms)
+        self._throttles: dict[tuple[str, int], NodeThrottle] = collections.defaultdict(NodeThrottle)
         self._nursery = nursery
         self._connections: dict[tuple[str, int], Connection] = {}
         # One lock per address: a slow connect to one broker must not hold up the others.
@@ -139,9 +153,21 @@ class Cluster:
                 connection = await connect(
                     self._nursery, host, port, client_id=self.client_id,
                     timeout_ms=self.request_timeout_ms,
-                    setup_timeout_ms=self.connection_setup_timeout_ms)
+                    setup_timeout_ms=self.connection_setup_timeout_ms,
+                    throttle=self._throttles[(host, port)],
+                    on_throttle_time=self.throttle_time_sensor.record)
                 self._connections[(host, port)] = connection
             return connection
+
+    def throttle_delay_ms(self, node_id: int, now_ms: float) -> float:
+        """How long broker ``node_id`` must not be sent requests (0: not throttled).
+
+        ``now_ms`` is Trio's clock in ms. Java's ``NetworkClient.pollDelayMs``
+        for a connected node.
+        """
+        address = self.brokers.get(node_id)
+        throttle = self._throttles.get(address) if address is not None else None
+        return throttle.delay_ms(now_ms) if throttle is not None else 0.0
 
     async def connection_to(self, node_id: int) -> Connection:
         """The connection to broker ``node_id`` (as Metadata named it)."""
@@ -337,6 +363,8 @@ CONNECTION_CONFIG = {
     "default.api.timeout.ms": ("default_api_timeout_ms", 60_000),
     "retry.backoff.ms": ("retry_backoff_ms", 100),
     "retry.backoff.max.ms": ("retry_backoff_max_ms", 1_000),
+    "metrics.num.samples": ("metrics_num_samples", DEFAULT_NUM_SAMPLES),
+    "metrics.sample.window.ms": ("metrics_sample_window_ms", DEFAULT_SAMPLE_WINDOW_MS),
 }
 
 

@@ -28,6 +28,13 @@ that does not know our ApiVersions version answers with a v0 response holding
 ``UNSUPPORTED_VERSION`` and its own range for ApiVersions; we retry once at a
 version it speaks, as Kafka's clients do.
 
+Throttling (KIP-219, ``throttle.py``): a connection may carry its broker's
+``NodeThrottle``. The reader applies every response to it before handing the
+response over, and ``send()`` writes nothing while the throttle runs (it
+waits, in its FIFO place, until the deadline). ``request()`` waits out the
+throttle before its timeout starts: as in Java, ``request.timeout.ms`` counts
+from the moment the request leaves.
+
 Encoding and decoding of bodies and headers is ``minikafka.protocol``'s job,
 and frames are split by the broker's own reader (``framing.FrameReader``, fed
 by ``minikafka.rpc.stream.receive_frame``); this module only moves frames and
@@ -40,12 +47,15 @@ import collections
 import itertools
 import math
 import os
+from collections.abc import Callable
 
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.protocol import framing, messages
 from minikafka.rpc.stream import receive_frame
+
+from .throttle import NodeThrottle
 
 API_VERSIONS_KEY = 18
 RECEIVE_BYTES = 65536
@@ -105,11 +115,15 @@ class Connection:
             highest both sides speak). APIs the broker lacks are absent.
     """
 
-    def __init__(self, stream: trio.abc.Stream, host: str, port: int, client_id: str):
+    def __init__(self, stream: trio.abc.Stream, host: str, port: int, client_id: str, *,
+                 throttle: NodeThrottle | None = None,
+                 on_throttle_time: Callable[[int, float], None] | None = None):
         self.host = host
         self.port = port
         self.client_id = client_id
         self.api_versions: dict[int, int] = {}
+        self.throttle = throttle if throttle is not None else NodeThrottle()
+        self._on_throttle_time = on_throttle_time
         self._stream = stream
         self._send_lock = trio.Lock()
         self._pending: collections.deque[InFlightRequest] = collections.deque()
@@ -143,6 +157,7 @@ class Connection:
             KafkaError(UNSUPPORTED_VERSION): the broker does not speak this API.
             RequestTimedOut, KafkaConnectionError: network trouble.
         """
+        await self.wait_until_unthrottled()
         with trio.move_on_after(math.inf if timeout_ms is None else timeout_ms / 1000) as scope:
             pending = await self.send(api_key, body, api_version=api_version,
                                       expect_response=expect_response)
@@ -172,6 +187,8 @@ class Connection:
 
         Requests leave in the order ``send()`` was called: a caller that
         does not yield before calling it keeps its place (the lock is FIFO).
+        While the broker throttles this client, the request waits (holding
+        its place) until the throttle time has passed.
 
         Args:
             api_key, body, api_version, expect_response: as for ``request()``.
@@ -189,6 +206,10 @@ class Connection:
         else:
             self._send_lock.acquire_nowait()  # the usual case: no scheduling round trip
         try:
+            if self.throttle.until_ms:
+                await self.wait_until_unthrottled()
+                if self._closed_error is not None:
+                    raise self._closed_error
             correlation_id = next(self._correlation_ids)
             frame = framing.encode_request(api_key, version, correlation_id, self.client_id, body)
             pending = InFlightRequest(api_key, version, correlation_id, on_done)
@@ -206,6 +227,11 @@ class Connection:
         finally:
             self._send_lock.release()
         return pending if expect_response else None
+
+    async def wait_until_unthrottled(self) -> None:
+        """Sleep until the broker's throttle time (if any) has passed."""
+        while (delay_ms := self.throttle.delay_ms(_now_ms())) > 0:
+            await trio.sleep(delay_ms / 1000)
 
     # -- the reader task ----------------------------------------------------
 
@@ -237,6 +263,12 @@ class Connection:
             raise KafkaConnectionError(
                 f"correlation id mismatch from {self.host}:{self.port}: "
                 f"expected {pending.correlation_id}, got {correlation_id}")
+        # Throttle first: whoever the response wakes must already see the deadline.
+        now_ms = _now_ms()
+        throttle_time_ms = self.throttle.on_response(pending.api_key, pending.api_version, body,
+                                                     now_ms)
+        if self._on_throttle_time is not None:
+            self._on_throttle_time(throttle_time_ms, now_ms)
         pending.resolve(body)
 
     def _fail(self, error: KafkaConnectionError) -> None:
@@ -267,6 +299,10 @@ class Connection:
         if response.error_code != ErrorCode.NONE:
             raise KafkaError(ErrorCode(response.error_code), "ApiVersions failed")
         self.api_versions = pick_versions(response.api_keys)
+
+
+def _now_ms() -> float:
+    return trio.current_time() * 1000
 
 
 def _decode_response(frame, api_key: int, api_version: int):
@@ -303,13 +339,19 @@ def _client_version() -> str:
 
 
 async def connect(nursery: trio.Nursery, host: str, port: int, *, client_id: str = "minikafka",
-                  timeout_ms: float = 10_000, setup_timeout_ms: float | None = None) -> Connection:
+                  timeout_ms: float = 10_000, setup_timeout_ms: float | None = None,
+                  throttle: NodeThrottle | None = None,
+                  on_throttle_time: Callable[[int, float], None] | None = None) -> Connection:
     """Open a connection, start its reader in ``nursery``, negotiate versions.
 
     Args:
         timeout_ms: how long ApiVersions may take (``request.timeout.ms``).
         setup_timeout_ms: how long opening the TCP connection may take
             (``socket.connection.setup.timeout.ms``); default ``timeout_ms``.
+        throttle: the broker's ``NodeThrottle`` (kept by the caller across
+            reconnects); default a fresh one.
+        on_throttle_time: called with ``(throttle_time_ms, now_ms)`` for
+            every response (the client's throttle-time sensor).
 
     Raises:
         KafkaConnectionError: the broker cannot be reached or did not answer.
@@ -323,7 +365,8 @@ async def connect(nursery: trio.Nursery, host: str, port: int, *, client_id: str
     if scope.cancelled_caught:
         raise RequestTimedOut(f"cannot connect to {host}:{port} "
                               f"(timed out after {setup_timeout_ms} ms)")
-    connection = Connection(stream, host, port, client_id)
+    connection = Connection(stream, host, port, client_id, throttle=throttle,
+                            on_throttle_time=on_throttle_time)
     nursery.start_soon(connection._read_responses)
     try:
         await connection.negotiate_versions(timeout_ms)

@@ -28,6 +28,11 @@ Config keys and defaults are Kafka's Java consumer's (``DEFAULTS``, plus the
 connection keys of ``cluster.CONNECTION_CONFIG``; ``client_config`` lists the
 keys accepted and ignored); ``poll(timeout)`` takes seconds, like
 confluent-kafka's.
+
+Quotas: a broker that throttles the consumer (``consumer_byte_rate``) says
+so in ``throttle_time_ms``; no Fetch goes to it until that time has passed
+(``consumer_fetcher.py``, KIP-219), and ``metrics()`` shows
+``fetch-throttle-time-avg`` / ``-max``.
 """
 
 from __future__ import annotations
@@ -541,6 +546,16 @@ class Consumer:
             generation_id=membership.generation_id if membership else -1,
             member_id=membership.member_id if membership else "",
             group_instance_id=self.config["group.instance.id"])
+
+    def metrics(self) -> dict[str, float]:
+        """The consumer metrics this consumer keeps, by Kafka's names.
+
+        ``fetch-throttle-time-avg`` / ``-max``: the throttle time (ms) the
+        brokers reported in their responses, over the last
+        ``metrics.num.samples`` windows of ``metrics.sample.window.ms``
+        (NaN when no response came in that time).
+        """
+        return self.cluster.throttle_time_sensor.metrics("fetch", trio.current_time() * 1000)
 
     def _need_group(self) -> str:
         if self.group_id is None:

@@ -26,6 +26,13 @@ A partition whose leader moved (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH,
 ...) is left out of the result and the metadata is refreshed, so the next
 round asks the new leader, from the same position. OFFSET_OUT_OF_RANGE is returned for the consumer to apply
 ``auto.offset.reset``. Other errors are raised.
+
+A leader that throttles this consumer (a ``consumer_byte_rate`` quota,
+KIP-219: the Fetch response carried ``throttle_time_ms``; ``throttle.py``)
+is left out of the round until its throttle time has passed: its partitions
+get no result, and the other leaders are fetched as usual. When every leader
+is throttled the round sleeps until the first throttle ends (at most
+``max_wait_ms``, so ``poll()`` keeps its timeout) and returns nothing.
 """
 
 from __future__ import annotations
@@ -101,6 +108,8 @@ async def fetch_from_leaders(cluster: Cluster, wanted: dict[TopicPartition, int]
             if exc.code not in REFRESH_METADATA:
                 raise
             stale = True
+    if not await _leave_out_throttled(cluster, by_leader, options["max_wait_ms"]):
+        return results
     async with trio.open_nursery() as nursery:
         for leader_id, partitions in by_leader.items():
             nursery.start_soon(_fetch_one_leader, cluster, leader_id,
@@ -108,6 +117,26 @@ async def fetch_from_leaders(cluster: Cluster, wanted: dict[TopicPartition, int]
     if stale or len(results) < sum(len(p) for p in by_leader.values()):
         await _refresh(cluster, {t for t, _ in wanted})
     return results
+
+
+async def _leave_out_throttled(cluster: Cluster, by_leader: dict[int, list[TopicPartition]],
+                               max_wait_ms: float) -> bool:
+    """Drop the leaders that throttle us from ``by_leader``; False if none is left.
+
+    With every leader throttled, sleep first until the earliest throttle
+    ends (at most ``max_wait_ms``): the caller's next round may fetch again.
+    """
+    now_ms = trio.current_time() * 1000
+    delays = {leader_id: cluster.throttle_delay_ms(leader_id, now_ms) for leader_id in by_leader}
+    throttled = {leader_id: delay for leader_id, delay in delays.items() if delay > 0}
+    if not throttled:
+        return True
+    for leader_id in throttled:
+        del by_leader[leader_id]
+    if by_leader:
+        return True
+    await trio.sleep(min(min(throttled.values()), max_wait_ms) / 1000)
+    return False
 
 
 async def _refresh(cluster: Cluster, topics: set[str]) -> None:

@@ -45,6 +45,11 @@ producer), ``transactional.py`` the requests to the coordinators.
 
 Time: linger and timeouts use Trio's clock (so ``MockClock`` works); record
 timestamps use the wall clock, ``wall_clock_ms`` (injectable).
+
+Quotas: a broker that throttles the producer (``producer_byte_rate``) says
+so in ``throttle_time_ms``; the sender then sends that broker nothing until
+the time has passed (``sender.py``, KIP-219), and ``metrics()`` shows
+``produce-throttle-time-avg`` / ``-max``.
 """
 
 from __future__ import annotations
@@ -554,6 +559,19 @@ class Producer:
     def __len__(self) -> int:
         """Records not yet delivered (confluent-kafka's ``len(producer)``)."""
         return self.accumulator.pending_record_count()
+
+    def metrics(self) -> dict[str, float]:
+        """The producer metrics this producer keeps, by Kafka's names.
+
+        ``produce-throttle-time-avg`` / ``-max``: the throttle time (ms) the
+        brokers reported in their responses, over the last
+        ``metrics.num.samples`` windows of ``metrics.sample.window.ms``
+        (NaN when no response came in that time); ``record-retry-total``:
+        records sent again after a retriable error.
+        """
+        values = self.cluster.throttle_time_sensor.metrics("produce", _monotonic_ms())
+        values["record-retry-total"] = float(self.sender.record_retry_total)
+        return values
 
 
 def _monotonic_ms() -> float:

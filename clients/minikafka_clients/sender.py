@@ -13,6 +13,14 @@ One Trio task per producer (Java's ``Sender`` thread) loops:
 4. sleep until the next batch lingers out, or something wakes it (a new or
    full batch, an answer, fresh metadata, flush, close).
 
+A leader that throttles this producer (a quota, KIP-219: the response's
+``throttle_time_ms``, applied by the connection, ``throttle.py``) gets
+nothing drained for it until its throttle time has passed: its batches stay
+in the accumulator, where they keep filling, and the loop sleeps at most
+until the throttle ends (Java's ``Sender``: a node that is not ``ready``
+is skipped, and ``pollDelayMs`` bounds the wait). Other leaders are served
+meanwhile.
+
 The loop writes each Produce request itself and does not wait for its
 answer: up to ``max.in.flight.requests.per.connection`` requests are
 pipelined on a connection, each remembered as an ``_InFlightProduce``. The
@@ -110,7 +118,7 @@ class Sender:
         self.transactional = transactional
         self.transaction_manager = transactional.manager if transactional is not None else None
         self.fatal_error: KafkaError | None = None
-        self.record_retry_total = 0  # Kafka's producer metric of the same name
+        self.record_retry_total = 0  # Kafka's producer metric of the same name (record-retry-total)
         self.in_flight: dict[int, int] = collections.Counter()  # node id -> requests
         self._requests: list[_InFlightProduce] = []  # in the order they were sent
         self.backoff = retry.ExponentialBackoff(config.retry_backoff_ms, config.retry_backoff_max_ms)
@@ -163,9 +171,12 @@ class Sender:
             return await self._maybe_init_producer_id()
         ready, next_check_ms = self.accumulator.ready(now_ms)
         by_node = self._group_by_leader(ready)
-        sent = 0
+        sent, throttled_ms = 0, None
         for node_id, partitions in by_node.items():
-            if self.in_flight[node_id] < self.config.max_in_flight:
+            delay_ms = self.cluster.throttle_delay_ms(node_id, now_ms)
+            if delay_ms > 0:  # the broker throttles us: nothing for it until then
+                throttled_ms = delay_ms if throttled_ms is None else min(throttled_ms, delay_ms)
+            elif self.in_flight[node_id] < self.config.max_in_flight:
                 batches = self._drain(partitions)
                 if batches:
                     await self._send(node_id, batches, now_ms)
@@ -175,6 +186,8 @@ class Sender:
         # Ready partitions that could not go (no leader, slots full, a retry
         # blocking) wait for a wakeup; cap the sleep so nothing waits forever.
         wait_ms = min(next_check_ms, self.config.retry_backoff_ms if ready else next_check_ms, 1000)
+        if throttled_ms is not None:
+            wait_ms = min(wait_ms, throttled_ms)
         if self._requests:  # wake up in time to time out the oldest request
             wait_ms = min(wait_ms, min(r.deadline_ms for r in self._requests) - now_ms)
         return wait_ms

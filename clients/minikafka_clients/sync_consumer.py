@@ -59,3 +59,4 @@ class SyncConsumer(SyncFace):
     paused = blocking(Consumer.paused)
     wait_for_assignment = blocking(Consumer.wait_for_assignment)
     group_metadata = blocking(Consumer.group_metadata)
+    metrics = blocking(Consumer.metrics)

@@ -139,6 +139,10 @@ class SyncProducer(SyncFace):
     def __len__(self) -> int:
         return self._portal.run_sync(len, self._producer)
 
+    def metrics(self) -> dict[str, float]:
+        """See ``Producer.metrics``."""
+        return self._portal.run_sync(self._producer.metrics)
+
     # -- transactions ------------------------------------------------------------
 
     def init_transactions(self) -> None:

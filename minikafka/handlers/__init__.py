@@ -43,6 +43,8 @@ HANDLER_MODULES = (
     "describe_configs",
     "alter_configs",
     "incremental_alter_configs",
+    "describe_client_quotas",
+    "alter_client_quotas",
     "delete_records",
     "describe_cluster",
     "describe_log_dirs",
@@ -104,6 +106,8 @@ class RequestContext:
     # produce or fetch quota; the server folds it into the response's
     # ``throttle_time_ms`` with the request-time throttle (KIP-219).
     throttle_time_ms: int = 0
+    # The size of the request frame in bytes (what Kafka's produce quota records).
+    request_size: int = 0
 
     @property
     def quota_user(self) -> str:

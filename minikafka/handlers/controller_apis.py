@@ -15,8 +15,9 @@ every entry with NOT_CONTROLLER, and the sender looks for the leader again.
 
 On a connection to a listener named in ``controller.listener.names`` these
 handlers replace the ordinary ones (:func:`handlers_for_listener`); elsewhere
-CreateTopics and friends are the client-facing handlers. ElectLeaders (43)
-and the reassignment APIs (45, 46) have nothing to check on the broker: their
+CreateTopics and friends are the client-facing handlers. ElectLeaders (43),
+the reassignment APIs (45, 46) and AlterClientQuotas (49) have nothing to
+check on the broker: their
 client-facing handlers only :func:`forward` the request through the channel.
 AlterPartition (56) and AllocateProducerIds (67) are broker-to-controller
 RPCs, answered by :func:`submit` on every listener.
@@ -73,7 +74,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
 # The APIs answered differently on a controller listener (62/63, AlterPartition
 # 56 and AllocateProducerIds 67 are answered the same way on every listener by
 # their own handler modules).
-CONTROLLER_LISTENER_KEYS = frozenset({19, 20, 33, 37, 43, 44, 45, 46})
+CONTROLLER_LISTENER_KEYS = frozenset({19, 20, 33, 37, 43, 44, 45, 46, 49})
 
 
 def handlers_for_listener(handlers: dict, listener_name: str | None, controller_listener_names) -> dict:

@@ -77,6 +77,25 @@ the follower back into the ISR (``Partition.read_for_follower``). The
 position is recorded by the read on arrival only, never by the read that
 ends the long poll.
 
+Quotas (KIP-13, KIP-219; Kafka's ``KafkaApis.handleFetchRequest``):
+    A consumer's fetch bandwidth is limited by its ``consumer_byte_rate``
+    quota (``services.quotas.fetch``). The fetch's ``max_bytes`` is first
+    capped by the most the quota allows in one full window, so the answer
+    alone cannot put the client over; after the read, the answer's record
+    bytes are recorded (Kafka records the encoded response size; minikafka
+    the records in it, which is nearly all of it). If that throttles the
+    client, the bytes are taken back and the answer is empty: no records,
+    ``throttle_time_ms`` set, and ``ctx.throttle_time_ms`` so the connection
+    stops reading from the client for that long. With no fetch quota defined
+    anywhere (``quotas.fetch.enabled`` False) none of this runs.
+
+    Follower fetches are exempt from client quotas; instead the leader
+    replication throttle applies (KIP-73, ``minikafka.replication.throttles``):
+    a partition listed in ``leader.replication.throttled.replicas`` is
+    answered without records while the leader quota is exceeded and the
+    follower is out of the ISR, and the bytes sent for listed partitions are
+    recorded against ``leader.replication.throttled.rate``.
+
 A Fetch of ``__cluster_metadata-0`` is a KRaft follower replicating the
 metadata log (KIP-595): it goes to the quorum
 (:func:`minikafka.quorum.runtime.handle_raft_request`), never to a partition.
@@ -118,20 +137,27 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     wanted = _resolve(services, context.partitions, by_id)
     partitions = [p for _, _, _, p, _ in wanted if p is not None]
     zero_copy = getattr(ctx.connection, "zero_copy", False)
+    quotas = services.quotas
+    fetch_quota = None  # a consumer's fetch quota, when one applies
+    max_bytes = request.max_bytes
     if replica_id >= 0:
-        reader = _ReplicaReader(services, replica_id)
+        reader = _ReplicaReader(services, replica_id, quotas.leader_replication if quotas else None)
     else:
         reader = functools.partial(_read_for_consumer,
                                    read_committed=request.isolation_level == READ_COMMITTED)
+        if quotas is not None and quotas.fetch.enabled:  # off (the common case): not a single call more
+            fetch_quota = _ConsumerFetchQuota(quotas.fetch, ctx, services.clock.now_ms)
+            max_bytes = min(max_bytes, fetch_quota.max_bytes())
+    min_bytes = min(request.min_bytes, max_bytes)
     deadline_ms = services.clock.monotonic_ms() + max(0, request.max_wait_ms)
-    answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
+    answers, total_bytes, answer_now = _read(max_bytes, wanted, zero_copy, reader, request)
     if replica_id >= 0:
         reader.update_fetch_state = False  # the follower's position is recorded on arrival only
     # A follower waits for new records, a consumer for the high watermark to move.
     wait = services.partitions.wait_for_appends if replica_id >= 0 else services.partitions.wait_for_commits
     seen = None  # what the last read depended on; taken only by a fetch that waits
     try:
-        while total_bytes < request.min_bytes and not answer_now and partitions:
+        while total_bytes < min_bytes and not answer_now and partitions:
             remaining_ms = deadline_ms - services.clock.monotonic_ms()
             if remaining_ms <= 0:
                 break
@@ -143,15 +169,68 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
                 continue  # the last read still stands: reading again would answer the same
             seen = now_seen
             _close_regions(answers)  # not enough then: that answer is dropped
-            answers, total_bytes, answer_now = _read(request, wanted, zero_copy, reader)
+            answers, total_bytes, answer_now = _read(max_bytes, wanted, zero_copy, reader, request)
     except BaseException:
         _close_regions(answers)  # cancelled while parked (the connection went away)
         raise
+    if fetch_quota is not None:
+        throttle_time_ms = fetch_quota.record(context.response_size(answers))
+        if throttle_time_ms > 0:
+            return _throttled_response(context, answers, throttle_time_ms, ctx)
     error, session_id, kept = context.respond(answers, int(services.clock.monotonic_ms()))
     sent = {id(answer) for answer in kept}
     _close_regions([answer for answer in answers if id(answer) not in sent])
+    if replica_id >= 0 and quotas is not None:
+        _record_leader_replication(quotas.leader_replication, kept, services.clock.now_ms())
     return {"throttle_time_ms": 0, "error_code": error, "session_id": session_id,
             "responses": _by_topic(kept)}
+
+
+class _ConsumerFetchQuota:
+    """A consumer's fetch bandwidth quota for one Fetch (Kafka's ``handleFetchRequest``).
+
+    Before reading, the fetch's ``max_bytes`` is capped by the most the
+    quota lets through in one full window (``max_value_in_window``): asking
+    for more would be sure to throttle and might never make progress. After
+    reading, the response's size is recorded; a throttled fetch takes its
+    bytes back (``unrecord``), since it sends nothing.
+    """
+
+    def __init__(self, quota, ctx: RequestContext, now_ms):
+        self.quota = quota
+        self.ctx = ctx
+        self.now_ms = now_ms
+        self.user = ctx.quota_user
+        self.client_id = ctx.quota_client_id
+
+    def max_bytes(self) -> int:
+        return int(self.quota.max_value_in_window(self.user, self.client_id, self.now_ms()))
+
+    def record(self, response_size: int) -> int:
+        """Record the response size; the throttle time in ms (0: send it; else it was unrecorded)."""
+        now_ms = self.now_ms()
+        throttle_time_ms = self.quota.record_and_get_throttle_ms(self.user, self.client_id, response_size, now_ms)
+        if throttle_time_ms > 0:
+            self.quota.unrecord(self.user, self.client_id, response_size, now_ms)
+        return throttle_time_ms
+
+
+def _throttled_response(context, answers: list[tuple], throttle_time_ms: int, ctx: RequestContext) -> dict:
+    """An empty answer carrying the throttle time; the connection then mutes the client (KIP-219)."""
+    _close_regions(answers)
+    ctx.throttle_time_ms = throttle_time_ms
+    error, session_id = context.throttled()
+    return {"throttle_time_ms": throttle_time_ms, "error_code": error, "session_id": session_id,
+            "responses": []}
+
+
+def _record_leader_replication(quota, kept: list[tuple], now_ms: int) -> None:
+    """Count the bytes sent for throttled partitions against the leader quota (Kafka's
+    ``sizeOfThrottledPartitions``), in sync or not: the whole throttled traffic stays under the rate."""
+    size = sum(len(data["records"]) for name, _, _, data in kept
+               if len(data["records"]) > 0 and quota.is_throttled(name, data["partition_index"]))
+    if size:
+        quota.record(size, now_ms)
 
 
 def _requested_topics(request, by_id: bool) -> list[tuple]:
@@ -226,11 +305,17 @@ class _ReplicaReader:
 
     ``update_fetch_state``: record the follower's position (the first read of
     a fetch only, as Kafka does).
+
+    ``leader_quota``: the leader replication quota, or None. A throttled
+    replica that is out of the ISR gets no records while the quota is
+    exceeded (Kafka's ``shouldLeaderThrottle``; in-sync replicas are never
+    held back, which would shrink the ISR). Its position is still recorded.
     """
 
-    def __init__(self, services: BrokerServices, replica_id: int):
+    def __init__(self, services: BrokerServices, replica_id: int, leader_quota=None):
         self.services = services
         self.replica_id = replica_id
+        self.leader_quota = leader_quota
         self.update_fetch_state = True
 
     def __call__(self, partition, fetch_partition, limit: int, min_one_batch: bool, zero_copy: bool) -> dict:
@@ -244,7 +329,18 @@ class _ReplicaReader:
         if read.diverging_epoch is not None:
             return {"records": b"", "diverging_epoch": {"epoch": read.diverging_epoch.leader_epoch,
                                                         "end_offset": read.diverging_epoch.end_offset}}
+        if len(read.records) > 0 and self._throttled(partition):
+            if hasattr(read.records, "close"):
+                read.records.close()
+            return {"records": b""}
         return {"records": read.records}
+
+    def _throttled(self, partition) -> bool:
+        """Kafka's ``shouldLeaderThrottle``: a throttled, out-of-sync replica while over the rate."""
+        quota = self.leader_quota
+        return (quota is not None and quota.is_throttled(partition.topic, partition.index)
+                and self.replica_id not in partition.leader_state.isr
+                and quota.is_quota_exceeded(self.services.clock.now_ms()))
 
 
 def _resolve(services: BrokerServices, requested: list[tuple], by_id: bool) -> list:
@@ -265,8 +361,8 @@ def _resolve(services: BrokerServices, requested: list[tuple], by_id: bool) -> l
     return wanted
 
 
-def _read(request, wanted, zero_copy: bool, reader) -> tuple[list, int, bool]:
-    """Read every partition once; return (answers, bytes read, answer now).
+def _read(max_bytes: int, wanted, zero_copy: bool, reader, request) -> tuple[list, int, bool]:
+    """Read every partition once, at most ``max_bytes`` in all; return (answers, bytes read, answer now).
 
     ``answers`` is ``[(topic, topic_id, fetch_partition, partition data)]``.
     Answer now (without waiting for more data): a partition had an error or
@@ -277,7 +373,7 @@ def _read(request, wanted, zero_copy: bool, reader) -> tuple[list, int, bool]:
     follower). With ``zero_copy``, ``records`` are ``FileRegion``s (or ``b""``).
     """
     answers = []
-    remaining_bytes = request.max_bytes
+    remaining_bytes = max_bytes
     total_bytes, answer_now = 0, False
     for name, topic_id, fetch_partition, partition, error in wanted:
         if partition is not None:

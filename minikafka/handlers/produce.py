@@ -65,6 +65,11 @@ Transactions (KIP-98, with KIP-890 part 1 verification):
     anything else                                   itself
     ==============================================  ===============================
 
+Produce quota (``producer_byte_rate``, KIP-13): once answered, the request's
+size is charged to the client (``record_produce_quota``); the throttle goes
+to ``ctx.throttle_time_ms`` and the server puts it in the response and
+mutes the connection (acks=0 included, which has no response).
+
 Errors with details (v8+, KIP-467): ``error_message`` holds the reason and
 ``record_errors`` the index of the offending record when known.
 """
@@ -110,6 +115,7 @@ class _TransactionalWrite:
 async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict | None:
     write, request_error = _transactional_write(request)
     if request_error is not None:
+        record_produce_quota(services, ctx)
         return _answer_every_partition(request, request_error)
     refused, guards = await _verify(services, request, ctx, write)
     now_ms = services.clock.now_ms()  # after the verification, which may have waited
@@ -132,6 +138,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
             partitions.append(result)
         responses.append({"name": topic.name, "partition_responses": partitions})
     await _wait_for_isr(services, waiting, request.timeout_ms)
+    record_produce_quota(services, ctx)
     if request.acks == 0:
         if failed:
             topic, index, result = failed[0]
@@ -139,6 +146,23 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
                              f"acks=0 produce to {topic}-{index} failed; closing the connection")
         return None
     return {"responses": responses, "throttle_time_ms": 0}
+
+
+def record_produce_quota(services: BrokerServices, ctx: RequestContext) -> None:
+    """Charge the request's size to the client's produce quota (``producer_byte_rate``).
+
+    As Kafka, once the request is done (appended, and for acks=all
+    replicated): the whole request's size is recorded, whatever was
+    appended, and the throttle that brings the client back under its quota
+    goes to ``ctx.throttle_time_ms`` for the server to apply (KIP-219).
+    Nothing happens while no produce quota is configured anywhere.
+    """
+    quotas = services.quotas
+    if quotas is None or not quotas.produce.enabled:
+        return
+    throttle_ms = quotas.produce.record_and_get_throttle_ms(
+        ctx.quota_user, ctx.quota_client_id, ctx.request_size, int(services.clock.monotonic_ms()))
+    ctx.throttle_time_ms = max(ctx.throttle_time_ms, throttle_ms)
 
 
 def _produce_one(services: BrokerServices, request, ctx, topic: str, data, now_ms: int,

@@ -7,9 +7,10 @@ and the brokers' heartbeat sessions; every operation takes ``now_ms`` and
 returns a :class:`ControllerResult` (records + response; see ``result.py``
 for the runtime contract). No trio, no sockets, no clock.
 
-This module holds the broker lifecycle; topics, partitions and configs are
-in ``topic_control``, ``partition_control`` and ``config_control``, whose
-functions the methods below forward to.
+This module holds the broker lifecycle; topics, partitions, configs and
+client quotas are in ``topic_control``, ``partition_control``,
+``config_control`` and ``quota_control``, whose functions the methods below
+forward to.
 
 Broker lifecycle (Kafka's, KIP-631)::
 
@@ -38,7 +39,7 @@ import random
 
 from minikafka.config import uuid_to_str
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.metadata import config_control, partition_control, topic_control
+from minikafka.metadata import config_control, partition_control, quota_control, topic_control
 from minikafka.metadata import records as r
 from minikafka.metadata.heartbeats import BrokerHeartbeatManager
 from minikafka.metadata.image import TOPIC_RESOURCE, MetadataImage
@@ -282,6 +283,9 @@ class QuorumController:
 
     def incremental_alter_configs(self, request, now_ms: int) -> ControllerResult:
         return config_control.incremental_alter_configs(self, request)
+
+    def alter_client_quotas(self, request, now_ms: int) -> ControllerResult:
+        return quota_control.alter_client_quotas(self, request)
 
     def alter_partition(self, request, now_ms: int) -> ControllerResult:
         return partition_control.alter_partition(self, request)

@@ -49,6 +49,15 @@ def _configs_error(request, code, message) -> dict:
                           for r in _entries(request, "resources")]}
 
 
+def _alter_client_quotas_error(request, code, message) -> dict:
+    """Kafka's ``AlterClientQuotasRequest.getErrorResponse``: the code on every entry."""
+    return {"entries": [{"error_code": code, "error_message": message,
+                         "entity": [{"entity_type": get_field(c, "entity_type"),
+                                     "entity_name": get_field(c, "entity_name")}
+                                    for c in get_field(e, "entity", ()) or ()]}
+                        for e in _entries(request, "entries")]}
+
+
 def _registration_error(request, code, message) -> dict:
     return {"error_code": code, "broker_epoch": -1}
 
@@ -103,6 +112,7 @@ FORWARDED: dict[str, ForwardedApi] = {
     "create_partitions": ForwardedApi(37, 3, "results", _create_partitions_error),
     "alter_configs": ForwardedApi(33, 2, "responses", _configs_error),
     "incremental_alter_configs": ForwardedApi(44, 1, "responses", _configs_error),
+    "alter_client_quotas": ForwardedApi(49, 1, "entries", _alter_client_quotas_error),
     "register_broker": ForwardedApi(62, 4, None, _registration_error),
     "broker_heartbeat": ForwardedApi(63, 1, None, _heartbeat_error),
     # AlterPartition requests are written in v3's fields: ``topic_id`` (not

@@ -15,6 +15,10 @@ What it holds (Kafka's names):
   partition_epoch, adding/removing replicas); ``topic_ids`` maps names to ids;
 - ``configs``: ``{(resource_type, resource_name): {key: value string}}`` for
   topics (type 2) and brokers (type 4, ``""`` = cluster default);
+- ``client_quotas``: ``{entity: {key: value}}``, the client quotas
+  (KIP-546); an entity is ``((entity_type, entity_name), ...)`` sorted by
+  type, a name of None being the default entity (see ``quota_control``); an
+  entity whose last key is removed disappears;
 - ``next_producer_id``: the first producer id not handed out yet;
 - ``features``: ``{name: level}`` (``metadata.version``).
 
@@ -138,6 +142,8 @@ class MetadataImage:
     configs: dict[tuple[int, str], dict[str, str]] = dataclasses.field(default_factory=dict)
     next_producer_id: int = 0
     features: dict[str, int] = dataclasses.field(default_factory=dict)
+    client_quotas: dict[tuple[tuple[str, str | None], ...], dict[str, float]] = dataclasses.field(
+        default_factory=dict)
 
     # --- queries ---------------------------------------------------------------------
 
@@ -253,6 +259,17 @@ class MetadataImage:
         if not configs:
             del self.configs[resource]  # keep images equal however they were built
 
+    def _set_client_quota(self, rec: r.ClientQuotaRecord) -> None:
+        """Kafka's ``ClientQuotaControlManager.replay``: set or remove one key."""
+        entity = tuple(sorted(tuple(component) for component in rec.entity))
+        quotas = self.client_quotas.setdefault(entity, {})
+        if rec.remove:
+            quotas.pop(rec.key, None)
+        else:
+            quotas[rec.key] = float(rec.value)
+        if not quotas:
+            del self.client_quotas[entity]  # keep images equal however they were built
+
     def _set_feature(self, rec: r.FeatureLevelRecord) -> None:
         if rec.feature_level == 0:
             self.features.pop(rec.name, None)  # level 0 removes a feature (Kafka)
@@ -280,6 +297,8 @@ class MetadataImage:
         out += [r.TopicRecord(t.name, t.topic_id) for t in self.topics.values() if not t.partitions]
         for (resource_type, resource_name), configs in sorted(self.configs.items()):
             out += [r.ConfigRecord(resource_type, resource_name, k, v) for k, v in sorted(configs.items())]
+        for entity, quotas in sorted(self.client_quotas.items(), key=lambda item: _entity_order(item[0])):
+            out += [r.ClientQuotaRecord(entity, key, value) for key, value in sorted(quotas.items())]
         if self.next_producer_id:
             out.append(r.ProducerIdsRecord(-1, -1, self.next_producer_id))
         return out
@@ -301,7 +320,13 @@ class MetadataImage:
             configs={key: dict(values) for key, values in self.configs.items()},
             next_producer_id=self.next_producer_id,
             features=dict(self.features),
+            client_quotas={entity: dict(values) for entity, values in self.client_quotas.items()},
         )
+
+
+def _entity_order(entity) -> tuple:
+    """A sort key for quota entities (None, the default name, sorts first)."""
+    return tuple((entity_type, name is not None, name or "") for entity_type, name in entity)
 
 
 _APPLY = {
@@ -316,6 +341,7 @@ _APPLY = {
     r.PartitionChangeRecord: MetadataImage._change_partition,
     r.ConfigRecord: MetadataImage._set_config,
     r.FeatureLevelRecord: MetadataImage._set_feature,
+    r.ClientQuotaRecord: MetadataImage._set_client_quota,
     r.ProducerIdsRecord: MetadataImage._set_producer_ids,
 }
 """Which method replays which record type."""

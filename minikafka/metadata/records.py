@@ -171,6 +171,23 @@ class FeatureLevelRecord:
 
 
 @dataclasses.dataclass(frozen=True)
+class ClientQuotaRecord:
+    """Set (or, with ``remove``, delete) one client quota value (apiKey 14, KIP-546).
+
+    ``entity`` is the quota entity as ``((entity_type, entity_name), ...)``
+    sorted by type: ``user``, ``client-id`` (alone or together) or ``ip``;
+    a name of None is that type's default entity. ``value`` is ignored when
+    ``remove`` is set.
+    """
+
+    API_KEY: ClassVar[int] = 14
+    entity: tuple[tuple[str, str | None], ...]
+    key: str
+    value: float = 0.0
+    remove: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class ProducerIdsRecord:
     """A block of producer ids was handed to a broker (apiKey 15).
 
@@ -201,13 +218,13 @@ class BrokerRegistrationChangeRecord:
 RECORD_TYPES = {cls.API_KEY: cls for cls in (
     RegisterBrokerRecord, UnregisterBrokerRecord, TopicRecord, PartitionRecord, ConfigRecord,
     PartitionChangeRecord, FenceBrokerRecord, UnfenceBrokerRecord, RemoveTopicRecord,
-    FeatureLevelRecord, ProducerIdsRecord, BrokerRegistrationChangeRecord,
+    FeatureLevelRecord, ClientQuotaRecord, ProducerIdsRecord, BrokerRegistrationChangeRecord,
 )}
 """Every record type by its apiKey."""
 
 MetadataRecord = (RegisterBrokerRecord | UnregisterBrokerRecord | TopicRecord | PartitionRecord
                   | ConfigRecord | PartitionChangeRecord | FenceBrokerRecord | UnfenceBrokerRecord
-                  | RemoveTopicRecord | FeatureLevelRecord | ProducerIdsRecord
+                  | RemoveTopicRecord | FeatureLevelRecord | ClientQuotaRecord | ProducerIdsRecord
                   | BrokerRegistrationChangeRecord)
 
 RECORD_VERSION = 0
@@ -237,4 +254,6 @@ def decode_record(data: bytes) -> MetadataRecord:
         raise ValueError(f"unsupported {cls.__name__} version {version}")
     if cls is RegisterBrokerRecord:
         fields = dict(fields, end_points=tuple(Endpoint(*e) for e in fields["end_points"]))
+    elif cls is ClientQuotaRecord:
+        fields = dict(fields, value=float(fields["value"]))  # msgpack may hand back an int
     return cls(**fields)

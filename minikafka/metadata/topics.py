@@ -17,6 +17,11 @@ Handlers receive it as their metadata cache (``BrokerServices.metadata``):
 besides the topics it answers with the committed image, the cluster id, this
 node's id and advertised endpoint, and the active controller's id.
 
+Client quotas: :meth:`TopicRegistry.client_quotas` reads them from the image
+and :meth:`TopicRegistry.add_client_quota_listener` tells the broker's quota
+managers whenever committed ``ClientQuotaRecord``s (or a loaded snapshot)
+change them (Kafka's ``ClientQuotaMetadataManager`` role).
+
 Invariants checked (Kafka's): names follow Kafka's rules (1-249 of
 ``[a-zA-Z0-9._-]``, not ``.``/``..``, and no two names equal once ``.`` is
 read as ``_``, because metric names cannot tell them apart); partition
@@ -101,6 +106,8 @@ class TopicRegistry:
         self.metadata = metadata
         self.cluster_id = cluster_id
         self._advertised_endpoint = advertised_endpoint
+        self._quota_listeners: list[Callable[[dict], None]] = []
+        self._published_quotas: dict | None = None
 
     # -- the node and the cluster ---------------------------------------------
 
@@ -197,6 +204,44 @@ class TopicRegistry:
     def dynamic_broker_configs(self, per_broker: bool) -> dict[str, str]:
         """A dynamic broker layer as strings (what IncrementalAlterConfigs edits)."""
         return {k: format_value(v) for k, v in self.config.dynamic_layer(per_broker).items()}
+
+    # -- client quotas ---------------------------------------------------------
+
+    def client_quotas(self) -> dict:
+        """``{entity: {key: value}}`` of the committed image, as an independent copy.
+
+        An entity is ``((entity_type, entity_name), ...)`` sorted by type, a
+        name of None being the default entity (see ``metadata.quota_control``).
+        """
+        return {entity: dict(values) for entity, values in self.metadata.image.client_quotas.items()}
+
+    def add_client_quota_listener(self, listener: Callable[[dict], None]) -> None:
+        """Call ``listener(entries)`` now, and again whenever the committed quotas change.
+
+        ``entries`` is a fresh :meth:`client_quotas` copy for each call. The
+        first listener hooks :meth:`publish` onto the metadata runtime's
+        ``on_publish`` (after whatever it already calls), so a change reaches
+        the listeners right after the records that made it were replayed,
+        whether they came one by one or in a snapshot.
+        """
+        if not self._quota_listeners:
+            self._published_quotas = self.client_quotas()
+            previous = getattr(self.metadata, "on_publish", None)
+            if previous is not None:
+                def publish_then_quotas(image, previous=previous) -> None:
+                    previous(image)
+                    self.publish(image)
+                self.metadata.on_publish = publish_then_quotas
+        self._quota_listeners.append(listener)
+        listener(self.client_quotas())
+
+    def publish(self, image: MetadataImage) -> None:
+        """A newly applied image: call the quota listeners if its client quotas changed."""
+        if not self._quota_listeners or image.client_quotas == self._published_quotas:
+            return
+        self._published_quotas = {entity: dict(values) for entity, values in image.client_quotas.items()}
+        for listener in self._quota_listeners:
+            listener({entity: dict(values) for entity, values in self._published_quotas.items()})
 
     # -- validation before a request goes to the controller -----------------
 

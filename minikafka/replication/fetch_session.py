@@ -284,6 +284,29 @@ class FetchContext:
         session = self.cache.maybe_create(now_ms, self.privileged, self.uses_topic_ids, partitions)
         return ErrorCode.NONE, session.id if session is not None else INVALID_SESSION_ID, answers
 
+    def response_size(self, answers: list[tuple]) -> int:
+        """The record bytes :meth:`respond` would send, changing nothing (Kafka's ``getResponseSize``).
+
+        A fetch quota records this before the answer is made, so that a
+        throttled fetch leaves the session as it was.
+        """
+        if self.session is None:
+            return sum(len(data["records"] or b"") for *_, data in answers)
+        return sum(len(data["records"] or b"") for _, _, cached, data in answers
+                   if cached.must_respond(data, update=False))
+
+    def throttled(self) -> tuple[ErrorCode, int]:
+        """``(error, session_id)`` of an empty, throttled answer (Kafka's ``getThrottledResponse``).
+
+        No session is created, and an existing one keeps what it last sent;
+        its epoch has moved on, so the fetcher's next incremental fetch fits.
+        """
+        if self.session is None:
+            return ErrorCode.NONE, INVALID_SESSION_ID
+        if self.session.epoch != self.expected_epoch:
+            return ErrorCode.INVALID_FETCH_SESSION_EPOCH, self.session.id
+        return ErrorCode.NONE, self.session.id
+
     def _respond_incremental(self, answers: list[tuple]) -> tuple[ErrorCode, int, list[tuple]]:
         session = self.session
         if session.epoch != self.expected_epoch or self.cache.get(session.id) is not session:

@@ -37,6 +37,16 @@ partitions whose position changed (an idle follower's Fetch names none), and
 the leader answers only the partitions with news. A session error makes the
 next Fetch a full one, sent at once.
 
+Replication throttle (KIP-73, follower side; Kafka's
+``RemoteLeaderEndPoint.buildFetch``): a partition listed in
+``follower.replication.throttled.replicas`` for this broker is left out of
+the Fetch while the follower replication quota (``quota``) is exceeded,
+unless it is in sync (its lag, the leader's high watermark minus our log
+end offset at the last answer, is 0: holding it back would shrink the ISR).
+The bytes that arrive for listed partitions are recorded in the quota, in
+sync or not. When every partition is held back, the fetcher waits
+``replica.fetch.backoff.ms`` and asks the quota again.
+
 Fetch version 12 is the first with ``last_fetched_epoch`` and
 ``diverging_epoch`` (KIP-595's truncation on fetch, which Kafka's followers
 use since 2.7); it still names topics, so no topic-id lookup is needed.
@@ -78,11 +88,12 @@ class ReplicaFetcher:
         now_ms: the broker's wall clock in milliseconds.
         image: returns the committed ``MetadataImage`` (where the leader listens).
         open_stream: ``open_stream(host, port)``, the broker's network seam.
+        quota: the follower replication quota (``ReplicationQuotaManager``), or None.
     """
 
     def __init__(self, leader_id: int, *, node_id: int, config: BrokerConfig, now_ms: Callable[[], int],
                  image: Callable[[], MetadataImage],
-                 open_stream: Callable[[str, int], Awaitable[trio.abc.Stream]]):
+                 open_stream: Callable[[str, int], Awaitable[trio.abc.Stream]], quota=None):
         self.node_id = node_id
         self.config = config
         self.now_ms = now_ms
@@ -91,6 +102,9 @@ class ReplicaFetcher:
         self.leader_id = leader_id
         self.partitions: dict[tuple[str, int], object] = {}
         self._delayed_until: dict[tuple[str, int], float] = {}
+        self.quota = quota
+        self._lag: dict[tuple[str, int], int] = {}  # leader high watermark - our log end, at the last answer
+        self._held_back = False  # the last request left throttled partitions out
         self._changed = trio.Event()
         self._correlation_id = 0
         self.cancel_scope = trio.CancelScope()
@@ -102,6 +116,7 @@ class ReplicaFetcher:
         """Fetch exactly these ``{(topic, index): Partition}`` from now on."""
         self.partitions = dict(partitions)
         self._delayed_until = {k: t for k, t in self._delayed_until.items() if k in self.partitions}
+        self._lag = {k: lag for k, lag in self._lag.items() if k in self.partitions}
         self._changed.set()
         self._changed = trio.Event()
 
@@ -160,6 +175,8 @@ class ReplicaFetcher:
         """Nothing to fetch now: wait for new partitions or the end of a backoff."""
         now = trio.current_time()
         wake_at = min(self._delayed_until.values(), default=now + 60)
+        if self._held_back:  # ask the quota again after a backoff (Kafka's fetchBackOffMs)
+            wake_at = min(wake_at, now + self.backoff_s)
         with trio.move_on_at(max(wake_at, now)):
             await self._changed.wait()
 
@@ -178,9 +195,13 @@ class ReplicaFetcher:
         now = trio.current_time()
         max_bytes = self.config["replica.fetch.max.bytes"]
         wanted, sent = {}, {}
+        self._held_back = False
         for key, partition in self.partitions.items():
             state = partition.follower_state
             if state is None or state.leader_id != self.leader_id or self._delayed_until.get(key, 0) > now:
+                continue
+            if self._should_throttle(key):
+                self._held_back = True
                 continue
             position = state.next_fetch(partition.epoch_cache)
             wanted[key] = {
@@ -208,6 +229,12 @@ class ReplicaFetcher:
                    "rack_id": ""}
         return request, sent
 
+    def _should_throttle(self, key: tuple[str, int]) -> bool:
+        """Kafka's ``shouldFollowerThrottle``: listed, out of sync, and the quota exceeded."""
+        quota = self.quota
+        return (quota is not None and self._lag.get(key) != 0 and quota.is_throttled(*key)
+                and quota.is_quota_exceeded(self.now_ms()))
+
     async def _apply(self, stream, key, partition, state, data) -> None:
         """Apply one partition's answer (see the module docstring)."""
         if partition.follower_state is not state:
@@ -224,8 +251,11 @@ class ReplicaFetcher:
         elif error == ErrorCode.NONE:
             if data.records:
                 state.on_records_appended(partition.append_as_follower(data.records, now_ms))
+                if self.quota is not None and self.quota.is_throttled(*key):
+                    self.quota.record(len(data.records), now_ms)
             partition.update_follower_log_start_offset(data.log_start_offset)
             partition.update_follower_high_watermark(data.high_watermark)
+            self._lag[key] = max(0, data.high_watermark - partition.log_end_offset)
         elif error == ErrorCode.OFFSET_OUT_OF_RANGE:
             await self._handle_out_of_range(stream, key, partition, state)
         else:

@@ -26,6 +26,30 @@ Failures close only this connection, never the broker:
 
 Produce with ``acks=0`` has no response: the handler returns ``None``.
 
+Quotas and throttling (KIP-13, KIP-124, KIP-219): when the broker has
+client quotas (``services.quotas``), each request is charged to its client:
+
+- the handler's running time (``task_time``: the connection task's busy
+  time, as Kafka charges a request thread's time) goes into the *request*
+  quota as a percentage of one thread, except for the APIs Kafka exempts
+  (inter-broker and quorum RPCs, follower fetches, anything on a controller
+  listener, and acks=0 produce);
+- a handler that records bytes (Produce, Fetch) leaves its *bandwidth*
+  throttle in ``ctx.throttle_time_ms``.
+
+The client is then throttled for ``max(bandwidth, request)`` milliseconds
+(and no less than a throttle already in the response, as a controller's
+answer to a forwarded request). As Kafka since KIP-219, the response goes
+out at once with that ``throttle_time_ms`` (in versions that have the field),
+and then the connection is *muted*: the task stops reading its frames for
+the throttle time, so a client that ignores the hint is held back anyway.
+Kafka mutes after every throttled response, whatever its version: for
+versions whose clients do not throttle themselves (``shouldClientThrottle``
+false: Produce v0-5, Fetch v0-7, ...) the mute alone delays their next
+request, which is what the old delayed responses achieved. A Produce with
+acks=0 sends nothing, and the connection is muted all the same. Without
+quotas (the default) none of this costs more than two attribute reads.
+
 Zero copy (Kafka's ``transferTo``, the "Efficiency" section of its design
 doc): a Fetch response may carry ``FileRegion``s (file, position, length)
 where its records go, and then encodes to a list of parts. ``send_parts``
@@ -50,6 +74,7 @@ from minikafka.handlers.controller_apis import handlers_for_listener
 from minikafka.protocol import codec, framing, messages
 from minikafka.protocol.metadata_topic import is_metadata_fetch
 from minikafka.rpc.stream import receive_frame
+from minikafka.server.task_time import task_times
 
 if TYPE_CHECKING:
     from minikafka.config import BrokerConfig
@@ -64,6 +89,27 @@ CATCH_UP_API_KEYS = frozenset({18, 52, 53, 54, 59, 62, 63})
 
 API_VERSIONS_KEY = 18
 _BYTES_LIKE = (bytes, bytearray, memoryview)
+PRODUCE_KEY = 0
+
+# Kafka's cluster-action APIs this broker serves, and the quorum's
+# FetchSnapshot: never charged to a client's request quota (Kafka's
+# ``sendResponseExemptThrottle``). WriteTxnMarkers, Vote, BeginQuorumEpoch,
+# EndQuorumEpoch, AlterPartition, FetchSnapshot, BrokerRegistration,
+# BrokerHeartbeat, AllocateProducerIds.
+REQUEST_QUOTA_EXEMPT_API_KEYS = frozenset({27, 52, 53, 54, 56, 59, 62, 63, 67})
+
+
+def _first_throttle_versions() -> dict[int, int]:
+    """``{api_key: first response version with a top-level throttle_time_ms}``."""
+    first = {}
+    for api_key, message in messages.RESPONSES.items():
+        for field in message.fields:
+            if field.name == "throttle_time_ms":
+                first[api_key] = field.versions.lowest
+    return first
+
+
+FIRST_THROTTLE_VERSION = _first_throttle_versions()
 
 
 def zero_copy_enabled() -> bool:
@@ -119,6 +165,8 @@ class Connection:
         self._reader = framing.FrameReader(broker.config["socket.request.max.bytes"])
         # Read once per connection (the flag is meant for whole runs).
         self.zero_copy = zero_copy_enabled()
+        # Set by process(): how long to stop reading after the response (KIP-219).
+        self.mute_ms = 0
 
     async def run(self) -> None:
         """Serve the connection until the peer leaves or it must be closed."""
@@ -152,6 +200,14 @@ class Connection:
                 await send_parts(self.stream, response)
             elif response is not None:
                 await self.stream.send_all(response)
+            if self.mute_ms:
+                await self._mute()
+
+    async def _mute(self) -> None:
+        """Read nothing for ``mute_ms`` (Kafka's throttled, muted channel)."""
+        mute_ms, self.mute_ms = self.mute_ms, 0
+        log.debug("broker %s: muting %s for %d ms", self.broker.node_id, self.peer, mute_ms)
+        await trio.sleep(mute_ms / 1000)
 
     async def process(self, frame: memoryview) -> bytes | list | None:
         """Handle one request frame; return the response frame, or None.
@@ -185,11 +241,63 @@ class Connection:
         if not self.broker.caught_up and not self._served_while_catching_up(api_key, request):
             await self.broker.wait_caught_up()
         ctx = RequestContext(api_key, version, header.correlation_id,
-                             header.client_id, self.peer, self)
-        body = await handler(self.broker.services, request, ctx)
+                             header.client_id, self.peer, self, request_size=len(frame))
+        services = self.broker.services
+        quotas = services.quotas if services is not None else None
+        if quotas is not None and quotas.request.enabled and not self._exempt(api_key, request):
+            body = await self._handle_timed(handler, services, request, ctx, quotas.request)
+        else:
+            body = await handler(services, request, ctx)
+        if quotas is not None and not self.is_controller_listener:
+            self._throttle(ctx, body)
         if body is None:
             return None
         return framing.encode_response(api_key, version, header.correlation_id, body)
+
+    async def _handle_timed(self, handler: Handler, services: BrokerServices, request, ctx: RequestContext,
+                            request_quota) -> dict | None:
+        """Run the handler, charge its running time to the client's request quota.
+
+        The request throttle joins the handler's bandwidth throttle in
+        ``ctx.throttle_time_ms`` (the larger wins, as in Kafka).
+        """
+        timer = task_times()
+        timer.start()
+        try:
+            body = await handler(services, request, ctx)
+        finally:
+            nanos = timer.stop()
+        if ctx.api_key == PRODUCE_KEY and request.acks == 0:
+            return body  # Kafka exempts acks=0 from the request quota
+        throttle_ms = request_quota.record_request_time(
+            ctx.quota_user, ctx.quota_client_id, nanos, int(services.clock.monotonic_ms()))
+        if throttle_ms > ctx.throttle_time_ms:
+            ctx.throttle_time_ms = throttle_ms
+        return body
+
+    def _exempt(self, api_key: int, request) -> bool:
+        """Requests Kafka never charges to the request quota."""
+        return (self.is_controller_listener
+                or api_key in REQUEST_QUOTA_EXEMPT_API_KEYS
+                or (api_key == FETCH_KEY and (is_follower_fetch(request) or is_metadata_fetch(request))))
+
+    def _throttle(self, ctx: RequestContext, body: dict | None) -> None:
+        """Put the throttle in the response (if its version has the field) and mute after sending.
+
+        A response may already carry a throttle (the controller's answer to
+        a forwarded request, KIP-599): the larger one is kept, as Kafka's
+        ``sendForwardedResponse`` does. A controller listener never mutes:
+        its connections carry many clients' forwarded requests.
+        """
+        throttle_ms = ctx.throttle_time_ms
+        has_field = body is not None and ctx.api_version >= FIRST_THROTTLE_VERSION.get(ctx.api_key, 1 << 15)
+        if has_field:
+            throttle_ms = max(throttle_ms, body.get("throttle_time_ms") or 0)
+        if throttle_ms <= 0:
+            return
+        if has_field:
+            body["throttle_time_ms"] = throttle_ms
+        self.mute_ms = throttle_ms
 
     def _served_while_catching_up(self, api_key: int, request) -> bool:
         """What a starting broker answers before its metadata is current.
@@ -216,6 +324,13 @@ class Connection:
         }
         # A client that sent an unknown version reads the answer as v0.
         return framing.encode_response(API_VERSIONS_KEY, 0, exc.correlation_id, body)
+
+
+def is_follower_fetch(request) -> bool:
+    """Is a decoded Fetch request a follower replica's (``replica_id`` >= 0)?"""
+    state = getattr(request, "replica_state", None)
+    replica_id = state.replica_id if state is not None else getattr(request, "replica_id", -1)
+    return replica_id >= 0
 
 
 async def send_parts(stream: trio.abc.Stream, parts: list) -> None:

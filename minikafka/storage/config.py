@@ -5,6 +5,13 @@ Field names are Kafka's topic config keys in snake_case (``segment.bytes`` ->
 ``Long.MAX_VALUE`` (``LONG_MAX``) means "never" (flush.messages, flush.ms,
 message.timestamp.before.max.ms). A broker builds one ``LogConfig`` per topic
 from its ``log.*`` settings overlaid with the topic's overrides.
+
+Two keys are not about the log itself but live with it, as in Kafka's
+``LogConfig``: ``leader.replication.throttled.replicas`` and
+``follower.replication.throttled.replicas`` name the replicas whose
+replication traffic counts against the broker's replication throttles
+(``minikafka.replication.throttles``). Each is ``*`` (every replica) or a list
+of ``partition:broker`` pairs; empty (the default) throttles nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ TOPIC_CONFIG_KEYS = {
     "min.compaction.lag.ms": "min_compaction_lag_ms",
     "max.compaction.lag.ms": "max_compaction_lag_ms",
     "min.cleanable.dirty.ratio": "min_cleanable_dirty_ratio",
+    "leader.replication.throttled.replicas": "leader_replication_throttled_replicas",
+    "follower.replication.throttled.replicas": "follower_replication_throttled_replicas",
 }
 
 
@@ -59,6 +68,9 @@ class LogConfig:
     min_compaction_lag_ms: int = 0
     max_compaction_lag_ms: int = LONG_MAX
     min_cleanable_dirty_ratio: float = 0.5
+    # Replication throttles: "*" or "partition:broker" entries; empty: none.
+    leader_replication_throttled_replicas: list[str] = dataclasses.field(default_factory=list)
+    follower_replication_throttled_replicas: list[str] = dataclasses.field(default_factory=list)
 
     @classmethod
     def from_topic_config(cls, config: dict) -> "LogConfig":

@@ -99,6 +99,7 @@ class Services:
     metadata: Metadata = dataclasses.field(default_factory=Metadata)
     clock: Clock = dataclasses.field(default_factory=Clock)
     fetch_sessions: FetchSessionCache = dataclasses.field(default_factory=lambda: FetchSessionCache(0))
+    quotas: None = None  # no client quotas: nothing recorded, nothing throttled
 
 
 def leader(tmp_path, index: int) -> Partition:

@@ -94,6 +94,7 @@ class Services:
     partitions: FakePartitions
     transaction_verifier: FakeVerifier | None
     clock: FakeClock = dataclasses.field(default_factory=FakeClock)
+    quotas: None = None  # no client quotas: nothing recorded, nothing throttled
 
 
 def services_with(tmp_path, partitions, verifier=None, **config):
