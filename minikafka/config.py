@@ -209,6 +209,24 @@ def format_value(value) -> str | None:
     return str(value)
 
 
+@dataclasses.dataclass(frozen=True)
+class ThrottledReplicaList:
+    """Kafka's ``ThrottledReplicaListValidator``: ``*`` or ``partition:broker,...``.
+
+    Used by ``leader.replication.throttled.replicas`` and
+    ``follower.replication.throttled.replicas``; an empty list is valid.
+    """
+
+    name: str
+
+    def check(self, value):
+        items = [str(item).strip() for item in value or []]
+        if "".join(items) == "*" or all(re.fullmatch(r"([0-9]+:[0-9]+)?", item) for item in items):
+            return None
+        return (f"{self.name} must be the literal '*' or a list of replicas in the following format: "
+                "[partitionId]:[brokerId],[partitionId]:[brokerId],...")
+
+
 _DYN = True  # readability in the table below: this key can be changed at run time
 _COMPRESSION_TYPES = OneOf(("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"), case_sensitive=False)
 
@@ -472,6 +490,12 @@ TOPIC_KEYS = [
               synonym="log.flush.interval.ms"),
     ConfigKey("index.interval.bytes", "int", None, "How often (bytes) an entry is added to the offset index.",
               valid=Range(0), synonym="log.index.interval.bytes"),
+    ConfigKey("follower.replication.throttled.replicas", "list", [], "The replicas whose log is throttled on "
+              "the follower side ('partition:broker,...' or '*'), under follower.replication.throttled.rate.",
+              valid=ThrottledReplicaList("follower.replication.throttled.replicas")),
+    ConfigKey("leader.replication.throttled.replicas", "list", [], "The replicas whose log is throttled on "
+              "the leader side ('partition:broker,...' or '*'), under leader.replication.throttled.rate.",
+              valid=ThrottledReplicaList("leader.replication.throttled.replicas")),
     ConfigKey("max.compaction.lag.ms", "long", None, "The maximum time a message will remain ineligible for "
               "compaction.", valid=Range(1), synonym="log.cleaner.max.compaction.lag.ms"),
     ConfigKey("max.message.bytes", "int", None, "The largest record batch size allowed (after compression).",
@@ -799,6 +823,10 @@ class BrokerConfig:
         synonyms = []
         if overrides.get(name) is not None:
             synonyms.append(Synonym(name, overrides[name], ConfigSource.TOPIC_CONFIG))
+        if key.synonym is None:  # a topic-only key (no broker default): the override, else its own default
+            if synonyms:
+                return ConfigEntry(key, overrides[name], ConfigSource.TOPIC_CONFIG, synonyms, read_only=False)
+            return ConfigEntry(key, key.default, ConfigSource.DEFAULT_CONFIG, synonyms, read_only=False)
         unit_names = broker_synonyms(key.synonym)
         for layer, source in (*self._layers(), (_DEFAULTS, ConfigSource.DEFAULT_CONFIG)):
             synonyms += [Synonym(n, layer[n], source) for n, _ in unit_names if layer.get(n) is not None]
@@ -818,7 +846,8 @@ class BrokerConfig:
     def effective_topic_config(self, overrides: dict | None = None) -> dict:
         """Every topic key's typed value for a topic with these (typed) overrides."""
         overrides = overrides or {}
-        return {key.name: (overrides[key.name] if overrides.get(key.name) is not None else self[key.synonym])
+        return {key.name: (overrides[key.name] if overrides.get(key.name) is not None
+                           else key.default if key.synonym is None else self[key.synonym])
                 for key in TOPIC_KEYS}
 
     def broker_entry(self, name: str, per_broker: bool = True) -> "ConfigEntry":
