@@ -33,6 +33,11 @@ What it builds (``open()``), and who is handed what:
   ``transaction_verifier`` (``TransactionVerifier``: a partition leader's
   KIP-890 question to a transaction coordinator), both over a
   ``BrokerClient`` each (the network's ``open_stream``);
+- ``quotas`` (``BrokerQuotas``): the client, controller-mutation,
+  replication and connection quota managers; the client quotas follow the
+  image (a topic registry listener), the limits follow the dynamic broker
+  configs; ``connection_gate`` (``ConnectionGate``) applies the connection
+  limits in the listeners' accept loops;
 - ``handlers`` (``{api_key: handle}`` from ``minikafka.handlers``) and
   ``services`` (``BrokerServices``): what every handler receives instead of
   the broker. The broker itself stands behind three of those services: the
@@ -89,7 +94,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
+from functools import partial
 from typing import Callable
 
 import trio
@@ -115,9 +122,11 @@ from minikafka.replication.fetch_session import FetchSessionCache
 from minikafka.replication.partition import Partition
 from minikafka.quorum.file_storage import FileStorage, metadata_log_dir
 from minikafka.replication.manager import ReplicaManager, read_high_watermarks
+from minikafka.replication.throttles import ReplicationThrottles
 from minikafka.quorum.runtime import (InMemoryNetwork, QuorumRuntime, TcpTransport, parse_quorum_voters,
                                       quorum_config)
-from minikafka.server.listener import parse_endpoints, serve_endpoints
+from minikafka.quotas.broker_quotas import CONFIG_DEFAULTS as QUOTA_CONFIG_DEFAULTS, BrokerQuotas
+from minikafka.server.listener import ConnectionGate, parse_endpoints, serve_endpoints
 from minikafka.server.network import TcpNetwork
 from minikafka.metadata.topics import TopicRegistry
 
@@ -127,8 +136,24 @@ MAINTENANCE_TICK_MS = 1000  # roll-by-time and flush-by-time need a short tick
 QUORUM_TICK_MS = 50  # the Raft runtime's tick; every quorum timeout is a whole number of ticks
 
 
+# The quota configs a running broker follows (Kafka's dynamic broker configs).
+DYNAMIC_QUOTA_CONFIGS = tuple(name for name in QUOTA_CONFIG_DEFAULTS
+                              if not name.endswith((".window.num", ".window.size.seconds")))
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def resolve_host(host: str) -> str:
+    """A host name of ``max.connections.per.ip.overrides`` as an IP (Kafka resolves them too).
+
+    A name that does not resolve is kept as written (it then matches nothing).
+    """
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return host
 
 
 class Broker:
@@ -171,6 +196,10 @@ class Broker:
         self.controller_channel: ControllerChannel | None = None
         self.lifecycle: BrokerLifecycleManager | None = None
         self.replicas: ReplicaManager | None = None
+        self.quotas: BrokerQuotas | None = None
+        self.replication_throttles: ReplicationThrottles | None = None  # topic configs -> throttled replicas
+        self.connection_gate: ConnectionGate | None = None
+        self._quota_configs: dict = {}  # the dynamic quota configs last applied
         self._caught_up = trio.Event()  # set once the controller unfenced us: our image is current
         self._unclaimed_logs: dict = {}  # logs found on disk, not (yet) in the image
         self._high_watermarks: dict = {}  # from replication-offset-checkpoint, used as partitions open
@@ -232,8 +261,24 @@ class Broker:
         self.transaction_verifier = TransactionVerifier(
             node_id=self.node_id, transactions=self.transactions,
             client=self._broker_client("txn-verifier"), image=self._metadata_image)
+        self._build_quotas()
+        self.replication_throttles = ReplicationThrottles(
+            self.node_id, self.quotas.leader_replication, self.quotas.follower_replication)
         self.services = self._build_services()
         self._opened = True
+
+    def _build_quotas(self) -> None:
+        """The quota managers: limits from the config, client quotas from the image.
+
+        The client and IP quotas are committed metadata (``ClientQuotaRecord``):
+        the topic registry calls ``update_client_quotas`` now and after every
+        change. The window sizes are static; the connection limits and the
+        replication rates are dynamic broker configs (``_apply_quota_configs``).
+        """
+        self.quotas = BrokerQuotas.from_config(self.config, host_resolver=resolve_host)
+        self._quota_configs = {name: self.config[name] for name in DYNAMIC_QUOTA_CONFIGS}
+        self.connection_gate = ConnectionGate(self.quotas.connections, self.monotonic_ms)
+        self.topics.add_client_quota_listener(self.quotas.update_client_quotas)
 
     def _build_services(self) -> BrokerServices:
         """The services handed to every request handler (see ``minikafka.handlers.services``)."""
@@ -243,7 +288,8 @@ class Broker:
             forwarding=self.controller_channel, controller=self.metadata, quorum=self.metadata.quorum,
             fetch_sessions=FetchSessionCache(self.config["max.incremental.fetch.session.cache.slots"]),
             producer_ids=self.producer_ids, api_keys=frozenset(self.handlers),
-            transactions=self.transactions, transaction_verifier=self.transaction_verifier)
+            transactions=self.transactions, transaction_verifier=self.transaction_verifier,
+            quotas=self.quotas)
 
     def _broker_client(self, purpose: str) -> BrokerClient:
         """A ``BrokerClient`` (requests to other brokers over the network seam) for one user."""
@@ -268,7 +314,8 @@ class Broker:
     def _new_replica_fetcher(self, leader_id: int) -> ReplicaFetcher:
         """A ``ReplicaFetcher`` of the partitions this broker follows on ``leader_id``."""
         return ReplicaFetcher(leader_id, node_id=self.node_id, config=self.config, now_ms=self.now_ms,
-                              image=self._metadata_image, open_stream=self.network.open_stream)
+                              image=self._metadata_image, open_stream=self.network.open_stream,
+                              quota=self.quotas.follower_replication)
 
     def _metadata_image(self) -> MetadataImage:
         """The committed metadata image (a new object after each snapshot load)."""
@@ -331,8 +378,8 @@ class Broker:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.replicas.run)  # first: the metadata replay starts fetchers
                 await nursery.start(self.metadata.run)
-                self.bound_ports = await nursery.start(serve_endpoints, self, self.network.open_listeners,
-                                                     self.listeners)
+                self.bound_ports = await nursery.start(partial(serve_endpoints, gate=self.connection_gate),
+                                                     self, self.network.open_listeners, self.listeners)
                 await nursery.start(self.lifecycle.run)
                 self._caught_up.set()  # roles replayed from an old metadata log are stale until now
                 self._apply_roles(self.metadata.image)
@@ -532,6 +579,8 @@ class Broker:
         for name in {topic for topic, _ in self.partitions}:
             self.topic_config_changed(name)
         self._apply_verification_config()
+        self._apply_quota_configs()
+        self.replication_throttles.apply(image.configs)  # before the roles: new fetchers see them
         if self.caught_up:
             self._apply_roles(image)
 
@@ -540,6 +589,20 @@ class Broker:
         enabled = self.config["transaction.partition.verification.enable"]
         for partition in self.partitions.values():
             partition.set_transaction_verification(enabled)
+
+    def _apply_quota_configs(self) -> None:
+        """The dynamic quota configs (connection limits, replication rates) follow their current values.
+
+        Only changed values are applied (host names in the per-IP overrides
+        are resolved on each change).
+        """
+        values = {name: self.config[name] for name in DYNAMIC_QUOTA_CONFIGS}
+        changed = {name: value for name, value in values.items() if self._quota_configs.get(name) != value}
+        if not changed:
+            return
+        self._quota_configs = values
+        self.quotas.update_dynamic_config(changed)
+        self.connection_gate.limits_changed()
 
     def _apply_roles(self, image) -> None:
         """Lead or follow each partition as ``image`` says; move coordinator shards along.

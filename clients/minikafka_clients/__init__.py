@@ -6,13 +6,15 @@ and their blocking twins for scripts (a Trio thread behind them, ``sync.py``):
 - ``Producer`` / ``SyncProducer``: partition, batch, send, transactions (``producer.py``,
   ``transaction_manager.py``, ``transactional.py``);
 - ``Consumer`` / ``SyncConsumer``: assign or subscribe, poll, commit (``consumer.py``);
-- ``Admin`` / ``SyncAdmin``: topics, configs, groups, offsets (``admin_client.py``).
+- ``Admin`` / ``SyncAdmin``: topics, configs, groups, offsets, client quotas
+  (``admin_client.py``, ``client_quotas.py``).
 
 Layers below them, bottom up:
 
 - ``connection``: one pipelined TCP connection, ApiVersions negotiation;
 - ``cluster``: bootstrap, Metadata cache, one connection per broker, retries;
-- ``admin``, ``groups``: one admin operation per function, taking a Cluster;
+- ``throttle``, ``metrics``: quota throttling (KIP-219) and the throttle-time metrics;
+- ``admin``, ``groups``, ``client_quotas``: one admin operation per function, taking a Cluster;
 - ``accumulator``, ``sender``, ``idempotence``, ``partitioner``: the producer;
 - ``consumer_fetcher``, ``classic_membership``, ``consumer_protocol``,
   ``assignors``: the consumer;
@@ -20,8 +22,10 @@ Layers below them, bottom up:
 """
 
 from .accumulator import RecordMetadata
-from .admin import ConfigEntry, NewTopic
+from .admin import BROKER_RESOURCE, TOPIC_RESOURCE, ConfigEntry, ConfigSource, NewTopic
 from .admin_client import Admin, SyncAdmin
+from .client_quotas import (ClientQuotaAlteration, ClientQuotaEntity, ClientQuotaFilter,
+                            ClientQuotaFilterComponent)
 from .cluster import Cluster, open_cluster
 from .connection import Connection, KafkaConnectionError, RequestTimedOut, connect
 from .consumer import Consumer
@@ -33,7 +37,8 @@ from .sync_producer import SyncProducer
 from .transaction_manager import IllegalStateError, TransactionAbortedError, TransactionState
 
 __all__ = [
-    "Admin", "Cluster", "ConfigEntry", "Connection", "Consumer", "ConsumerGroupMetadata",
+    "BROKER_RESOURCE", "TOPIC_RESOURCE", "ConfigSource", "Admin", "ClientQuotaAlteration", "ClientQuotaEntity", "ClientQuotaFilter",
+    "ClientQuotaFilterComponent", "Cluster", "ConfigEntry", "Connection", "Consumer", "ConsumerGroupMetadata",
     "ConsumerRecord", "IllegalStateError", "KafkaConnectionError", "NewTopic",
     "OffsetAndMetadata", "Producer", "RecordMetadata", "RequestTimedOut", "SyncAdmin",
     "SyncConsumer", "SyncProducer", "TransactionAbortedError", "TransactionState", "connect",

@@ -11,8 +11,10 @@ create_topics               19       CreateTopics; -1 = the broker's default
 delete_topics               20       DeleteTopics; by name
 list/describe_topics        3        Metadata (any broker answers)
 create_partitions           37       CreatePartitions; ``count`` is the new total
-describe_configs            32       DescribeConfigs; resource type 2 = topic
-alter_configs               44       IncrementalAlterConfigs (KIP-339): SET / DELETE
+describe_configs            32       DescribeConfigs; resource type 2 topic,
+                                     4 broker (to that broker; "" = any)
+alter_configs               44       IncrementalAlterConfigs (KIP-339): SET /
+                                     DELETE; a broker's to that broker
 list_offsets                2        ListOffsets, to each partition's leader
 delete_records              21       DeleteRecords, to each partition's leader
 describe_cluster            60       DescribeCluster (KIP-700); Metadata if absent
@@ -43,7 +45,7 @@ from .cluster import Cluster, TopicMetadata
 LIST_OFFSETS, CREATE_TOPICS, DELETE_TOPICS, DELETE_RECORDS = 2, 19, 20, 21
 CREATE_PARTITIONS, DESCRIBE_CONFIGS, ELECT_LEADERS, INCREMENTAL_ALTER_CONFIGS = 37, 32, 43, 44
 ALTER_PARTITION_REASSIGNMENTS, LIST_PARTITION_REASSIGNMENTS, DESCRIBE_CLUSTER = 45, 46, 60
-TOPIC_RESOURCE = 2  # ConfigResource.Type.TOPIC
+TOPIC_RESOURCE, BROKER_RESOURCE = 2, 4  # ConfigResource.Type.TOPIC, BROKER
 # ListOffsets' special timestamps (OffsetSpec in Java's Admin).
 EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
 READ_UNCOMMITTED, READ_COMMITTED = 0, 1
@@ -87,13 +89,20 @@ class NewTopic:
 
 @dataclasses.dataclass(frozen=True)
 class ConfigEntry:
-    """One config value of a resource, as DescribeConfigs reports it."""
+    """One config value of a resource, as DescribeConfigs reports it.
+
+    ``synonyms`` (asked for with ``include_synonyms``) is the chain the value
+    came from, most specific first: ``(name, value, ConfigSource)`` tuples,
+    e.g. a topic's ``retention.ms`` override, then the broker's
+    ``log.retention.ms``, then its default.
+    """
 
     name: str
     value: str | None
     source: ConfigSource
     read_only: bool
     is_sensitive: bool
+    synonyms: tuple[tuple[str, str | None, ConfigSource], ...] = ()
 
     @property
     def is_default(self) -> bool:
@@ -181,19 +190,47 @@ async def create_partitions(cluster: Cluster, topic: str, total_count: int, *,
     cluster.topics.pop(topic, None)
 
 
-async def describe_configs(cluster: Cluster, topic: str,
-                           keys: list[str] | None = None) -> dict[str, ConfigEntry]:
-    """The topic's effective configs, ``{name: ConfigEntry}`` (all keys if None)."""
+async def _resource_connection(cluster: Cluster, resource_type: int, name: str):
+    """Where a config request about a resource goes (Java's Admin does the same).
+
+    One broker's configs: that broker (only it knows its static ones);
+    anything else (a topic, the cluster-wide broker default ``""``): any broker.
+    """
+    if resource_type == BROKER_RESOURCE and name:
+        return await cluster.connection_to(int(name))
+    return await cluster.any_connection()
+
+
+def _check_resource(result, resource_type: int) -> None:
+    if resource_type == TOPIC_RESOURCE:
+        check_topic(result.error_code, result.resource_name, result.error_message)
+    else:
+        name = result.resource_name
+        what = f"broker {name}" if name else "the cluster-wide broker default"
+        check(result.error_code, what, result.error_message)
+
+
+async def describe_configs(cluster: Cluster, name: str, keys: list[str] | None = None, *,
+                           resource_type: int = TOPIC_RESOURCE,
+                           include_synonyms: bool = False) -> dict[str, ConfigEntry]:
+    """A resource's effective configs, ``{name: ConfigEntry}`` (all keys if None).
+
+    Args:
+        name: the topic, or the broker id (``"1"``; ``""``: the cluster-wide default).
+        resource_type: ``TOPIC_RESOURCE`` or ``BROKER_RESOURCE``.
+        include_synonyms: fill ``ConfigEntry.synonyms``.
+    """
     body = {
-        "resources": [{"resource_type": TOPIC_RESOURCE, "resource_name": topic,
+        "resources": [{"resource_type": resource_type, "resource_name": name,
                        "configuration_keys": keys}],
-        "include_synonyms": False,
+        "include_synonyms": include_synonyms,
         "include_documentation": False,
     }
-    response = await cluster.request(None, DESCRIBE_CONFIGS, body)
+    connection = await _resource_connection(cluster, resource_type, name)
+    response = await cluster.request(connection, DESCRIBE_CONFIGS, body)
     entries = {}
     for result in response.results:
-        check_topic(result.error_code, result.resource_name, result.error_message)
+        _check_resource(result, resource_type)
         for config in result.configs:
             entries[config.name] = ConfigEntry(
                 name=config.name,
@@ -201,6 +238,8 @@ async def describe_configs(cluster: Cluster, topic: str,
                 source=_config_source(config),
                 read_only=bool(config.read_only),
                 is_sensitive=bool(config.is_sensitive),
+                synonyms=tuple((s.name, s.value, _source(s.source))
+                               for s in getattr(config, "synonyms", None) or ()),
             )
     return entries
 
@@ -209,28 +248,41 @@ def _config_source(config) -> ConfigSource:
     source = getattr(config, "config_source", -1)
     if source in (None, -1):  # DescribeConfigs v0 has only is_default
         return ConfigSource.DEFAULT_CONFIG if config.is_default else ConfigSource.DYNAMIC_TOPIC_CONFIG
+    return _source(source)
+
+
+def _source(source: int) -> ConfigSource:
     try:
         return ConfigSource(source)
     except ValueError:
         return ConfigSource.UNKNOWN
 
 
-async def alter_configs(cluster: Cluster, topic: str, *, set_configs: dict[str, str] | None = None,
-                        delete_configs: list[str] = (), validate_only: bool = False) -> None:
-    """Set and/or delete topic config overrides, leaving the others as they are."""
+async def alter_configs(cluster: Cluster, name: str, *, set_configs: dict[str, str] | None = None,
+                        delete_configs: list[str] = (), validate_only: bool = False,
+                        resource_type: int = TOPIC_RESOURCE) -> None:
+    """Set and/or delete config overrides of a topic or broker, leaving the others as they are.
+
+    Args:
+        name: the topic, or the broker id (``"1"``; ``""``: the cluster-wide default).
+        resource_type: ``TOPIC_RESOURCE`` or ``BROKER_RESOURCE``.
+    """
     operations = [{"name": k, "config_operation": AlterConfigOp.SET, "value": v}
                   for k, v in (set_configs or {}).items()]
     operations += [{"name": k, "config_operation": AlterConfigOp.DELETE, "value": None}
                    for k in delete_configs]
     body = {
-        "resources": [{"resource_type": TOPIC_RESOURCE, "resource_name": topic,
+        "resources": [{"resource_type": resource_type, "resource_name": name,
                        "configs": operations}],
         "validate_only": validate_only,
     }
-    response = await cluster.request(await cluster.controller_connection(),
-                                     INCREMENTAL_ALTER_CONFIGS, body)
+    if resource_type == TOPIC_RESOURCE:
+        connection = await cluster.controller_connection()
+    else:
+        connection = await _resource_connection(cluster, resource_type, name)
+    response = await cluster.request(connection, INCREMENTAL_ALTER_CONFIGS, body)
     for result in response.responses:
-        check_topic(result.error_code, result.resource_name, result.error_message)
+        _check_resource(result, resource_type)
 
 
 # -- partitions: offsets, record deletion, leader election ------------------------

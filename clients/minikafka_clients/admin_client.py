@@ -11,7 +11,7 @@ the operations of Java's ``Admin`` with their names in snake_case::
         await admin.create_topics([NewTopic("events", num_partitions=3)])
         print(await admin.list_topics())
 
-Each method is one call of ``admin.py``, ``groups.py`` or
+Each method is one call of ``admin.py``, ``groups.py``, ``client_quotas.py`` or
 ``transactions_admin.py`` (which say which
 request goes where), run under ``Cluster.retry``: a broken connection, a
 broker restarting, a moved controller, leader or coordinator are retried
@@ -27,11 +27,11 @@ futures: in Trio, concurrency is the caller's nursery, not the API's.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from minikafka.errors import ErrorCode
 
-from . import admin, groups, transactions_admin
+from . import admin, client_quotas, groups, transactions_admin
 from .client_config import CONNECTION_KEYS, IGNORED_ADMIN, check_keys
 from .cluster import Cluster, TopicMetadata, open_cluster
 from .retry import ADMIN_RETRIABLE
@@ -107,18 +107,23 @@ class Admin:
 
     # -- configs --------------------------------------------------------------
 
-    async def describe_configs(self, topic: str,
-                               keys: list[str] | None = None) -> dict[str, admin.ConfigEntry]:
-        """A topic's effective configs, ``{name: ConfigEntry}``."""
-        return await self._retry(admin.describe_configs, topic, keys)
+    async def describe_configs(self, name: str, keys: list[str] | None = None, *,
+                               resource_type: int = admin.TOPIC_RESOURCE,
+                               include_synonyms: bool = False) -> dict[str, admin.ConfigEntry]:
+        """A topic's (or, with ``resource_type=BROKER_RESOURCE``, a broker's: ``"1"``,
+        or ``""`` for the cluster-wide default) effective configs, ``{name: ConfigEntry}``."""
+        return await self._retry(admin.describe_configs, name, keys, resource_type=resource_type,
+                                 include_synonyms=include_synonyms)
 
-    async def incremental_alter_configs(self, topic: str, *,
+    async def incremental_alter_configs(self, name: str, *,
                                         set_configs: Mapping[str, str] | None = None,
                                         delete_configs: list[str] = (),
-                                        validate_only: bool = False) -> None:
-        """Set and/or delete topic config overrides (KIP-339), leaving the rest."""
-        await self._retry(admin.alter_configs, topic, set_configs=dict(set_configs or {}),
-                          delete_configs=list(delete_configs), validate_only=validate_only)
+                                        validate_only: bool = False,
+                                        resource_type: int = admin.TOPIC_RESOURCE) -> None:
+        """Set and/or delete config overrides (KIP-339) of a topic or broker, leaving the rest."""
+        await self._retry(admin.alter_configs, name, set_configs=dict(set_configs or {}),
+                          delete_configs=list(delete_configs), validate_only=validate_only,
+                          resource_type=resource_type)
 
     # -- consumer groups ------------------------------------------------------
 
@@ -181,7 +186,38 @@ class Admin:
     ) -> dict[TopicPartition, admin.PartitionReassignment]:
         """The reassignments in progress (of ``partitions``, or all of them)."""
         return await self._retry(admin.list_partition_reassignments, partitions)
+    # -- client quotas (KIP-546) ---------------------------------------------------
 
+    async def describe_client_quotas(
+            self,
+            components: Iterable[client_quotas.ClientQuotaFilterComponent]
+            | client_quotas.ClientQuotaFilter = (),
+            strict: bool = False,
+    ) -> dict[client_quotas.ClientQuotaEntity, dict[str, float]]:
+        """The quotas of the matching entities, ``{ClientQuotaEntity: {key: value}}``.
+
+        Args:
+            components: the filter's components (every one must match; none:
+                every entity), or a whole ``ClientQuotaFilter``.
+            strict: leave out entities carrying a type no component names
+                (``ClientQuotaFilter.contains_only``).
+        """
+        if isinstance(components, client_quotas.ClientQuotaFilter):
+            quota_filter = components
+        else:
+            quota_filter = client_quotas.ClientQuotaFilter(tuple(components), strict)
+        return await self._retry(client_quotas.describe_client_quotas, quota_filter)
+
+    async def alter_client_quotas(self, alterations: Iterable[client_quotas.ClientQuotaAlteration],
+                                  validate_only: bool = False) -> None:
+        """Set (or, with a value of None, remove) quota values per entity.
+
+        Raises:
+            KafkaError: an entity's alteration was refused (the broker's code
+                and message); the others were applied.
+        """
+        await self._retry(client_quotas.alter_client_quotas, list(alterations),
+                          validate_only=validate_only)
 
     # -- transactions (KIP-664) ----------------------------------------------------
 
@@ -247,3 +283,5 @@ class SyncAdmin(SyncFace):
     describe_transactions = blocking(Admin.describe_transactions)
     describe_producers = blocking(Admin.describe_producers)
     abort_transaction = blocking(Admin.abort_transaction)
+    describe_client_quotas = blocking(Admin.describe_client_quotas)
+    alter_client_quotas = blocking(Admin.alter_client_quotas)

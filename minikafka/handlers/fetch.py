@@ -146,7 +146,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
         reader = functools.partial(_read_for_consumer,
                                    read_committed=request.isolation_level == READ_COMMITTED)
         if quotas is not None and quotas.fetch.enabled:  # off (the common case): not a single call more
-            fetch_quota = _ConsumerFetchQuota(quotas.fetch, ctx, services.clock.now_ms)
+            fetch_quota = _ConsumerFetchQuota(quotas.fetch, ctx, services.clock)
             max_bytes = min(max_bytes, fetch_quota.max_bytes())
     min_bytes = min(request.min_bytes, max_bytes)
     deadline_ms = services.clock.monotonic_ms() + max(0, request.max_wait_ms)
@@ -181,7 +181,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     sent = {id(answer) for answer in kept}
     _close_regions([answer for answer in answers if id(answer) not in sent])
     if replica_id >= 0 and quotas is not None:
-        _record_leader_replication(quotas.leader_replication, kept, services.clock.now_ms())
+        _record_leader_replication(quotas.leader_replication, kept, int(services.clock.monotonic_ms()))
     return {"throttle_time_ms": 0, "error_code": error, "session_id": session_id,
             "responses": _by_topic(kept)}
 
@@ -196,23 +196,25 @@ class _ConsumerFetchQuota:
     bytes back (``unrecord``), since it sends nothing.
     """
 
-    def __init__(self, quota, ctx: RequestContext, now_ms):
+    def __init__(self, quota, ctx: RequestContext, clock):
         self.quota = quota
-        self.ctx = ctx
-        self.now_ms = now_ms
+        self.clock = clock
         self.user = ctx.quota_user
         self.client_id = ctx.quota_client_id
 
     def max_bytes(self) -> int:
-        return int(self.quota.max_value_in_window(self.user, self.client_id, self.now_ms()))
+        return int(self.quota.max_value_in_window(self.user, self.client_id, self._now_ms()))
 
     def record(self, response_size: int) -> int:
         """Record the response size; the throttle time in ms (0: send it; else it was unrecorded)."""
-        now_ms = self.now_ms()
+        now_ms = self._now_ms()
         throttle_time_ms = self.quota.record_and_get_throttle_ms(self.user, self.client_id, response_size, now_ms)
         if throttle_time_ms > 0:
             self.quota.unrecord(self.user, self.client_id, response_size, now_ms)
         return throttle_time_ms
+
+    def _now_ms(self) -> int:
+        return int(self.clock.monotonic_ms())  # quota windows run on the monotonic clock
 
 
 def _throttled_response(context, answers: list[tuple], throttle_time_ms: int, ctx: RequestContext) -> dict:
@@ -340,7 +342,7 @@ class _ReplicaReader:
         quota = self.leader_quota
         return (quota is not None and quota.is_throttled(partition.topic, partition.index)
                 and self.replica_id not in partition.leader_state.isr
-                and quota.is_quota_exceeded(self.services.clock.now_ms()))
+                and quota.is_quota_exceeded(int(self.services.clock.monotonic_ms())))
 
 
 def _resolve(services: BrokerServices, requested: list[tuple], by_id: bool) -> list:

@@ -297,7 +297,7 @@ class MetadataImage:
         out += [r.TopicRecord(t.name, t.topic_id) for t in self.topics.values() if not t.partitions]
         for (resource_type, resource_name), configs in sorted(self.configs.items()):
             out += [r.ConfigRecord(resource_type, resource_name, k, v) for k, v in sorted(configs.items())]
-        for entity, quotas in sorted(self.client_quotas.items(), key=lambda item: _entity_order(item[0])):
+        for entity, quotas in sorted(self.client_quotas.items(), key=lambda item: quota_entity_order(item[0])):
             out += [r.ClientQuotaRecord(entity, key, value) for key, value in sorted(quotas.items())]
         if self.next_producer_id:
             out.append(r.ProducerIdsRecord(-1, -1, self.next_producer_id))
@@ -324,8 +324,8 @@ class MetadataImage:
         )
 
 
-def _entity_order(entity) -> tuple:
-    """A sort key for quota entities (None, the default name, sorts first)."""
+def quota_entity_order(entity) -> tuple:
+    """A sort key for client quota entities: by types, then names (None, the default, first)."""
     return tuple((entity_type, name is not None, name or "") for entity_type, name in entity)
 
 

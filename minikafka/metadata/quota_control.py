@@ -22,7 +22,8 @@ Which entities and keys are allowed (Kafka's ``QuotaConfig``)::
                                       controller_mutation_rate  double (partitions/s)
     ip                                connection_creation_rate  int    (connections/s)
 
-An alteration is checked entity by entity, in Kafka's order: the entity
+An alteration is checked entity by entity, in Kafka's order: no key twice
+and (for in-process callers; the wire carries doubles) numbers only, the entity
 (known types, no type twice, no empty name), the combination of types (ip
 alone; an ip name must be an address), then each value that is set: a key
 of that entity, greater than 0, and for integral keys no fraction and not
@@ -47,6 +48,7 @@ import ipaddress
 
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata import records as r
+from minikafka.metadata.image import quota_entity_order
 from minikafka.metadata.result import ControllerResult, get_field
 
 USER = "user"
@@ -135,8 +137,21 @@ def _ops(entry, pairs) -> dict[str, float | None]:
             raise KafkaError(ErrorCode.INVALID_REQUEST,
                              f"Duplicate quota key {key} not updating quota for this entity "
                              f"{entity_string(pairs)}")
-        ops[key] = None if get_field(op, "remove", False) else float(get_field(op, "value", 0.0))
+        ops[key] = None if get_field(op, "remove", False) else _number(key, get_field(op, "value", 0.0))
     return ops
+
+
+def _number(key: str, value) -> float:
+    """The value as a float; anything but a number is refused as Kafka's ``ConfigDef`` refuses it.
+
+    On the wire a value is always a double; this guards in-process callers
+    that pass a request as a dict.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        config_type = {**USER_AND_CLIENT_KEYS, **IP_KEYS}.get(key, DOUBLE)
+        raise KafkaError(ErrorCode.INVALID_REQUEST,
+                         f"Invalid value {value} for configuration {key}: Not a number of type {config_type}")
+    return float(value)
 
 
 def alteration_records(current_quotas: dict, pairs: list, ops: dict) -> list[r.ClientQuotaRecord]:
@@ -242,7 +257,7 @@ def describe_client_quotas(client_quotas: dict, request) -> dict:
         return {"throttle_time_ms": 0, "error_code": exc.code, "error_message": exc.message, "entries": None}
     strict = bool(get_field(request, "strict", False))
     entries = []
-    for entity in sorted(client_quotas, key=_order):
+    for entity in sorted(client_quotas, key=quota_entity_order):
         if _matches(dict(entity), exact, typed, strict):
             entries.append({
                 "entity": [{"entity_type": t, "entity_name": n} for t, n in entity],
@@ -296,8 +311,3 @@ def _matches(entity: dict, exact: dict, typed: set, strict: bool) -> bool:
     if any(t not in entity or entity[t] != name for t, name in exact.items()):
         return False
     return all(t in entity for t in typed)
-
-
-def _order(entity: QuotaEntity) -> tuple:
-    """A stable answer order: by types, then names (the default first)."""
-    return tuple((t, n is not None, n or "") for t, n in entity)

@@ -219,7 +219,7 @@ class TopicRegistry:
         """Call ``listener(entries)`` now, and again whenever the committed quotas change.
 
         ``entries`` is a fresh :meth:`client_quotas` copy for each call. The
-        first listener hooks :meth:`publish` onto the metadata runtime's
+        first listener hooks :meth:`publish_client_quotas` onto the metadata runtime's
         ``on_publish`` (after whatever it already calls), so a change reaches
         the listeners right after the records that made it were replayed,
         whether they came one by one or in a snapshot.
@@ -230,12 +230,12 @@ class TopicRegistry:
             if previous is not None:
                 def publish_then_quotas(image, previous=previous) -> None:
                     previous(image)
-                    self.publish(image)
+                    self.publish_client_quotas(image)
                 self.metadata.on_publish = publish_then_quotas
         self._quota_listeners.append(listener)
         listener(self.client_quotas())
 
-    def publish(self, image: MetadataImage) -> None:
+    def publish_client_quotas(self, image: MetadataImage) -> None:
         """A newly applied image: call the quota listeners if its client quotas changed."""
         if not self._quota_listeners or image.client_quotas == self._published_quotas:
             return

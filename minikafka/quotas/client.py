@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import enum
 import math
+import sys
 from typing import NamedTuple
 
 from minikafka.quotas.entity import (
@@ -53,6 +54,8 @@ _EXPIRATION_CHECK_INTERVAL_MS = 30_000
 #: Throttle-time averages use Kafka's default MetricConfig: 2 samples of 30 s.
 _THROTTLE_TIME_SAMPLES = 2
 _THROTTLE_TIME_WINDOW_MS = 30_000
+#: Java's Double.MAX_VALUE: "no cap" from ``max_value_in_window`` (finite, so ``int()`` of it works).
+DOUBLE_MAX_VALUE = sys.float_info.max
 #: A request's thread time in nanoseconds -> percent of one thread for one second.
 NANOS_TO_PERCENTAGE_PER_SECOND = 100.0 / 1e9
 
@@ -208,13 +211,14 @@ class ClientQuotaManager:
         """The most this client may use in one window: ``limit * (num_samples - 1) * window_s``.
 
         Kafka's getMaxValueInQuotaWindow: a fetch is capped at this many bytes
-        before it is read. ``math.inf`` when there is no quota.
+        before it is read. ``DOUBLE_MAX_VALUE`` (as Kafka's Double.MaxValue)
+        when there is no quota.
         """
         if not self.enabled:
-            return math.inf
+            return DOUBLE_MAX_VALUE
         _, limit = self._bindings.get((user, client_id)) or self._bind(user, client_id, now_ms)
         if limit is None:
-            return math.inf
+            return DOUBLE_MAX_VALUE
         return limit * (self.num_samples - 1) * self.window_ms / 1000.0
 
     def client_metrics(self, now_ms: int) -> list[ClientMetric]:

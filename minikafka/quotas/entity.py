@@ -46,6 +46,7 @@ managers, which subscribe to its changes. It is not task-safe.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
@@ -62,13 +63,14 @@ REQUEST_PERCENTAGE = "request_percentage"
 CONTROLLER_MUTATION_RATE = "controller_mutation_rate"
 CONNECTION_CREATION_RATE = "connection_creation_rate"
 
-#: Which keys apply to which entities (Kafka's QuotaConfig.userAndClientQuotaConfigs / ipConfigs).
+#: Which keys apply to which entities (Kafka's QuotaConfig user/client and IP config definitions).
 CLIENT_QUOTA_KEYS = (PRODUCER_BYTE_RATE, CONSUMER_BYTE_RATE, REQUEST_PERCENTAGE, CONTROLLER_MUTATION_RATE)
-USER_QUOTA_KEYS = CLIENT_QUOTA_KEYS + (CONNECTION_CREATION_RATE,)
 IP_QUOTA_KEYS = (CONNECTION_CREATION_RATE,)
 
 #: How Kafka prints a default entity name.
 DEFAULT_NAME = "<default>"
+
+log = logging.getLogger(__name__)
 
 QuotaEntity = tuple[tuple[str, "str | None"], ...]
 QuotaEntries = Mapping[QuotaEntity, Mapping[str, float]]
@@ -178,8 +180,9 @@ class QuotaTable:
     def replace(self, entries: QuotaEntries) -> None:
         """Install a new set of quotas: ``{entity: {key: value}}`` (a missing key = no quota).
 
-        Raises:
-            ValueError: an entity mixes IP with user/client id or names an unknown type.
+        An entity the controller should have refused (IP mixed with user or
+        client id, an unknown or repeated type) is logged and skipped: the
+        broker keeps enforcing the others.
         """
         new_entries: dict[QuotaEntity, dict[str, float]] = {}
         client_limits: dict[str, dict[tuple, float]] = {}
@@ -190,8 +193,12 @@ class QuotaTable:
             values = {key: float(value) for key, value in quotas.items()}
             if not values:
                 continue
+            try:
+                self._index(entity, values, client_limits, ip_limits, kinds)
+            except ValueError as error:
+                log.warning("ignoring the quotas of %r: %s", entity, error)
+                continue
             new_entries[entity] = values
-            self._index(entity, values, client_limits, ip_limits, kinds)
         self._entries = new_entries
         self._client_limits = client_limits
         self._ip_limits = ip_limits
@@ -204,7 +211,7 @@ class QuotaTable:
     def _index(entity, values, client_limits, ip_limits, kinds) -> None:
         names = dict(entity)
         if len(names) != len(entity) or not names or set(names) - set(ENTITY_TYPES):
-            raise ValueError(f"invalid quota entity {entity!r}")
+            raise ValueError("not a valid quota entity")
         if IP in names:
             if len(names) != 1:
                 raise ValueError("an IP quota entity cannot be combined with user or client-id")

@@ -125,13 +125,13 @@ class ReplicationQuotaManager:
         name: str = "LeaderReplication",
     ):
         self.name = name
-        self.rate = float(rate)
+        self.rate = rate
         self._sensor = SimpleRate(num_samples, window_ms)
         self._throttled: dict[str, object] = {}
 
     def update_rate(self, rate: float) -> None:
         """Change the throttled rate (a dynamic broker config changed); the measured history stays."""
-        self.rate = float(rate)
+        self.rate = rate
 
     @property
     def upper_bound(self) -> float:

@@ -77,6 +77,11 @@ NETWORK_ERRORS = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, t
                   DecodeError, ValueError)
 
 
+def _monotonic_ms() -> int:
+    """Trio's clock in ms: the quota windows' time, as the broker's ``monotonic_ms``."""
+    return int(trio.current_time() * 1000)
+
+
 class ReplicaFetcher:
     """Fetches every partition this broker follows on one leader.
 
@@ -233,7 +238,7 @@ class ReplicaFetcher:
         """Kafka's ``shouldFollowerThrottle``: listed, out of sync, and the quota exceeded."""
         quota = self.quota
         return (quota is not None and self._lag.get(key) != 0 and quota.is_throttled(*key)
-                and quota.is_quota_exceeded(self.now_ms()))
+                and quota.is_quota_exceeded(_monotonic_ms()))
 
     async def _apply(self, stream, key, partition, state, data) -> None:
         """Apply one partition's answer (see the module docstring)."""
@@ -252,7 +257,7 @@ class ReplicaFetcher:
             if data.records:
                 state.on_records_appended(partition.append_as_follower(data.records, now_ms))
                 if self.quota is not None and self.quota.is_throttled(*key):
-                    self.quota.record(len(data.records), now_ms)
+                    self.quota.record(len(data.records), _monotonic_ms())
             partition.update_follower_log_start_offset(data.log_start_offset)
             partition.update_follower_high_watermark(data.high_watermark)
             self._lag[key] = max(0, data.high_watermark - partition.log_end_offset)

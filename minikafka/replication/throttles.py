@@ -19,66 +19,57 @@ on broker 101 and partition 1 on broker 102. Both rates default to
 
 This module owns no decision about a fetch (``handlers/fetch.py`` decides on
 the leader side, ``replication/fetcher.py`` on the follower side); it keeps the
-two managers in step with the committed metadata image and the broker's
-dynamic configs, like Kafka's ``TopicConfigHandler.processConfigChanges`` and
-``BrokerConfigHandler``. ``apply`` runs after every published image: it looks
-at every topic's overrides, and only tells a manager about a topic whose
-value changed (or that went away).
+two managers' throttled-partition sets in step with the topic configs of the
+committed metadata image, like Kafka's ``TopicConfigHandler.processConfigChanges``.
+``apply`` runs after every published image: it looks at every topic's
+overrides, and only tells a manager about a topic whose value changed (or
+that went away: a deleted topic, a deleted config). The rates are dynamic
+broker configs, which the broker hands to ``BrokerQuotas.update_dynamic_config``
+with its other quota limits.
 
 Sans-I/O; owned by one broker and called from its Trio loop.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from typing import Protocol
 
-from minikafka.config import LONG_MAX
 from minikafka.metadata.image import TOPIC_RESOURCE
-from minikafka.quotas.replication import parse_throttled_replicas
+from minikafka.quotas.replication import (
+    FOLLOWER_REPLICATION_THROTTLED_REPLICAS as FOLLOWER_REPLICAS,
+    LEADER_REPLICATION_THROTTLED_REPLICAS as LEADER_REPLICAS,
+    ReplicationQuotaManager,
+    parse_throttled_replicas,
+)
 
-LEADER_REPLICAS = "leader.replication.throttled.replicas"
-FOLLOWER_REPLICAS = "follower.replication.throttled.replicas"
-LEADER_RATE = "leader.replication.throttled.rate"
-FOLLOWER_RATE = "follower.replication.throttled.rate"
-
-
-class ReplicationQuotas(Protocol):
-    """The broker's quotas as seen from here (``BrokerQuotas``)."""
-
-    leader_replication: object
-    follower_replication: object
-
-    def update_replication_rates(self, leader: float, follower: float) -> None: ...
+log = logging.getLogger("minikafka.replication.throttles")
 
 
 class ReplicationThrottles:
-    """Keeps the leader and follower replication quotas in step with configs.
+    """Keeps the leader and follower replication quotas' throttled partitions in step with topic configs.
 
     Args:
         node_id: this broker's ``node.id`` (the broker part of ``partition:broker``).
-        quotas: the broker's quotas (its ``leader_replication`` and
-            ``follower_replication`` managers, and their rates).
+        leader: the leader replication quota.
+        follower: the follower replication quota.
     """
 
-    def __init__(self, node_id: int, quotas: ReplicationQuotas):
+    def __init__(self, node_id: int, leader: ReplicationQuotaManager, follower: ReplicationQuotaManager):
         self.node_id = node_id
-        self.quotas = quotas
+        self.managers = ((LEADER_REPLICAS, leader), (FOLLOWER_REPLICAS, follower))
         self._values: dict[str, tuple[str, str]] = {}  # topic -> (leader value, follower value) applied
-        self._rates: tuple[float, float] | None = None
 
-    def apply(self, topic_configs: Mapping[tuple[int, str], Mapping[str, str]], config) -> None:
-        """Take the image's config overrides and the broker's current rates.
+    def apply(self, configs: Mapping[tuple[int, str], Mapping[str, str]]) -> None:
+        """Take the throttled replicas of every topic in the image's config overrides.
 
         Args:
-            topic_configs: the image's ``configs``,
+            configs: the image's ``configs``,
                 ``{(resource_type, resource_name): {key: value}}``; only
                 topic resources are read.
-            config: the broker's ``BrokerConfig`` (its dynamic layers hold the rates).
         """
-        self.update_rates(config.get(LEADER_RATE, LONG_MAX), config.get(FOLLOWER_RATE, LONG_MAX))
         values = {}
-        for (resource_type, name), overrides in topic_configs.items():
+        for (resource_type, name), overrides in configs.items():
             if resource_type != TOPIC_RESOURCE:
                 continue
             value = (overrides.get(LEADER_REPLICAS, "").strip(), overrides.get(FOLLOWER_REPLICAS, "").strip())
@@ -90,18 +81,11 @@ class ReplicationThrottles:
             if self._values.get(name) != value:
                 self._set(name, value)
 
-    def update_rates(self, leader_rate: float, follower_rate: float) -> None:
-        """Give the quotas new rates (bytes/s), if they changed."""
-        rates = (leader_rate, follower_rate)
-        if rates != self._rates:
-            self._rates = rates
-            self.quotas.update_replication_rates(leader_rate, follower_rate)
-
     def _set(self, topic: str, value: tuple[str, str]) -> None:
         """Mark (or clear) one topic's throttled partitions on both managers."""
-        for text, manager in zip(value, (self.quotas.leader_replication, self.quotas.follower_replication)):
-            partitions = parse_throttled_replicas(text, self.node_id) if text else None
-            if partitions:  # ALL, or this broker's partitions
+        for text, (name, manager) in zip(value, self.managers):
+            partitions = self._parse(topic, name, text)
+            if partitions:  # ALL, or this broker's partitions of the topic
                 manager.mark_throttled(topic, partitions)
             else:
                 manager.remove_throttle(topic)
@@ -109,3 +93,11 @@ class ReplicationThrottles:
             self._values.pop(topic, None)
         else:
             self._values[topic] = value
+
+    def _parse(self, topic: str, name: str, text: str):
+        """This broker's throttled partitions in one config value (``ALL``, or a set; empty: none)."""
+        try:
+            return parse_throttled_replicas(text, self.node_id, name)
+        except ValueError as exc:  # validated when written; a bad value must not stop the broker
+            log.warning("broker %s: ignoring %s of topic %r: %s", self.node_id, name, topic, exc)
+            return set()

@@ -90,6 +90,9 @@ CATCH_UP_API_KEYS = frozenset({18, 52, 53, 54, 59, 62, 63})
 API_VERSIONS_KEY = 18
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 PRODUCE_KEY = 0
+# The bandwidth quota whose throttle a handler leaves in ctx.throttle_time_ms
+# (others, as the controller mutation quota, record their own throttle time).
+BANDWIDTH_QUOTAS = {PRODUCE_KEY: "produce", FETCH_KEY: "fetch"}
 
 # Kafka's cluster-action APIs this broker serves, and the quorum's
 # FetchSnapshot: never charged to a client's request quota (Kafka's
@@ -244,22 +247,24 @@ class Connection:
                              header.client_id, self.peer, self, request_size=len(frame))
         services = self.broker.services
         quotas = services.quotas if services is not None else None
-        if quotas is not None and quotas.request.enabled and not self._exempt(api_key, request):
-            body = await self._handle_timed(handler, services, request, ctx, quotas.request)
+        request_throttle_ms = 0
+        if quotas is not None and quotas.request.enabled:
+            body, request_throttle_ms = await self._handle_timed(handler, services, request, ctx, quotas.request)
         else:
             body = await handler(services, request, ctx)
         if quotas is not None and not self.is_controller_listener:
-            self._throttle(ctx, body)
+            self._throttle(ctx, body, quotas, request_throttle_ms)
         if body is None:
             return None
         return framing.encode_response(api_key, version, header.correlation_id, body)
 
     async def _handle_timed(self, handler: Handler, services: BrokerServices, request, ctx: RequestContext,
-                            request_quota) -> dict | None:
-        """Run the handler, charge its running time to the client's request quota.
+                            request_quota) -> tuple[dict | None, int]:
+        """Run the handler and charge its running time to the client's request quota.
 
-        The request throttle joins the handler's bandwidth throttle in
-        ``ctx.throttle_time_ms`` (the larger wins, as in Kafka).
+        Returns:
+            The response body and the request throttle in ms (0 for the
+            exempt requests, whose time Kafka records apart, unthrottled).
         """
         timer = task_times()
         timer.start()
@@ -267,29 +272,38 @@ class Connection:
             body = await handler(services, request, ctx)
         finally:
             nanos = timer.stop()
-        if ctx.api_key == PRODUCE_KEY and request.acks == 0:
-            return body  # Kafka exempts acks=0 from the request quota
-        throttle_ms = request_quota.record_request_time(
-            ctx.quota_user, ctx.quota_client_id, nanos, int(services.clock.monotonic_ms()))
-        if throttle_ms > ctx.throttle_time_ms:
-            ctx.throttle_time_ms = throttle_ms
-        return body
+        now_ms = int(services.clock.monotonic_ms())
+        if self._exempt(ctx.api_key, request):
+            request_quota.record_exempt(nanos, now_ms)
+            return body, 0
+        throttle_ms = request_quota.record_request_time(ctx.quota_user, ctx.quota_client_id, nanos, now_ms)
+        return body, throttle_ms
 
     def _exempt(self, api_key: int, request) -> bool:
-        """Requests Kafka never charges to the request quota."""
+        """The requests Kafka never throttles for their request time.
+
+        Inter-broker and quorum RPCs, follower and quorum fetches, anything
+        on a controller listener, and Produce with acks=0 (no response to
+        carry a throttle time; its bandwidth is still charged).
+        """
         return (self.is_controller_listener
                 or api_key in REQUEST_QUOTA_EXEMPT_API_KEYS
-                or (api_key == FETCH_KEY and (is_follower_fetch(request) or is_metadata_fetch(request))))
+                or (api_key == FETCH_KEY and (is_follower_fetch(request) or is_metadata_fetch(request)))
+                or (api_key == PRODUCE_KEY and request.acks == 0))
 
-    def _throttle(self, ctx: RequestContext, body: dict | None) -> None:
-        """Put the throttle in the response (if its version has the field) and mute after sending.
+    def _throttle(self, ctx: RequestContext, body: dict | None, quotas, request_throttle_ms: int) -> None:
+        """Throttle the client by the larger of its bandwidth and request throttles.
 
-        A response may already carry a throttle (the controller's answer to
-        a forwarded request, KIP-599): the larger one is kept, as Kafka's
-        ``sendForwardedResponse`` does. A controller listener never mutes:
-        its connections carry many clients' forwarded requests.
+        Puts the throttle in the response (if its version has the field),
+        records it in the throttle-time metric of the quota that caused it
+        (Kafka's ``throttle``), and mutes the connection after the response
+        is sent. A response may already carry a throttle (the controller's
+        answer to a forwarded request, KIP-599): the larger one is kept, as
+        Kafka's ``sendForwardedResponse`` does. A controller listener never
+        mutes: its connections carry many clients' forwarded requests.
         """
-        throttle_ms = ctx.throttle_time_ms
+        bandwidth_ms = ctx.throttle_time_ms
+        throttle_ms = max(bandwidth_ms, request_throttle_ms)
         has_field = body is not None and ctx.api_version >= FIRST_THROTTLE_VERSION.get(ctx.api_key, 1 << 15)
         if has_field:
             throttle_ms = max(throttle_ms, body.get("throttle_time_ms") or 0)
@@ -298,6 +312,14 @@ class Connection:
         if has_field:
             body["throttle_time_ms"] = throttle_ms
         self.mute_ms = throttle_ms
+        if bandwidth_ms > request_throttle_ms:
+            manager = getattr(quotas, BANDWIDTH_QUOTAS.get(ctx.api_key, ""), None)
+            throttle_of_manager = bandwidth_ms
+        else:
+            manager, throttle_of_manager = quotas.request, request_throttle_ms
+        if manager is not None and throttle_of_manager > 0:
+            manager.record_throttle_time(ctx.quota_user, ctx.quota_client_id, throttle_of_manager,
+                                         int(self.broker.services.clock.monotonic_ms()))
 
     def _served_while_catching_up(self, api_key: int, request) -> bool:
         """What a starting broker answers before its metadata is current.

@@ -14,8 +14,10 @@ from minikafka.config import BrokerConfig
 from minikafka.errors import ErrorCode
 from minikafka.metadata import MetadataImage, decode_record, encode_record
 from minikafka.metadata import records as r
+from minikafka.metadata.forwarding import FORWARDED
 from minikafka.metadata.quota_control import describe_client_quotas
 from minikafka.metadata.topics import TopicRegistry
+from minikafka.protocol import messages
 
 ALICE = (("user", "alice"),)
 ALICE_APP = (("client-id", "app"), ("user", "alice"))
@@ -120,6 +122,10 @@ def test_a_bad_entity_does_not_stop_the_others(h):
      "Proposed value for connection_creation_rate is too large for an INT."),
     ([("ip", None)], [op("connection_creation_rate", 1.25)],
      "connection_creation_rate cannot be a fractional value."),
+    ([("user", "a")], [op("producer_byte_rate", "fast")],
+     "Invalid value fast for configuration producer_byte_rate: Not a number of type LONG"),
+    ([("user", "a")], [op("request_percentage", None)],
+     "Invalid value None for configuration request_percentage: Not a number of type DOUBLE"),
     ([("user", "a")], [op("producer_byte_rate", 1), op("producer_byte_rate", 2)],
      "Duplicate quota key producer_byte_rate not updating quota for this entity "
      "ClientQuotaEntity(entries={user=a})"),
@@ -279,3 +285,21 @@ def test_registry_tells_listeners_about_committed_quota_changes():
     assert len(runtime.published) == 4  # what the runtime published before still runs
     calls[-1].clear()  # listeners get copies, never the image's dicts
     assert registry.client_quotas() == {(("ip", None),): {"connection_creation_rate": 7.0}}
+
+
+# --- forwarding to the controller ------------------------------------------------------------
+
+
+def test_forwarded_error_response_names_every_entity_and_encodes_at_the_forwarded_version():
+    api = FORWARDED["alter_client_quotas"]
+    assert (api.api_key, api.version, api.results) == (49, 1, "entries")
+    request = {"entries": [{"entity": entity(("user", "a"), ("client-id", None)),
+                            "ops": [op("producer_byte_rate", 1)]}], "validate_only": False}
+    wire = messages.ALTER_CLIENT_QUOTAS_REQUEST.encode(request, api.version)
+    decoded = messages.ALTER_CLIENT_QUOTAS_REQUEST.decode(wire, api.version)
+    error = {"throttle_time_ms": 0, **api.error_response(decoded, ErrorCode.NOT_CONTROLLER, "moved")}
+    response = messages.ALTER_CLIENT_QUOTAS_RESPONSE.decode(
+        messages.ALTER_CLIENT_QUOTAS_RESPONSE.encode(error, api.version), api.version)
+    [entry] = response.entries
+    assert (entry.error_code, entry.error_message) == (ErrorCode.NOT_CONTROLLER, "moved")
+    assert [(e.entity_type, e.entity_name) for e in entry.entity] == [("user", "a"), ("client-id", None)]

@@ -15,7 +15,11 @@ from minikafka.metadata import MetadataImage
 
 BROKERS = 4
 OPERATIONS = ["create", "delete", "grow", "time", "heartbeat", "shutdown", "reregister", "shrink", "expand",
-              "stale_isr", "preferred", "unclean_election", "reassign", "cancel", "unclean_config", "pids"]
+              "stale_isr", "preferred", "unclean_election", "reassign", "cancel", "unclean_config", "pids",
+              "quota"]
+QUOTA_ENTITIES = [[("user", "u")], [("user", None)], [("client-id", "c"), ("user", "u")], [("client-id", None)],
+                  [("ip", "10.0.0.1")], [("ip", None)]]
+QUOTA_KEYS = ["producer_byte_rate", "request_percentage", "connection_creation_rate"]
 
 
 def some_partition(h, data):
@@ -82,6 +86,13 @@ def step(h, data, op):
         request = {"resources": [{"resource_type": 2, "resource_name": picked[0], "configs": [
             {"name": "unclean.leader.election.enable", "config_operation": 0, "value": value}]}]}
         h.run(c.incremental_alter_configs(request, h.now_ms))
+    elif op == "quota":
+        pairs = data.draw(st.sampled_from(QUOTA_ENTITIES))
+        ops = [{"key": key, "value": float(data.draw(st.integers(-1, 3))), "remove": data.draw(st.booleans())}
+               for key in data.draw(st.lists(st.sampled_from(QUOTA_KEYS), min_size=1, max_size=2, unique=True))]
+        request = {"entries": [{"entity": [{"entity_type": t, "entity_name": n} for t, n in pairs], "ops": ops}],
+                   "validate_only": data.draw(st.booleans())}
+        h.run(c.alter_client_quotas(request, h.now_ms))
     elif op == "pids" and broker in h.epochs:
         h.run(c.allocate_producer_ids({"broker_id": broker, "broker_epoch": h.epochs[broker]}, h.now_ms))
 

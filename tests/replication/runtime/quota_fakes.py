@@ -33,6 +33,9 @@ class ScriptedFetchQuota:
     def unrecord(self, user, client_id, value, now_ms):
         self.calls.append(("unrecord", user, client_id, value))
 
+    def record_throttle_time(self, user, client_id, throttle_time_ms, now_ms):
+        self.calls.append(("throttle_time", user, client_id, throttle_time_ms))
+
     def recorded(self, kind: str = "record") -> list[int]:
         return [call[-1] for call in self.calls if call[0] == kind]
 

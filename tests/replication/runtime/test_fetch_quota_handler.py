@@ -72,6 +72,7 @@ async def test_a_throttled_consumer_fetch_is_empty_and_unrecorded(tmp_path):
         size = quota.recorded()[0]
         assert size > 10_000  # the ten batches were read, measured ...
         assert quota.recorded("unrecord") == [size]  # ... and taken back, since none was sent
+        assert quota.recorded("throttle_time") == [700]  # the connection charged it and muted the client
 
 
 async def test_a_throttled_incremental_fetch_leaves_its_session_as_it_was(tmp_path):
