@@ -185,11 +185,11 @@ def on_delivery(err, msg):
         acked[0] += 1
 p = Producer({"bootstrap.servers": bootstrap, "client.id": client_id, "acks": 1, "linger.ms": 5,
               "batch.size": 65536, "queue.buffering.max.kbytes": 8192})
-chunk = [{"value": b"n" * 1024, "partition": 0}] * 64
+chunk = [{"value": b"n" * 1024}] * 64
 print("ready", flush=True)
 until = time.perf_counter() + seconds
 while time.perf_counter() < until:
-    if p.produce_batch(topic, chunk, on_delivery=on_delivery) < len(chunk):
+    if p.produce_batch(topic, chunk, partition=0, on_delivery=on_delivery) < len(chunk):
         p.poll(0.005)
     p.poll(0)
 print(acked[0] * 1024 / seconds, flush=True)

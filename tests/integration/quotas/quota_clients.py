@@ -150,9 +150,14 @@ def set_quota(bootstraps: list[str] | str, entity: dict, values: dict) -> None:
 
 
 def confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *,
-                    warmup_s: float = 0.0, partition: int = 0, stats_interval_ms: int = 500) -> Flood:
+                    warmup_s: float = 0.0, partition: int = 0, batch_size: int = 16384,
+                    stats_interval_ms: int = 500) -> Flood:
     """Produce 1 KiB values flat out for ``warmup_s + seconds``; count what was acknowledged
-    in the last ``seconds``."""
+    in the last ``seconds``.
+
+    ``batch_size`` is Java's default (16 KiB), so that a throttled client overshoots
+    its quota by little (the requests already in flight when it is muted).
+    """
     from confluent_kafka import Producer
 
     throttles: list[float] = []
@@ -164,7 +169,7 @@ def confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, 
 
     producer = Producer({
         "bootstrap.servers": bootstrap, "client.id": client_id, "acks": 1, "linger.ms": 5,
-        "batch.size": 65536, "queue.buffering.max.kbytes": 8192,
+        "batch.size": batch_size, "queue.buffering.max.kbytes": 8192,
         "statistics.interval.ms": stats_interval_ms, "stats_cb": on_stats,
     })
     producer.produce(topic, VALUE, partition=partition)  # metadata and connection before the clock
@@ -177,9 +182,9 @@ def confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, 
         if err is None and counting_from <= time.perf_counter() <= until:
             acked[0] += len(msg.value())
 
-    chunk = [{"value": VALUE, "partition": partition}] * 64
+    chunk = [{"value": VALUE}] * 64
     while time.perf_counter() < until:
-        if producer.produce_batch(topic, chunk, on_delivery=on_delivery) < len(chunk):
+        if producer.produce_batch(topic, chunk, partition=partition, on_delivery=on_delivery) < len(chunk):
             producer.poll(0.005)
         producer.poll(0)
     producer.purge()  # what is still queued is not sent: the next phase starts clean
@@ -202,7 +207,7 @@ def confluent_drain(bootstrap: str, topic: str, client_id: str, seconds: float, 
 
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "client.id": client_id, "group.id": f"g-{uuid.uuid4().hex[:8]}",
-        "enable.auto.commit": False, "fetch.max.bytes": 1048576, "max.partition.fetch.bytes": 262144,
+        "enable.auto.commit": False, "fetch.max.bytes": 1048576, "max.partition.fetch.bytes": 65536,
         "statistics.interval.ms": 500, "stats_cb": on_stats,
     })
     consumer.assign([TopicPartition(topic, 0, 0)])
@@ -222,10 +227,13 @@ def fill(bootstrap: str, topic: str, megabytes: int, partition: int = 0) -> None
     """Write ``megabytes`` of 1 KiB values (a client with no quota)."""
     from confluent_kafka import Producer
 
+    # Batches of 16 KiB (Java's default batch.size): a fetch returns at least one whole
+    # batch, so librdkafka's 1 MB batches would make every fetch answer 1 MB whatever
+    # the consumer's fetch sizes and the quota's cap.
     producer = Producer({"bootstrap.servers": bootstrap, "client.id": "filler", "linger.ms": 5,
-                         "queue.buffering.max.kbytes": 1_048_576})
+                         "batch.size": 16384, "queue.buffering.max.kbytes": 1_048_576})
     for _ in range(megabytes):
-        producer.produce_batch(topic, [{"value": VALUE, "partition": partition}] * 1024)
+        producer.produce_batch(topic, [{"value": VALUE}] * 1024, partition=partition)
         producer.poll(0)
     assert producer.flush(60) == 0
 
@@ -284,8 +292,8 @@ def finish_child(child: subprocess.Popen, timeout_s: float = 60.0):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float) -> dict:
-    return asdict(confluent_flood(bootstrap, topic, client_id, seconds))
+def _confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, batch_size: int) -> dict:
+    return asdict(confluent_flood(bootstrap, topic, client_id, seconds, batch_size=batch_size))
 
 
 def _kafka_python_throttle(metrics: dict, group: str) -> tuple[float, float]:
@@ -300,8 +308,7 @@ def _kafka_python_flood(bootstrap: str, topic: str, client_id: str, seconds: flo
     from kafka.errors import KafkaTimeoutError
 
     logging.disable(logging.WARNING)  # kafka-python logs a warning per throttled response
-    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, acks=1, linger_ms=5,
-                             batch_size=65536)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, acks=1, linger_ms=5)
     producer.send(topic, VALUE, partition=0).get(30)
     acked, pending = [0], collections.deque()
     started = time.perf_counter()
@@ -337,7 +344,7 @@ def _kafka_python_drain(bootstrap: str, topic: str, client_id: str, seconds: flo
 
     logging.disable(logging.WARNING)
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id=client_id, enable_auto_commit=False,
-                             fetch_max_bytes=262144, max_partition_fetch_bytes=262144)
+                             fetch_max_bytes=65536, max_partition_fetch_bytes=65536)
     consumer.assign([TopicPartition(topic, 0)])
     consumer.seek_to_beginning()
     received = 0
@@ -369,7 +376,7 @@ def produce_request(topic: str, partition: int, values: int) -> dict:
             "topic_data": [{"name": topic, "partition_data": [{"index": partition, "records": batch}]}]}
 
 
-def rude_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *, values_per_request: int = 32) -> Flood:
+def rude_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *, values_per_request: int = 16) -> Flood:
     """Write Produce requests back to back for ``seconds``, never honouring ``throttle_time_ms``.
 
     A reader thread decodes the answers as they come; the bytes count when

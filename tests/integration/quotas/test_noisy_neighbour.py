@@ -31,12 +31,13 @@ QUOTA = 1048576
 FLOOD_S = 5.0
 WARMUP_S = 1.5
 MEASURE_S = 3.0
+FLOOD_BATCH = 1_000_000  # librdkafka's default batch.size: the broker appends 1 MB at a time
 
 
 def well_behaved_p99_during_a_flood(bootstrap: str) -> tuple[float, float]:
     """(p99 latency in ms of the well-behaved producer, MiB/s the flood got through)."""
     noisy_topic, polite_topic = create_topic(bootstrap), create_topic(bootstrap)
-    flood = start_child("_confluent_flood", bootstrap, noisy_topic, "noisy", FLOOD_S)
+    flood = start_child("_confluent_flood", bootstrap, noisy_topic, "noisy", FLOOD_S, FLOOD_BATCH)
     try:
         time.sleep(WARMUP_S)  # the child starts up and the flood is under way
         latencies = produce_latencies(bootstrap, polite_topic, "polite", MEASURE_S)
