@@ -5,22 +5,35 @@ window, and when the client is over its quota answers an empty response with
 the throttle time (Kafka's way: the bytes of a throttled fetch are not sent,
 and not counted). The test fills a topic, then lets a consumer with client id
 ``greedy`` (quota 1 MiB/s) read it flat out: after a warm-up of two windows
-(the broker's window is 2 samples of 1 s here) the bytes it receives in 4 s
-are the quota's, within ±25%, a quarter being the most one window's worth of
-data can move a 4 s measurement. A consumer without a quota reads the same
+(the broker's window is 2 samples of 1 s here) the bytes it receives in 6 s
+are within -30%/+25% of the quota. A consumer without a quota reads the same
 topic at tens of MB/s.
+
+Why that much: the broker keeps the rate over the last two samples at the
+quota, but the client's bytes bunch up (after a sample that got little, the
+next may take nearly two samples' worth, then the client waits about a
+second), so a measurement that does not start and end on the broker's sample
+boundaries is off by up to one sample's worth, a sixth of 6 s. And a
+consumer tends to get a little less than its quota: a fetch that would go
+over it is answered empty, and the client waits the whole throttle time
+before it asks again (measured: 0.82-1.06 times the quota, about 0.93 on
+average).
 """
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.quotas.conftest import create_topic
 from tests.integration.quotas.quota_clients import MB, confluent_drain, fill, kafka_python_drain, set_quota
 
+pytestmark = pytest.mark.slow
+
 QUOTA = 1048576
 WARMUP_S = 2.0
-RUN_S = 4.0
-TOLERANCE = 0.25
-FILL_MB = 24
+RUN_S = 6.0
+LOWEST, HIGHEST = 0.70, 1.25
+FILL_MB = 32
 
 
 def greedy_topic(bootstrap: str) -> str:
@@ -32,7 +45,7 @@ def greedy_topic(bootstrap: str) -> str:
 
 def assert_held_to_quota(flood) -> None:
     ratio = flood.rate / QUOTA
-    assert abs(ratio - 1) <= TOLERANCE, (
+    assert LOWEST <= ratio <= HIGHEST, (
         f"{flood.rate / MB:.3f} MiB/s received, {ratio:.2f}x the quota "
         f"(largest throttle seen {flood.max_throttle_ms} ms)")
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.integration.quotas.conftest import create_topic
 from tests.integration.quotas.quota_clients import (
     MB,
@@ -26,6 +28,8 @@ from tests.integration.quotas.quota_clients import (
     set_quota,
     start_child,
 )
+
+pytestmark = pytest.mark.slow
 
 QUOTA = 1048576
 FLOOD_S = 5.0

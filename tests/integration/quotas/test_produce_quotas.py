@@ -17,6 +17,8 @@ connection.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.quotas.quota_clients import (
     MB,
     confluent_flood,
@@ -24,6 +26,8 @@ from tests.integration.quotas.quota_clients import (
     rude_flood,
     set_quota,
 )
+
+pytestmark = pytest.mark.slow
 
 QUOTA = 1048576  # bytes per second
 RUN_S = 10.0
