@@ -12,7 +12,9 @@ section.
             ``producer_byte_rate`` quota of 10 GB/s on the producer's client
             id, far above what it can send: every request is recorded in the
             client's rate sensor and checked, never throttled.
-            ``overhead`` is ``1 - quota / none`` throughput.
+            ``overhead`` is ``1 - quota / none`` throughput; ``cpu_overhead``
+            compares the broker process's CPU seconds per GB (``/proc``),
+            which the client's own share of the two cores does not blur.
   consume   a topic of 1 KiB values read from the start, the same two sides
             with ``consumer_byte_rate`` (the fetch path also caps each
             response by what is left of the quota window).
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -45,6 +48,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -58,6 +62,11 @@ CHUNK = [{"value": VALUE_1K} for _ in range(1000)]
 NOT_EXCEEDED = 10e9  # bytes per second: far above what one client sends here
 NOISY_QUOTA = 1048576
 ALTER_CLIENT_QUOTAS, DESCRIBE_CLIENT_QUOTAS = 49, 48
+
+
+class Broker(NamedTuple):
+    bootstrap: str
+    pid: int
 
 
 # -- quotas over the wire ---------------------------------------------------------
@@ -131,34 +140,50 @@ def consume_rate(bootstrap: str, client_id: str, topic: str, count: int) -> floa
     return count / elapsed
 
 
-def _alternate(bootstrap: str, rounds: int, key: str, measure) -> dict:
-    """Run ``measure(client_id)`` for sides none/quota, alternating; return the rates per side."""
-    rates = {"none": [], "quota": []}
+def broker_cpu_s(pid: int) -> float:
+    """The broker process's CPU time so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _alternate(broker: Broker, rounds: int, key: str, measure) -> tuple[dict, dict]:
+    """Run ``measure(client_id)`` for sides none/quota, alternating.
+
+    Returns the rates per side and the broker's CPU seconds per side's round.
+    """
+    rates, cpu = {"none": [], "quota": []}, {"none": [], "quota": []}
     for round_no in range(rounds):
         for side in (("none", "quota") if round_no % 2 == 0 else ("quota", "none")):
-            client_id = f"bench-{side}"
-            set_client_quota(bootstrap, "bench-quota", key, NOT_EXCEEDED if side == "quota" else None)
-            rates[side].append(measure(client_id))
-    set_client_quota(bootstrap, "bench-quota", key, None)
-    return rates
+            set_client_quota(broker.bootstrap, "bench-quota", key, NOT_EXCEEDED if side == "quota" else None)
+            before = broker_cpu_s(broker.pid)
+            rates[side].append(measure(f"bench-{side}"))
+            cpu[side].append(broker_cpu_s(broker.pid) - before)
+    set_client_quota(broker.bootstrap, "bench-quota", key, None)
+    return rates, cpu
 
 
-def _summary(section: str, rounds: int, count: int, rates: dict) -> dict:
+def _summary(section: str, rounds: int, count: int, rates: dict, cpu: dict) -> dict:
     median = {side: statistics.median(values) for side, values in rates.items()}
+    gigabytes = count * 1024 / 1e9
+    cpu_per_gb = {side: statistics.median(values) / gigabytes for side, values in cpu.items()}
     return {
         "section": section, "rounds": rounds, "messages": count, "value_bytes": 1024,
         "median_mb_per_s": {side: round(rate * 1024 / MB, 1) for side, rate in median.items()},
         "overhead": round(1 - median["quota"] / median["none"], 3),
+        "broker_cpu_s_per_gb": {side: round(value, 2) for side, value in cpu_per_gb.items()},
+        "cpu_overhead": round(cpu_per_gb["quota"] / cpu_per_gb["none"] - 1, 3),
         "all_rounds_msgs_per_s": {side: [round(r) for r in values] for side, values in rates.items()},
     }
 
 
-def produce_section(bootstrap: str, rounds: int, count: int) -> dict:
-    rates = _alternate(bootstrap, rounds, "producer_byte_rate", lambda c: produce_rate(bootstrap, c, count))
-    return _summary("produce", rounds, count, rates)
+def produce_section(broker: Broker, rounds: int, count: int) -> dict:
+    rates, cpu = _alternate(broker, rounds, "producer_byte_rate",
+                            lambda c: produce_rate(broker.bootstrap, c, count))
+    return _summary("produce", rounds, count, rates, cpu)
 
 
-def consume_section(bootstrap: str, rounds: int, count: int) -> dict:
+def consume_section(broker: Broker, rounds: int, count: int) -> dict:
+    bootstrap = broker.bootstrap
     topic = create_topic(bootstrap)
     filler = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "queue.buffering.max.kbytes": 1_048_576,
                        "queue.buffering.max.messages": 1_000_000})
@@ -166,9 +191,9 @@ def consume_section(bootstrap: str, rounds: int, count: int) -> dict:
         filler.produce_batch(topic, CHUNK[: count - start], partition=0)
         filler.poll(0)
     filler.flush(120)
-    rates = _alternate(bootstrap, rounds, "consumer_byte_rate",
-                       lambda c: consume_rate(bootstrap, c, topic, count))
-    return _summary("consume", rounds, count, rates)
+    rates, cpu = _alternate(broker, rounds, "consumer_byte_rate",
+                            lambda c: consume_rate(bootstrap, c, topic, count))
+    return _summary("consume", rounds, count, rates, cpu)
 
 
 # -- noisy neighbour ------------------------------------------------------------------
@@ -184,7 +209,7 @@ def on_delivery(err, msg):
     if err is None:
         acked[0] += 1
 p = Producer({"bootstrap.servers": bootstrap, "client.id": client_id, "acks": 1, "linger.ms": 5,
-              "batch.size": 65536, "queue.buffering.max.kbytes": 8192})
+              "queue.buffering.max.kbytes": 65536})  # librdkafka's default batch.size: 1 MB requests
 chunk = [{"value": b"n" * 1024}] * 64
 print("ready", flush=True)
 until = time.perf_counter() + seconds
@@ -234,7 +259,8 @@ def noisy_round(bootstrap: str, quota: bool) -> dict:
             "flood_mb_per_s": flood_rate / MB}
 
 
-def noisy_section(bootstrap: str, rounds: int, _count: int) -> dict:
+def noisy_section(broker: Broker, rounds: int, _count: int) -> dict:
+    bootstrap = broker.bootstrap
     results = {"none": [], "quota": []}
     for round_no in range(rounds):
         for side in (("none", "quota") if round_no % 2 == 0 else ("quota", "none")):
@@ -267,7 +293,7 @@ def main() -> None:
     proc, bootstrap = start_minikafka(data_dir)
     try:
         for name in args.sections or SECTIONS:
-            print(json.dumps(SECTIONS[name](bootstrap, args.rounds, args.messages)), flush=True)
+            print(json.dumps(SECTIONS[name](Broker(bootstrap, proc.pid), args.rounds, args.messages)), flush=True)
     finally:
         proc.terminate()
         proc.wait(30)

@@ -24,8 +24,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from minikafka.chaos import Cluster
 from minikafka.testing import LAB_CLUSTER_OVERRIDES
-from tests.integration.quotas.conftest import SHORT_WINDOWS
-from tests.integration.quotas.quota_clients import MB, confluent_flood, set_quota, wait_for_quota
+from tests.integration.quotas.quota_clients import MB, SHORT_WINDOWS, confluent_flood, set_quota, wait_for_quota
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -24,8 +24,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.quotas.conftest import create_topic
-from tests.integration.quotas.quota_clients import MB, confluent_drain, fill, kafka_python_drain, set_quota
+from tests.integration.quotas.quota_clients import (
+    MB,
+    confluent_drain,
+    create_topic,
+    fill,
+    kafka_python_drain,
+    set_quota,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from tests.integration.quotas.conftest import create_topic
 from tests.integration.quotas.quota_clients import (
     MB,
+    create_topic,
     finish_child,
     percentile,
     produce_latencies,
