@@ -37,10 +37,10 @@ from .sync_producer import SyncProducer
 from .transaction_manager import IllegalStateError, TransactionAbortedError, TransactionState
 
 __all__ = [
-    "BROKER_RESOURCE", "TOPIC_RESOURCE", "ConfigSource", "Admin", "ClientQuotaAlteration", "ClientQuotaEntity", "ClientQuotaFilter",
-    "ClientQuotaFilterComponent", "Cluster", "ConfigEntry", "Connection", "Consumer", "ConsumerGroupMetadata",
-    "ConsumerRecord", "IllegalStateError", "KafkaConnectionError", "NewTopic",
-    "OffsetAndMetadata", "Producer", "RecordMetadata", "RequestTimedOut", "SyncAdmin",
-    "SyncConsumer", "SyncProducer", "TransactionAbortedError", "TransactionState", "connect",
-    "open_cluster",
+    "BROKER_RESOURCE", "TOPIC_RESOURCE", "Admin", "ClientQuotaAlteration", "ClientQuotaEntity",
+    "ClientQuotaFilter", "ClientQuotaFilterComponent", "Cluster", "ConfigEntry", "ConfigSource",
+    "Connection", "Consumer", "ConsumerGroupMetadata", "ConsumerRecord", "IllegalStateError",
+    "KafkaConnectionError", "NewTopic", "OffsetAndMetadata", "Producer", "RecordMetadata",
+    "RequestTimedOut", "SyncAdmin", "SyncConsumer", "SyncProducer", "TransactionAbortedError",
+    "TransactionState", "connect", "open_cluster",
 ]

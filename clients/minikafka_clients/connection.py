@@ -113,6 +113,8 @@ class Connection:
         host, port: the broker's address.
         api_versions: per API key, the version this connection uses (the
             highest both sides speak). APIs the broker lacks are absent.
+        throttle: the broker's ``NodeThrottle`` (shared with the other
+            connections to it, old and new, when the ``Cluster`` made it).
     """
 
     def __init__(self, stream: trio.abc.Stream, host: str, port: int, client_id: str, *,

@@ -80,7 +80,8 @@ ends the long poll.
 Quotas (KIP-13, KIP-219; Kafka's ``KafkaApis.handleFetchRequest``):
     A consumer's fetch bandwidth is limited by its ``consumer_byte_rate``
     quota (``services.quotas.fetch``). The fetch's ``max_bytes`` is first
-    capped by the most the quota allows in one full window, so the answer
+    capped by the most the quota lets through in its measurement window
+    (``quota * (quota.window.num - 1) * quota.window.size``), so the answer
     alone cannot put the client over; after the read, the answer's record
     bytes are recorded (Kafka records the encoded response size; minikafka
     the records in it, which is nearly all of it). If that throttles the
@@ -190,7 +191,7 @@ class _ConsumerFetchQuota:
     """A consumer's fetch bandwidth quota for one Fetch (Kafka's ``handleFetchRequest``).
 
     Before reading, the fetch's ``max_bytes`` is capped by the most the
-    quota lets through in one full window (``max_value_in_window``): asking
+    quota lets through in its window (``max_value_in_window``): asking
     for more would be sure to throttle and might never make progress. After
     reading, the response's size is recorded; a throttled fetch takes its
     bytes back (``unrecord``), since it sends nothing.

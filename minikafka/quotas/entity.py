@@ -95,14 +95,6 @@ def normalize_entity(pairs: Iterable[tuple[str, str | None]]) -> QuotaEntity:
     return tuple(sorted((str(entity_type), name) for entity_type, name in pairs))
 
 
-def describe_entity(entity: QuotaEntity) -> str:
-    """Kafka's way of printing an entity: ``user 'alice', client-id <default>``-like text."""
-    parts = []
-    for entity_type, name in entity:
-        parts.append(f"{entity_type} {DEFAULT_NAME if name is None else repr(name)}")
-    return ", ".join(parts)
-
-
 def canonical_ip(host: str) -> str:
     """``host`` in the form a socket reports it, when it is an IP literal; else unchanged."""
     try:

@@ -47,8 +47,9 @@ Kafka mutes after every throttled response, whatever its version: for
 versions whose clients do not throttle themselves (``shouldClientThrottle``
 false: Produce v0-5, Fetch v0-7, ...) the mute alone delays their next
 request, which is what the old delayed responses achieved. A Produce with
-acks=0 sends nothing, and the connection is muted all the same. Without
-quotas (the default) none of this costs more than two attribute reads.
+acks=0 sends nothing, and the connection is muted all the same. While no
+quota is configured (the default) a request pays a few attribute reads and
+one short call for all this; the handler is not timed.
 
 Zero copy (Kafka's ``transferTo``, the "Efficiency" section of its design
 doc): a Fetch response may carry ``FileRegion``s (file, position, length)

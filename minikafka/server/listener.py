@@ -179,7 +179,7 @@ async def _accept_loop(broker: ServedBroker, listener: trio.abc.Listener, listen
     The loop itself waits when the gate says so: while it waits, no socket
     of this listener is accepted (they queue in the kernel's backlog).
     """
-    async with trio.open_nursery() as connections:
+    async with listener, trio.open_nursery() as connections:  # the listener closes as the loop ends
         while True:
             try:
                 stream = await listener.accept()

@@ -6,9 +6,9 @@ import pytest
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.testing import bootstrap_servers, open_broker, open_cluster
+from minikafka.testing import BrokerThread, bootstrap_servers, open_broker, open_cluster
 from minikafka_clients import (Admin, ClientQuotaAlteration, ClientQuotaEntity, ClientQuotaFilter,
-                               ClientQuotaFilterComponent)
+                               ClientQuotaFilterComponent, SyncAdmin)
 
 Op = ClientQuotaAlteration.Op
 USER, CLIENT_ID = ClientQuotaEntity.USER, ClientQuotaEntity.CLIENT_ID
@@ -106,3 +106,12 @@ async def _eventually(describe, expected, timeout_s: float = 10.0):
         while (seen := await describe()) != expected:
             await trio.sleep(0.05)
     return seen
+
+
+def test_the_blocking_admin_alters_and_describes_too(tmp_path):
+    with BrokerThread(tmp_path / "data") as broker_thread:
+        with SyncAdmin({"bootstrap.servers": broker_thread.bootstrap}) as admin:
+            admin.alter_client_quotas([ClientQuotaAlteration(APP, [Op("consumer_byte_rate", 512)])])
+            assert admin.describe_client_quotas(
+                ClientQuotaFilter.contains([ClientQuotaFilterComponent.of_entity(CLIENT_ID, "app")])
+            ) == {APP: {"consumer_byte_rate": 512.0}}

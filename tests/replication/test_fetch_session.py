@@ -280,3 +280,32 @@ def test_fetcher_and_leader_agree_on_the_session(steps, seed):
             told = {i: told.get(i) for i in wanted_offsets}
             for _, _, fp, answer in kept:
                 told[fp.partition] = None if answer["error_code"] else answer["high_watermark"]
+
+
+def test_response_size_counts_what_respond_would_send_and_changes_nothing():
+    cache = FetchSessionCache(10)
+    topics = [("t", NO_ID, [fetch_partition(0), fetch_partition(1)])]
+    context = new_context(cache, 0, INITIAL_EPOCH, False, topics, [], False, 0)
+    answers = [("t", NO_ID, fp, data(fp.partition, records=b"x" * 10 * (fp.partition + 1)))
+               for _, _, fp in context.partitions]
+    assert context.response_size(answers) == 30  # a full fetch sends every partition
+    _, sid, _ = context.respond(answers, 0)
+    session = new_context(cache, sid, 1, False, [], [], False, 0)
+    answers = [("t", NO_ID, cached, data(cached.partition, records=b"abc" if cached.partition else b""))
+               for _, _, cached in session.partitions]
+    assert session.response_size(answers) == 3  # partition 0 has no news: it would not be sent
+    assert session.response_size(answers) == 3  # asking twice changes nothing
+
+
+def test_a_throttled_answer_creates_no_session_and_keeps_an_existing_one():
+    cache = FetchSessionCache(10)
+    topics = [("t", NO_ID, [fetch_partition(0)])]
+    throttled_full = new_context(cache, 0, INITIAL_EPOCH, False, topics, [], False, 0)
+    assert throttled_full.throttled() == (ErrorCode.NONE, INVALID_SESSION_ID)
+    assert cache.sessions == {}
+    _, sid, _ = full(cache, {0: 0})
+    throttled = new_context(cache, sid, 1, False, [], [], True, 0)
+    assert throttled.throttled() == (ErrorCode.NONE, sid)
+    overtaken = new_context(cache, sid, 2, False, [], [], True, 0)
+    new_context(cache, sid, 3, False, [], [], True, 0)  # sent while the other waited
+    assert overtaken.throttled() == (ErrorCode.INVALID_FETCH_SESSION_EPOCH, sid)

@@ -9,7 +9,7 @@ import trio
 from minikafka.metadata.image import BROKER_RESOURCE
 from minikafka.testing import open_broker
 
-from .quota_wire import API_VERSIONS, WireClient
+from .quota_wire import API_VERSIONS, WireClient, set_client_quota
 
 API_VERSIONS_BODY = {"client_software_name": "wire", "client_software_version": "1"}
 
@@ -82,3 +82,21 @@ async def test_max_connections_makes_a_new_connection_wait_for_a_slot(tmp_path):
                 assert await second.receive_frame() is not None  # accepted once the slot was free
         finally:
             await second.aclose()
+
+
+async def test_an_ip_over_its_connection_creation_rate_is_closed_after_the_throttle_time(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="minikafka.server")
+    async with open_broker(tmp_path, quota_window_num=2, quota_window_size_seconds=1) as broker:
+        port = broker.bound_ports[0]
+        await set_client_quota(port, {"ip": "127.0.0.1"}, "connection_creation_rate", 2.0)
+        with trio.fail_after(5):
+            while broker.quotas.table.ip_limit("127.0.0.1") != 2.0:
+                await trio.sleep(0.01)
+        clients = await open_clients(port, 4)  # within a second: the third is one too many
+        try:
+            started = trio.current_time()
+            assert [await is_served(c) for c in clients] == [True, True, False, False]
+            assert trio.current_time() - started >= 0.4  # not closed at once: after the throttle time
+            assert "throttling the connection from 127.0.0.1" in caplog.text
+        finally:
+            await close_all(clients)
