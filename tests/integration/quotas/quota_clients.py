@@ -392,17 +392,20 @@ def produce_request(topic: str, partition: int, values: int) -> dict:
             "topic_data": [{"name": topic, "partition_data": [{"index": partition, "records": batch}]}]}
 
 
-def rude_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *, values_per_request: int = 16) -> Flood:
-    """Write Produce requests back to back for ``seconds``, never honouring ``throttle_time_ms``.
+def rude_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *, warmup_s: float = 0.0,
+               values_per_request: int = 16) -> Flood:
+    """Write Produce requests back to back for ``warmup_s + seconds``, never honouring
+    ``throttle_time_ms``.
 
     A reader thread decodes the answers as they come; the bytes count when
-    their answer (no error) arrives within ``seconds``.
+    their answer (no error) arrives within the last ``seconds``.
     """
     body = framing.encode_request(PRODUCE, 8, 0, client_id, produce_request(topic, 0, values_per_request))
     payload = values_per_request * len(VALUE)
     sock = socket.create_connection(_address(bootstrap), timeout=None)
     acked, throttles, errors = [0], [], []
-    until = time.perf_counter() + seconds
+    counting_from = time.perf_counter() + warmup_s
+    until = counting_from + seconds
 
     def write_requests() -> None:
         try:
@@ -419,7 +422,7 @@ def rude_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *, va
                 partition = response.responses[0].partition_responses[0]
                 if partition.error_code:
                     errors.append(partition.error_code)
-                elif time.perf_counter() <= until:
+                elif counting_from <= time.perf_counter() <= until:
                     acked[0] += payload
         except (OSError, ConnectionError):
             pass

@@ -11,8 +11,11 @@ partitions with one replica each so that every broker leads one. The quota
 (``producer_byte_rate`` 1 MiB/s for client id ``noisy``) is altered through
 broker 1; a producer flooding the partition led by broker 2 is held to it;
 broker 3 restarts, and a producer flooding its partition is held to it too.
-Each flood is measured for 3 s after a 2 s warm-up, with the brokers' quota
-window at 2 samples of 1 s (so ±25%: one window's worth of data).
+Each flood is measured for 5 s after a 2 s warm-up, with the brokers' quota
+window at 2 samples of 1 s. The broker holds the rate over its last two
+samples to the quota, but a producer's bytes may bunch into every other
+sample, so a measurement not aligned on the broker's samples is off by up to
+one sample's worth: a fifth of 5 s, within the ±25% asserted.
 """
 
 from __future__ import annotations
@@ -72,11 +75,11 @@ def test_a_quota_altered_via_one_broker_holds_on_the_others_and_after_a_restart(
         set_quota(addresses, {"client-id": "noisy"}, {"producer_byte_rate": QUOTA})
 
         on_2 = partition_led_by(cluster, topic, partitions, 2)
-        flood = confluent_flood(cluster.bootstrap, topic, "noisy", 3.0, warmup_s=2.0, partition=on_2)
+        flood = confluent_flood(cluster.bootstrap, topic, "noisy", 5.0, warmup_s=2.0, partition=on_2)
         assert_held_to_quota(flood, "broker 2")
 
         cluster.restart(3)
         wait_for_quota(addresses[2], {"client-id": "noisy"}, {"producer_byte_rate": float(QUOTA)})
         on_3 = partition_led_by(cluster, topic, partitions, 3)
-        flood = confluent_flood(cluster.bootstrap, topic, "noisy", 3.0, warmup_s=2.0, partition=on_3)
+        flood = confluent_flood(cluster.bootstrap, topic, "noisy", 5.0, warmup_s=2.0, partition=on_3)
         assert_held_to_quota(flood, "broker 3 after its restart")
