@@ -165,6 +165,19 @@ def set_quota(bootstraps: list[str] | str, entity: dict, values: dict) -> None:
 # -- confluent-kafka ----------------------------------------------------------------
 
 
+def _throttle_collector(throttles: list[float]):
+    """A librdkafka ``stats_cb`` that appends each broker's largest throttle time of the interval.
+
+    librdkafka's statistics JSON keeps, per broker, a window of the throttle
+    times the broker reported (``brokers.<name>.throttle``: min, max, avg, cnt...).
+    """
+    def on_stats(text: str) -> None:
+        for broker in json.loads(text)["brokers"].values():
+            if broker.get("nodeid", -1) >= 0 and broker["throttle"]["cnt"]:
+                throttles.append(broker["throttle"]["max"])
+    return on_stats
+
+
 def confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, *,
                     warmup_s: float = 0.0, partition: int = 0, batch_size: int = 16384,
                     stats_interval_ms: int = 500) -> Flood:
@@ -177,11 +190,7 @@ def confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, 
     from confluent_kafka import Producer
 
     throttles: list[float] = []
-
-    def on_stats(text: str) -> None:
-        for broker in json.loads(text)["brokers"].values():
-            if broker.get("nodeid", -1) >= 0 and broker["throttle"]["cnt"]:
-                throttles.append(broker["throttle"]["max"])
+    on_stats = _throttle_collector(throttles)
 
     producer = Producer({
         "bootstrap.servers": bootstrap, "client.id": client_id, "acks": 1, "linger.ms": 5,
@@ -215,11 +224,7 @@ def confluent_drain(bootstrap: str, topic: str, client_id: str, seconds: float, 
     from confluent_kafka import Consumer, TopicPartition
 
     throttles: list[float] = []
-
-    def on_stats(text: str) -> None:
-        for broker in json.loads(text)["brokers"].values():
-            if broker.get("nodeid", -1) >= 0 and broker["throttle"]["cnt"]:
-                throttles.append(broker["throttle"]["max"])
+    on_stats = _throttle_collector(throttles)
 
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "client.id": client_id, "group.id": f"g-{uuid.uuid4().hex[:8]}",
