@@ -16,15 +16,17 @@ section.
             compares the broker process's CPU seconds per GB (``/proc``),
             which the client's own share of the two cores does not blur.
   consume   a topic of 1 KiB values read from the start, the same two sides
-            with ``consumer_byte_rate`` (the fetch path also caps each
-            response by what is left of the quota window).
-  noisy     a noisy producer floods the broker (1 KiB values, flat out, in a
-            child process) while a well-behaved one sends a 1 KiB value every
-            5 ms and waits for each acknowledgement; its p50/p99 produce
-            latency, without and with a ``producer_byte_rate`` quota of
-            1 MiB/s on the noisy client (a new client id each round, so every
-            round starts with an empty sensor). The latency is taken over the
-            whole flood, the throttled client's first burst included.
+            with ``consumer_byte_rate`` (with a quota the fetch path also caps
+            each response at the quota's window worth, and records its size).
+  noisy     a noisy producer floods the broker for 8 s (1 KiB values, flat
+            out, librdkafka's 1 MB batches, in a child process) while a
+            well-behaved one sends a 1 KiB value every 5 ms and waits for
+            each acknowledgement. Its p50/p99 produce latency: alone (no
+            flood), during the flood, and during the flood with a
+            ``producer_byte_rate`` quota of 1 MiB/s on the noisy client (a
+            new client id each round, so every round starts with an empty
+            sensor). The latency is taken over the whole flood, the throttled
+            client's first burst (about ten windows' worth) included.
 
 Quota changes go through AlterClientQuotas; each side waits until the broker
 describes the change before its clock starts.
@@ -243,28 +245,32 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def noisy_round(bootstrap: str, quota: bool) -> dict:
+def noisy_round(bootstrap: str, side: str) -> dict:
+    """One round: ``alone`` (no flood), ``none`` (a flood, no quota) or ``quota`` (a throttled flood)."""
     client_id = f"noisy-{uuid.uuid4().hex[:6]}"
-    if quota:
+    if side == "quota":
         set_client_quota(bootstrap, client_id, "producer_byte_rate", NOISY_QUOTA)
     noisy_topic, polite_topic = create_topic(bootstrap), create_topic(bootstrap)
     polite_latencies(bootstrap, polite_topic, 0.2)  # connection and metadata before the flood
-    child = subprocess.Popen([sys.executable, "-c", FLOOD_CHILD, bootstrap, noisy_topic, client_id, str(FLOOD_S)],
-                             stdout=subprocess.PIPE, text=True)
-    child.stdout.readline()  # "ready": the flood starts now
-    latencies = polite_latencies(bootstrap, polite_topic, FLOOD_S - 0.5)
-    flood_rate = float(child.stdout.readline())
-    child.wait(30)
+    if side == "alone":
+        latencies, flood_rate = polite_latencies(bootstrap, polite_topic, FLOOD_S - 0.5), 0.0
+    else:
+        child = subprocess.Popen([sys.executable, "-c", FLOOD_CHILD, bootstrap, noisy_topic, client_id,
+                                  str(FLOOD_S)], stdout=subprocess.PIPE, text=True)
+        child.stdout.readline()  # "ready": the flood starts now
+        latencies = polite_latencies(bootstrap, polite_topic, FLOOD_S - 0.5)
+        flood_rate = float(child.stdout.readline())
+        child.wait(30)
     return {"p50": _percentile(latencies, 0.5), "p99": _percentile(latencies, 0.99),
             "flood_mb_per_s": flood_rate / MB}
 
 
 def noisy_section(broker: Broker, rounds: int, _count: int) -> dict:
-    bootstrap = broker.bootstrap
-    results = {"none": [], "quota": []}
+    sides = ("alone", "none", "quota")
+    results = {side: [] for side in sides}
     for round_no in range(rounds):
-        for side in (("none", "quota") if round_no % 2 == 0 else ("quota", "none")):
-            results[side].append(noisy_round(bootstrap, side == "quota"))
+        for side in (sides if round_no % 2 == 0 else tuple(reversed(sides))):
+            results[side].append(noisy_round(broker.bootstrap, side))
 
     def median(side: str, key: str) -> float:
         return round(statistics.median(r[key] for r in results[side]), 2)
@@ -272,7 +278,8 @@ def noisy_section(broker: Broker, rounds: int, _count: int) -> dict:
     return {
         "section": "noisy", "rounds": rounds, "flood_s": FLOOD_S, "noisy_quota_bytes_per_s": NOISY_QUOTA,
         "polite_interval_ms": 5,
-        **{f"{side}_{key}": median(side, key) for side in results for key in ("p50", "p99", "flood_mb_per_s")},
+        **{f"{side}_{key}": median(side, key) for side in sides for key in ("p50", "p99", "flood_mb_per_s")
+           if side != "alone" or key != "flood_mb_per_s"},
         "all_rounds_p99_ms": {side: [round(r["p99"], 2) for r in values] for side, values in results.items()},
     }
 
