@@ -13,6 +13,7 @@ minikafka has one command with subcommands that take the same options:
     minikafka configs --bootstrap-server 127.0.0.1:9092 --alter --entity-type clients \
         --entity-name billing --add-config producer_byte_rate=1048576
     minikafka transactions --bootstrap-server 127.0.0.1:9092 describe --transactional-id tx-1
+    minikafka console --bootstrap-server 127.0.0.1:9092 --listen 127.0.0.1:8080
 
 Each subcommand module provides ``add_arguments(parser)`` and ``run(args) ->
 exit status``. This module builds the parser and turns failures into one
@@ -43,6 +44,7 @@ SUBCOMMANDS = [
     ("transactions", "minikafka.cli.transactions", "list, describe, abort and find hanging transactions"),
     ("cluster", "minikafka.cli.cluster", "start, inspect, break and stop a local N-broker cluster"),
     ("elect-leaders", "minikafka.cli.leader_election", "move partition leadership back to preferred replicas"),
+    ("console", "minikafka.cli.console", "serve a live web view of a cluster (and its failure toolkit)"),
 ]
 
 
