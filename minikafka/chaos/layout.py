@@ -12,6 +12,10 @@ above ``--base-port`` P (broker *i* counts from 0)::
     P + 400 + i  the broker's Prometheus endpoint (``metrics.http.listener``,
                  ``http://127.0.0.1:P+400+i/metrics``; never proxied)
 
+The web console (``minikafka console``), when the supervisor runs one, has
+its own port, outside these blocks: ``console_port``, 8080 for ``minikafka
+cluster start`` (``--console-port``, ``--no-console``).
+
 The first two blocks are *front proxies* owned by the supervisor
 (``minikafka.chaos.proxy``); they forward to the last two. Every connection to
 a broker, from a client or from a peer broker, passes through a front proxy,
@@ -81,6 +85,8 @@ class ClusterLayout:
         overrides: extra ``server.properties`` keys for every broker.
         proxies: front proxies between everyone and the brokers (the
             default); False for direct mode (see the module docstring).
+        console_port: where the supervisor serves the web console
+            (``http://127.0.0.1:PORT``, ``minikafka console``); None: no console.
     """
 
     data_dir: Path
@@ -88,6 +94,7 @@ class ClusterLayout:
     base_port: int = 9092
     overrides: tuple[tuple[str, str], ...] = ()
     proxies: bool = True
+    console_port: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))  # accept any path-like
@@ -95,6 +102,11 @@ class ClusterLayout:
             raise ValueError(f"--brokers must be between 1 and {MAX_BROKERS}, not {self.brokers}")
         if not 1024 <= self.base_port <= 65535 - METRICS_OFFSET - self.brokers:
             raise ValueError(f"--base-port {self.base_port} leaves no room for the port blocks")
+
+    @property
+    def console_url(self) -> str | None:
+        """``http://127.0.0.1:PORT``, where the console serves its page (None: no console)."""
+        return f"http://{HOST}:{self.console_port}" if self.console_port else None
 
     def broker(self, node_id: int) -> BrokerLayout:
         """The layout of broker ``node_id`` (1-based, as ``node.id``)."""
@@ -167,6 +179,11 @@ class ClusterLayout:
 
     def config_path(self, node_id: int) -> Path:
         return Path(self.data_dir) / f"broker-{node_id}.properties"
+
+    @property
+    def console_log_path(self) -> Path:
+        """Where the console's output goes."""
+        return Path(self.data_dir) / "console.log"
 
     def log_path(self, node_id: int) -> Path:
         """Where broker ``node_id``'s stdout and stderr go."""

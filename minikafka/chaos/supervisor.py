@@ -10,6 +10,10 @@ One ``Supervisor`` owns, inside one Trio run:
   mode (``proxies=False``: the brokers listen on those ports themselves, and
   the network faults ``cut``, ``heal``, ``slow``, ... are refused with
   ``NO_PROXIES``; see ``minikafka.chaos.layout``);
+- the **web console** (``python -m minikafka console --cluster-dir``), when
+  the layout has a ``console_port``: started once the cluster is ready, its
+  buttons come back here through the control channel; a console that cannot
+  start (its port is taken) is logged and left out, the cluster runs on;
 - a **control channel**: a TCP socket on 127.0.0.1 (port chosen by the
   kernel, written to ``cluster.json``) that takes one JSON line
   ``{"command": "kill", "args": [2]}`` and answers one JSON line
@@ -51,6 +55,7 @@ from minikafka.config import load_or_create_meta_properties, parse_properties, r
 from minikafka.fileutil import atomic_write
 
 READY_TIMEOUT_S = 30.0
+CONSOLE_START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 15.0  # SIGTERM, then this long, then SIGKILL
 POLL_S = 0.05
 
@@ -189,6 +194,63 @@ class BrokerProcess:
                               f"see {self.layout.log_path(self.node_id)}")
 
 
+class ConsoleProcess:
+    """The web console of the cluster, a child process (``minikafka console``)."""
+
+    def __init__(self, layout: ClusterLayout, python: str):
+        self.layout = layout
+        self.python = python
+        self.process: subprocess.Popen | None = None
+        self.url: str | None = None  # set once it serves its page
+
+    async def start(self) -> None:
+        """Start it and wait until its port accepts connections; log why if it cannot."""
+        if busy_ports([self.layout.console_port]):
+            log.warning("port %d is taken: the cluster runs without its console (--console-port)",
+                        self.layout.console_port)
+            return
+        args = [self.python, "-m", "minikafka", "console", "--bootstrap-server", self.layout.bootstrap,
+                "--listen", f"{HOST}:{self.layout.console_port}",
+                "--cluster-dir", os.fspath(self.layout.data_dir)]
+        with open(self.layout.console_log_path, "ab") as log_file:
+            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        with trio.move_on_after(CONSOLE_START_TIMEOUT_S):
+            while self.process.poll() is None:
+                if await _accepts(HOST, self.layout.console_port):
+                    self.url = self.layout.console_url
+                    return
+                await trio.sleep(0.1)
+        log.warning("the console did not start (see %s); the cluster runs without it",
+                    self.layout.console_log_path)
+        await self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None and self.process.poll() is None else None
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            with trio.move_on_after(STOP_TIMEOUT_S):
+                while self.process.poll() is None:
+                    await trio.sleep(POLL_S)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        self.url = None
+
+
+async def _accepts(host: str, port: int) -> bool:
+    try:
+        stream = await trio.open_tcp_stream(host, port)
+    except OSError:
+        return False
+    await stream.aclose()
+    return True
+
+
 class Supervisor:
     """Starts, breaks and stops one local cluster. Owned by one Trio run.
 
@@ -201,6 +263,7 @@ class Supervisor:
         self.layout = layout
         self.rules = LinkRules()
         self.brokers = {n: BrokerProcess(layout, n, python) for n in layout.node_ids}
+        self.console = ConsoleProcess(layout, python) if layout.console_port else None
         self.control_port: int | None = None
         self.ready = False  # every broker answered once (the state file says so)
         self.stopped = trio.Event()  # set once serve() has stopped every broker
@@ -252,6 +315,8 @@ class Supervisor:
             # every broker registered with it and was unfenced.
             for broker in self.brokers.values():
                 await broker.wait_joined()
+            if self.console is not None:
+                await self.console.start()
             self.ready = True
             self._write_state()
             started(self)
@@ -261,7 +326,9 @@ class Supervisor:
         self._cancel_scope.cancel()
 
     async def stop_all(self) -> None:
-        """Stop every broker at once (SIGTERM, wait, SIGKILL stragglers)."""
+        """Stop the console, then every broker at once (SIGTERM, wait, SIGKILL stragglers)."""
+        if self.console is not None:
+            await self.console.stop()
         async with trio.open_nursery() as nursery:
             for broker in self.brokers.values():
                 nursery.start_soon(broker.stop)
@@ -428,7 +495,9 @@ class Supervisor:
             })
         return {"supervisor_pid": os.getpid(), "control_port": self.control_port, "ready": self.ready,
                 "proxies": self.layout.proxies, "base_port": self.layout.base_port, "bootstrap": self.layout.bootstrap,
-                "updated_at": time.time(), "brokers": brokers, "faults": self.rules.describe()}
+                "updated_at": time.time(), "brokers": brokers, "faults": self.rules.describe(),
+                "console_url": self.console.url if self.console else None,
+                "console_pid": self.console.pid if self.console else None}
 
     def _write_state(self) -> None:
         text = json.dumps(self.state(), indent=2) + "\n"
@@ -448,7 +517,8 @@ class Supervisor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m minikafka.chaos.supervisor --dir D --brokers N --base-port P [--no-proxies]``: run detached."""
+    """``python -m minikafka.chaos.supervisor --dir D --brokers N --base-port P [--no-proxies]
+    [--console-port PORT]``: run detached."""
     import argparse
 
     from minikafka.config import parse_override
@@ -459,10 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-port", type=int, default=9092)
     parser.add_argument("--override", type=parse_override, action="append", default=[])
     parser.add_argument("--no-proxies", dest="proxies", action="store_false")
+    parser.add_argument("--console-port", type=int, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     layout = ClusterLayout(os.path.abspath(args.dir), args.brokers, args.base_port, tuple(args.override),
-                           args.proxies)
+                           args.proxies, args.console_port)
     trio.run(run_until_signalled, Supervisor(layout))
     return 0
 

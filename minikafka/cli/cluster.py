@@ -3,7 +3,7 @@
 ::
 
     minikafka cluster start [--brokers 3] [--dir ./cluster-data] [--base-port 9092] [--detach]
-                            [--no-proxies]
+                            [--no-proxies] [--console-port 8080 | --no-console]
     minikafka cluster status              # brokers, metrics endpoints, throttled clients, partitions
     minikafka cluster kill 2              # kill -9
     minikafka cluster pause 2 / resume 2  # SIGSTOP / SIGCONT
@@ -35,6 +35,11 @@ With ``--detach`` a background supervisor runs the cluster and ``start``
 returns; ``<dir>/cluster.json`` records its pids and ports, and the other
 commands talk to the supervisor through its control port (``minikafka.chaos.control``).
 
+The cluster comes with its web console (``minikafka console``) at
+http://127.0.0.1:8080: a live view of brokers, partitions, groups and
+events, with buttons for the faults below. ``--console-port`` moves it,
+``--no-console`` leaves it out; ``status`` prints its address.
+
 Each broker serves Prometheus metrics on its own port (P+400, P+401, ...;
 ``metrics.http.listener``). ``status`` prints each broker's endpoint and
 scrapes it for the clients the broker is throttling now: a client quota
@@ -54,6 +59,7 @@ import time
 from pathlib import Path
 
 DEFAULT_DIR = "./cluster-data"
+DEFAULT_CONSOLE_PORT = 8080
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
 SCRAPE_TIMEOUT_S = 2.0
@@ -88,6 +94,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--no-proxies", dest="proxies", action="store_false",
                        help="no front proxies: clients and brokers reach the brokers' own listeners "
                             "(less CPU per byte, for benchmarks); cut/heal/slow are then unavailable")
+    start.add_argument("--console-port", type=int, default=DEFAULT_CONSOLE_PORT, metavar="PORT",
+                       help=f"serve the web console on http://127.0.0.1:PORT (default {DEFAULT_CONSOLE_PORT})")
+    start.add_argument("--no-console", dest="console_port", action="store_const", const=None,
+                       help="start no web console")
     action("status", "brokers alive/dead/paused, controller, partition leaders and health")
     action("stop", "stop every broker cleanly and the supervisor")
     for name, summary in (("kill", "kill -9 one broker"),
@@ -130,7 +140,7 @@ def _layout(args):
 
     try:
         return ClusterLayout(Path(args.dir).resolve(), args.brokers, args.base_port, tuple(args.override),
-                             args.proxies)
+                             args.proxies, args.console_port)
     except ValueError as exc:
         raise ClusterCommandError(str(exc)) from None
 
@@ -164,6 +174,8 @@ def start_detached(args: argparse.Namespace) -> int:
         command += ["--override", f"{key}={value}"]
     if not layout.proxies:
         command.append("--no-proxies")
+    if layout.console_port:
+        command += ["--console-port", str(layout.console_port)]
     log_path = layout.data_dir / "supervisor.log"
     with open(log_path, "ab") as log_file:
         daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
@@ -208,7 +220,14 @@ def print_banner(state: dict, data_dir: Path, health_line: str) -> None:
         print(f"  broker {broker['node_id']}: 127.0.0.1:{broker['client_port']} "
               f"(controller port {broker['controller_port']}, pid {broker['pid']}{metrics}, log {broker['log']})")
     print(f"bootstrap.servers={state['bootstrap']}")
+    print(console_line(state))
     print(f"health: {health_line}", flush=True)
+
+
+def console_line(state: dict) -> str:
+    """``console: http://127.0.0.1:8080``, or why there is none."""
+    url = state.get("console_url")
+    return f"console: {url}" if url else "console: none (--no-console, or its port was taken: see console.log)"
 
 
 # -- status and stop -----------------------------------------------------------
@@ -280,6 +299,7 @@ def status(data_dir: Path) -> int:
         print(f"  broker {node_id}  127.0.0.1:{broker['client_port']}  {process:<6}  {pid:<10}  {answers}")
         if broker.get("metrics_port"):  # state files of older clusters have none
             print("\n".join(metrics_lines(broker["metrics_port"], scrape=process == "alive")))
+    print(console_line(state))
     print(f"faults: {describe_faults(state.get('faults', {}))}")
     print(f"health: {health.summary_line()}")
     lines = health.topic_lines()
@@ -376,8 +396,9 @@ def stop(data_dir: Path) -> int:
 
 
 def _stop_orphans(state: dict) -> None:
-    """Brokers left by a supervisor that was itself killed: SIGTERM, then SIGKILL."""
-    pids = [b["pid"] for b in state["brokers"] if process_state(b["pid"]) != "dead"]
+    """Brokers (and the console) left by a supervisor that was itself killed: SIGTERM, then SIGKILL."""
+    pids = [b["pid"] for b in state["brokers"] + [{"pid": state.get("console_pid")}]
+            if process_state(b["pid"]) != "dead"]
     for pid in pids:
         _signal(pid, signal.SIGCONT)
         _signal(pid, signal.SIGTERM)
