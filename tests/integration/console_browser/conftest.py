@@ -52,35 +52,20 @@ class ConsoleCluster:
         self.data_dir = data_dir
         self.bootstrap = ""
         self.console_url = ""
-        self._console = None
 
     def start(self) -> None:
         base = find_free_base_port(3)
         overrides = [arg for key, value in LAB_OVERRIDES.items() for arg in ("--override", f"{key}={value}")]
         started = minikafka("cluster", "start", "--detach", "--dir", str(self.data_dir),
-                            "--base-port", str(base), *overrides)
+                            "--base-port", str(base), "--console-port", str(free_port()), *overrides)
         assert started.returncode == 0, started.stderr
         state = json.loads((self.data_dir / "cluster.json").read_text())
         self.bootstrap = state["bootstrap"]
-        self.console_url = self._start_console()
-
-    def _start_console(self) -> str:
-        self._console = subprocess.Popen(
-            [sys.executable, "-m", "minikafka", "console", "--bootstrap-server", self.bootstrap,
-             "--listen", f"127.0.0.1:{free_port()}", "--cluster-dir", str(self.data_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        line = self._console.stdout.readline()
-        assert line.startswith("console: http://"), line
-        return line.split()[1]
+        self.console_url = state["console_url"]
+        assert self.console_url, (self.data_dir / "console.log").read_text()
+        assert f"console: {self.console_url}" in started.stdout
 
     def stop(self) -> None:
-        if self._console is not None:
-            self._console.terminate()
-            try:
-                self._console.wait(10)
-            except subprocess.TimeoutExpired:
-                self._console.kill()
-                self._console.wait()
         if (self.data_dir / "cluster.json").exists():  # absent: the start failed and cleaned up
             stopped = minikafka("cluster", "stop", "--dir", str(self.data_dir))
             assert stopped.returncode == 0, stopped.stderr
