@@ -152,8 +152,8 @@ function svgChart(series, svgClass, lineClass, more) {
   const all = [series, ...(more || []).map((m) => m[0])].flat();
   if (all.length < 2) return svg;
   const t0 = Math.min(...all.map((p) => p[0])), t1 = Math.max(...all.map((p) => p[0]));
-  const top = Math.max(1, ...all.map((p) => p[1]));
-  const line = (points, cls) => {
+  const line = (points, cls) => {  // each line on its own scale: 0 to its peak
+    const top = Math.max(1, ...points.map((p) => p[1]));
     const polyline = document.createElementNS(SVG, "polyline");
     polyline.setAttribute("class", cls);
     polyline.setAttribute("points", points.map(([t, v]) =>
@@ -177,10 +177,11 @@ function drawThroughput(history, state) {
     const now = byName[series.topic] || {};
     const messages = series.points.map((p) => [p.t, p.messages_in_rate ?? 0]);
     const bytes = series.points.filter((p) => p.bytes_in_rate !== null).map((p) => [p.t, p.bytes_in_rate]);
+    const peak = Math.max(0, ...messages.map((p) => p[1]));
     return el("div", { class: "chart", "data-topic": series.topic },
       el("div", { class: "title" },
         `${series.topic}: ${rate(now.messages_in_rate, "msg")} in, ${rate(now.bytes_in_rate, "B")} in, ` +
-        `${rate(now.bytes_out_rate, "B")} out`),
+        `${rate(now.bytes_out_rate, "B")} out (blue: messages in, peak ${rate(peak, "msg")}; green: bytes in; each to its own scale)`),
       svgChart(messages, "", "messages", bytes.length ? [[bytes, "bytes"]] : []));
   }));
 }
