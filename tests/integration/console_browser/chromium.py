@@ -12,7 +12,8 @@ runs out. The element ids are the ones the console's page promises:
 ``#brokers`` rows ``[data-broker-id]`` with a ``.state`` cell and buttons
 ``button[data-action]``; ``#partitions`` rows ``[data-topic][data-partition]``,
 class ``under-replicated`` when so; ``#groups`` rows
-``[data-group][data-topic][data-partition]`` with a ``.lag`` cell.
+``[data-group][data-topic][data-partition]`` with a ``.lag`` cell; ``#events``
+items ``li[data-type]`` (the event's type, e.g. ``broker_down``, ``isr_shrink``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ return Array.from(document.querySelectorAll('#groups tr[data-group][data-topic][
     lag: row.querySelector('.lag').textContent.trim()}));
 """
 
+_EVENTS = """
+return Array.from(document.querySelectorAll('#events li')).map(item => [item.dataset.type, item.textContent]);
+"""
+
 
 def broker_states(driver) -> dict[int, str]:
     """``{broker id: state}`` as the page's broker table shows it."""
@@ -84,6 +89,11 @@ def group_lags(driver, group: str) -> dict[tuple[str, int], int | None]:
     """``{(topic, partition): lag}`` for ``group``'s rows (None where the page shows no number)."""
     return {(row["topic"], row["partition"]): int(row["lag"]) if row["lag"].isdigit() else None
             for row in driver.execute_script(_LAGS) if row["group"] == group}
+
+
+def events(driver) -> list[tuple[str, str]]:
+    """The event feed's items, newest first, as ``(type, text)``."""
+    return [tuple(item) for item in driver.execute_script(_EVENTS)]
 
 
 def wait_for(driver, read, condition, timeout_s: float, what: str):

@@ -6,7 +6,8 @@ A headless Chromium opens the console of a local three-broker cluster
 - the broker table lists the three brokers, alive;
 - pressing *kill* on broker 2 shows broker 2 dead and, within seconds, every
   partition it replicates under-replicated; *restart* brings it back and the
-  partitions heal (no under-replicated row left);
+  partitions heal (no under-replicated row left); the event feed tells both
+  stories (broker down, ISR shrinks; broker up, ISR expansions);
 - a consumer group that consumed everything and stopped shows no lag; producing
   more makes the page's lag for that group grow by exactly what was produced
   (Kafka's lag: log-end offset minus committed offset).
@@ -26,7 +27,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.integration.console_browser.chromium import (
-    broker_states, group_lags, partition_health, press, under_replicated_partitions, wait_for)
+    broker_states, events, group_lags, partition_health, press, under_replicated_partitions, wait_for)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -71,6 +72,10 @@ def consume_all_and_stop(cluster, topic: str, group: str, count: int) -> None:
         consumer.close()
 
 
+def event_types(driver) -> set[str]:
+    return {kind for kind, _ in events(driver)}
+
+
 def test_the_page_lists_the_three_brokers_alive(page):
     states = wait_for(page, broker_states, lambda s: len(s) == 3, PAGE_S, "three brokers")
     assert states == {1: "alive", 2: "alive", 3: "alive"}
@@ -86,12 +91,17 @@ def test_kill_shows_broker_2_dead_and_its_partitions_under_replicated_restart_he
     wait_for(page, lambda d: partition_health(d, topic), lambda h: len(h) == 3 and all(h.values()),
              KILL_S, f"every partition of {topic} under-replicated")
     assert broker_states(page) == {1: "alive", 2: "dead", 3: "alive"}
+    wait_for(page, event_types, lambda seen: {"broker_down", "isr_shrink"} <= seen, PAGE_S,
+             "the events broker_down and isr_shrink")
 
+    before_restart = set(events(page))
     press(page, 2, "restart")
     wait_for(page, broker_states, lambda s: s == {1: "alive", 2: "alive", 3: "alive"}, RESTART_S,
              "broker 2 alive again")
     wait_for(page, under_replicated_partitions, lambda rows: not rows, RESTART_S, "no under-replicated partition")
     assert partition_health(page, topic) == {0: False, 1: False, 2: False}
+    wait_for(page, lambda d: {kind for kind, text in set(events(d)) - before_restart},
+             lambda new: {"broker_up", "isr_expand"} <= new, PAGE_S, "new events broker_up and isr_expand")
 
 
 def test_the_lag_of_a_stopped_group_grows_as_more_is_produced(page, console_cluster):
