@@ -26,6 +26,7 @@ showing it, as dead.
 
 from __future__ import annotations
 
+import logging
 import time
 import urllib.request
 
@@ -44,6 +45,8 @@ ADMIN_CONFIG = {
     "retry.backoff.ms": 100,
 }
 LIST_GROUPS = 16
+
+log = logging.getLogger("minikafka.console")
 
 
 class Collector:
@@ -65,6 +68,7 @@ class Collector:
         self.groups: dict[str, model.GroupFacts] = {}
         self.counters: dict[tuple[int, str, str], float] = {}
         self.faults: dict = {}
+        self.links = False  # the supervisor runs front proxies: cut and heal work
 
     async def poll(self) -> model.Observation:
         """One observation of the whole cluster (never raises for a broker's failure).
@@ -86,7 +90,7 @@ class Collector:
             now_ms=int(time.time() * 1000), brokers={n: _copy(b) for n, b in self.brokers.items()},
             controller_id=self.controller_id, topics=dict(self.topics), end_offsets=dict(self.end_offsets),
             groups=list(self.groups.values()), counters=dict(self.counters),
-            controls=self.toolkit is not None, faults=self.faults)
+            controls=self.toolkit is not None, links=self.links, faults=self.faults)
 
     @staticmethod
     async def _bounded(source) -> None:
@@ -94,8 +98,8 @@ class Collector:
         with trio.move_on_after(SOURCE_TIMEOUT_S):
             try:
                 await source()
-            except Exception:  # a dead broker, a moved coordinator: the next poll tries again
-                pass
+            except Exception as exc:  # a dead broker, a moved coordinator: the next poll tries again
+                log.debug("%s failed: %r", getattr(source, "__name__", source), exc)
 
     def _broker(self, node_id: int, host: str, port: int) -> model.BrokerFacts:
         broker = self.brokers.get(node_id)
@@ -135,6 +139,7 @@ class Collector:
             # The real listener: a ``cut-client`` fault must not make a broker look dead.
             self._probe_ports[entry["node_id"]] = entry.get("internal_port", entry["client_port"])
         self.faults = cluster.get("faults", {})
+        self.links = cluster.get("proxies", True)
 
     async def _cluster(self) -> None:
         description = await self.admin.describe_cluster()

@@ -35,7 +35,7 @@ class LiveConsole:
         self.history = model.History()
         self.events = model.EventLog()
         self.state: dict = {"time_ms": 0, "controller_id": -1, "brokers": [], "topics": [], "groups": [],
-                            "controls": toolkit is not None, "faults": {}}
+                            "controls": toolkit is not None, "links": False, "faults": {}}
         self.polls = 0  # how many polls have completed
         self._changed = trio.Event()  # set (and replaced) after every poll
         self._wake = trio.Event()  # set by an action: poll now

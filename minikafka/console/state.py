@@ -107,6 +107,8 @@ class Observation:
         counters: ``{(broker_id, metric, topic): value}`` scraped from the
             brokers' Prometheus endpoints (``bytes_in``, ``bytes_out``).
         controls: whether the failure toolkit (a local supervisor) is at hand.
+        links: whether its network faults (cut, heal) are: the cluster runs with
+            its front proxies (not ``--no-proxies``).
         faults: the supervisor's current network faults, as its state says.
     """
 
@@ -118,6 +120,7 @@ class Observation:
     groups: list[GroupFacts] = dataclasses.field(default_factory=list)
     counters: dict[tuple[int, str, str], float] = dataclasses.field(default_factory=dict)
     controls: bool = False
+    links: bool = False
     faults: dict = dataclasses.field(default_factory=dict)
 
 
@@ -212,7 +215,8 @@ def build_state(observation: Observation, tracker: RateTracker | None = None) ->
     groups = [_group_json(g, observation.end_offsets) for g in sorted(observation.groups, key=lambda g: g.group_id)]
     return {"time_ms": observation.now_ms, "controller_id": observation.controller_id,
             "brokers": brokers, "topics": topics, "groups": groups,
-            "controls": observation.controls, "faults": observation.faults}
+            "controls": observation.controls, "links": observation.controls and observation.links,
+            "faults": observation.faults}
 
 
 def _partition_json(p: PartitionFacts) -> dict:

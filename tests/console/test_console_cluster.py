@@ -70,7 +70,7 @@ def test_console_buttons_drive_the_supervisor(tmp_path):
         assert created.returncode == 0, created.stderr
         state = wait_for_state(console, lambda s: s["topics"] and set(broker_states(s).values()) == {"alive"},
                                15, "three live brokers and the topic")
-        assert state["controls"] is True
+        assert state["controls"] is True and state["links"] is True
 
         assert http("POST", f"{console}/api/brokers/2/kill") == (200, {"ok": True})
         wait_for_state(console, lambda s: broker_states(s)[2] == "dead", 5, "broker 2 dead")

@@ -49,7 +49,7 @@ def test_state_lists_brokers_partitions_and_flags_under_replicated_and_offline()
     [topic] = state["topics"]
     assert [(p["partition"], p["under_replicated"], p["offline"]) for p in topic["partitions"]] == [
         (0, False, False), (1, True, False), (2, False, True)]
-    assert state["controls"] is False
+    assert state["controls"] is False and state["links"] is False
 
 
 def test_group_lag_is_end_minus_committed_and_unknown_without_a_commit():

@@ -195,6 +195,7 @@ async function refreshState() {
     const state = await getJson("/api/state");
     lastState = state;
     document.body.classList.toggle("no-controls", !state.controls);
+    document.getElementById("links").hidden = !state.links;  // no proxies: no cut/heal
     redraw("brokers", state.brokers, () => brokerRows(state));
     drawLinkControls(state);
     redraw("partitions", state.topics.map((t) => [t.name, t.partitions]), () => partitionRows(state.topics));
