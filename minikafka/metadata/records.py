@@ -24,7 +24,7 @@ Two conventions come from Kafka's ``PartitionChangeRecord``:
 
 Encoding: Kafka frames each record as ``frame version | apiKey | version |
 flexible message``. minikafka keeps the first three and, where Kafka's exact
-bytes are not available here, encodes the fields with msgpack (docs/design.md says why)::
+bytes are not available here, encodes the fields with msgpack (docs/decisions.md says why)::
 
     msgpack([api_key, version, {field: value}])
 

@@ -1,6 +1,6 @@
 """What a controller operation returns, the controller's settings, and request access.
 
-The controller is sans-I/O (docs/design.md; Kafka's ``QuorumController`` is the
+The controller is sans-I/O (docs/decisions.md; Kafka's ``QuorumController`` is the
 model): an operation takes a request and ``now_ms`` and returns a
 ``ControllerResult``:
 
