@@ -44,27 +44,26 @@ class Out:
 
 
 def records_of(batches):
-    """``(partition, record)`` pairs of a poll's batches, in order.
-
-    A generator, so that stopping early leaves the rest unprocessed; the
-    batches stay readable as ``records_of.rest`` for ``put_back``.
-    """
-    records_of.rest = {tp: list(records) for tp, records in batches.items()}
+    """``(partition, record)`` pairs of a poll's batches, in order."""
     for tp, records in batches.items():
         for record in records:
-            records_of.rest[tp].pop(0)
             yield tp, record
 
 
-def put_back(consumer, tp, record, kafka_error) -> None:
-    """Seek every partition of the batch back to its first unprocessed record.
+def put_back(consumer, batches, failed_tp, failed_record, kafka_error) -> None:
+    """Seek each partition of ``batches`` back to its first unprocessed record.
 
-    A partition no longer assigned cannot be sought: its next owner starts
-    from the committed offset, which is what we want.
+    Records were processed in ``records_of`` order up to ``failed_record``:
+    its partition resumes after it, the partitions after it from their first
+    record. A partition no longer assigned cannot be sought: its next owner
+    starts from the committed offset, which is what we want.
     """
-    firsts = {tp: record.offset + 1}
-    firsts.update({other: left[0].offset for other, left in records_of.rest.items()
-                   if left and other != tp})
+    firsts, reached = {}, False
+    for tp, records in batches.items():
+        if tp == failed_tp:
+            firsts[tp], reached = failed_record.offset + 1, True
+        elif reached and records:
+            firsts[tp] = records[0].offset
     for partition, offset in firsts.items():
         try:
             consumer.seek(partition, offset)
@@ -116,13 +115,14 @@ def run_kafka_python(bootstrap, group, topic, out, extra):
         group_instance_id=extra.get("group.instance.id"))
     consumer.subscribe([topic], listener=Listener())
     while not stopping:
-        for tp, record in records_of(consumer.poll(timeout_ms=200)):
+        batches = consumer.poll(timeout_ms=200)
+        for tp, record in records_of(batches):
             out.line(f"R {tp.partition} {record.offset} {record.value.decode()}")
             try:
                 consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
             except KafkaError as exc:
                 out.line(f"E {tp.partition} {record.offset} {exc!r}")
-                put_back(consumer, tp, record, KafkaError)
+                put_back(consumer, batches, tp, record, KafkaError)
                 break
     consumer.close()
 
@@ -147,13 +147,14 @@ async def run_aiokafka(bootstrap, group, topic, out, extra):
     await consumer.start()
     try:
         while not stopping:
-            for tp, record in records_of(await consumer.getmany(timeout_ms=200)):
+            batches = await consumer.getmany(timeout_ms=200)
+            for tp, record in records_of(batches):
                 out.line(f"R {tp.partition} {record.offset} {record.value.decode()}")
                 try:
                     await consumer.commit({tp: record.offset + 1})
                 except KafkaError as exc:
                     out.line(f"E {tp.partition} {record.offset} {exc!r}")
-                    put_back(consumer, tp, record, KafkaError)
+                    put_back(consumer, batches, tp, record, KafkaError)
                     break
     finally:
         await consumer.stop()
