@@ -296,8 +296,9 @@ class Connection:
         services = self.broker.services
         quotas = services.quotas if services is not None else None
         request_throttle_ms = 0
-        self._request_key = (api_key, version, self._fetch_metrics_name(api_key, request))
-        self._handler_began = _perf_ns()
+        if self.request_metrics is not None:  # read only by _record_request
+            self._request_key = (api_key, version, self._fetch_metrics_name(api_key, request))
+            self._handler_began = _perf_ns()
         if quotas is not None and quotas.request.enabled:
             body, request_throttle_ms = await self._handle_timed(handler, services, request, ctx, quotas.request)
         else:
