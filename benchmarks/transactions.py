@@ -28,13 +28,9 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -42,7 +38,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from produce_consume import MB, create_topic, start_minikafka  # noqa: E402
+from produce_consume import MB, create_topic, run_sections  # noqa: E402
 
 VALUE_1K = os.urandom(1024)
 CHUNK = [{"value": VALUE_1K} for _ in range(1000)]
@@ -217,23 +213,8 @@ SECTIONS = {"produce": produce_section, "consume": consume_section}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sections", nargs="*", metavar="section", help="produce, consume (default: both)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--messages", type=int, default=200_000)
-    args = parser.parse_args()
-    unknown = set(args.sections) - set(SECTIONS)
-    if unknown:
-        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
-    data_dir = Path(tempfile.mkdtemp(prefix="minikafka-txn-bench-"))
-    proc, bootstrap = start_minikafka(data_dir)
-    try:
-        for name in args.sections or SECTIONS:
-            print(json.dumps(SECTIONS[name](bootstrap, args.rounds, args.messages)), flush=True)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    run_sections(__doc__, SECTIONS, rounds=3, messages=200_000, tmp_prefix="minikafka-txn-bench-",
+                 broker_arg=lambda proc, bootstrap: bootstrap)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,13 @@ class MinikafkaBroker:
         self.stop()
 
 
+def stopping_cleanly(broker: MinikafkaBroker):
+    """For a fixture: yield the started broker; at teardown it must stop cleanly (SIGTERM, exit 0)."""
+    with broker as running:
+        yield running
+        assert running.stop() == 0
+
+
 class TansuBroker:
     """The Tansu reference broker with in-memory storage."""
 

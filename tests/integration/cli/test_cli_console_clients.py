@@ -6,15 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.cli.in_process import ok, run_cli
-from tests.integration.cli_brokers import MinikafkaBroker
+from tests.integration.cli_brokers import MinikafkaBroker, stopping_cleanly
 from .test_cli_end_to_end import consume, create
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    with MinikafkaBroker(tmp_path_factory.mktemp("data")) as running:
-        yield running
-        assert running.stop() == 0
+    yield from stopping_cleanly(MinikafkaBroker(tmp_path_factory.mktemp("data")))
 
 
 def test_many_lines_are_batched_split_to_fit_the_topic_and_arrive_in_order(broker):

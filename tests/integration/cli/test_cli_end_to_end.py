@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.integration.cli.in_process import ok, run_cli
-from tests.integration.cli_brokers import MinikafkaBroker, REPO, TansuBroker, cli_env, free_port
+from tests.integration.cli_brokers import MinikafkaBroker, REPO, TansuBroker, cli_env, free_port, stopping_cleanly
 
 
 @pytest.fixture(scope="module", params=["minikafka", "tansu"])
@@ -138,9 +138,7 @@ def test_missing_topic_is_one_readable_line(broker):
 @pytest.fixture(scope="module")
 def minikafka_broker(tmp_path_factory):
     """Our broker alone: Tansu implements neither CreatePartitions nor topic configs."""
-    with MinikafkaBroker(tmp_path_factory.mktemp("data")) as running:
-        yield running
-        assert running.stop() == 0
+    yield from stopping_cleanly(MinikafkaBroker(tmp_path_factory.mktemp("data")))
 
 
 def test_alter_partitions_and_configs(minikafka_broker, topic):

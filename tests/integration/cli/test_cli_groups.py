@@ -27,7 +27,7 @@ for _path in (_REPO / "clients",):  # the clients
         sys.path.insert(0, str(_path))
 
 from tests.integration.cli.in_process import fails, ok, run_cli  # noqa: E402
-from tests.integration.cli_brokers import MinikafkaBroker, cli_env  # noqa: E402
+from tests.integration.cli_brokers import MinikafkaBroker, cli_env, stopping_cleanly  # noqa: E402
 from confluent_kafka import Consumer, Producer  # noqa: E402
 
 PARTITIONS = 3
@@ -44,9 +44,7 @@ class GroupsBroker(MinikafkaBroker):
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    with GroupsBroker(tmp_path_factory.mktemp("data")) as running:
-        yield running
-        assert running.stop() == 0
+    yield from stopping_cleanly(GroupsBroker(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture

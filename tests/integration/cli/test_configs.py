@@ -16,14 +16,12 @@ import uuid
 import pytest
 
 from tests.integration.cli.in_process import fails, ok
-from tests.integration.cli_brokers import REPO, MinikafkaBroker, cli_env
+from tests.integration.cli_brokers import REPO, MinikafkaBroker, cli_env, stopping_cleanly
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    with MinikafkaBroker(tmp_path_factory.mktemp("data")) as running:
-        yield running
-        assert running.stop() == 0
+    yield from stopping_cleanly(MinikafkaBroker(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture

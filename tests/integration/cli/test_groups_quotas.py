@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from tests.integration.cli.in_process import run_cli
+from tests.integration.cli_brokers import stopping_cleanly
 from tests.integration.cli.test_cli_groups import (  # noqa: F401
     GroupsBroker,
     RECORDS,
@@ -26,9 +27,7 @@ from confluent_kafka import Consumer  # noqa: E402
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    with GroupsBroker(tmp_path_factory.mktemp("data")) as running:
-        yield running
-        assert running.stop() == 0
+    yield from stopping_cleanly(GroupsBroker(tmp_path_factory.mktemp("data")))
 
 
 def minikafka(*argv: str) -> tuple[str, str]:
