@@ -278,6 +278,7 @@ class Broker:
         self.telemetry = self._build_telemetry()
         self.replication_throttles = ReplicationThrottles(
             self.node_id, self.quotas.leader_replication, self.quotas.follower_replication)
+        self._start_request_metrics()  # before the services: handlers record in topic_stats
         self.services = self._build_services()
         self._register_cluster_metrics()
         self._opened = True
@@ -329,7 +330,7 @@ class Broker:
             fetch_sessions=FetchSessionCache(self.config["max.incremental.fetch.session.cache.slots"]),
             producer_ids=self.producer_ids, api_keys=frozenset(self.handlers),
             transactions=self.transactions, transaction_verifier=self.transaction_verifier,
-            quotas=self.quotas, telemetry=self.telemetry)
+            quotas=self.quotas, telemetry=self.telemetry, topic_stats=self.topic_stats)
 
     def _build_telemetry(self):
         """The KIP-714 client metrics manager; with a metrics endpoint, every client
@@ -428,7 +429,6 @@ class Broker:
         this broker (its metadata has caught up).
         """
         self.open()
-        self._start_request_metrics()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.replicas.run)  # first: the metadata replay starts fetchers
@@ -453,8 +453,9 @@ class Broker:
     def _start_request_metrics(self) -> None:
         """The request, topic, purgatory and idle metrics the request path records (``server.broker_metrics``).
 
-        Made before the listeners open: each connection takes
-        ``request_metrics`` and ``topic_stats`` when it starts.
+        Made in ``open()``, inside the Trio run (a meter reads its clock) and
+        before the services: each connection takes ``request_metrics`` when it
+        starts, and the handlers get ``topic_stats`` in their services.
         """
         self.request_metrics = broker_metrics.RequestMetricsTable(self.metrics)
         self.topic_stats = broker_metrics.BrokerTopicStats(self.metrics)

@@ -77,8 +77,8 @@ the follower back into the ISR (``Partition.read_for_follower``). The
 position is recorded by the read on arrival only, never by the read that
 ends the long poll.
 
-Metrics: once answered, each partition of the fetch is recorded in the
-connection's ``topic_stats`` (``BrokerTopicMetrics``: fetch requests,
+Metrics: once answered, each partition of the fetch is recorded in
+``services.topic_stats`` (``BrokerTopicMetrics``: fetch requests,
 failures, and for consumers the bytes out), one call per partition.
 
 Quotas (KIP-13, KIP-219; Kafka's ``KafkaApis.handleFetchRequest``):
@@ -183,7 +183,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
         if throttle_time_ms > 0:
             return _throttled_response(context, answers, throttle_time_ms, ctx)
     error, session_id, kept = context.respond(answers, int(services.clock.monotonic_ms()))
-    stats = getattr(ctx.connection, "topic_stats", None)
+    stats = services.topic_stats
     if stats is not None:
         _record_partitions(stats, answers, consumer=replica_id < 0)
     sent = {id(answer) for answer in kept}

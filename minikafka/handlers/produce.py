@@ -70,9 +70,9 @@ size is charged to the client (``record_produce_quota``); the throttle goes
 to ``ctx.throttle_time_ms`` and the server puts it in the response and
 mutes the connection (acks=0 included, which has no response).
 
-Metrics: each partition is recorded in the connection's ``topic_stats``
+Metrics: each partition is recorded in ``services.topic_stats``
 (``BrokerTopicMetrics``: requests, bytes and records in, failures) when the
-server has them; one call per partition, on meters made once per topic.
+broker has them; one call per partition, on meters made once per topic.
 
 Errors with details (v8+, KIP-467): ``error_message`` holds the reason and
 ``record_errors`` the index of the offending record when known.
@@ -126,7 +126,7 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
     responses = []
     failed = []
     waiting = []  # acks=all: (partition, required_offset, result) until the ISR has them
-    stats = getattr(ctx.connection, "topic_stats", None)
+    stats = services.topic_stats
     for topic in request.topic_data:
         partitions = []
         for data in topic.partition_data:

@@ -26,11 +26,13 @@ field                     type                               implemented by
 ``transaction_verifier``  ``TransactionVerification``        ``TransactionVerifier`` (KIP-890)
 ``quotas``                ``QuotaServices``                  ``BrokerQuotas`` (client and replication quotas)
 ``telemetry``             ``ClientMetricsManager``           client metrics pushed by clients (KIP-714)
+``topic_stats``           ``TopicStats``                     ``BrokerTopicStats`` (``BrokerTopicMetrics``)
 ========================  =================================  ===========================================
 
-``transactions``, ``transaction_verifier``, ``quotas`` and ``telemetry`` default to None,
-for handler tests that build a ``BrokerServices`` without them (no quotas:
-nothing is recorded and nothing is throttled).
+``transactions``, ``transaction_verifier``, ``quotas``, ``telemetry`` and
+``topic_stats`` default to None, for handler tests that build a
+``BrokerServices`` without them (no quotas: nothing is recorded and nothing is
+throttled; no topic stats: no ``BrokerTopicMetrics`` are marked).
 
 The rule is one hop: a handler reads a field, then calls a method or reads a
 property of it. Where a handler needs something deeper, the service gets a
@@ -258,6 +260,18 @@ class TransactionVerification(Protocol):
                      partitions: list[tuple[str, int]]) -> dict[tuple[str, int], ErrorCode]: ...
 
 
+class TopicStats(Protocol):
+    """Kafka's ``BrokerTopicMetrics``, per topic and for all topics, marked one partition at a time."""
+
+    def produced(self, topic: str, size: int, records: int) -> None: ...
+
+    def produce_failed(self, topic: str | None, error_code: int) -> None: ...
+
+    def fetched(self, topic: str, size: int, consumer: bool) -> None: ...
+
+    def fetch_failed(self, topic: str | None, error_code: int) -> None: ...
+
+
 class QuotaServices(Protocol):
     """The broker's quota managers (Kafka's ``QuotaManagers``), sans-I/O.
 
@@ -313,6 +327,7 @@ class BrokerServices:
     transaction_verifier: TransactionVerification | None = None
     quotas: QuotaServices | None = None
     telemetry: ClientMetricsManager | None = None
+    topic_stats: TopicStats | None = None
 
 
 Handler = Callable[[BrokerServices, Any, "RequestContext"], Awaitable[dict | None]]

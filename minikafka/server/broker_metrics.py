@@ -163,7 +163,7 @@ ROUTING_ERRORS = frozenset({3, 6, 100})  # UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADE
 class BrokerTopicStats:
     """Per-topic and all-topics ``BrokerTopicMetrics`` (Kafka's ``BrokerTopicStats``).
 
-    Handlers reach it as ``ctx.connection.topic_stats`` and record one
+    Handlers reach it as ``services.topic_stats`` and record one
     partition at a time with the ``produced``/``fetched``/``failed_*`` calls.
     """
 

@@ -67,8 +67,8 @@ Request metrics (``server.broker_metrics``): when the broker has them
 (``broker.request_metrics``), each request's stages are timed with
 ``perf_counter_ns``: frame in hand, handler start, handler end, response
 sent; the time its handler waited in a purgatory comes from the task's
-``replication.waiters.RemoteTime``. The handlers find the topic metrics as
-``ctx.connection.topic_stats`` (None: not recorded).
+``replication.waiters.RemoteTime``. The handlers record the topic metrics
+in ``services.topic_stats``.
 """
 
 from __future__ import annotations
@@ -189,7 +189,6 @@ class Connection:
         self.throttle_ms = 0
         # The broker's request and topic metrics (server.broker_metrics), or None.
         self.request_metrics = getattr(broker, "request_metrics", None)
-        self.topic_stats = getattr(broker, "topic_stats", None)
         # Set by process() for the request metrics: (api_key, version, Kafka's extra
         # Fetch name or None) and when its handler began.
         self._request_key: tuple[int, int, str | None] | None = None

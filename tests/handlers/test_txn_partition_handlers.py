@@ -100,6 +100,7 @@ class Services:
     clock: Clock = dataclasses.field(default_factory=Clock)
     fetch_sessions: FetchSessionCache = dataclasses.field(default_factory=lambda: FetchSessionCache(0))
     quotas: None = None  # no client quotas: nothing recorded, nothing throttled
+    topic_stats: None = None  # no BrokerTopicMetrics marked
 
 
 def leader(tmp_path, index: int) -> Partition:

@@ -95,6 +95,7 @@ class Services:
     transaction_verifier: FakeVerifier | None
     clock: FakeClock = dataclasses.field(default_factory=FakeClock)
     quotas: None = None  # no client quotas: nothing recorded, nothing throttled
+    topic_stats: None = None  # no BrokerTopicMetrics marked
 
 
 def services_with(tmp_path, partitions, verifier=None, **config):
