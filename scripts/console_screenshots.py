@@ -33,16 +33,13 @@ import time
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from minikafka.chaos.layout import find_free_base_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from tests.integration.console_browser.chromium import open_chromium, press  # noqa: E402  (the repo's root first)
+
 WIDTH = 1280
 MAX_HEIGHT = 1400
 LAB_OVERRIDES = ("broker.session.timeout.ms=3000", "broker.heartbeat.interval.ms=500",
@@ -80,20 +77,6 @@ def local_cluster(data_dir: pathlib.Path):
         minikafka("cluster", "stop", "--dir", str(data_dir))
 
 
-@contextlib.contextmanager
-def chromium():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--hide-scrollbars", f"--window-size={WIDTH},900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def create_topics(bootstrap: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(name, n, 3) for name, n in TOPICS.items()]).values():
@@ -101,11 +84,22 @@ def create_topics(bootstrap: str) -> None:
 
 
 @contextlib.contextmanager
+def in_background(run):
+    """Run ``run(stop)`` in a thread until the block ends; then set ``stop`` and wait for it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(15)
+
+
 def trickle(bootstrap: str, per_second: int = 40):
     """Produce to every topic in the background until the block ends."""
-    stop = threading.Event()
 
-    def run() -> None:
+    def run(stop: threading.Event) -> None:
         producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
         i = 0
         while not stop.is_set():
@@ -116,13 +110,7 @@ def trickle(bootstrap: str, per_second: int = 40):
             time.sleep(1 / per_second)
         producer.flush(10)
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(15)
+    return in_background(run)
 
 
 def read_some_and_stop(bootstrap: str, topic: str, group: str, count: int) -> None:
@@ -139,12 +127,10 @@ def read_some_and_stop(bootstrap: str, topic: str, group: str, count: int) -> No
     consumer.close()
 
 
-@contextlib.contextmanager
 def keep_up(bootstrap: str, topic: str, group: str):
     """A member of ``group`` that reads ``topic`` as it comes (auto-commit) until the block ends."""
-    stop = threading.Event()
 
-    def run() -> None:
+    def run(stop: threading.Event) -> None:
         consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "client.id": group,
                              "auto.offset.reset": "earliest", "auto.commit.interval.ms": 500})
         consumer.subscribe([topic])
@@ -152,13 +138,7 @@ def keep_up(bootstrap: str, topic: str, group: str):
             consumer.poll(0.2)
         consumer.close()
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(15)
+    return in_background(run)
 
 
 def wait_for(driver, script: str, timeout_s: float = 30) -> None:
@@ -177,23 +157,13 @@ def photograph(driver, path: pathlib.Path) -> None:
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
 
 
-def press(driver, broker_id: int, action: str) -> None:
-    selector = f'#brokers tr[data-broker-id="{broker_id}"] button[data-action="{action}"]'
-
-    def click(d):
-        d.find_element(By.CSS_SELECTOR, selector).click()
-        return True
-
-    WebDriverWait(driver, 5, ignored_exceptions=(StaleElementReferenceException,)).until(click)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=pathlib.Path, default=pathlib.Path("docs/images"))
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="minikafka-console-") as tmp:
-        with local_cluster(pathlib.Path(tmp) / "cluster") as (bootstrap, url), chromium() as driver:
+        with local_cluster(pathlib.Path(tmp) / "cluster") as (bootstrap, url), open_chromium((WIDTH, 900)) as driver:
             create_topics(bootstrap)
             with trickle(bootstrap), keep_up(bootstrap, "payments", "audit"):
                 time.sleep(2)

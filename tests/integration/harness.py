@@ -36,6 +36,21 @@ def wait_for_port(port: int, timeout_s: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_s}s")
 
 
+def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.2):
+    """Poll ``predicate`` every ``interval_s`` until it returns a true value; return that value.
+
+    Raises:
+        AssertionError: naming ``what``, after ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 class BrokerProcess:
     """One minikafka broker in a child process.
 

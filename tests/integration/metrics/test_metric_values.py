@@ -16,7 +16,6 @@ Everything is read over HTTP from ``GET /metrics``, as Prometheus would.
 
 from __future__ import annotations
 
-import time
 import urllib.request
 
 import pytest
@@ -27,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from minikafka.chaos import Cluster
 from tests.broker.broker_rawclient import RawClient, batch, fetch_body, produce_body
-from tests.integration.harness import BrokerProcess, free_port
+from tests.integration.harness import BrokerProcess, free_port, wait_until
 
 PRODUCE, FETCH = 0, 1
 PRODUCE_VERSION, FETCH_VERSION = 9, 12
@@ -47,16 +46,6 @@ def scrape(metrics_port: int) -> dict[tuple[str, tuple], float]:
 def value(samples: dict, name: str, **labels) -> float:
     """A sample's value; 0 for a counter not yet created (Kafka's meters appear on first use)."""
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def wait_until(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # -- bytes in, bytes out, log size (one broker) ---------------------------------------------

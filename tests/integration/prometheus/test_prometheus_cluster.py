@@ -10,12 +10,12 @@ leaders, and the alert must fire there.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from minikafka.chaos import Cluster
+from tests.integration.harness import wait_until
 
 from .promtool import ALERTS
 from .server import PrometheusProcess, rules_with_short_for
@@ -36,16 +36,6 @@ def metrics_the_rules_use() -> set[str]:
     """Every ``kafka_...`` metric name in an ``expr:`` of the shipped rules."""
     exprs = re.findall(r"expr: >-\n((?:\s{10}.*\n)+)|expr: (.*)", ALERTS.read_text())
     return {name for expr in exprs for name in re.findall(r"\bkafka_[a-z_]+", "".join(expr))}
-
-
-def wait_until(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def metrics_targets(cluster: Cluster) -> dict[int, str]:

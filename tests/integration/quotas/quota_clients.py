@@ -39,17 +39,16 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from minikafka.protocol import framing
 from minikafka_core.records import build_batch_of_values
+from tests.integration.child_call import run_in_child, start_in_child
 
 MB = 1024 * 1024
 VALUE = b"q" * 1024
 ALTER_CLIENT_QUOTAS = 49
 DESCRIBE_CLIENT_QUOTAS = 48
 PRODUCE = 0
-REPO = Path(__file__).resolve().parents[3]
 
 # A lab-sized quota window for the short runs: a rate is measured over 2 samples
 # of 1 s instead of Kafka's 11, so a client reaches its steady state (throttled
@@ -293,24 +292,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def in_child(function: str, *args, timeout_s: float = 120.0):
     """Run ``function(*args)`` of this module in a child Python process; return its result."""
-    spec = json.dumps({"function": function, "args": args})
-    done = subprocess.run([sys.executable, "-m", "tests.integration.quotas.quota_clients", spec],
-                          cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
-    assert done.returncode == 0, f"{function} failed in the child process:\n{done.stderr[-3000:]}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_child("tests.integration.quotas.quota_clients", function, *args, timeout_s=timeout_s)
 
 
 def start_child(function: str, *args) -> subprocess.Popen:
     """Start ``function(*args)`` of this module in a child process; ``finish_child`` collects it."""
-    spec = json.dumps({"function": function, "args": args})
-    return subprocess.Popen([sys.executable, "-m", "tests.integration.quotas.quota_clients", spec],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish_child(child: subprocess.Popen, timeout_s: float = 60.0):
-    out, err = child.communicate(timeout=timeout_s)
-    assert child.returncode == 0, f"the child process failed:\n{err[-3000:]}"
-    return json.loads(out.strip().splitlines()[-1])
+    return start_in_child("tests.integration.quotas.quota_clients", function, *args)
 
 
 def _confluent_flood(bootstrap: str, topic: str, client_id: str, seconds: float, batch_size: int) -> dict:

@@ -19,10 +19,10 @@ import time
 
 import pytest
 
+from tests.integration.child_call import finish_child
 from tests.integration.quotas.quota_clients import (
     MB,
     create_topic,
-    finish_child,
     percentile,
     produce_latencies,
     set_quota,

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import confluent_kafka
 import kafka
@@ -31,6 +29,7 @@ import kafka.errors
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition as AioTopicPartition
 
+from tests.integration.child_call import run_in_child
 from tests.integration.transactions.kafkajs import run_kafkajs
 
 CLIENTS = ["kafka-python", "confluent-kafka", "aiokafka", "kafkajs"]
@@ -217,16 +216,9 @@ async def _aiokafka_read(bootstrap, topic, count, read_committed, timeout_s):
 
 # -- a child process for kafka-python ---------------------------------------------
 
-REPO = Path(__file__).resolve().parents[3]
-
-
 def in_child(function: str, *args, timeout_s: float = 120.0):
     """Run ``function(*args)`` of this module in a child Python process; return its (JSON) result."""
-    spec = json.dumps({"function": function, "args": args})
-    done = subprocess.run([sys.executable, "-m", "tests.integration.transactions.txn_clients", spec],
-                          cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
-    assert done.returncode == 0, f"{function} failed in the child process:\n{done.stderr[-3000:]}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_child("tests.integration.transactions.txn_clients", function, *args, timeout_s=timeout_s)
 
 
 if __name__ == "__main__":
