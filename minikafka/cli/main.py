@@ -45,6 +45,9 @@ SUBCOMMANDS = [
     ("cluster", "minikafka.cli.cluster", "start, inspect, break and stop a local N-broker cluster"),
     ("elect-leaders", "minikafka.cli.leader_election", "move partition leadership back to preferred replicas"),
     ("console", "minikafka.cli.console", "serve a live web view of a cluster (and its failure toolkit)"),
+    ("schema-registry", "minikafka.cli.schema_registry", "serve Confluent's schema registry API, schemas kept in Kafka"),
+    ("schemas", "minikafka.cli.schemas", "register, list, get, check, configure and delete schemas"),
+    ("lab", "minikafka.cli.lab", "list, start, check, solve and reset the teaching labs"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""The teaching labs: find them, start them, check them, solve them."""

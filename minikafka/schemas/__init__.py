@@ -1,0 +1,1 @@
+"""Schemas: what a schema is, for each type, and which evolutions of it are compatible."""
