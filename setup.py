@@ -21,11 +21,15 @@ setup(
         compiler_directives={"language_level": "3"},
         quiet=True,
     ),
-    # The bundled clients live in clients/ and import as ``minikafka_clients``.
-    package_dir={"minikafka_clients": "clients/minikafka_clients"},
+    # The bundled clients live in clients/ and import as ``minikafka_clients``;
+    # the labs live in labs/ and install as ``minikafka_labs`` (``minikafka lab`` finds them there).
+    package_dir={"minikafka_clients": "clients/minikafka_clients", "minikafka_labs": "labs"},
     packages=find_packages(include=["minikafka", "minikafka.*", "minikafka_core"])
     + ["minikafka_clients." + p for p in find_packages("clients/minikafka_clients")]
-    + ["minikafka_clients"],
-    # The console's page: plain HTML, JavaScript and CSS, served as files.
-    package_data={"minikafka.console": ["static/*"]},
+    + ["minikafka_clients", "minikafka_labs"],
+    # The console's page: plain HTML, JavaScript and CSS, served as files; each
+    # lab's files (README.md, lab.py, starter/, solution/, ...): data, not Python packages.
+    package_data={"minikafka.console": ["static/*"],
+                  "minikafka_labs": ["*/*", "*/*/*", "*/*/*/*"]},
+    exclude_package_data={"minikafka_labs": ["*/__pycache__/*", "*/*/__pycache__/*"]},
 )
