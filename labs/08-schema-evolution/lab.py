@@ -60,26 +60,29 @@ def check(ctx: LabContext, report: Report) -> None:
         versions = _versions(registry)
         report.expect(len(versions) >= 1, f"'{SUBJECT}' has version 1 registered",
                       f"nothing registered under '{SUBJECT}'", hint="step 2: minikafka schemas register")
-        if not versions:
-            return
-        added = [name for version in versions[1:] for name, field in _fields(version).items()
-                 if name not in V1_FIELDS and "default" in field]
-        report.expect(bool(added), f"an evolution added {sorted(set(added))} with defaults",
-                      "no version adds a field with a default to v1",
-                      hint="step 5: write payment-v2.avsc, check it, register it")
-        breaking = [v.version for v in versions if "merchant_id" in _fields(v)
-                    and "default" not in _fields(v)["merchant_id"]]
-        report.expect(not breaking, "the breaking v3 (merchant_id without a default) was never registered",
-                      f"version(s) {breaking} add merchant_id without a default: a breaking change got in",
-                      hint="delete it, and keep the subject's compatibility level on")
-        level = registry.get_compatibility(SUBJECT)
-        report.expect(level == "FULL", f"'{SUBJECT}' is held to FULL compatibility",
-                      f"'{SUBJECT}' compatibility is {level}, not FULL", hint="step 7: minikafka schemas config")
+        if versions:
+            _check_versions(registry, versions, report)
         _check_records(ctx, registry, report)
     refused = ctx.work_dir / "refused.txt"
     report.expect(refused.exists() and "incompatible" in refused.read_text(),
                   "refused.txt holds the registry's refusal of v3",
                   "no refused.txt with the registry's answer to v3", hint="step 6")
+
+
+def _check_versions(registry, versions: list, report: Report) -> None:
+    added = [name for version in versions[1:] for name, field in _fields(version).items()
+             if name not in V1_FIELDS and "default" in field]
+    report.expect(bool(added), f"an evolution added {sorted(set(added))} with defaults",
+                  "no version adds a field with a default to v1",
+                  hint="step 5: write payment-v2.avsc, check it, register it")
+    breaking = [v.version for v in versions if "merchant_id" in _fields(v)
+                and "default" not in _fields(v)["merchant_id"]]
+    report.expect(not breaking, "the breaking v3 (merchant_id without a default) was never registered",
+                  f"version(s) {breaking} add merchant_id without a default: a breaking change got in",
+                  hint="delete it, and keep the subject's compatibility level on")
+    level = registry.get_compatibility(SUBJECT)
+    report.expect(level == "FULL", f"'{SUBJECT}' is held to FULL compatibility",
+                  f"'{SUBJECT}' compatibility is {level}, not FULL", hint="step 7: minikafka schemas config")
 
 
 def _check_records(ctx: LabContext, registry, report: Report) -> None:
