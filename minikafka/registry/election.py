@@ -205,7 +205,8 @@ class LeaderElector:
                                                                            coordinator.port)
                 await self._join_and_sync()
                 await self._heartbeat_until_rejoin()
-            except _Rejoin:
+            except _Rejoin as reason:
+                log.debug("schema registry group: %s; joining again", reason)
                 self.leader = None
             except (KafkaConnectionError, KafkaError) as exc:
                 log.info("schema registry group: %s; joining again", exc)
@@ -220,9 +221,9 @@ class LeaderElector:
             raise KafkaError(code, f"the coordinator of group '{self.group_id}' moved")
         if code in _MEMBERSHIP_LOST:
             self.member_id, self.generation_id = "", -1
-            raise _Rejoin()
+            raise _Rejoin(code.name)
         if code == ErrorCode.REBALANCE_IN_PROGRESS:
-            raise _Rejoin()
+            raise _Rejoin(code.name)
         return response
 
     async def _join_and_sync(self) -> None:
@@ -260,7 +261,7 @@ class LeaderElector:
         if code in _MEMBERSHIP_LOST:
             self.member_id = ""
         if code in _COORDINATOR_ERRORS | _MEMBERSHIP_LOST | {ErrorCode.REBALANCE_IN_PROGRESS}:
-            raise _Rejoin()
+            raise _Rejoin(code.name)
         raise KafkaError(code, f"JoinGroup for group '{self.group_id}' failed")
 
     def _assign(self, members) -> dict[str, bytes]:

@@ -159,7 +159,7 @@ async def serve_registry(properties: Mapping[str, str], *,
         RegistryConfigError: bad settings.
         KafkaStoreError: Kafka cannot be reached, or ``_schemas`` is unusable.
     """
-    from minikafka.registry.app import create_app
+    from minikafka.registry.app import create_app  # Quart: heavy, imported when serving
     from minikafka.registry.service import RegistryService
     from minikafka.registry.store import SchemaStore
 
