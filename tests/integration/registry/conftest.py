@@ -13,9 +13,11 @@ from .harness import RegistryProcess
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    # The registry group's short session timeout must be allowed by the coordinator.
+    # The registry group's short session timeout must be allowed by the coordinator;
+    # one __consumer_offsets partition keeps the first election quick.
     with BrokerProcess(tmp_path_factory.mktemp("broker") / "data",
-                       group_min_session_timeout_ms=500, group_initial_rebalance_delay_ms=0) as proc:
+                       group_min_session_timeout_ms=500, group_initial_rebalance_delay_ms=0,
+                       offsets_topic_num_partitions=1) as proc:
         yield proc
         assert proc.alive(), f"the broker died during the tests; its log:\n{proc.log()}"
 

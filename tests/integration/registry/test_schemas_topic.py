@@ -8,7 +8,7 @@ import sys
 import time
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+from minikafka_clients import SyncAdmin
 
 from ..harness import free_port
 from .test_registry_storage import avro_record
@@ -58,14 +58,12 @@ def test_kafka_python_reads_confluent_json_records(broker, registries):
 def test_the_topic_is_created_compacted_with_one_partition(broker, registries):
     with registries() as registry:
         registry.register("t-value", avro_record("T", "x"))
-    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
-    try:
-        [resource] = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, registries.topic)])
-        entries = {name: value for name, value, *_ in resource.resources[0][4]}
-    finally:
-        admin.close()
-    assert entries["cleanup.policy"] == "compact"
-    assert entries["min.insync.replicas"] == "1"  # min(2, replication factor 1)
+    with SyncAdmin({"bootstrap.servers": broker.bootstrap}) as admin:
+        [topic] = admin.describe_topics([registries.topic]).values()
+        entries = admin.describe_configs(registries.topic, ["cleanup.policy", "min.insync.replicas"])
+    assert list(topic.partitions) == [0]
+    assert entries["cleanup.policy"].value == "compact"
+    assert entries["min.insync.replicas"].value == "1"  # min(2, replication factor 1)
 
 
 def test_a_registry_that_cannot_reach_kafka_says_so():
