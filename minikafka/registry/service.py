@@ -172,10 +172,13 @@ class RegistryService:
         store: the state the log applies records to.
         log: appends records and returns once the store applied them.
         leadership: says whether this instance may write (default: it always may).
+        kafka_cluster_id: the Kafka cluster's id, for ``/v1/metadata/id`` (if known).
     """
 
-    def __init__(self, store: SchemaStore, log: SchemaLog, leadership: Leadership | None = None) -> None:
+    def __init__(self, store: SchemaStore, log: SchemaLog, leadership: Leadership | None = None, *,
+                 kafka_cluster_id: str | None = None) -> None:
         self.store = store
+        self.kafka_cluster_id = kafka_cluster_id
         self.log = log
         self.leadership = leadership if leadership is not None else SoleLeader()
         self._write_lock = trio.Lock()
@@ -584,8 +587,12 @@ class RegistryService:
         """A stored version, parsed (cached: stored schemas never change)."""
         parsed = self._parsed.get(entry.identity)
         if parsed is None:
-            parsed = schemas.parse(entry.schema_type, entry.schema,
-                                   self._resolve_references(entry.references))
+            try:
+                parsed = schemas.parse(entry.schema_type, entry.schema,
+                                       self._resolve_references(entry.references))
+            except Exception as exc:  # noqa: BLE001 - an unreadable stored schema is a store error
+                raise errors.store_error(f"Stored schema {entry.id} (subject '{entry.subject}' version "
+                                         f"{entry.version}) cannot be parsed: {exc}") from None
             self._parsed[entry.identity] = parsed
         return parsed
 
