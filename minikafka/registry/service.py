@@ -159,10 +159,6 @@ def parse_level(text: object) -> CompatibilityLevel:
     return CompatibilityLevel(text.upper())
 
 
-def _transitive(level: CompatibilityLevel) -> bool:
-    return level.value.endswith("_TRANSITIVE")
-
-
 class RegistryService:
     """Every registry operation over one store, its log and this instance's leadership.
 
@@ -302,14 +298,12 @@ class RegistryService:
 
     def _compatibility_errors(self, level: CompatibilityLevel, parsed: ParsedSchema,
                               previous: list[SchemaVersion]) -> list[str]:
+        """Why ``parsed`` may not follow ``previous`` (oldest first) at ``level``; empty if it may."""
         if level is CompatibilityLevel.NONE or not previous:
             return []
-        considered = previous if _transitive(level) else previous[-1:]
-        for entry in considered:
-            if entry.schema_type != parsed.schema_type:
-                return [f"Incompatible because of different schema type: version {entry.version} is "
-                        f"{entry.schema_type.value}, the new schema is {parsed.schema_type.value}"]
-        return compatibility.check(level, parsed, [self._parse_stored(v) for v in considered])
+        reasons = compatibility.check(level, parsed, [self._parse_stored(v) for v in previous],
+                                      [v.version for v in previous])
+        return reasons + [f"{{compatibility: '{level.value}'}}"] if reasons else []
 
     # -- compatibility ----------------------------------------------------------
 
@@ -333,14 +327,8 @@ class RegistryService:
         reasons = self._compatibility_errors(level, parsed, previous)
         result: dict = {"is_compatible": not reasons}
         if verbose:
-            result["messages"] = reasons + self._verbose_context(level, previous) if reasons else []
+            result["messages"] = reasons
         return result
-
-    @staticmethod
-    def _verbose_context(level: CompatibilityLevel, previous: list[SchemaVersion]) -> list[str]:
-        newest = previous[-1]
-        return [f"{{oldSchemaVersion: {newest.version}}}", f"{{oldSchema: '{newest.schema}'}}",
-                f"{{compatibility: '{level.value}'}}"]
 
     # -- deleting ---------------------------------------------------------------
 
