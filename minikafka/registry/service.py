@@ -361,7 +361,8 @@ class RegistryService:
         async with self._write_lock:
             self._require_leader()
             self._check_not_read_only(subject)
-            entry = self._resolve(subject, number, deleted=permanent)
+            # a numbered version is found even when soft deleted (to say so); "latest" is a live one
+            entry = self._resolve(subject, number, deleted=permanent or number != LATEST)
             if entry.deleted and not permanent:
                 raise errors.version_soft_deleted(subject, entry.version)
             self._check_unreferenced(entry, permanent, other_subjects_only=False)
