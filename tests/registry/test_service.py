@@ -222,3 +222,30 @@ async def test_a_failing_log_is_a_store_error(memory_log):
     broken = RegistryService(memory_log.store, BrokenLog())
     error = await refused(errors.STORE_ERROR, broken.register("a", SchemaRequest(USER_V1)))
     assert error.http_status == 500 and "no broker" in error.message
+
+
+async def test_concurrent_registrations_never_share_an_id(memory_log):
+    """Registrations race on the next id and version; the write lock hands each out once."""
+    import trio
+
+    class SlowLog:
+        """Yields before applying, as a real log waits for the broker."""
+
+        async def append(self, key, value):
+            await trio.sleep(0.001)
+            await memory_log.append(key, value)
+
+    service = RegistryService(memory_log.store, SlowLog())
+    service_ids: dict[int, int] = {}
+
+    async def register(n: int) -> None:
+        schema = json.dumps({"type": "record", "name": f"R{n}", "fields": []})
+        service_ids[n] = await service.register(f"s{n % 3}", SchemaRequest(schema), normalize=False)
+
+    await service.set_config(None, "NONE")
+    async with trio.open_nursery() as nursery:
+        for n in range(30):
+            nursery.start_soon(register, n)
+    assert sorted(service_ids.values()) == list(range(1, 31))
+    for subject in ("s0", "s1", "s2"):
+        assert await service.versions(subject) == list(range(1, 11))
