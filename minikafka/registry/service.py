@@ -440,7 +440,11 @@ class RegistryService:
     def _formatted(self, entry: SchemaVersion, fmt: str | None) -> str:
         if not fmt:
             return entry.schema
-        return self._parse_stored(entry).formatted(fmt)
+        try:
+            return self._parse_stored(entry).formatted(fmt)
+        except ValueError as exc:  # an unknown format: the request's fault, not the registry's
+            raise errors.http_error(422, f"Unsupported format {fmt!r} for a "
+                                         f"{entry.schema_type.value} schema: {exc}") from None
 
     # -- config and mode ----------------------------------------------------------
 
