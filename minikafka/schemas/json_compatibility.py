@@ -109,15 +109,51 @@ class Difference:
 
     def message(self) -> str:
         """The reason, in the shape Confluent's registry reports it."""
-        return (f'{{errorType:"{self.type}", description:"The change at path \'{self.path}\' '
-                f'from the old schema to the new schema is {_word(self.type)}"}}')
+        return f'{{errorType:"{self.type}", description:"{_describe(self.type, self.path)}"}}'
+
 
     def __str__(self) -> str:
         return f"{self.type} {self.path}"
 
 
-def _word(kind: str) -> str:
-    return "compatible" if kind in COMPATIBLE_CHANGES else "not backward compatible"
+# "reader": the schema that must accept the documents; "writer": the one they were
+# written with (the compatibility levels rename them "new"/"old" for the direction they check).
+_EXPLANATIONS = {
+    "TYPE_CHANGED": "A type at path '{path}' is different between the reader schema and the writer schema",
+    "TYPE_NARROWED": "A type at path '{path}' in the reader schema accepts fewer values than in the writer schema",
+    "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL":
+        "The property at path '{path}' in the writer schema is missing in the reader schema, "
+        "which does not allow additional properties",
+    "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL":
+        "The property at path '{path}' in the reader schema is new, but the writer schema allows "
+        "additional properties of any type under that name",
+    "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL":
+        "The required property at path '{path}' in the reader schema is missing in the writer schema",
+    "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL":
+        "The required property at path '{path}' in the reader schema is missing in the writer schema",
+    "REQUIRED_ATTRIBUTE_ADDED":
+        "The property at path '{path}' is required in the reader schema but not in the writer schema",
+    "ADDITIONAL_PROPERTIES_REMOVED":
+        "The reader schema at path '{path}' does not allow additional properties; the writer schema does",
+    "COMBINED_TYPE_SUBSCHEMAS_CHANGED":
+        "A subschema at path '{path}' in the writer schema has no compatible subschema in the reader schema",
+}
+
+
+def _describe(kind: str, path: str) -> str:
+    if kind in _EXPLANATIONS:
+        return _EXPLANATIONS[kind].format(path=path)
+    if kind.endswith("_ADDED"):
+        return f"The keyword at path '{path}' in the reader schema is not present in the writer schema"
+    if kind.endswith("_REMOVED"):
+        return f"The keyword at path '{path}' in the writer schema is not present in the reader schema"
+    if kind.endswith(("_INCREASED", "_EXPANDED")):
+        return f"The value at path '{path}' in the reader schema is more than its value in the writer schema"
+    if kind.endswith("_DECREASED"):
+        return f"The value at path '{path}' in the reader schema is less than its value in the writer schema"
+    if kind.endswith("_NARROWED"):
+        return f"The value at path '{path}' in the reader schema is narrower than in the writer schema"
+    return f"The value at path '{path}' is different between the reader and writer schema"
 
 
 def backward_errors(update: "JsonSchema", original: "JsonSchema") -> list[str]:

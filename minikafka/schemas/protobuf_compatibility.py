@@ -63,18 +63,20 @@ COMPATIBLE_CHANGES = frozenset({
 })
 """Difference types that never stop a reader of the update from reading the original's data."""
 
+# "reader": the schema that must read the data; "writer": the one it was written with
+# (the compatibility levels rename them "new"/"old" for the direction they check).
 DESCRIPTIONS = {
-    "PACKAGE_CHANGED": "The package at '{path}' in the new schema does not match the package in the old schema",
-    "MESSAGE_REMOVED": "The new schema is missing a MESSAGE type at path '{path}' in the old schema",
-    "FIELD_KIND_CHANGED": "The type of a field at path '{path}' in the new schema does not match the old schema",
-    "FIELD_SCALAR_KIND_CHANGED": "The kind of a SCALAR field at path '{path}' in the new schema does not match its kind in the old schema",
-    "FIELD_NAMED_TYPE_CHANGED": "The type of a MESSAGE field at path '{path}' in the new schema does not match its type in the old schema",
-    "FIELD_NUMERIC_LABEL_CHANGED": "The label for a NUMERIC field at path '{path}' in the new schema does not match its label in the old schema",
-    "REQUIRED_FIELD_ADDED": "A required field at path '{path}' in the new schema is missing in the old schema",
-    "REQUIRED_FIELD_REMOVED": "The new schema is missing a required field at path '{path}' in the old schema",
-    "ONEOF_FIELD_REMOVED": "The new schema is missing a oneof field at path '{path}' in the old schema",
-    "MULTIPLE_FIELDS_MOVED_TO_ONEOF": "Multiple fields in the oneof at path '{path}' in the new schema are outside a oneof in the old schema",
-    "FIELD_MOVED_TO_EXISTING_ONEOF": "A field in the oneof at path '{path}' in the new schema is outside an existing oneof in the old schema",
+    "PACKAGE_CHANGED": "The package at '{path}' in the reader schema does not match the package in the writer schema",
+    "MESSAGE_REMOVED": "The reader schema is missing a MESSAGE type at path '{path}' in the writer schema",
+    "FIELD_KIND_CHANGED": "The type of a field at path '{path}' in the reader schema does not match the writer schema",
+    "FIELD_SCALAR_KIND_CHANGED": "The kind of a SCALAR field at path '{path}' in the reader schema does not match its kind in the writer schema",
+    "FIELD_NAMED_TYPE_CHANGED": "The type of a MESSAGE field at path '{path}' in the reader schema does not match its type in the writer schema",
+    "FIELD_NUMERIC_LABEL_CHANGED": "The label for a NUMERIC field at path '{path}' in the reader schema does not match its label in the writer schema",
+    "REQUIRED_FIELD_ADDED": "A required field at path '{path}' in the reader schema is missing in the writer schema",
+    "REQUIRED_FIELD_REMOVED": "The reader schema is missing a required field at path '{path}' in the writer schema",
+    "ONEOF_FIELD_REMOVED": "The reader schema is missing a oneof field at path '{path}' in the writer schema",
+    "MULTIPLE_FIELDS_MOVED_TO_ONEOF": "Multiple fields in the oneof at path '{path}' in the reader schema are outside a oneof in the writer schema",
+    "FIELD_MOVED_TO_EXISTING_ONEOF": "A field in the oneof at path '{path}' in the reader schema is outside an existing oneof in the writer schema",
 }
 
 # Scalar types that share a wire encoding, so a reader can take one for another.
