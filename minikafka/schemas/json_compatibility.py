@@ -41,12 +41,18 @@ import dataclasses
 import json
 import math
 import re
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable, Protocol
 
 import referencing
+import referencing.jsonschema
 
-if TYPE_CHECKING:
-    from minikafka.schemas.json_schema import JsonSchema
+
+class JsonSchemaLike(Protocol):
+    """What the rules need of a parsed JSON Schema (``json_schema.JsonSchema`` is one)."""
+
+    schema: Any
+
+    def resolver(self) -> referencing.Resolver: ...
 
 COMPATIBLE_CHANGES = frozenset({
     "ID_CHANGED", "DESCRIPTION_CHANGED", "TITLE_CHANGED", "DEFAULT_CHANGED", "SCHEMA_REMOVED",
@@ -156,12 +162,12 @@ def _describe(kind: str, path: str) -> str:
     return f"The value at path '{path}' is different between the reader and writer schema"
 
 
-def backward_errors(update: "JsonSchema", original: "JsonSchema") -> list[str]:
+def backward_errors(update: JsonSchemaLike, original: JsonSchemaLike) -> list[str]:
     """Why documents valid under ``original`` may be invalid under ``update`` (empty: none)."""
     return [d.message() for d in differences(original, update) if not d.compatible]
 
 
-def differences(original: "JsonSchema", update: "JsonSchema") -> list[Difference]:
+def differences(original: JsonSchemaLike, update: JsonSchemaLike) -> list[Difference]:
     """Every difference from ``original`` to ``update``, compatible ones included."""
     found = _Comparer().compare(_Node(original.schema, original.resolver()),
                                 _Node(update.schema, update.resolver()))

@@ -43,7 +43,7 @@ The rules, message by message (fields are matched by number, never by name):
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator, Protocol
 
 from google.protobuf.descriptor_pb2 import (
     DescriptorProto,
@@ -52,8 +52,13 @@ from google.protobuf.descriptor_pb2 import (
     FileDescriptorProto,
 )
 
-if TYPE_CHECKING:
-    from minikafka.schemas.protobuf import ProtobufSchema
+
+
+class ProtobufSchemaLike(Protocol):
+    """What the rules need of a parsed Protobuf schema (``protobuf.ProtobufSchema`` is one)."""
+
+    file: FileDescriptorProto
+    imports: dict[str, FileDescriptorProto]
 
 COMPATIBLE_CHANGES = frozenset({
     "MESSAGE_ADDED", "MESSAGE_MOVED",
@@ -117,12 +122,12 @@ class Difference:
         return f"{self.type} {self.path}"
 
 
-def backward_errors(update: "ProtobufSchema", original: "ProtobufSchema") -> list[str]:
+def backward_errors(update: ProtobufSchemaLike, original: ProtobufSchemaLike) -> list[str]:
     """Why data written with ``original`` cannot be read with ``update`` (empty: it can)."""
     return [d.message() for d in differences(original, update) if not d.compatible]
 
 
-def differences(original: "ProtobufSchema", update: "ProtobufSchema") -> list[Difference]:
+def differences(original: ProtobufSchemaLike, update: ProtobufSchemaLike) -> list[Difference]:
     """Every difference from ``original`` to ``update``, compatible ones included."""
     ctx = _Context(_TypeIndex(original), _TypeIndex(update))
     if original.file.package != update.file.package:
@@ -155,7 +160,7 @@ class _TypeInfo:
 class _TypeIndex:
     """Every message and enum type visible to one schema, by full name."""
 
-    def __init__(self, schema: "ProtobufSchema") -> None:
+    def __init__(self, schema: ProtobufSchemaLike) -> None:
         self.types: dict[str, _TypeInfo] = {}
         self.proto3 = schema.file.syntax == "proto3"
         for file in [*schema.imports.values(), schema.file]:
