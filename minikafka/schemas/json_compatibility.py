@@ -125,7 +125,7 @@ class Difference:
 # "reader": the schema that must accept the documents; "writer": the one they were
 # written with (the compatibility levels rename them "new"/"old" for the direction they check).
 _EXPLANATIONS = {
-    "TYPE_CHANGED": "A type at path '{path}' is different between the reader schema and the writer schema",
+    "TYPE_CHANGED": "The type at path '{path}' in the reader schema is not the writer schema's",
     "TYPE_NARROWED": "A type at path '{path}' in the reader schema accepts fewer values than in the writer schema",
     "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL":
         "The property at path '{path}' in the writer schema is missing in the reader schema, "
@@ -149,17 +149,10 @@ _EXPLANATIONS = {
 def _describe(kind: str, path: str) -> str:
     if kind in _EXPLANATIONS:
         return _EXPLANATIONS[kind].format(path=path)
-    if kind.endswith("_ADDED"):
-        return f"The keyword at path '{path}' in the reader schema is not present in the writer schema"
-    if kind.endswith("_REMOVED"):
-        return f"The keyword at path '{path}' in the writer schema is not present in the reader schema"
-    if kind.endswith(("_INCREASED", "_EXPANDED")):
-        return f"The value at path '{path}' in the reader schema is more than its value in the writer schema"
-    if kind.endswith("_DECREASED"):
-        return f"The value at path '{path}' in the reader schema is less than its value in the writer schema"
-    if kind.endswith("_NARROWED"):
-        return f"The value at path '{path}' in the reader schema is narrower than in the writer schema"
-    return f"The value at path '{path}' is different between the reader and writer schema"
+    change = kind.rsplit("_", 1)[-1].lower()  # added, removed, increased, narrowed, ...
+    what = kind.rsplit("_", 1)[0].lower().replace("_", " ")
+    return (f"At path '{path}', the change from the writer schema to the reader schema "
+            f"({what} {change}) may refuse documents the writer schema accepts")
 
 
 def backward_errors(update: JsonSchemaLike, original: JsonSchemaLike) -> list[str]:

@@ -71,17 +71,33 @@ COMPATIBLE_CHANGES = frozenset({
 # "reader": the schema that must read the data; "writer": the one it was written with
 # (the compatibility levels rename them "new"/"old" for the direction they check).
 DESCRIPTIONS = {
-    "PACKAGE_CHANGED": "The package at '{path}' in the reader schema does not match the package in the writer schema",
-    "MESSAGE_REMOVED": "The reader schema is missing a MESSAGE type at path '{path}' in the writer schema",
-    "FIELD_KIND_CHANGED": "The type of a field at path '{path}' in the reader schema does not match the writer schema",
-    "FIELD_SCALAR_KIND_CHANGED": "The kind of a SCALAR field at path '{path}' in the reader schema does not match its kind in the writer schema",
-    "FIELD_NAMED_TYPE_CHANGED": "The type of a MESSAGE field at path '{path}' in the reader schema does not match its type in the writer schema",
-    "FIELD_NUMERIC_LABEL_CHANGED": "The label for a NUMERIC field at path '{path}' in the reader schema does not match its label in the writer schema",
-    "REQUIRED_FIELD_ADDED": "A required field at path '{path}' in the reader schema is missing in the writer schema",
-    "REQUIRED_FIELD_REMOVED": "The reader schema is missing a required field at path '{path}' in the writer schema",
-    "ONEOF_FIELD_REMOVED": "The reader schema is missing a oneof field at path '{path}' in the writer schema",
-    "MULTIPLE_FIELDS_MOVED_TO_ONEOF": "Multiple fields in the oneof at path '{path}' in the reader schema are outside a oneof in the writer schema",
-    "FIELD_MOVED_TO_EXISTING_ONEOF": "A field in the oneof at path '{path}' in the reader schema is outside an existing oneof in the writer schema",
+    "PACKAGE_CHANGED":
+        "The reader schema's package differs from the writer schema's, so every full name at '{path}' changed",
+    "MESSAGE_REMOVED":
+        "The message at path '{path}' of the writer schema is gone from the reader schema",
+    "FIELD_KIND_CHANGED":
+        "The field at path '{path}' changed between scalar, message and map from the writer to the reader schema",
+    "FIELD_SCALAR_KIND_CHANGED":
+        "The field at path '{path}' has a scalar type in the reader schema that decodes the writer "
+        "schema's wire values differently",
+    "FIELD_NAMED_TYPE_CHANGED":
+        "The message type of the field at path '{path}' in the reader schema is not the writer "
+        "schema's (or changed incompatibly)",
+    "FIELD_NUMERIC_LABEL_CHANGED":
+        "The numeric field at path '{path}' is repeated in one schema and singular in the other "
+        "(reader and writer schema)",
+    "REQUIRED_FIELD_ADDED":
+        "The reader schema requires the field at path '{path}', which the writer schema does not have",
+    "REQUIRED_FIELD_REMOVED":
+        "The writer schema's required field at path '{path}' is gone from the reader schema",
+    "ONEOF_FIELD_REMOVED":
+        "The oneof member at path '{path}' of the writer schema is gone from the reader schema",
+    "MULTIPLE_FIELDS_MOVED_TO_ONEOF":
+        "The oneof at path '{path}' in the reader schema holds several fields the writer schema "
+        "could set together",
+    "FIELD_MOVED_TO_EXISTING_ONEOF":
+        "The oneof at path '{path}' in the reader schema took in a field the writer schema could set "
+        "beside its other members",
 }
 
 # Scalar types that share a wire encoding, so a reader can take one for another.

@@ -49,5 +49,5 @@ def test_reasons_name_old_and_new_schemas():
     old, new = parse(SchemaType.PROTOBUF, V1, {}), parse(SchemaType.PROTOBUF, V3_REUSE_NUMBER_2, {})
     reasons = compatibility.check("BACKWARD", new, [old], previous_versions=[1])
     assert reasons[0].startswith('{errorType:"FIELD_SCALAR_KIND_CHANGED"')
-    assert "in the new schema does not match its kind in the old schema" in reasons[0]
+    assert "has a scalar type in the new schema that decodes the old schema's wire values" in reasons[0]
     assert "{oldSchemaVersion: 1}" in reasons
