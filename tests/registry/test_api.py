@@ -1,9 +1,11 @@
 """The REST API over real HTTP: Hypercorn on a free port serving create_app, httpx as the client."""
 
+import base64
 import json
 from types import SimpleNamespace
 
 import httpx
+from google.protobuf import descriptor_pb2
 
 from minikafka.registry.app import CONTENT_TYPE
 from minikafka.registry.service import RegistryService
@@ -168,3 +170,15 @@ async def test_a_follower_forwards_writes_and_answers_reads(memory_log):
         assert error_of(await http.put("/config", json={"compatibility": "FULL"})) == (500, 50004)
     async with serving_registry(follower) as url, httpx.AsyncClient(base_url=url) as http:
         assert error_of(await http.put("/mode", json={"mode": "READONLY"})) == (500, 50004)
+
+
+async def test_schema_formats(service):
+    proto = 'syntax = "proto3";\npackage shop;\nmessage Item { string sku = 1; }\n'
+    async with serving_registry(service) as url, httpx.AsyncClient(base_url=url) as http:
+        r = await http.post("/subjects/p/versions", json={"schema": proto, "schemaType": "PROTOBUF"})
+        schema_id = r.json()["id"]
+        serialized = (await http.get(f"/schemas/ids/{schema_id}?format=serialized")).json()
+        assert serialized["schemaType"] == "PROTOBUF"
+        descriptor = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(serialized["schema"]))
+        assert [m.name for m in descriptor.message_type] == ["Item"]
+        assert error_of(await http.get(f"/schemas/ids/{schema_id}?format=bogus")) == (422, 422)
