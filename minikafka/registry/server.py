@@ -176,7 +176,9 @@ async def serve_registry(properties: Mapping[str, str], *,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
             rebalance_timeout_ms=config.rebalance_timeout_ms)
         forwarder = Forwarder(elector)
-        app = create_app(RegistryService(store, schema_log, elector), forward=forwarder)
+        service = RegistryService(store, schema_log, elector,
+                                  kafka_cluster_id=schema_log.consumer.cluster.cluster_id)
+        app = create_app(service, forward=forwarder)
         try:
             async with trio.open_nursery() as nursery:
                 port = await nursery.start(_serve_http, app, config.listen_host, config.listen_port)
