@@ -48,7 +48,8 @@ from werkzeug.exceptions import HTTPException
 
 from minikafka.registry import errors
 from minikafka.registry.errors import RegistryError
-from minikafka.registry.service import SCHEMA_TYPES, RegistryService, SchemaRequest
+from minikafka.registry.inputs import SchemaRequest
+from minikafka.registry.service import SCHEMA_TYPES, RegistryService
 
 log = logging.getLogger(__name__)
 

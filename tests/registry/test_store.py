@@ -4,7 +4,8 @@ import json
 
 from minikafka.registry import records
 from minikafka.registry.memory_log import MemorySchemaLog
-from minikafka.registry.service import RegistryService, SchemaRequest
+from minikafka.registry.inputs import SchemaRequest
+from minikafka.registry.service import RegistryService
 from minikafka.registry.store import SchemaStore
 from minikafka.schemas.base import SchemaReference, SchemaType
 
