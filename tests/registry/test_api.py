@@ -182,3 +182,18 @@ async def test_schema_formats(service):
         descriptor = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(serialized["schema"]))
         assert [m.name for m in descriptor.message_type] == ["Item"]
         assert error_of(await http.get(f"/schemas/ids/{schema_id}?format=bogus")) == (422, 422)
+
+
+async def test_a_restarted_registry_serves_the_same_ids(service, memory_log):
+    async with serving_registry(service) as url, httpx.AsyncClient(base_url=url) as http:
+        user_id = (await http.post("/subjects/u/versions", json={"schema": USER_V1})).json()["id"]
+        order_id = (await http.post("/subjects/o/versions", json={"schema": ORDER_V1})).json()["id"]
+        await http.put("/config/u", json={"compatibility": "FULL"})
+    restarted = RegistryService(memory_log.replay(), memory_log)
+    async with serving_registry(restarted) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/subjects")).json() == ["o", "u"]
+        assert (await http.post("/subjects/u", json={"schema": USER_V1})).json()["id"] == user_id
+        assert json.loads((await http.get(f"/schemas/ids/{order_id}")).json()["schema"]) == json.loads(ORDER_V1)
+        assert (await http.get("/config/u")).json() == {"compatibilityLevel": "FULL"}
+        r = await http.post("/subjects/u/versions", json={"schema": USER_V2_DEFAULT})
+        assert r.json() == {"id": order_id + 1}
