@@ -189,7 +189,8 @@ async def test_a_restarted_registry_serves_the_same_ids(service, memory_log):
         user_id = (await http.post("/subjects/u/versions", json={"schema": USER_V1})).json()["id"]
         order_id = (await http.post("/subjects/o/versions", json={"schema": ORDER_V1})).json()["id"]
         await http.put("/config/u", json={"compatibility": "FULL"})
-    restarted = RegistryService(memory_log.replay(), memory_log)
+    log = memory_log.restarted()
+    restarted = RegistryService(log.store, log)
     async with serving_registry(restarted) as url, httpx.AsyncClient(base_url=url) as http:
         assert (await http.get("/subjects")).json() == ["o", "u"]
         assert (await http.post("/subjects/u", json={"schema": USER_V1})).json()["id"] == user_id
@@ -197,3 +198,4 @@ async def test_a_restarted_registry_serves_the_same_ids(service, memory_log):
         assert (await http.get("/config/u")).json() == {"compatibilityLevel": "FULL"}
         r = await http.post("/subjects/u/versions", json={"schema": USER_V2_DEFAULT})
         assert r.json() == {"id": order_id + 1}
+        assert (await http.get("/subjects/u/versions")).json() == [1, 2]
