@@ -7,9 +7,9 @@ Routes (thin: each reads the request, calls ``RegistryService``, writes JSON)::
     POST   /subjects/{s}/versions                     register   ?normalize   -> {"id": n}
     POST   /subjects/{s}                              look up    ?normalize ?deleted
     DELETE /subjects/{s}                              ?permanent
-    GET    /subjects/{s}/versions/{v}                 v = n | latest | -1   ?deleted
+    GET    /subjects/{s}/versions/{v}                 v = n | latest | -1   ?deleted ?format
     DELETE /subjects/{s}/versions/{v}                 ?permanent
-    GET    /subjects/{s}/versions/{v}/schema          the schema text alone
+    GET    /subjects/{s}/versions/{v}/schema          the schema text alone   ?format
     GET    /subjects/{s}/versions/{v}/referencedby    ids of the schemas referencing it
     GET    /schemas                                   ?subjectPrefix ?deleted ?latestOnly
     GET    /schemas/ids/{id}                          ?subject ?format
@@ -225,7 +225,10 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
 
     @app.get("/subjects/<subject>/versions/<version>")
     async def get_version(subject: str, version: str):
-        return _json((await service.get_version(subject, version, _flag("deleted"))).to_json())
+        entry = await service.get_version(subject, version, _flag("deleted"))
+        body = entry.to_json()
+        body["schema"] = service.formatted(entry, request.args.get("format"))
+        return _json(body)
 
     @app.delete("/subjects/<subject>/versions/<version>")
     async def delete_version(subject: str, version: str):
@@ -236,7 +239,7 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     @app.get("/subjects/<subject>/versions/<version>/schema")
     async def get_version_schema(subject: str, version: str):
         entry = await service.get_version(subject, version, _flag("deleted"))
-        return Response(entry.schema, content_type=CONTENT_TYPE)
+        return Response(service.formatted(entry, request.args.get("format")), content_type=CONTENT_TYPE)
 
     @app.get("/subjects/<subject>/versions/<version>/referencedby")
     async def referenced_by(subject: str, version: str):

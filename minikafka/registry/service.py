@@ -316,14 +316,14 @@ class RegistryService:
         body: dict = {}
         if entry.schema_type != SchemaType.AVRO:
             body["schemaType"] = entry.schema_type.value
-        body["schema"] = self._formatted(entry, fmt)
+        body["schema"] = self.formatted(entry, fmt)
         if entry.references:
             body["references"] = entry.references_json()
         return body
 
     async def schema_text_by_id(self, schema_id: int, fmt: str | None = None) -> str:
         """``GET /schemas/ids/{id}/schema``: the schema's text alone."""
-        return self._formatted(self._schema_with_id(schema_id), fmt)
+        return self.formatted(self._schema_with_id(schema_id), fmt)
 
     async def subjects_by_id(self, schema_id: int, subject: str | None = None,
                              deleted: bool = False) -> list[str]:
@@ -353,7 +353,8 @@ class RegistryService:
             raise errors.schema_not_found(schema_id)
         return entry
 
-    def _formatted(self, entry: SchemaVersion, fmt: str | None) -> str:
+    def formatted(self, entry: SchemaVersion, fmt: str | None) -> str:
+        """The schema text in the format a client asked for (``?format=``; None: as stored)."""
         if not fmt:
             return entry.schema
         try:
