@@ -7,9 +7,9 @@ Routes (thin: each reads the request, calls ``RegistryService``, writes JSON)::
     POST   /subjects/{s}/versions                     register   ?normalize   -> {"id": n}
     POST   /subjects/{s}                              look up    ?normalize ?deleted
     DELETE /subjects/{s}                              ?permanent
-    GET    /subjects/{s}/versions/{v}                 v = n | latest | -1   ?deleted
+    GET    /subjects/{s}/versions/{v}                 v = n | latest | -1   ?deleted ?format
     DELETE /subjects/{s}/versions/{v}                 ?permanent
-    GET    /subjects/{s}/versions/{v}/schema          the schema text alone
+    GET    /subjects/{s}/versions/{v}/schema          the schema text alone   ?format
     GET    /subjects/{s}/versions/{v}/referencedby    ids of the schemas referencing it
     GET    /schemas                                   ?subjectPrefix ?deleted ?latestOnly
     GET    /schemas/ids/{id}                          ?subject ?format
@@ -48,7 +48,8 @@ from werkzeug.exceptions import HTTPException
 
 from minikafka.registry import errors
 from minikafka.registry.errors import RegistryError
-from minikafka.registry.service import SCHEMA_TYPES, RegistryService, SchemaRequest
+from minikafka.registry.inputs import SchemaRequest
+from minikafka.registry.service import SCHEMA_TYPES, RegistryService
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,8 @@ def _decode(data: bytes) -> Any:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise errors.http_error(400, f"Unexpected character in the JSON body: {exc}") from None
+    except RecursionError:
+        raise errors.http_error(400, "The JSON body is nested too deeply") from None
 
 
 async def _json_body() -> Any:
@@ -224,7 +227,10 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
 
     @app.get("/subjects/<subject>/versions/<version>")
     async def get_version(subject: str, version: str):
-        return _json((await service.get_version(subject, version, _flag("deleted"))).to_json())
+        entry = await service.get_version(subject, version, _flag("deleted"))
+        body = entry.to_json()
+        body["schema"] = service.formatted(entry, request.args.get("format"))
+        return _json(body)
 
     @app.delete("/subjects/<subject>/versions/<version>")
     async def delete_version(subject: str, version: str):
@@ -235,7 +241,7 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     @app.get("/subjects/<subject>/versions/<version>/schema")
     async def get_version_schema(subject: str, version: str):
         entry = await service.get_version(subject, version, _flag("deleted"))
-        return Response(entry.schema, content_type=CONTENT_TYPE)
+        return Response(service.formatted(entry, request.args.get("format")), content_type=CONTENT_TYPE)
 
     @app.get("/subjects/<subject>/versions/<version>/referencedby")
     async def referenced_by(subject: str, version: str):

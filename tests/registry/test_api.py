@@ -99,6 +99,9 @@ async def test_bad_input_gets_confluents_errors_never_a_500(service):
         assert error_of(await http.post(post, content=b"{not json", headers=SR_JSON)) == (400, 400)
         assert error_of(await http.post(post, content=b"\xff\xfe", headers=SR_JSON)) == (400, 400)
         assert error_of(await http.post(post, json=["schema"])) == (422, 422)
+        assert error_of(await http.post(post, content=b"[" * 30_000 + b"]" * 30_000)) == (400, 400)
+        deep_schema = '{"type": "array", "items": ' * 1_500 + '"int"' + "}" * 1_500
+        assert error_of(await http.post(post, json={"schema": deep_schema})) == (422, 42201)
         assert error_of(await http.post(post, json={"schema": 7})) == (422, 42201)
         assert error_of(await http.post(post, json={})) == (422, 42201)
         assert error_of(await http.post(post, content=b"")) == (422, 422)
@@ -182,3 +185,23 @@ async def test_schema_formats(service):
         descriptor = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(serialized["schema"]))
         assert [m.name for m in descriptor.message_type] == ["Item"]
         assert error_of(await http.get(f"/schemas/ids/{schema_id}?format=bogus")) == (422, 422)
+        by_version = (await http.get("/subjects/p/versions/1?format=serialized")).json()
+        assert by_version["schema"] == serialized["schema"] and by_version["id"] == schema_id
+        assert error_of(await http.get("/subjects/p/versions/1/schema?format=bogus")) == (422, 422)
+
+
+async def test_a_restarted_registry_serves_the_same_ids(service, memory_log):
+    async with serving_registry(service) as url, httpx.AsyncClient(base_url=url) as http:
+        user_id = (await http.post("/subjects/u/versions", json={"schema": USER_V1})).json()["id"]
+        order_id = (await http.post("/subjects/o/versions", json={"schema": ORDER_V1})).json()["id"]
+        await http.put("/config/u", json={"compatibility": "FULL"})
+    log = memory_log.restarted()
+    restarted = RegistryService(log.store, log)
+    async with serving_registry(restarted) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/subjects")).json() == ["o", "u"]
+        assert (await http.post("/subjects/u", json={"schema": USER_V1})).json()["id"] == user_id
+        assert json.loads((await http.get(f"/schemas/ids/{order_id}")).json()["schema"]) == json.loads(ORDER_V1)
+        assert (await http.get("/config/u")).json() == {"compatibilityLevel": "FULL"}
+        r = await http.post("/subjects/u/versions", json={"schema": USER_V2_DEFAULT})
+        assert r.json() == {"id": order_id + 1}
+        assert (await http.get("/subjects/u/versions")).json() == [1, 2]

@@ -6,7 +6,8 @@ import pytest
 
 from minikafka.registry import errors
 from minikafka.registry.errors import RegistryError
-from minikafka.registry.service import RegistryService, SchemaRequest
+from minikafka.registry.inputs import SchemaRequest
+from minikafka.registry.service import RegistryService
 from minikafka.schemas.base import SchemaReference, SchemaType
 
 from .conftest import ORDER_V1, USER_V1, USER_V2_DEFAULT, USER_V2_NO_DEFAULT
