@@ -206,9 +206,13 @@ class ServiceProcess:
     service that cannot start is logged and left out: the cluster runs on.
     """
 
-    name = "service"
-    option = "--service-port"
+    name = "service"  # for log lines
+    option = "--service-port"  # the `cluster start` option that moves it
     start_timeout_s = CONSOLE_START_TIMEOUT_S
+    # Set by each subclass (as properties of the layout):
+    port: int  # where it listens on 127.0.0.1
+    public_url: str  # what `cluster start` prints
+    log_path: os.PathLike  # its stdout and stderr
 
     def __init__(self, layout: ClusterLayout, python: str):
         self.layout = layout
@@ -216,11 +220,8 @@ class ServiceProcess:
         self.process: subprocess.Popen | None = None
         self.url: str | None = None  # set once it serves
 
-    port: int
-    public_url: str
-    log_path: os.PathLike
-
     def args(self) -> list[str]:
+        """The command line that starts it."""
         raise NotImplementedError
 
     async def is_ready(self) -> bool:
