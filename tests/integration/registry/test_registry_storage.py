@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
 from .harness import SESSION_TIMEOUT_MS, agreed_leader, wait_until
 
 
@@ -52,6 +56,22 @@ def test_a_second_instance_serves_the_same_ids_and_forwards_writes(registries):
             assert registry.version("views-value", "latest")["id"] == forwarded
         # The follower forwarded rather than wrote: one writer, one log.
         assert follower.register("views-value", avro_record("View", "page")) == forwarded
+
+
+def test_confluent_kafkas_client_writes_through_a_follower(registries):
+    with registries() as a, registries() as b:
+        leader = agreed_leader(a, b)
+        client = SchemaRegistryClient({"url": (b if leader is a else a).url})
+        schema_id = client.register_schema("orders-value", Schema(avro_record("Order", "id"), "AVRO"))
+        assert client.set_compatibility("orders-value", "FULL") == {"compatibility": "FULL"}
+        with pytest.raises(SchemaRegistryError) as refused:  # the leader's 409, passed on as it is
+            client.register_schema("orders-value", Schema(json.dumps(
+                {"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"}]}), "AVRO"))
+        assert (refused.value.http_status_code, refused.value.error_code) == (409, 40901)
+        assert client.register_schema("copy-value", Schema(avro_record("Order", "id"), "AVRO"),
+                                      normalize_schemas=True) == schema_id
+        assert client.delete_subject("orders-value") == [1]
+        assert leader.subjects() == ["copy-value"]
 
 
 def test_the_other_instance_takes_over_when_the_leader_is_killed(registries):
