@@ -202,5 +202,12 @@ async def _serve_http(app, host: str, port: int, *, task_status=trio.TASK_STATUS
     hyper.accesslog = None
     hyper.errorlog = None
     async with trio.open_nursery() as nursery:
-        bound = await nursery.start(serve, app, hyper)
+        try:
+            bound = await nursery.start(serve, app, hyper)
+        except* OSError as group:  # the port is taken, or the host is not ours
+            reason: BaseException = group
+            while isinstance(reason, BaseExceptionGroup):
+                reason = reason.exceptions[0]
+            raise RegistryConfigError(f"cannot listen on {host}:{port} (listeners): "
+                                      f"{getattr(reason, 'strerror', None) or reason}") from None
         task_status.started(urlsplit(bound[0]).port if bound else port)
