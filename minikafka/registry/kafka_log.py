@@ -175,7 +175,8 @@ async def ensure_topic(cluster, topic: str) -> None:
 
     Raises:
         KafkaStoreError: the topic exists with more than one partition (the
-            order of the registry's writes would be lost).
+            order of the registry's writes would be lost), or without
+            ``cleanup.policy=compact`` (retention would delete schemas).
     """
     try:
         metadata = await cluster.topic(topic, refresh=True)
@@ -187,6 +188,11 @@ async def ensure_topic(cluster, topic: str) -> None:
     if len(metadata.partitions) != 1:
         raise KafkaStoreError(f"the {topic} topic has {len(metadata.partitions)} partitions; "
                               "the schema registry needs exactly 1")
+    policy = (await kafka_admin.describe_configs(cluster, topic, ["cleanup.policy"]))["cleanup.policy"]
+    if "compact" not in (policy.value or ""):
+        # Deleting old segments would delete schemas: Confluent refuses such a topic too.
+        raise KafkaStoreError(f"the {topic} topic has cleanup.policy={policy.value}; "
+                              "the schema registry needs cleanup.policy=compact")
 
 
 async def _create_topic(cluster, topic: str) -> None:

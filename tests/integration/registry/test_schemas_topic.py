@@ -8,9 +8,11 @@ import sys
 import time
 
 from kafka import KafkaConsumer, TopicPartition
-from minikafka_clients import SyncAdmin
+import pytest
+from minikafka_clients import NewTopic, SyncAdmin
 
 from ..harness import free_port
+from .harness import RegistryProcess
 from .test_registry_storage import avro_record
 
 
@@ -73,3 +75,15 @@ def test_a_registry_that_cannot_reach_kafka_says_so():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert f"schema registry: cannot start: cannot reach Kafka at {nobody}" in result.stderr
+
+
+def test_a_schemas_topic_that_is_not_compacted_is_refused(broker, tmp_path):
+    with SyncAdmin({"bootstrap.servers": broker.bootstrap}) as admin:
+        admin.create_topics([NewTopic("_schemas-deleting", 1, 1, {"cleanup.policy": "delete"})])
+    registry = RegistryProcess(broker.bootstrap, tmp_path, topic="_schemas-deleting",
+                               group_id="schema-registry-deleting")
+    try:
+        with pytest.raises(RuntimeError, match="needs cleanup.policy=compact"):
+            registry.start()
+    finally:
+        registry.client.close()
