@@ -63,9 +63,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from minikafka.config import RECORD_NAME_STRATEGY, TOPIC_NAME_STRATEGY, TOPIC_RECORD_NAME_STRATEGY
+from minikafka import schemas
+from minikafka.config import TOPIC_NAME_STRATEGY
 from minikafka.errors import ErrorCode
 from minikafka.metadata.image import TOPIC_RESOURCE
+from minikafka.schemas import subject_names, wire_format
 from minikafka.handlers.services import BrokerServices, SchemaIds, SchemaRegistryUnavailable, TopicValidation
 from minikafka_core.records import InvalidBatchError, read_batches
 
@@ -73,8 +75,6 @@ KEY_VALIDATION = "confluent.key.schema.validation"
 VALUE_VALIDATION = "confluent.value.schema.validation"
 KEY_STRATEGY = "confluent.key.subject.name.strategy"
 VALUE_STRATEGY = "confluent.value.subject.name.strategy"
-MAGIC_BYTE = 0
-WIRE_HEADER_SIZE = 5  # magic byte + int32 schema id
 MAX_LISTED_ERRORS = 3  # how many record errors the top-level message repeats
 
 
@@ -201,9 +201,11 @@ async def _check_payload(schema_ids: SchemaIds, topic: str, side: str, strategy:
 
 def schema_id_of(payload) -> int | None:
     """The schema id of a wire-format payload, None when it does not start with magic 0 + an id."""
-    if len(payload) < WIRE_HEADER_SIZE or payload[0] != MAGIC_BYTE:
+    try:
+        schema_id, _ = wire_format.split(payload)
+    except ValueError:
         return None
-    return int.from_bytes(bytes(payload[1:WIRE_HEADER_SIZE]), "big", signed=True)
+    return schema_id
 
 
 async def _subject(schema_ids: SchemaIds, topic: str, side: str, strategy: str, schema_id: int) -> str | None:
@@ -211,31 +213,28 @@ async def _subject(schema_ids: SchemaIds, topic: str, side: str, strategy: str, 
 
     The record-name strategies name the subject after the schema's record,
     so they fetch the schema first; None when the registry has no schema
-    with that id.
+    with that id (or one whose record name cannot be read).
     """
-    if strategy == TOPIC_NAME_STRATEGY:
-        return f"{topic}-{side}"
-    record_name = await _record_name(schema_ids, schema_id)
-    if record_name is None:
-        return None
-    if strategy == RECORD_NAME_STRATEGY:
-        return record_name
-    if strategy == TOPIC_RECORD_NAME_STRATEGY:
-        return f"{topic}-{record_name}"
-    raise ValueError(f"unknown subject name strategy {strategy}")  # the config refuses other values
+    record_name = None
+    if subject_names.uses_record_name(strategy):
+        record_name = await _record_name(schema_ids, schema_id)
+        if record_name is None:
+            return None
+    return subject_names.subject_name(strategy, topic, side == "key", record_name)
 
 
 async def _record_name(schema_ids: SchemaIds, schema_id: int) -> str | None:
-    """The full name of the record (message) schema ``schema_id`` describes, None if unknown."""
+    """The full name of the record (message) schema ``schema_id`` describes, None if unknown.
+
+    A schema with references is parsed without them, so one whose record
+    uses a referenced type cannot be read: its records are refused.
+    """
     document = await schema_ids.schema(schema_id)
     if not isinstance(document, dict) or not isinstance(document.get("schema"), str):
         return None
-    from minikafka import schemas  # the schema types' parsers, needed by the record-name strategies only
-
     try:
-        parsed = schemas.parse(schemas.SchemaType(document.get("schemaType", "AVRO")), document["schema"], {})
-        names = parsed.record_names()
-    except Exception:  # noqa: BLE001 - a schema we cannot read names no record: the record is refused
+        names = schemas.parse(document.get("schemaType", "AVRO"), document["schema"], {}).record_names()
+    except schemas.InvalidSchemaError:
         return None
     return names[0] if names else None
 

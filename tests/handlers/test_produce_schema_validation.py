@@ -14,7 +14,7 @@ import dataclasses
 import pytest
 import trio
 
-from minikafka.config import BrokerConfig, RECORD_NAME_STRATEGY, TOPIC_NAME_STRATEGY
+from minikafka.config import BrokerConfig, RECORD_NAME_STRATEGY, TOPIC_NAME_STRATEGY, TOPIC_RECORD_NAME_STRATEGY
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import RequestContext, produce, schema_validation
 from minikafka.handlers.services import SchemaRegistryUnavailable, TopicValidation
@@ -66,10 +66,10 @@ class FakePartitions:
 class FakeRegistry:
     """``SchemaIds`` over ``{subject: {schema ids}}``; ``down`` makes every question fail."""
 
-    def __init__(self, subjects=None, *, down=False, record_names=None):
+    def __init__(self, subjects=None, *, down=False, schemas=None):
         self.subjects = subjects or {}
         self.down = down
-        self.record_names = record_names or {}
+        self.record_names = schemas or {}  # {id: {"schema": text}}
         self.questions = []
 
     async def is_registered(self, schema_id, subject):
@@ -81,7 +81,7 @@ class FakeRegistry:
     async def schema(self, schema_id):
         if self.down:
             raise SchemaRegistryUnavailable("down")
-        return None
+        return self.record_names.get(schema_id)
 
 
 class FakeClock:
@@ -252,6 +252,23 @@ def test_without_validated_topics_the_registry_is_never_asked(tmp_path, orders):
     services = services_for(tmp_path, {("orders", 0): orders}, registry, {})
     assert call(services, {("orders", 0): batch(b"raw")})[("orders", 0)].error_code == ErrorCode.NONE
     assert registry.questions == []
+
+
+ORDER_SCHEMA = {"schema": '{"type": "record", "name": "Order", "namespace": "com.acme", '
+                          '"fields": [{"name": "id", "type": "long"}]}'}
+
+
+@pytest.mark.parametrize("strategy, subject", [(RECORD_NAME_STRATEGY, "com.acme.Order"),
+                                               (TOPIC_RECORD_NAME_STRATEGY, "orders-com.acme.Order")])
+def test_record_name_strategies_name_the_subject_after_the_schema_record(tmp_path, orders, strategy, subject):
+    registry = FakeRegistry({subject: {7}, "orders-value": {8}}, schemas={7: ORDER_SCHEMA, 8: ORDER_SCHEMA})
+    services = services_for(tmp_path, {("orders", 0): orders}, registry,
+                            {"orders": TopicValidation(None, strategy)})
+    assert call(services, {("orders", 0): batch(framed(7))})[("orders", 0)].error_code == ErrorCode.NONE
+    answer = call(services, {("orders", 0): batch(framed(8))})[("orders", 0)]
+    assert answer.error_code == ErrorCode.INVALID_RECORD
+    assert f"not registered under subject '{subject}'" in answer.error_message
+    assert len(orders.appends) == 1
 
 
 def test_a_record_name_strategy_needs_the_schema_the_id_names(tmp_path, orders):
