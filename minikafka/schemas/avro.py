@@ -8,18 +8,19 @@ without a dot takes its namespace from the ``namespace`` key or from the
 enclosing named type. A full name is defined once and may then be used by
 name, which is how a record refers to itself (a linked list, a tree).
 
-This module turns the text into a small object model (``Primitive``,
-``Record`` with its ``Field`` list, ``Enum``, ``Fixed``, ``Array``, ``Map``,
-``Union``): named types are shared objects, so a recursive schema is a
-cycle in the model, and the compatibility rules of ``avro_compatibility``
-walk it.
+This module turns the text into the object model of ``avro_model``
+(``Primitive``, ``Record`` with its ``Field`` list, ``Enum``, ``Fixed``,
+``Array``, ``Map``, ``Union``): named types are shared objects, so a
+recursive schema is a cycle in the model, and the compatibility rules of
+``avro_compatibility`` walk it.
 
-Parsing is done twice, on purpose. fastavro (the library the serializers
-use) parses the schema first: if fastavro cannot use a schema, the
-registry must not accept it, and fastavro checks that every default value
-matches its field's type. Our own walk then builds the model and adds the
-strict checks fastavro leaves out (names, duplicate fields, union rules),
-as Apache Avro's Java parser, which Confluent's registry uses, does.
+Parsing is done twice, on purpose. Our own walk builds the model with the
+strict checks of Apache Avro's Java parser, which Confluent's registry
+uses (legal names, no duplicate fields or symbols, union rules, names
+defined before use), each failure with a clear reason. Then fastavro (the
+library the serializers use) parses the schema too: if fastavro cannot use
+a schema the registry must not accept it, and fastavro checks that every
+default value matches its field's type, which we do not repeat.
 
 References: a schema may use named types defined in other registered
 schemas (``references`` maps each reference's name to its text). The
@@ -362,11 +363,11 @@ class AvroSchema:
         self.references = dict(references or {})
         data = _load_json(text)
         reference_data = [_load_json(ref_text) for ref_text in self.references.values()]
-        _check_with_fastavro(data, reference_data)
         parser = _Parser()
         _parse_references(parser, reference_data)
         self.referenced_names = frozenset(parser.names)
         self.root: AvroType = parser.parse(data, None)
+        _check_with_fastavro(data, reference_data)
         self.named_types = dict(parser.names)
         self.canonical = _compact(_Writer(set(self.referenced_names), normalize=False).write(self.root, None))
 

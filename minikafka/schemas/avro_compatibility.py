@@ -132,17 +132,21 @@ class _Checker:
 
     def __init__(self) -> None:
         self._in_progress: set[tuple[int, int]] = set()
+        self._done: dict[tuple[int, int], list[Incompatibility]] = {}
 
     def check(self, reader: AvroType, writer: AvroType, path: list[str]) -> list[Incompatibility]:
         """The incompatibilities of ``reader`` reading ``writer``, found at ``path``."""
         key = (id(reader), id(writer))
+        if key in self._done:
+            return self._done[key]  # checked before (reported where first met)
         if key in self._in_progress:
             return []  # a recursive type met again: its check is already under way
         self._in_progress.add(key)
         try:
-            return self._check_pair(reader, writer, path)
+            self._done[key] = self._check_pair(reader, writer, path)
         finally:
             self._in_progress.discard(key)
+        return self._done[key]
 
     def _check_pair(self, reader: AvroType, writer: AvroType, path: list[str]) -> list[Incompatibility]:
         reader_type, writer_type = type_name(reader), type_name(writer)
@@ -164,7 +168,7 @@ class _Checker:
         if isinstance(reader, Map):
             return self.check(reader.values, writer.values, path + ["values"])  # type: ignore[union-attr]
         if isinstance(reader, Union):
-            return self._check_writer_union(reader, writer, path)  # type: ignore[arg-type]
+            return self._check_union_branches(reader, writer, path)  # type: ignore[arg-type]
         problems = _check_names(reader, writer, path)  # type: ignore[arg-type]
         if isinstance(reader, Fixed):
             problems += _check_fixed_size(reader, writer, path)  # type: ignore[arg-type]
@@ -172,6 +176,16 @@ class _Checker:
             problems += _check_enum_symbols(reader, writer, path)  # type: ignore[arg-type]
         elif isinstance(reader, Record):
             problems += self._check_record_fields(reader, writer, path)  # type: ignore[arg-type]
+        return problems
+
+    def _check_union_branches(self, reader: Union, writer: Union, path: list[str]) -> list[Incompatibility]:
+        """Two unions: each branch the writer may have written must be readable by the reader union."""
+        problems: list[Incompatibility] = []
+        for index, branch in enumerate(writer.branches):
+            if self.check(reader, branch, path):
+                message = f"reader union lacking writer type: {type_name(branch).upper()}"
+                location = _pointer(path + [str(index)])
+                problems.append(Incompatibility(SchemaIncompatibilityType.MISSING_UNION_BRANCH, location, message))
         return problems
 
     def _check_writer_union(self, reader: AvroType, writer: Union, path: list[str]) -> list[Incompatibility]:
