@@ -121,7 +121,7 @@ async def refuse_invalid(services: BrokerServices, request, refused: dict) -> No
         refused: ``{(topic, index): (code, message[, record_errors])}``; the
             partitions already refused are skipped, new refusals are added.
     """
-    answers: dict[tuple[int, str], bool] = {}  # one question per (id, subject) and request
+    verdicts: dict[tuple, str | None] = {}  # one verdict per (topic, side, schema id) and request
     for topic in request.topic_data:
         validation = services.validated_topics.get(topic.name)
         if validation is None:
@@ -131,13 +131,13 @@ async def refuse_invalid(services: BrokerServices, request, refused: dict) -> No
             if key in refused or data.records is None:
                 continue
             refusal = await _check_partition(services.schema_ids, topic.name, data.index, validation,
-                                             data.records, answers)
+                                             data.records, verdicts)
             if refusal is not None:
                 refused[key] = refusal
 
 
 async def _check_partition(schema_ids: SchemaIds | None, topic: str, index: int, validation: TopicValidation,
-                           records, answers: dict) -> tuple | None:
+                           records, verdicts: dict) -> tuple | None:
     """The refusal ``(INVALID_RECORD, message, record_errors)`` of one partition's batch, or None."""
     if schema_ids is None:
         return (ErrorCode.INVALID_RECORD, f"Topic {topic} requires schema validation, but this broker has no "
@@ -146,16 +146,21 @@ async def _check_partition(schema_ids: SchemaIds | None, topic: str, index: int,
         decoded = _decode(records)
     except InvalidBatchError:
         return None  # the append refuses a batch it cannot read, with the precise reason
+    sides = [(side, strategy) for side, strategy in (("key", validation.key_strategy),
+                                                     ("value", validation.value_strategy)) if strategy]
     errors = []
     try:
         for batch_index, record in enumerate(decoded):
-            for side, strategy, payload in (("key", validation.key_strategy, record.key),
-                                            ("value", validation.value_strategy, record.value)):
-                if strategy is None or payload is None:  # not checked, or null: passes
+            for side, strategy in sides:
+                payload = record.key if side == "key" else record.value
+                if payload is None:  # a null key, or a tombstone: passes
                     continue
-                problem = await _check_payload(schema_ids, topic, side, strategy, payload, answers)
-                if problem is not None:
-                    errors.append(RecordError(batch_index, problem))
+                schema_id = schema_id_of(payload)
+                verdict_key = (topic, side, schema_id)
+                if verdict_key not in verdicts:  # most records repeat an id: ask once per request
+                    verdicts[verdict_key] = await _verdict(schema_ids, topic, side, strategy, schema_id)
+                if verdicts[verdict_key] is not None:
+                    errors.append(RecordError(batch_index, verdicts[verdict_key]))
                     break
     except SchemaRegistryUnavailable as exc:
         return (ErrorCode.INVALID_RECORD, f"Schema validation of {topic}-{index} failed: the schema "
@@ -181,10 +186,9 @@ def _decode(records) -> list:
     return decoded
 
 
-async def _check_payload(schema_ids: SchemaIds, topic: str, side: str, strategy: str, payload,
-                         answers: dict) -> str | None:
-    """Why a key or value fails validation, or None when it passes."""
-    schema_id = schema_id_of(payload)
+async def _verdict(schema_ids: SchemaIds, topic: str, side: str, strategy: str,
+                   schema_id: int | None) -> str | None:
+    """Why a key or value with this schema id (None: not in the wire format) fails validation; None: it passes."""
     if schema_id is None:
         return (f"The {side} does not start with the schema registry wire format (magic byte 0 and a "
                 "4-byte schema id)")
@@ -192,20 +196,19 @@ async def _check_payload(schema_ids: SchemaIds, topic: str, side: str, strategy:
     if subject is None:
         return (f"The {side} has schema id {schema_id}, which the schema registry does not know (or whose "
                 "record name cannot be read)")
-    if (schema_id, subject) not in answers:
-        answers[(schema_id, subject)] = await schema_ids.is_registered(schema_id, subject)
-    if not answers[(schema_id, subject)]:
+    if not await schema_ids.is_registered(schema_id, subject):
         return f"The {side} has schema id {schema_id}, which is not registered under subject '{subject}'"
     return None
 
 
 def schema_id_of(payload) -> int | None:
-    """The schema id of a wire-format payload, None when it does not start with magic 0 + an id."""
-    try:
-        schema_id, _ = wire_format.split(payload)
-    except ValueError:
+    """The schema id of a wire-format payload (see ``schemas.wire_format``), None without the format.
+
+    Reads the five header bytes only, whatever the payload's size.
+    """
+    if len(payload) < wire_format.HEADER_SIZE or payload[0] != wire_format.MAGIC_BYTE:
         return None
-    return schema_id
+    return int.from_bytes(payload[1:wire_format.HEADER_SIZE], "big", signed=True)
 
 
 async def _subject(schema_ids: SchemaIds, topic: str, side: str, strategy: str, schema_id: int) -> str | None:
