@@ -15,13 +15,17 @@ The broker does not decode the data against the schema: it checks the id,
 as Confluent Server does. The subject comes from the topic's subject name
 strategy (``confluent.value.subject.name.strategy``, Confluent's class names):
 
-=========================  ======================================================
-strategy                   subject of a value (a key: ``-key``)
-=========================  ======================================================
-``TopicNameStrategy``      ``<topic>-value`` (the default)
-``RecordNameStrategy``     the full name of the schema's record (``com.acme.Order``)
-``TopicRecordNameStrategy`` ``<topic>-<record full name>``
-=========================  ======================================================
+===========================  ======================================================
+strategy                     subject of a value (a key: ``-key``)
+===========================  ======================================================
+``TopicNameStrategy``        ``<topic>-value`` (the default)
+``RecordNameStrategy``       the full name of the schema's record (``com.acme.Order``)
+``TopicRecordNameStrategy``  ``<topic>-<record full name>``
+===========================  ======================================================
+
+The record-name strategies fetch the schema (``GET /schemas/ids/{id}``) to
+learn its record's name; a schema with references is parsed without them, so
+one whose record name cannot be read refuses its records.
 
 Rules (Confluent's documented behaviour):
 
@@ -30,23 +34,23 @@ Rules (Confluent's documented behaviour):
 - The whole batch is refused if any record fails, and nothing of it is
   appended: ``INVALID_RECORD``, with KIP-467's ``record_errors`` (the index
   of each failing record in the batch and why) and an ``error_message``.
-  Kafka's clients fail the records listed with that message and the others
-  of the batch as collateral.
+  Kafka's Java client fails the records listed with their message and the
+  others of the batch as collateral; librdkafka fails them all with
+  INVALID_RECORD.
 - Compressed batches are decompressed to read their records (the core's
   ``read_batches``); a batch the core cannot decode is left to the append,
   which refuses it with the usual CORRUPT_MESSAGE.
 
 The registry cannot be asked (down, timing out, or no
 ``confluent.schema.registry.url`` on this broker): the batch is refused with
-INVALID_RECORD and a message saying the registry could not be reached,
-never appended unchecked. Why that code: Confluent Server's validator is a
-record interceptor whose only answers are "accept" and "reject", and a
-reject is INVALID_RECORD; its documentation does not single out the
-registry-down case. INVALID_RECORD is not retriable, so the producer fails
-the send at once with the broker's message, instead of retrying until
-``delivery.timeout.ms`` with a retriable code and then reporting only a
-timeout. The price: a short registry outage fails the sends made during it,
-which the application sees (and may send again).
+INVALID_RECORD and a message saying why, never appended unchecked.
+Confluent's documentation does not say what a producer sees then; we chose
+the code every other validation refusal uses. INVALID_RECORD is not
+retriable, so the producer fails the send at once with the broker's
+message, instead of retrying a retriable code until ``delivery.timeout.ms``
+and then reporting only a timeout. The price: a registry outage fails the
+sends made during it (ids the broker already confirmed still pass, from its
+cache), and the application sees it and may send again.
 
 Cost when no topic validates: the produce handler skips this module with one
 truthiness test of ``services.validated_topics`` per request; otherwise one
@@ -65,7 +69,7 @@ from collections.abc import Mapping
 
 from minikafka import schemas
 from minikafka.config import TOPIC_NAME_STRATEGY
-from minikafka.errors import ErrorCode
+from minikafka.errors import ErrorCode, KafkaError
 from minikafka.metadata.image import TOPIC_RESOURCE
 from minikafka.schemas import subject_names, wire_format
 from minikafka.handlers.services import BrokerServices, SchemaIds, SchemaRegistryUnavailable, TopicValidation
@@ -128,12 +132,22 @@ async def refuse_invalid(services: BrokerServices, request, refused: dict) -> No
             continue
         for data in topic.partition_data:
             key = (topic.name, data.index)
-            if key in refused or data.records is None:
+            if key in refused or data.records is None or not _leads(services, topic.name, data.index):
                 continue
             refusal = await _check_partition(services.schema_ids, topic.name, data.index, validation,
                                              data.records, verdicts)
             if refusal is not None:
                 refused[key] = refusal
+
+
+def _leads(services: BrokerServices, topic: str, index: int) -> bool:
+    """Only the partition leader validates; elsewhere the append answers NOT_LEADER_OR_FOLLOWER (or
+    UNKNOWN_TOPIC_OR_PARTITION), which sends the producer to the leader instead of failing it."""
+    try:
+        services.partitions.leader_partition(topic, index)
+    except KafkaError:
+        return False
+    return True
 
 
 async def _check_partition(schema_ids: SchemaIds | None, topic: str, index: int, validation: TopicValidation,

@@ -286,3 +286,11 @@ def test_many_refused_records_are_all_listed_and_the_message_shows_the_first_thr
     answer = call(services, {("orders", 0): batch(*[b"raw"] * 5)})[("orders", 0)]
     assert [e.batch_index for e in answer.record_errors] == [0, 1, 2, 3, 4]
     assert answer.error_message.endswith("(and 2 more)")
+
+
+def test_a_partition_this_broker_does_not_lead_is_not_validated_but_redirected(tmp_path):
+    registry = FakeRegistry(down=True)
+    services = services_for(tmp_path, {}, registry, {"orders": VALUE_ONLY})
+    answer = call(services, {("orders", 0): batch(b"raw")})[("orders", 0)]
+    assert answer.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION  # what the append path answers
+    assert registry.questions == []
