@@ -33,10 +33,11 @@ ORDER_SCHEMA = """{"type": "record", "name": "Order", "namespace": "com.acme",
 CUSTOMER_KEY_SCHEMA = '{"type": "record", "name": "CustomerKey", "fields": [{"name": "customer", "type": "string"}]}'
 
 
-def produce(cluster, topic, values, keys=None) -> list:
+def produce(cluster, topic, values, keys=None, **config) -> list:
     """Send ``values`` (one batch: they are handed over within ``linger.ms``); the delivery errors."""
     reports = []
-    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 100, "message.timeout.ms": 20000})
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 100, "message.timeout.ms": 20000,
+                         **{key.replace("_", "."): value for key, value in config.items()}})
     for i, value in enumerate(values):
         producer.produce(topic, value=value, key=keys[i] if keys else None,
                          on_delivery=lambda err, msg: reports.append(err))
@@ -117,6 +118,16 @@ def test_raw_bytes_are_refused_with_the_broker_message_and_nothing_is_appended(c
     assert "The value does not start with the schema registry wire format" in refusal_message(
         cluster, topic, b'{"id": 4}')
     assert end_offset(cluster, topic) == 1  # the first record only
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd"])
+def test_compressed_batches_are_checked_record_by_record(cluster, codec):
+    topic = cluster.create_topic(confluent_value_schema_validation="true")
+    serializer = avro_serializer(cluster)
+    good = [value_of(serializer, topic, {"id": i, "item": "x" * 200}) for i in range(20)]
+    assert produce(cluster, topic, good, compression_type=codec) == [None] * 20
+    assert_refused(produce(cluster, topic, good[:10] + [b"raw"] + good[10:], compression_type=codec))
+    assert end_offset(cluster, topic) == 20
 
 
 def test_an_unknown_schema_id_is_refused(cluster):
