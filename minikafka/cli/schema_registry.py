@@ -32,11 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     import trio
 
     from minikafka.registry.kafka_log import KafkaStoreError
     from minikafka.registry.server import RegistryConfigError, read_properties, serve_registry
 
+    # Elections and topic creation are worth a line each; the clients' chatter is not.
+    logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("minikafka.registry").setLevel(logging.INFO)
     properties = read_properties(args.config) if args.config else {}
     if args.bootstrap_server:
         properties["kafkastore.bootstrap.servers"] = args.bootstrap_server

@@ -7,9 +7,9 @@ Routes (thin: each reads the request, calls ``RegistryService``, writes JSON)::
     POST   /subjects/{s}/versions                     register   ?normalize   -> {"id": n}
     POST   /subjects/{s}                              look up    ?normalize ?deleted
     DELETE /subjects/{s}                              ?permanent
-    GET    /subjects/{s}/versions/{v}                 v = n | latest | -1   ?deleted
+    GET    /subjects/{s}/versions/{v}                 v = n | latest | -1   ?deleted ?format
     DELETE /subjects/{s}/versions/{v}                 ?permanent
-    GET    /subjects/{s}/versions/{v}/schema          the schema text alone
+    GET    /subjects/{s}/versions/{v}/schema          the schema text alone   ?format
     GET    /subjects/{s}/versions/{v}/referencedby    ids of the schemas referencing it
     GET    /schemas                                   ?subjectPrefix ?deleted ?latestOnly
     GET    /schemas/ids/{id}                          ?subject ?format
@@ -42,13 +42,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from quart import Response, request
+from quart import Response, current_app, request
 from quart_trio import QuartTrio
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from minikafka.registry import errors
 from minikafka.registry.errors import RegistryError
-from minikafka.registry.service import SCHEMA_TYPES, RegistryService, SchemaRequest
+from minikafka.registry.inputs import SchemaRequest
+from minikafka.registry.service import SCHEMA_TYPES, RegistryService
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ ACCEPTED_CONTENT_TYPES = frozenset({
 DEFAULT_MAX_REQUEST_BYTES = 1_048_576
 """A registration becomes one ``_schemas`` record, and Kafka's default
 ``max.message.bytes`` is about 1 MiB: a larger body could never be stored."""
+DRAIN_FACTOR = 16
+"""A body over the limit is still read (and dropped) up to this many times the
+limit, so the 413 reaches a client that sends its whole body before reading;
+beyond that the connection is closed after the answer."""
 
 Forward = Callable[[str, str, str, bytes, dict[str, str]], Awaitable[Any]]
 
@@ -74,8 +79,9 @@ def create_app(service: RegistryService, forward: Forward | None = None, *,
         max_request_bytes: the largest request body accepted.
     """
     app = QuartTrio(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = max_request_bytes
-    _add_error_handlers(app, max_request_bytes)
+    app.config["MAX_CONTENT_LENGTH"] = None   # _body() enforces the limit, draining what it refuses
+    app.config["REGISTRY_MAX_REQUEST_BYTES"] = max_request_bytes
+    _add_error_handlers(app)
     writes = _Writes(service, forward)
     _add_subject_routes(app, service, writes)
     _add_schema_routes(app, service)
@@ -104,11 +110,29 @@ def _page(items: list) -> list:
 
 
 async def _body() -> bytes:
-    """The request body, once its content type and size are checked."""
+    """The request body, once its size and content type are checked.
+
+    The body is read to its end even when it is refused, so that the client,
+    which may be sending it all before it reads, gets the answer, and the
+    connection can serve the next request.
+    """
+    limit = current_app.config["REGISTRY_MAX_REQUEST_BYTES"]
+    too_large = errors.http_error(413, f"Request body larger than the limit of {limit} bytes")
+    if (request.content_length or 0) > limit * DRAIN_FACTOR:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.body:
+        size += len(chunk)
+        if size > limit * DRAIN_FACTOR:
+            raise too_large
+        if size <= limit:
+            chunks.append(chunk)
+    if size > limit:
+        raise too_large
     mimetype = request.mimetype
     if mimetype and mimetype not in ACCEPTED_CONTENT_TYPES:
         raise errors.http_error(415, "HTTP 415 Unsupported Media Type")
-    return await request.get_data(as_text=False)
+    return b"".join(chunks)
 
 
 def _decode(data: bytes) -> Any:
@@ -142,15 +166,13 @@ class _Writes:
         return Response(answer.body, status=answer.status_code, content_type=answer.content_type)
 
 
-def _add_error_handlers(app: QuartTrio, max_request_bytes: int) -> None:
+def _add_error_handlers(app: QuartTrio) -> None:
     @app.errorhandler(RegistryError)
     async def registry_error(exc: RegistryError):
-        return _json(exc.to_json(), exc.http_status)
-
-    @app.errorhandler(RequestEntityTooLarge)
-    async def too_large(exc):
-        return _json({"error_code": 413, "message": f"Request body larger than the limit of "
-                                                    f"{max_request_bytes} bytes"}, 413)
+        response = _json(exc.to_json(), exc.http_status)
+        if exc.http_status == 413:   # the body may be partly unread: start afresh
+            response.headers["Connection"] = "close"
+        return response
 
     @app.errorhandler(HTTPException)
     async def http_exception(exc: HTTPException):
@@ -203,7 +225,10 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
 
     @app.get("/subjects/<subject>/versions/<version>")
     async def get_version(subject: str, version: str):
-        return _json((await service.get_version(subject, version, _flag("deleted"))).to_json())
+        entry = await service.get_version(subject, version, _flag("deleted"))
+        body = entry.to_json()
+        body["schema"] = service.formatted(entry, request.args.get("format"))
+        return _json(body)
 
     @app.delete("/subjects/<subject>/versions/<version>")
     async def delete_version(subject: str, version: str):
@@ -214,7 +239,7 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     @app.get("/subjects/<subject>/versions/<version>/schema")
     async def get_version_schema(subject: str, version: str):
         entry = await service.get_version(subject, version, _flag("deleted"))
-        return Response(entry.schema, content_type=CONTENT_TYPE)
+        return Response(service.formatted(entry, request.args.get("format")), content_type=CONTENT_TYPE)
 
     @app.get("/subjects/<subject>/versions/<version>/referencedby")
     async def referenced_by(subject: str, version: str):

@@ -172,6 +172,7 @@ class LeaderElector:
         self.leader: Identity | None = None
         self.elected = trio.Event()  # set after the first assignment
         self._connection = None
+        self._coordinator: tuple[str, int] | None = None
 
     # -- the Leadership protocol ----------------------------------------------------
 
@@ -185,27 +186,30 @@ class LeaderElector:
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Stay in the group until cancelled; leave it (LeaveGroup) on the way out."""
-        config = {"bootstrap.servers": self.bootstrap, "client.id": "schema-registry-elector",
-                  **self.client_config}
-        async with open_cluster(config=config) as cluster:
-            task_status.started()
-            try:
+        try:
+            async with open_cluster(config=self._client_config()) as cluster:
+                task_status.started()
                 await self._membership(cluster)
-            finally:
-                self.leader = None
-                with trio.CancelScope(shield=True), trio.move_on_after(2):
-                    await self._leave()
+        finally:
+            self.leader = None
+            with trio.CancelScope(shield=True), trio.move_on_after(2):
+                await self._leave()
+
+    def _client_config(self) -> dict:
+        return {"bootstrap.servers": self.bootstrap, "client.id": "schema-registry-elector",
+                **self.client_config}
 
     async def _membership(self, cluster) -> None:
         while True:
             try:
                 if self._connection is None or self._connection.closed:
                     coordinator = await kafka_groups.find_coordinator(cluster, self.group_id)
-                    self._connection = await cluster.connection_to_address(coordinator.host,
-                                                                           coordinator.port)
+                    self._coordinator = (coordinator.host, coordinator.port)
+                    self._connection = await cluster.connection_to_address(*self._coordinator)
                 await self._join_and_sync()
                 await self._heartbeat_until_rejoin()
-            except _Rejoin:
+            except _Rejoin as reason:
+                log.debug("schema registry group: %s; joining again", reason)
                 self.leader = None
             except (KafkaConnectionError, KafkaError) as exc:
                 log.info("schema registry group: %s; joining again", exc)
@@ -220,9 +224,9 @@ class LeaderElector:
             raise KafkaError(code, f"the coordinator of group '{self.group_id}' moved")
         if code in _MEMBERSHIP_LOST:
             self.member_id, self.generation_id = "", -1
-            raise _Rejoin()
+            raise _Rejoin(code.name)
         if code == ErrorCode.REBALANCE_IN_PROGRESS:
-            raise _Rejoin()
+            raise _Rejoin(code.name)
         return response
 
     async def _join_and_sync(self) -> None:
@@ -260,7 +264,7 @@ class LeaderElector:
         if code in _MEMBERSHIP_LOST:
             self.member_id = ""
         if code in _COORDINATOR_ERRORS | _MEMBERSHIP_LOST | {ErrorCode.REBALANCE_IN_PROGRESS}:
-            raise _Rejoin()
+            raise _Rejoin(code.name)
         raise KafkaError(code, f"JoinGroup for group '{self.group_id}' failed")
 
     def _assign(self, members) -> dict[str, bytes]:
@@ -296,13 +300,21 @@ class LeaderElector:
             }, self.session_timeout_ms)
 
     async def _leave(self) -> None:
-        if not self.member_id or self._connection is None or self._connection.closed:
+        """LeaveGroup, so that the others elect a new leader at once.
+
+        Sent on a connection of its own: the membership's connections died
+        with the cancelled task that owned them.
+        """
+        coordinator = self._coordinator
+        if not self.member_id or coordinator is None:
             return
         try:
-            await self._connection.request(LEAVE_GROUP, {
-                "group_id": self.group_id, "member_id": self.member_id,
-                "members": [{"member_id": self.member_id, "group_instance_id": None,
-                             "reason": "the schema registry is stopping"}],
-            }, timeout_ms=2_000)
+            async with open_cluster(config=self._client_config()) as cluster:
+                connection = await cluster.connection_to_address(*coordinator)
+                await connection.request(LEAVE_GROUP, {
+                    "group_id": self.group_id, "member_id": self.member_id,
+                    "members": [{"member_id": self.member_id, "group_instance_id": None,
+                                 "reason": "the schema registry is stopping"}],
+                }, timeout_ms=2_000)
         except (KafkaConnectionError, KafkaError):
             pass  # the session timeout will remove us

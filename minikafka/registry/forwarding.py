@@ -29,20 +29,10 @@ from collections.abc import Mapping
 
 import httpx
 
-UNKNOWN_LEADER = 50004
-FORWARDING_FAILED = 50003
+from minikafka.registry import errors
+
 DEFAULT_TIMEOUT_S = 10.0
 _FORWARDED_HEADERS = ("content-type", "accept", "authorization")
-
-
-class ForwardingError(Exception):
-    """A write could not be forwarded; the app answers ``http_status`` with this body."""
-
-    def __init__(self, http_status: int, error_code: int, message: str):
-        super().__init__(message)
-        self.http_status = http_status
-        self.error_code = error_code
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,21 +66,19 @@ class Forwarder:
             query: the query string or its parameters.
 
         Raises:
-            ForwardingError: no leader known (50004), or it failed to answer (50003).
+            RegistryError: no leader known (50004), or it failed to answer (50003).
         """
         leader_url = self.leadership.leader_url()
         if leader_url is None:
-            raise ForwardingError(500, UNKNOWN_LEADER, "Unknown leader; error code: 50004")
+            raise errors.unknown_leader()
         kept = {k: v for k, v in (headers or {}).items() if k.lower() in _FORWARDED_HEADERS}
         params = httpx.QueryParams(query) if query else None
         try:
             response = await self._client.request(method, leader_url.rstrip("/") + path,
                                                   params=params, content=body or None, headers=kept)
         except httpx.HTTPError as exc:
-            raise ForwardingError(500, FORWARDING_FAILED,
-                                  f"Error while forwarding the request to the leader "
-                                  f"{leader_url}: {exc or type(exc).__name__}; error code: 50003"
-                                  ) from exc
+            raise errors.forwarding_failed(f"Error while forwarding the request to the leader "
+                                           f"{leader_url}: {exc or type(exc).__name__}") from exc
         return ForwardedResponse(response.status_code, response.content,
                                  response.headers.get("content-type", "application/json"))
 

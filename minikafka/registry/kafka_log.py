@@ -51,6 +51,7 @@ from collections.abc import Callable
 import trio
 
 from minikafka.errors import ErrorCode, KafkaError
+from minikafka.registry import errors
 from minikafka_clients import Consumer, KafkaConnectionError, NewTopic, Producer, open_cluster
 from minikafka_clients import admin as kafka_admin
 from minikafka_clients import groups as kafka_groups
@@ -64,7 +65,7 @@ READ_POLL_S = 0.2
 
 
 class KafkaStoreError(Exception):
-    """The ``_schemas`` topic cannot be reached, created or written (Confluent's 50001/50002)."""
+    """The ``_schemas`` topic cannot be reached or created: the registry cannot start."""
 
 
 class KafkaSchemaLog:
@@ -99,18 +100,20 @@ class KafkaSchemaLog:
         """Write one record and wait until the reader has applied it.
 
         Raises:
-            KafkaStoreError: the write failed or took longer than ``timeout_ms``.
+            RegistryError: 50001 the write failed, 50002 it took longer than
+                ``timeout_ms`` (Confluent's store error and operation timeout).
         """
         with trio.move_on_after(self.timeout_ms / 1000) as scope:
             try:
                 delivery = await self.producer.send(self.topic, value, key, partition=0)
                 metadata = await delivery
             except KafkaError as exc:
-                raise KafkaStoreError(f"writing to the {self.topic} topic failed: {exc}") from exc
+                raise errors.store_error(f"Error while writing to the Kafka store "
+                                         f"({self.topic}): {exc}") from exc
             await self.wait_for_offset(metadata.offset + 1)
         if scope.cancelled_caught:
-            raise KafkaStoreError(f"writing to the {self.topic} topic timed out "
-                                  f"after {self.timeout_ms:.0f} ms")
+            raise errors.operation_timeout(f"Write to the Kafka store ({self.topic}) timed out "
+                                           f"after {self.timeout_ms:.0f} ms")
 
     # -- reading ----------------------------------------------------------------------
 

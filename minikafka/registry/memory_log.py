@@ -4,7 +4,8 @@
 would (encoded key and value bytes, in offset order), and applies each one
 to the store as it is appended, through the same ``records.decode`` and
 ``SchemaStore.apply`` the Kafka-backed log uses. ``replay()`` builds a new
-store from the records: what a restarted registry would see.
+store from the records, ``restarted()`` a new log over them: what a
+restarted registry would see.
 
 It serves unit and API tests and a single throwaway registry; it loses
 everything when the process ends.
@@ -34,6 +35,14 @@ class MemorySchemaLog:
         for key, value in self.records:
             store.apply(records.decode(key), records.decode(value))
         return store
+
+    def restarted(self, compact: bool = False) -> "MemorySchemaLog":
+        """The log as a restarted registry finds it: the same records (or the compacted ones),
+        and a store rebuilt from them."""
+        log = MemorySchemaLog()
+        log.records = self.compacted() if compact else list(self.records)
+        log.store = log.replay()
+        return log
 
     def compacted(self) -> list[tuple[bytes, bytes | None]]:
         """The records a finished compaction would keep: the last per key, in offset order."""

@@ -159,7 +159,7 @@ async def serve_registry(properties: Mapping[str, str], *,
         RegistryConfigError: bad settings.
         KafkaStoreError: Kafka cannot be reached, or ``_schemas`` is unusable.
     """
-    from minikafka.registry.app import create_app
+    from minikafka.registry.app import create_app  # Quart: heavy, imported when serving
     from minikafka.registry.service import RegistryService
     from minikafka.registry.store import SchemaStore
 
@@ -176,7 +176,9 @@ async def serve_registry(properties: Mapping[str, str], *,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
             rebalance_timeout_ms=config.rebalance_timeout_ms)
         forwarder = Forwarder(elector)
-        app = create_app(RegistryService(store, schema_log, elector), forward=forwarder)
+        service = RegistryService(store, schema_log, elector,
+                                  kafka_cluster_id=schema_log.consumer.cluster.cluster_id)
+        app = create_app(service, forward=forwarder)
         try:
             async with trio.open_nursery() as nursery:
                 port = await nursery.start(_serve_http, app, config.listen_host, config.listen_port)

@@ -4,8 +4,10 @@
 answered from the ``SchemaStore`` at once. A write follows one path, the
 registry's version of Kafka's coordinator runtime:
 
-    1. validate the request against the store (modes, versions, references);
-    2. parse the schema (``minikafka.schemas``) and check compatibility;
+    1. validate the request against the store (modes, versions, references;
+       request bodies are read in ``inputs.py``);
+    2. parse the schema (``parsing.py`` resolves its references, then
+       ``minikafka.schemas``) and check compatibility;
     3. build the ``_schemas`` record (``records.py``) and ``await log.append``;
     4. answer from the store, which the log applied the record to before
        ``append`` returned.
@@ -35,16 +37,15 @@ from typing import Protocol
 
 import trio
 
-from minikafka import schemas
 from minikafka.registry import errors, records
+from minikafka.registry.inputs import LATEST, SchemaRequest, parse_level, parse_version
+from minikafka.registry.parsing import SchemaParser
 from minikafka.registry.store import DEFAULT_COMPATIBILITY_LEVEL, DEFAULT_MODE, SchemaStore, SchemaVersion
 from minikafka.schemas import compatibility
-from minikafka.schemas.base import CompatibilityLevel, InvalidSchemaError, ParsedSchema, SchemaReference, SchemaType
+from minikafka.schemas.base import CompatibilityLevel, ParsedSchema, SchemaType
 
 log = logging.getLogger(__name__)
 
-MAX_VERSION = 2**31 - 1
-LATEST = -1
 MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT")
 SCHEMA_TYPES = ["JSON", "PROTOBUF", "AVRO"]  # the order Confluent lists them in
 
@@ -74,95 +75,6 @@ class SoleLeader:
         return None
 
 
-@dataclasses.dataclass(frozen=True)
-class SchemaRequest:
-    """The body of a register, lookup or compatibility request."""
-
-    schema: str
-    schema_type: SchemaType = SchemaType.AVRO
-    references: tuple[SchemaReference, ...] = ()
-    id: int | None = None
-    version: int | None = None
-
-    @classmethod
-    def from_json(cls, body: object) -> "SchemaRequest":
-        """Read a request body (``schema``, ``schemaType``, ``references``, ``id``, ``version``).
-
-        Raises:
-            RegistryError: 42201 for a missing schema or an unknown type, 422 for a bad field.
-        """
-        if not isinstance(body, dict):
-            raise errors.http_error(422, "The request body must be a JSON object")
-        schema = body.get("schema")
-        if not isinstance(schema, str) or not schema.strip():
-            raise errors.invalid_schema("Empty schema")
-        return cls(schema, _schema_type(body.get("schemaType")), _references(body.get("references")),
-                   _optional_int(body, "id", 0), _optional_int(body, "version", 1))
-
-
-def _schema_type(value: object) -> SchemaType:
-    if value is None:
-        return SchemaType.AVRO
-    if not isinstance(value, str) or value.upper() not in SchemaType.__members__:
-        raise errors.invalid_schema(f"Invalid schema type {value}")
-    return SchemaType(value.upper())
-
-
-def _references(value: object) -> tuple[SchemaReference, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise errors.http_error(422, "references must be a list")
-    refs = []
-    for item in value:
-        if not (isinstance(item, dict) and isinstance(item.get("name"), str)
-                and isinstance(item.get("subject"), str) and _is_int(item.get("version"))):
-            raise errors.http_error(422, f"Invalid reference {item!r}: needs name, subject and version")
-        refs.append(SchemaReference(item["name"], item["subject"], item["version"]))
-    return tuple(refs)
-
-
-def _optional_int(body: dict, field: str, minimum: int) -> int | None:
-    value = body.get(field)
-    if value is None or (field == "id" and value == -1) or (field == "version" and value in (-1, 0)):
-        return None  # Confluent's clients send -1 / 0 for "not given"
-    if not _is_int(value) or not minimum <= value <= MAX_VERSION:
-        raise errors.http_error(422, f"Invalid {field} {value!r}")
-    return value
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def parse_version(text: str | int) -> int:
-    """A version in a path: ``latest`` or ``-1`` -> ``LATEST``, else 1..2^31-1.
-
-    Raises:
-        RegistryError: 42202 for anything else.
-    """
-    if str(text).lower() == "latest" or str(text) == "-1":
-        return LATEST
-    try:
-        version = int(str(text))
-    except ValueError:
-        raise errors.invalid_version(text) from None
-    if not 1 <= version <= MAX_VERSION:
-        raise errors.invalid_version(text)
-    return version
-
-
-def parse_level(text: object) -> CompatibilityLevel:
-    """A compatibility level, any case. Raises RegistryError 42203."""
-    if not isinstance(text, str) or text.upper() not in CompatibilityLevel.__members__:
-        raise errors.invalid_compatibility_level()
-    return CompatibilityLevel(text.upper())
-
-
-def _transitive(level: CompatibilityLevel) -> bool:
-    return level.value.endswith("_TRANSITIVE")
-
-
 class RegistryService:
     """Every registry operation over one store, its log and this instance's leadership.
 
@@ -182,7 +94,7 @@ class RegistryService:
         self.log = log
         self.leadership = leadership if leadership is not None else SoleLeader()
         self._write_lock = trio.Lock()
-        self._parsed: dict[tuple, ParsedSchema] = {}
+        self.parser = SchemaParser(store)
 
     def is_leader(self) -> bool:
         return self.leadership.is_leader()
@@ -229,10 +141,10 @@ class RegistryService:
         """``POST /subjects/{subject}``: the version of ``subject`` holding this schema."""
         if not self.store.has_subject(subject, include_deleted=deleted):
             raise errors.subject_not_found(subject)
-        parsed, references = self._parse_request(request, normalize)
+        parsed, references = self.parser.parse_request(request, normalize)
         wanted = {(request.schema_type, parsed.canonical, references)}
         if not normalize:  # a schema registered with normalize=true is found by its normal form too
-            wanted.add((request.schema_type, self._normalized(parsed).canonical, references))
+            wanted.add((request.schema_type, self.parser.normalized(parsed).canonical, references))
         for entry in reversed(self.store.versions(subject, include_deleted=deleted)):
             if entry.identity in wanted:
                 return entry
@@ -249,7 +161,7 @@ class RegistryService:
         async with self._write_lock:
             self._require_leader()
             self._check_register_mode(subject, request)
-            parsed, references = self._parse_request(request, normalize)
+            parsed, references = self.parser.parse_request(request, normalize)
             identity = (request.schema_type, parsed.canonical, references)
             for entry in reversed(self.store.versions(subject)):
                 if entry.identity == identity and request.id in (None, entry.id):
@@ -302,14 +214,12 @@ class RegistryService:
 
     def _compatibility_errors(self, level: CompatibilityLevel, parsed: ParsedSchema,
                               previous: list[SchemaVersion]) -> list[str]:
+        """Why ``parsed`` may not follow ``previous`` (oldest first) at ``level``; empty if it may."""
         if level is CompatibilityLevel.NONE or not previous:
             return []
-        considered = previous if _transitive(level) else previous[-1:]
-        for entry in considered:
-            if entry.schema_type != parsed.schema_type:
-                return [f"Incompatible because of different schema type: version {entry.version} is "
-                        f"{entry.schema_type.value}, the new schema is {parsed.schema_type.value}"]
-        return compatibility.check(level, parsed, [self._parse_stored(v) for v in considered])
+        reasons = compatibility.check(level, parsed, [self.parser.parse_stored(v) for v in previous],
+                                      [v.version for v in previous])
+        return reasons + [f"{{compatibility: '{level.value}'}}"] if reasons else []
 
     # -- compatibility ----------------------------------------------------------
 
@@ -320,7 +230,7 @@ class RegistryService:
         Against one version (``latest``: the newest live one; a subject with no
         versions is compatible), or against all of them at the subject's level.
         """
-        parsed, _ = self._parse_request(request, normalize)
+        parsed, _ = self.parser.parse_request(request, normalize)
         level = self.effective_level(subject)
         if version is None:
             previous = self.store.versions(subject)
@@ -333,14 +243,8 @@ class RegistryService:
         reasons = self._compatibility_errors(level, parsed, previous)
         result: dict = {"is_compatible": not reasons}
         if verbose:
-            result["messages"] = reasons + self._verbose_context(level, previous) if reasons else []
+            result["messages"] = reasons
         return result
-
-    @staticmethod
-    def _verbose_context(level: CompatibilityLevel, previous: list[SchemaVersion]) -> list[str]:
-        newest = previous[-1]
-        return [f"{{oldSchemaVersion: {newest.version}}}", f"{{oldSchema: '{newest.schema}'}}",
-                f"{{compatibility: '{level.value}'}}"]
 
     # -- deleting ---------------------------------------------------------------
 
@@ -373,7 +277,8 @@ class RegistryService:
         async with self._write_lock:
             self._require_leader()
             self._check_not_read_only(subject)
-            entry = self._resolve(subject, number, deleted=permanent)
+            # a numbered version is found even when soft deleted (to say so); "latest" is a live one
+            entry = self._resolve(subject, number, deleted=permanent or number != LATEST)
             if entry.deleted and not permanent:
                 raise errors.version_soft_deleted(subject, entry.version)
             self._check_unreferenced(entry, permanent, other_subjects_only=False)
@@ -411,14 +316,14 @@ class RegistryService:
         body: dict = {}
         if entry.schema_type != SchemaType.AVRO:
             body["schemaType"] = entry.schema_type.value
-        body["schema"] = self._formatted(entry, fmt)
+        body["schema"] = self.formatted(entry, fmt)
         if entry.references:
             body["references"] = entry.references_json()
         return body
 
     async def schema_text_by_id(self, schema_id: int, fmt: str | None = None) -> str:
         """``GET /schemas/ids/{id}/schema``: the schema's text alone."""
-        return self._formatted(self._schema_with_id(schema_id), fmt)
+        return self.formatted(self._schema_with_id(schema_id), fmt)
 
     async def subjects_by_id(self, schema_id: int, subject: str | None = None,
                              deleted: bool = False) -> list[str]:
@@ -448,10 +353,15 @@ class RegistryService:
             raise errors.schema_not_found(schema_id)
         return entry
 
-    def _formatted(self, entry: SchemaVersion, fmt: str | None) -> str:
+    def formatted(self, entry: SchemaVersion, fmt: str | None) -> str:
+        """The schema text in the format a client asked for (``?format=``; None: as stored)."""
         if not fmt:
             return entry.schema
-        return self._parse_stored(entry).formatted(fmt)
+        try:
+            return self.parser.parse_stored(entry).formatted(fmt)
+        except ValueError as exc:  # an unknown format: the request's fault, not the registry's
+            raise errors.http_error(422, f"Unsupported format {fmt!r} for a "
+                                         f"{entry.schema_type.value} schema: {exc}") from None
 
     # -- config and mode ----------------------------------------------------------
 
@@ -532,76 +442,6 @@ class RegistryService:
     def _check_not_read_only(self, subject: str) -> None:
         if self.effective_mode(subject) in ("READONLY", "READONLY_OVERRIDE"):
             raise errors.operation_not_permitted(f"Subject {subject} is in read-only mode")
-
-    # -- parsing ------------------------------------------------------------------
-
-    def _parse_request(self, request: SchemaRequest, normalize: bool
-                       ) -> tuple[ParsedSchema, tuple[SchemaReference, ...]]:
-        """The request's schema, parsed (normalized if asked), and its references pinned."""
-        references = tuple(self._pin(r) for r in request.references)
-        parsed = self._parse(request.schema_type, request.schema, references)
-        return (self._normalized(parsed) if normalize else parsed), references
-
-    def _pin(self, ref: SchemaReference) -> SchemaReference:
-        """A reference to ``latest`` (-1) as the version it is now."""
-        if ref.version != LATEST:
-            return ref
-        latest = self.store.latest(ref.subject)
-        if latest is None:
-            raise errors.invalid_schema(f"Invalid schema: reference {ref.name!r} names subject "
-                                        f"'{ref.subject}', which has no versions")
-        return dataclasses.replace(ref, version=latest.version)
-
-    def _parse(self, schema_type: SchemaType, text: str,
-               references: tuple[SchemaReference, ...]) -> ParsedSchema:
-        resolved = self._resolve_references(references)
-        try:
-            return schemas.parse(schema_type, text, resolved)
-        except InvalidSchemaError as exc:
-            raise errors.invalid_schema(f"Invalid schema of type {schema_type.value}, details: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - any parser failure is the schema's, never a 500
-            log.warning("parsing a %s schema failed", schema_type.value, exc_info=True)
-            raise errors.invalid_schema(
-                f"Invalid schema of type {schema_type.value}, details: {type(exc).__name__}: {exc}") from None
-
-    def _resolve_references(self, references: tuple[SchemaReference, ...]) -> dict[str, str]:
-        """Every schema the references name, transitively, by reference name."""
-        resolved: dict[str, str] = {}
-        pending = list(references)
-        seen: set[tuple[str, int]] = set()
-        while pending:
-            ref = pending.pop()
-            if (ref.subject, ref.version) in seen:
-                continue
-            seen.add((ref.subject, ref.version))
-            entry = self.store.get(ref.subject, ref.version)
-            if entry is None:
-                raise errors.invalid_schema(
-                    f"Invalid schema: reference {ref.name!r} names subject '{ref.subject}' "
-                    f"version {ref.version}, which does not exist")
-            resolved.setdefault(ref.name, entry.schema)
-            pending.extend(entry.references)
-        return resolved
-
-    def _parse_stored(self, entry: SchemaVersion) -> ParsedSchema:
-        """A stored version, parsed (cached: stored schemas never change)."""
-        parsed = self._parsed.get(entry.identity)
-        if parsed is None:
-            try:
-                parsed = schemas.parse(entry.schema_type, entry.schema,
-                                       self._resolve_references(entry.references))
-            except Exception as exc:  # noqa: BLE001 - an unreadable stored schema is a store error
-                raise errors.store_error(f"Stored schema {entry.id} (subject '{entry.subject}' version "
-                                         f"{entry.version}) cannot be parsed: {exc}") from None
-            self._parsed[entry.identity] = parsed
-        return parsed
-
-    @staticmethod
-    def _normalized(parsed: ParsedSchema) -> ParsedSchema:
-        try:
-            return parsed.normalized()
-        except Exception as exc:  # noqa: BLE001 - see _parse
-            raise errors.invalid_schema(f"Invalid schema, details: cannot normalize: {exc}") from None
 
     # -- writing ----------------------------------------------------------------
 

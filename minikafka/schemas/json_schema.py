@@ -29,6 +29,7 @@ import referencing
 import referencing.exceptions
 import referencing.jsonschema
 
+from minikafka.schemas import json_compatibility
 from minikafka.schemas.base import InvalidSchemaError, ParsedSchema, SchemaType
 
 DEFAULT_DRAFT = referencing.jsonschema.DRAFT7
@@ -92,8 +93,6 @@ class JsonSchema:
 
     def backward_errors(self, previous: ParsedSchema) -> list[str]:
         """Why data written with ``previous`` cannot be read with this schema."""
-        from minikafka.schemas import json_compatibility
-
         if not isinstance(previous, JsonSchema):
             return ["Incompatible because of different schema type"]
         return json_compatibility.backward_errors(self, previous)

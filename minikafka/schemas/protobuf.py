@@ -39,6 +39,7 @@ from pathlib import Path, PurePosixPath
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import DecodeError
 
+from minikafka.schemas import protobuf_compatibility
 from minikafka.schemas.base import InvalidSchemaError, ParsedSchema, SchemaType
 
 MAIN_FILE_NAME = "schema.proto"
@@ -98,8 +99,6 @@ class ProtobufSchema:
 
     def backward_errors(self, previous: ParsedSchema) -> list[str]:
         """Why data written with ``previous`` cannot be read with this schema."""
-        from minikafka.schemas import protobuf_compatibility
-
         if not isinstance(previous, ProtobufSchema):
             return ["Incompatible because of different schema type"]
         return protobuf_compatibility.backward_errors(self, previous)

@@ -43,7 +43,7 @@ The rules, message by message (fields are matched by number, never by name):
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator, Protocol
 
 from google.protobuf.descriptor_pb2 import (
     DescriptorProto,
@@ -52,8 +52,13 @@ from google.protobuf.descriptor_pb2 import (
     FileDescriptorProto,
 )
 
-if TYPE_CHECKING:
-    from minikafka.schemas.protobuf import ProtobufSchema
+
+
+class ProtobufSchemaLike(Protocol):
+    """What the rules need of a parsed Protobuf schema (``protobuf.ProtobufSchema`` is one)."""
+
+    file: FileDescriptorProto
+    imports: dict[str, FileDescriptorProto]
 
 COMPATIBLE_CHANGES = frozenset({
     "MESSAGE_ADDED", "MESSAGE_MOVED",
@@ -63,18 +68,36 @@ COMPATIBLE_CHANGES = frozenset({
 })
 """Difference types that never stop a reader of the update from reading the original's data."""
 
+# "reader": the schema that must read the data; "writer": the one it was written with
+# (the compatibility levels rename them "new"/"old" for the direction they check).
 DESCRIPTIONS = {
-    "PACKAGE_CHANGED": "The package at '{path}' in the new schema does not match the package in the old schema",
-    "MESSAGE_REMOVED": "The new schema is missing a MESSAGE type at path '{path}' in the old schema",
-    "FIELD_KIND_CHANGED": "The type of a field at path '{path}' in the new schema does not match the old schema",
-    "FIELD_SCALAR_KIND_CHANGED": "The kind of a SCALAR field at path '{path}' in the new schema does not match its kind in the old schema",
-    "FIELD_NAMED_TYPE_CHANGED": "The type of a MESSAGE field at path '{path}' in the new schema does not match its type in the old schema",
-    "FIELD_NUMERIC_LABEL_CHANGED": "The label for a NUMERIC field at path '{path}' in the new schema does not match its label in the old schema",
-    "REQUIRED_FIELD_ADDED": "A required field at path '{path}' in the new schema is missing in the old schema",
-    "REQUIRED_FIELD_REMOVED": "The new schema is missing a required field at path '{path}' in the old schema",
-    "ONEOF_FIELD_REMOVED": "The new schema is missing a oneof field at path '{path}' in the old schema",
-    "MULTIPLE_FIELDS_MOVED_TO_ONEOF": "Multiple fields in the oneof at path '{path}' in the new schema are outside a oneof in the old schema",
-    "FIELD_MOVED_TO_EXISTING_ONEOF": "A field in the oneof at path '{path}' in the new schema is outside an existing oneof in the old schema",
+    "PACKAGE_CHANGED":
+        "The reader schema's package differs from the writer schema's, so every full name at '{path}' changed",
+    "MESSAGE_REMOVED":
+        "The message at path '{path}' of the writer schema is gone from the reader schema",
+    "FIELD_KIND_CHANGED":
+        "The field at path '{path}' changed between scalar, message and map from the writer to the reader schema",
+    "FIELD_SCALAR_KIND_CHANGED":
+        "The field at path '{path}' has a scalar type in the reader schema that decodes the writer "
+        "schema's wire values differently",
+    "FIELD_NAMED_TYPE_CHANGED":
+        "The message type of the field at path '{path}' in the reader schema is not the writer "
+        "schema's (or changed incompatibly)",
+    "FIELD_NUMERIC_LABEL_CHANGED":
+        "The numeric field at path '{path}' is repeated in one schema and singular in the other "
+        "(reader and writer schema)",
+    "REQUIRED_FIELD_ADDED":
+        "The reader schema requires the field at path '{path}', which the writer schema does not have",
+    "REQUIRED_FIELD_REMOVED":
+        "The writer schema's required field at path '{path}' is gone from the reader schema",
+    "ONEOF_FIELD_REMOVED":
+        "The oneof member at path '{path}' of the writer schema is gone from the reader schema",
+    "MULTIPLE_FIELDS_MOVED_TO_ONEOF":
+        "The oneof at path '{path}' in the reader schema holds several fields the writer schema "
+        "could set together",
+    "FIELD_MOVED_TO_EXISTING_ONEOF":
+        "The oneof at path '{path}' in the reader schema took in a field the writer schema could set "
+        "beside its other members",
 }
 
 # Scalar types that share a wire encoding, so a reader can take one for another.
@@ -115,12 +138,12 @@ class Difference:
         return f"{self.type} {self.path}"
 
 
-def backward_errors(update: "ProtobufSchema", original: "ProtobufSchema") -> list[str]:
+def backward_errors(update: ProtobufSchemaLike, original: ProtobufSchemaLike) -> list[str]:
     """Why data written with ``original`` cannot be read with ``update`` (empty: it can)."""
     return [d.message() for d in differences(original, update) if not d.compatible]
 
 
-def differences(original: "ProtobufSchema", update: "ProtobufSchema") -> list[Difference]:
+def differences(original: ProtobufSchemaLike, update: ProtobufSchemaLike) -> list[Difference]:
     """Every difference from ``original`` to ``update``, compatible ones included."""
     ctx = _Context(_TypeIndex(original), _TypeIndex(update))
     if original.file.package != update.file.package:
@@ -153,7 +176,7 @@ class _TypeInfo:
 class _TypeIndex:
     """Every message and enum type visible to one schema, by full name."""
 
-    def __init__(self, schema: "ProtobufSchema") -> None:
+    def __init__(self, schema: ProtobufSchemaLike) -> None:
         self.types: dict[str, _TypeInfo] = {}
         self.proto3 = schema.file.syntax == "proto3"
         for file in [*schema.imports.values(), schema.file]:
