@@ -182,6 +182,9 @@ def test_validation_is_a_topic_config_described_and_altered_at_run_time(cluster)
     assert described["confluent.value.schema.validation"].value == "true"
     assert_refused(produce(cluster, topic, [b"raw after"]))
     assert end_offset(cluster, topic) == 1
+    broker = ConfigResource(ConfigResource.Type.BROKER, "1")
+    entry = cluster.admin.describe_configs([broker])[broker].result(timeout=10)["confluent.schema.registry.url"]
+    assert entry.value == cluster.registry.url and entry.is_read_only
 
 
 def test_a_stopped_registry_fails_the_produce_clearly(own_cluster):
