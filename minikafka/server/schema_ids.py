@@ -18,9 +18,10 @@ Theory of operation:
   confirmed is kept (least recently used first out, at most
   :data:`MAX_CACHED_PAIRS`), so a steady stream of records costs no HTTP at
   all: a registered id never changes its schema, and a producer reuses a few
-  ids for millions of records. A confirmation is not revoked if the subject
-  is deleted later (Confluent Server caches the same way); a broker restart
-  forgets them.
+  ids for millions of records. It also lets records with an id confirmed
+  before a registry outage through during it. A confirmation is not revoked
+  if the subject is deleted later (as in the serializers' own caches); a
+  broker restart forgets them.
 - **No negative cache.** An id the registry does not know (yet) is asked
   again next time: a schema registered a moment ago must be accepted at once,
   and a producer that sends an unknown id gets a non-retriable error, so it
