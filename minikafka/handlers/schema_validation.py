@@ -125,7 +125,7 @@ async def refuse_invalid(services: BrokerServices, request, refused: dict) -> No
         refused: ``{(topic, index): (code, message[, record_errors])}``; the
             partitions already refused are skipped, new refusals are added.
     """
-    verdicts: dict[tuple, str | None] = {}  # one verdict per (topic, side, schema id) and request
+    verdicts: dict[tuple, dict] = {}  # {(topic, side): {first five bytes: verdict}}, for this request
     for topic in request.topic_data:
         validation = services.validated_topics.get(topic.name)
         if validation is None:
@@ -160,22 +160,8 @@ async def _check_partition(schema_ids: SchemaIds | None, topic: str, index: int,
         decoded = _decode(records)
     except InvalidBatchError:
         return None  # the append refuses a batch it cannot read, with the precise reason
-    sides = [(side, strategy) for side, strategy in (("key", validation.key_strategy),
-                                                     ("value", validation.value_strategy)) if strategy]
-    errors = []
     try:
-        for batch_index, record in enumerate(decoded):
-            for side, strategy in sides:
-                payload = record.key if side == "key" else record.value
-                if payload is None:  # a null key, or a tombstone: passes
-                    continue
-                schema_id = schema_id_of(payload)
-                verdict_key = (topic, side, schema_id)
-                if verdict_key not in verdicts:  # most records repeat an id: ask once per request
-                    verdicts[verdict_key] = await _verdict(schema_ids, topic, side, strategy, schema_id)
-                if verdicts[verdict_key] is not None:
-                    errors.append(RecordError(batch_index, verdicts[verdict_key]))
-                    break
+        errors = await _record_errors(schema_ids, topic, validation, decoded, verdicts)
     except SchemaRegistryUnavailable as exc:
         return (ErrorCode.INVALID_RECORD, f"Schema validation of {topic}-{index} failed: the schema "
                 f"registry could not be reached ({exc}); the batch was not appended", [])
@@ -183,6 +169,36 @@ async def _check_partition(schema_ids: SchemaIds | None, topic: str, index: int,
         return None
     return (ErrorCode.INVALID_RECORD, _summary(topic, index, errors),
             [{"batch_index": e.batch_index, "batch_index_error_message": e.message} for e in errors])
+
+
+async def _record_errors(schema_ids: SchemaIds, topic: str, validation: TopicValidation, decoded: list,
+                         verdicts: dict) -> list[RecordError]:
+    """The failing records of a batch, at most one error per record (its key's, else its value's).
+
+    A verdict depends only on the topic, the side and the payload's first
+    five bytes (magic byte and schema id), and most records of a batch
+    repeat them: each verdict is reached once per request and looked up by
+    those bytes for the other records.
+
+    Raises:
+        SchemaRegistryUnavailable: a verdict needed the registry, which did not answer.
+    """
+    checks = [(side, strategy, verdicts.setdefault((topic, side), {}))
+              for side, strategy in (("key", validation.key_strategy), ("value", validation.value_strategy))
+              if strategy is not None]
+    errors = []
+    for batch_index, record in enumerate(decoded):
+        for side, strategy, known in checks:
+            payload = record.key if side == "key" else record.value
+            if payload is None:  # a null key, or a tombstone: passes
+                continue
+            head = bytes(payload[:wire_format.HEADER_SIZE])
+            if head not in known:
+                known[head] = await _verdict(schema_ids, topic, side, strategy, schema_id_of(head))
+            if known[head] is not None:
+                errors.append(RecordError(batch_index, known[head]))
+                break
+    return errors
 
 
 def _decode(records) -> list:
