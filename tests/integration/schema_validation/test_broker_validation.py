@@ -20,8 +20,9 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient, record_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.json_schema import JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from kafka import KafkaProducer
 from kafka.errors import InvalidRecordError
@@ -128,6 +129,31 @@ def test_compressed_batches_are_checked_record_by_record(cluster, codec):
     assert produce(cluster, topic, good, compression_type=codec) == [None] * 20
     assert_refused(produce(cluster, topic, good[:10] + [b"raw"] + good[10:], compression_type=codec))
     assert end_offset(cluster, topic) == 20
+
+
+def test_json_schema_serializer_records_are_accepted(cluster):
+    topic = cluster.create_topic(confluent_value_schema_validation="true")
+    schema = ('{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"], '
+              '"additionalProperties": false}')
+    serializer = JSONSerializer(schema, SchemaRegistryClient({"url": cluster.registry.url}))
+    values = [serializer({"id": i}, SerializationContext(topic, MessageField.VALUE)) for i in range(3)]
+    assert produce(cluster, topic, values) == [None] * 3
+    assert end_offset(cluster, topic) == 3
+
+
+def test_record_name_strategy_on_the_topic_and_in_the_serializer(cluster):
+    strategy = "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+    topic = cluster.create_topic(confluent_value_schema_validation="true",
+                                 confluent_value_subject_name_strategy=strategy)
+    serializer = AvroSerializer(SchemaRegistryClient({"url": cluster.registry.url}), ORDER_SCHEMA,
+                                conf={"subject.name.strategy": record_subject_name_strategy})
+    assert produce(cluster, topic, [value_of(serializer, topic, {"id": 1, "item": "pen"})]) == [None]
+    assert "com.acme.Order" in httpx.get(f"{cluster.registry.url}/subjects").json()
+    # The topic-named serializer registers under <topic>-value: not the subject this topic expects.
+    by_topic = value_of(avro_serializer(cluster, CUSTOMER_KEY_SCHEMA), topic, {"customer": "c-1"})
+    assert_refused(produce(cluster, topic, [by_topic]))
+    assert "not registered under subject 'CustomerKey'" in refusal_message(cluster, topic, by_topic)
+    assert end_offset(cluster, topic) == 1
 
 
 def test_an_unknown_schema_id_is_refused(cluster):
