@@ -131,3 +131,24 @@ class socket_nobody_listens_on:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_a_registry_that_does_not_answer_in_time_is_unavailable():
+    def handler(request):
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    lookup = SchemaIdLookup(["http://slow:8081"], timeout_s=0.5, transport=httpx.MockTransport(handler))
+    with pytest.raises(SchemaRegistryUnavailable, match="no answer within 0.5 s"):
+        run(lookup.is_registered, 7, "orders-value")
+
+
+def test_a_paused_registry_times_out_on_a_real_socket():
+    """A socket that accepts (the kernel's backlog) but never answers, as a SIGSTOPped registry."""
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        lookup = SchemaIdLookup([f"http://127.0.0.1:{server.getsockname()[1]}"], timeout_s=0.3)
+        with pytest.raises(SchemaRegistryUnavailable, match="no answer within"):
+            run(lookup.is_registered, 7, "orders-value")
