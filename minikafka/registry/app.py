@@ -142,6 +142,8 @@ def _decode(data: bytes) -> Any:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise errors.http_error(400, f"Unexpected character in the JSON body: {exc}") from None
+    except RecursionError:
+        raise errors.http_error(400, "The JSON body is nested too deeply") from None
 
 
 async def _json_body() -> Any:

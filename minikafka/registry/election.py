@@ -217,8 +217,17 @@ class LeaderElector:
                 await trio.sleep(RETRY_BACKOFF_S)
 
     async def _request(self, api_key: int, body: dict, timeout_ms: float):
+        """Send to the coordinator; return the response, or raise what its error means.
+
+        Raises:
+            _Rejoin: the coordinator moved (find it again), the member id or
+                generation is stale (join as a new member), or a rebalance began.
+            KafkaError: any other error (logged; the loop backs off and rejoins).
+        """
         response = await self._connection.request(api_key, body, timeout_ms=timeout_ms)
         code = ErrorCode(response.error_code)
+        if code == ErrorCode.NONE or (api_key == JOIN_GROUP and code == ErrorCode.MEMBER_ID_REQUIRED):
+            return response
         if code in _COORDINATOR_ERRORS:
             self._connection = None
             raise KafkaError(code, f"the coordinator of group '{self.group_id}' moved")
@@ -227,24 +236,16 @@ class LeaderElector:
             raise _Rejoin(code.name)
         if code == ErrorCode.REBALANCE_IN_PROGRESS:
             raise _Rejoin(code.name)
-        return response
+        raise KafkaError(code, f"request {api_key} to group '{self.group_id}' failed")
 
     async def _join_and_sync(self) -> None:
+        """One rebalance: JoinGroup (again with the given id, KIP-394), then SyncGroup."""
         self.leader = None  # Confluent's onRevoked: no known leader during a rebalance
         timeout_ms = self.rebalance_timeout_ms + 30_000  # JoinGroup waits for every member
-        while True:
-            body = {"group_id": self.group_id, "session_timeout_ms": self.session_timeout_ms,
-                    "rebalance_timeout_ms": self.rebalance_timeout_ms, "member_id": self.member_id,
-                    "group_instance_id": None, "protocol_type": PROTOCOL_TYPE,
-                    "protocols": [{"name": PROTOCOL_NAME, "metadata": encode_identity(self.identity)}],
-                    "reason": None}
-            response = await self._connection.request(JOIN_GROUP, body, timeout_ms=timeout_ms)
-            if response.error_code == ErrorCode.MEMBER_ID_REQUIRED:  # KIP-394
-                self.member_id = response.member_id
-                continue
-            if response.error_code != ErrorCode.NONE:
-                await self._request_error(response)
-            break
+        response = await self._request(JOIN_GROUP, self._join_body(), timeout_ms)
+        if response.error_code == ErrorCode.MEMBER_ID_REQUIRED:
+            self.member_id = response.member_id
+            response = await self._request(JOIN_GROUP, self._join_body(), timeout_ms)
         self.member_id, self.generation_id = response.member_id, response.generation_id
         assignments = {}
         if response.leader == self.member_id:
@@ -257,15 +258,12 @@ class LeaderElector:
         }, timeout_ms)
         await self._on_assignment(bytes(sync.assignment or b""))
 
-    async def _request_error(self, response) -> None:
-        code = ErrorCode(response.error_code)
-        if code in _COORDINATOR_ERRORS:
-            self._connection = None
-        if code in _MEMBERSHIP_LOST:
-            self.member_id = ""
-        if code in _COORDINATOR_ERRORS | _MEMBERSHIP_LOST | {ErrorCode.REBALANCE_IN_PROGRESS}:
-            raise _Rejoin(code.name)
-        raise KafkaError(code, f"JoinGroup for group '{self.group_id}' failed")
+    def _join_body(self) -> dict:
+        return {"group_id": self.group_id, "session_timeout_ms": self.session_timeout_ms,
+                "rebalance_timeout_ms": self.rebalance_timeout_ms, "member_id": self.member_id,
+                "group_instance_id": None, "protocol_type": PROTOCOL_TYPE,
+                "protocols": [{"name": PROTOCOL_NAME, "metadata": encode_identity(self.identity)}],
+                "reason": None}
 
     def _assign(self, members) -> dict[str, bytes]:
         identities = {}

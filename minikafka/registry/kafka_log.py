@@ -62,6 +62,7 @@ DEFAULT_TOPIC = "_schemas"
 DEFAULT_TIMEOUT_MS = 10_000  # Confluent's kafkastore.timeout.ms is 500: too short on a busy laptop
 DEFAULT_INIT_TIMEOUT_MS = 60_000  # kafkastore.init.timeout.ms
 READ_POLL_S = 0.2
+READ_RETRY_BACKOFF_S = 0.5
 
 
 class KafkaStoreError(Exception):
@@ -134,15 +135,22 @@ class KafkaSchemaLog:
         self.consumer.seek((self.topic, 0), 0)
         task_status.started()
         while True:
-            records = await self.consumer.poll(READ_POLL_S)
-            for record in records:
-                self._apply(record.key, record.value, record.offset)
-                self.applied_offset = record.offset + 1
-            if not records:  # past control batches or compacted gaps
-                self.applied_offset = max(self.applied_offset,
-                                          await self.consumer.position((self.topic, 0)))
-            self._progress.set()
-            self._progress = trio.Event()
+            try:
+                await self._read_once()
+            except (KafkaError, KafkaConnectionError) as exc:  # a broker restarting, a leader moving
+                log.warning("reading the %s topic: %s; retrying", self.topic, exc)
+                await trio.sleep(READ_RETRY_BACKOFF_S)
+
+    async def _read_once(self) -> None:
+        records = await self.consumer.poll(READ_POLL_S)
+        for record in records:
+            self._apply(record.key, record.value, record.offset)
+            self.applied_offset = record.offset + 1
+        if not records:  # the position may have moved past control batches
+            self.applied_offset = max(self.applied_offset,
+                                      await self.consumer.position((self.topic, 0)))
+        self._progress.set()
+        self._progress = trio.Event()
 
     def _apply(self, key: bytes | None, value: bytes | None, offset: int) -> None:
         try:

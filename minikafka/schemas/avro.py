@@ -362,7 +362,8 @@ class AvroSchema:
     def __init__(self, text: str, references: dict[str, str] | None = None) -> None:
         self.references = dict(references or {})
         data = _load_json(text)
-        reference_data = [_load_json(ref_text) for ref_text in self.references.values()]
+        # The same schema may be reached through two references (a diamond): parse it once.
+        reference_data = [_load_json(ref_text) for ref_text in dict.fromkeys(self.references.values())]
         parser = _Parser()
         _parse_references(parser, reference_data)
         self.referenced_names = frozenset(parser.names)

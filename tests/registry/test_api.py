@@ -99,6 +99,9 @@ async def test_bad_input_gets_confluents_errors_never_a_500(service):
         assert error_of(await http.post(post, content=b"{not json", headers=SR_JSON)) == (400, 400)
         assert error_of(await http.post(post, content=b"\xff\xfe", headers=SR_JSON)) == (400, 400)
         assert error_of(await http.post(post, json=["schema"])) == (422, 422)
+        assert error_of(await http.post(post, content=b"[" * 30_000 + b"]" * 30_000)) == (400, 400)
+        deep_schema = '{"type": "array", "items": ' * 1_500 + '"int"' + "}" * 1_500
+        assert error_of(await http.post(post, json={"schema": deep_schema})) == (422, 42201)
         assert error_of(await http.post(post, json={"schema": 7})) == (422, 42201)
         assert error_of(await http.post(post, json={})) == (422, 42201)
         assert error_of(await http.post(post, content=b"")) == (422, 422)

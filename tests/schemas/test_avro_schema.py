@@ -182,3 +182,18 @@ def test_backward_errors_across_types_say_so():
         schema_type = SchemaType.JSON
 
     assert avro(USER).backward_errors(Other()) == ["Incompatible because of different schema type"]
+
+
+def test_a_schema_reached_through_two_references_is_parsed_once():
+    money = json.dumps({"type": "fixed", "name": "Money", "size": 8})
+    order = {"type": "record", "name": "Order", "fields": [{"name": "total", "type": "Money"}]}
+    schema = avro(order, {"money.avsc": money, "com/acme/money.avsc": money})
+    assert schema.canonical == '{"type":"record","name":"Order","fields":[{"name":"total","type":"Money"}]}'
+
+
+def test_a_name_defined_twice_is_invalid():
+    money = json.dumps({"type": "fixed", "name": "Money", "size": 8})
+    order = {"type": "record", "name": "Order", "fields": [
+        {"name": "total", "type": {"type": "fixed", "name": "Money", "size": 4}}]}
+    with pytest.raises(InvalidSchemaError, match="redefine"):
+        avro(order, {"money.avsc": money})
