@@ -28,7 +28,8 @@ Confluent's registry runs) does:
   backward compatible, and removing a branch from a union is not.
 
 Every problem is reported with its *location*, a JSON-pointer-like path
-into the reader schema (``/fields/2/type/items``), and the problem types
+into the reader schema (``/fields/2/type/items``; under two unions, the
+index of the writer's branch that cannot be read), and the problem types
 are Apache Avro's ``SchemaIncompatibilityType`` names. ``describe()``
 writes one as Confluent's registry reports it.
 
@@ -189,10 +190,14 @@ class _Checker:
         return problems
 
     def _check_writer_union(self, reader: AvroType, writer: Union, path: list[str]) -> list[Incompatibility]:
-        """The writer may have written any of its branches: each must be readable."""
+        """The writer may have written any of its branches: each must be readable.
+
+        Locations are in the reader schema, which has no union here: the
+        problems of every branch are reported at the reader's path.
+        """
         problems: list[Incompatibility] = []
-        for index, branch in enumerate(writer.branches):
-            problems += self.check(reader, branch, path + [str(index)])
+        for branch in writer.branches:
+            problems += self.check(reader, branch, path)
         return problems
 
     def _check_reader_union(self, reader: Union, writer: AvroType, path: list[str]) -> list[Incompatibility]:

@@ -200,3 +200,12 @@ def test_incompatibility_types_are_avros():
         "NAME_MISMATCH", "FIXED_SIZE_MISMATCH", "MISSING_ENUM_SYMBOLS",
         "READER_FIELD_MISSING_DEFAULT_VALUE", "TYPE_MISMATCH", "MISSING_UNION_BRANCH",
     }
+
+
+def test_writer_union_read_by_a_plain_type_reports_at_the_readers_path():
+    errors = reasons(record(field("s", ["null", "string"])), record(field("s", "string")))
+    assert errors[0] == (
+        "{errorType:'TYPE_MISMATCH', description:'The type (path '/fields/0/type') of a field in the new "
+        "schema does not match with the old schema', additionalInfo:'reader type: STRING not compatible "
+        "with writer type: NULL'}"
+    )
