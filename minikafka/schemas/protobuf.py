@@ -18,13 +18,16 @@ to the imported schema's text, in either spelling. The well-known types
 googleapis-common-protos is installed) are always importable, as in
 Confluent's registry, so a schema may import them without a reference.
 
-Canonical form: the file's ``FileDescriptorProto`` with its name cleared, its
-source locations (comments, line numbers) and ``json_name`` fields dropped,
-serialized deterministically and base64-encoded. Two schemas with one meaning
-but different comments or whitespace share one canonical text, so one id; and
-the canonical text parses back into exactly the same descriptor. (Confluent
-stores a re-printed ``.proto`` text instead; a descriptor is what the
-compatibility rules and the clients use, so it is kept as the stored form.)
+Canonical form: the file printed back as ``.proto`` text (``protobuf_text``)
+from its descriptor, without comments, in a fixed layout, as Confluent's
+registry shows it; so a schema registered as text and the same file
+registered as a descriptor by a client are one schema, with one id. The
+printed text is kept only if protoc compiles it back into the very same
+descriptor; otherwise (groups, custom options, editions) the canonical form is
+the serialized one. ``formatted("serialized")`` is always the descriptor:
+the ``FileDescriptorProto`` without its name, source locations (comments,
+line numbers) or derived ``json_name`` values, serialized deterministically
+and base64-encoded.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import DecodeError
 
-from minikafka.schemas import protobuf_compatibility
+from minikafka.schemas import protobuf_compatibility, protobuf_text
 from minikafka.schemas.base import InvalidSchemaError, ParsedSchema, SchemaType
 
 MAIN_FILE_NAME = "schema.proto"
@@ -63,10 +66,12 @@ class ProtobufSchema:
     def __init__(
         self, file: descriptor_pb2.FileDescriptorProto,
         imports: dict[str, descriptor_pb2.FileDescriptorProto],
+        text: str | None = None,
     ) -> None:
         self.file = file
         self.imports = imports
-        self.canonical = _to_base64(_canonical_proto(file))
+        self.serialized = _to_base64(_canonical_proto(file))
+        self.canonical = text if text is not None else self.serialized
 
     def normalized(self) -> "ProtobufSchema":
         """The same schema: the canonical form is already normalized."""
@@ -80,11 +85,11 @@ class ProtobufSchema:
     def formatted(self, fmt: str | None) -> str:
         """The schema as a client asked for it.
 
-        ``serialized`` (what confluent-kafka's deserializer asks for) and the
-        default both answer the base64 ``FileDescriptorProto``.
+        ``serialized`` (what confluent-kafka's deserializer asks for) answers
+        the base64 ``FileDescriptorProto``; the default, the canonical text.
         """
-        if fmt not in (None, "", "default", "serialized"):
-            raise ValueError(f"unknown Protobuf schema format {fmt!r}")
+        if fmt == "serialized":
+            return self.serialized
         return self.canonical
 
     def file_descriptor_set(self) -> descriptor_pb2.FileDescriptorSet:
@@ -130,10 +135,27 @@ def parse(text: str, references: dict[str, str]) -> ProtobufSchema:
         _check_import_path(name)
     with tempfile.TemporaryDirectory(prefix="minikafka-proto-") as work_dir:
         compiled = _compile(Path(work_dir), text, references)
-    main = next(f for f in compiled if f.name == MAIN_FILE_NAME)
+    main = _canonical_proto(next(f for f in compiled if f.name == MAIN_FILE_NAME))
     imports = {f.name: f for f in compiled if f.name != MAIN_FILE_NAME}
-    main = _canonical_proto(main)
-    return ProtobufSchema(main, imports)
+    return ProtobufSchema(main, imports, _printed_text(main, imports))
+
+
+def _printed_text(
+    main: descriptor_pb2.FileDescriptorProto, imports: dict[str, descriptor_pb2.FileDescriptorProto]
+) -> str | None:
+    """``main`` as ``.proto`` text, if that text compiles back into the same descriptor."""
+    try:
+        text = protobuf_text.to_proto_text(main)
+    except protobuf_text.Unprintable:
+        return None
+    references = {name: _to_base64(file) for name, file in imports.items()}
+    try:
+        with tempfile.TemporaryDirectory(prefix="minikafka-proto-") as work_dir:
+            compiled = _compile(Path(work_dir), text, references)
+    except InvalidSchemaError:
+        return None
+    again = _canonical_proto(next(f for f in compiled if f.name == MAIN_FILE_NAME))
+    return text if again == main else None
 
 
 def is_serialized(text: str) -> bool:
@@ -252,16 +274,21 @@ def _canonical_proto(file: descriptor_pb2.FileDescriptorProto) -> descriptor_pb2
     copy = descriptor_pb2.FileDescriptorProto()
     copy.CopyFrom(file)
     copy.ClearField("source_code_info")
+    fields = [*copy.extension]
     for message in _all_messages(copy.message_type):
-        for field in message.field:
-            field.ClearField("json_name")
-        for extension in message.extension:
-            extension.ClearField("json_name")
-    for extension in copy.extension:
-        extension.ClearField("json_name")
+        fields += [*message.field, *message.extension]
+    for field in fields:
+        if field.json_name == _default_json_name(field.name):
+            field.ClearField("json_name")  # protoc fills in the derived name; only a chosen one counts
     if not copy.syntax:
         copy.syntax = "proto2"
     return copy
+
+
+def _default_json_name(name: str) -> str:
+    """protoc's JSON name for a field: underscores dropped, the next letter upper-cased."""
+    parts = name.split("_")
+    return parts[0] + "".join(part[:1].upper() + part[1:] for part in parts[1:])
 
 
 def _to_base64(file: descriptor_pb2.FileDescriptorProto) -> str:

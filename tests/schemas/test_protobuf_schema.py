@@ -75,12 +75,65 @@ def test_comments_and_whitespace_do_not_change_the_canonical_form():
     assert parse(squeezed, {}).canonical == parse(ORDER_V1, {}).canonical
 
 
-def test_the_canonical_form_parses_back_into_the_same_schema():
+def test_the_canonical_form_is_printed_proto_text_that_parses_back():
     schema = parse(ORDER_V1, {})
-    assert is_serialized(schema.canonical)
+    assert not is_serialized(schema.canonical)
+    assert schema.formatted(None) == schema.canonical
     again = parse(schema.canonical, {})
-    assert again == schema
-    assert again.record_names() == schema.record_names()
+    assert again == schema and again.file == schema.file
+    assert parse(schema.formatted("serialized"), {}) == schema
+
+
+def test_the_printed_layout():
+    schema = parse('syntax = "proto3";\npackage shop;\n// comment\nmessage Order {\n'
+                   "  oneof payment { string card = 2; string iban = 3; }\n"
+                   "  map<string, int64> totals = 4; optional string note = 5; string id = 1;\n"
+                   "  reserved 9, 11 to 20; reserved \"old\";\n}\n", {})
+    assert schema.canonical == "\n".join([
+        'syntax = "proto3";',
+        "package shop;",
+        "message Order {",
+        "  oneof payment {",
+        "    string card = 2;",
+        "    string iban = 3;",
+        "  }",
+        "  map<string, int64> totals = 4;",
+        "  optional string note = 5;",
+        "  string id = 1;",
+        "  reserved 9, 11 to 20;",
+        '  reserved "old";',
+        "}",
+        "",
+    ])
+
+
+def test_a_file_the_printer_cannot_write_keeps_the_serialized_form():
+    # descriptor.proto carries message-valued options (editions features): not printed.
+    schema = parse(_schema_to_str(descriptor_pb2.DESCRIPTOR), {})
+    assert is_serialized(schema.canonical)
+    assert parse(schema.canonical, {}) == schema
+
+
+def test_proto2_defaults_extensions_and_services_print_and_parse_back():
+    text = """
+    syntax = "proto2";
+    package legacy;
+    option java_package = "com.example.legacy";
+    message Item {
+      optional string name = 1 [default = "a \\"quoted\\" name"];
+      optional bytes raw = 2 [default = "\\001\\377"];
+      optional int32 count = 3 [default = -5, deprecated = true];
+      repeated int32 codes = 4 [packed = true];
+      required Kind kind = 5 [default = SMALL];
+      extensions 100 to max;
+    }
+    enum Kind { SMALL = 1; LARGE = 2; reserved 5 to 9; }
+    extend Item { optional string tag = 100; }
+    service Catalog { rpc Find (Item) returns (stream Item); }
+    """
+    schema = parse(text, {})
+    assert not is_serialized(schema.canonical)
+    assert parse(schema.canonical, {}).file == schema.file
 
 
 def test_serialized_format_is_what_confluent_kafka_deserializers_read():
@@ -110,10 +163,10 @@ def test_imports_are_references_in_either_spelling():
     money = 'syntax = "proto3";\npackage lib;\nmessage Money { int64 units = 1; string currency = 2; }'
     order = 'syntax = "proto3";\npackage shop;\nimport "lib/money.proto";\nmessage Order { lib.Money total = 1; }'
     as_text = parse(order, {"lib/money.proto": money})
-    as_descriptor = parse(order, {"lib/money.proto": parse(money, {}).canonical})
+    as_descriptor = parse(order, {"lib/money.proto": parse(money, {}).formatted("serialized")})
     assert as_text == as_descriptor
     assert list(as_text.imports) == ["lib/money.proto"]
-    descriptor_main = parse(as_text.canonical, {"lib/money.proto": money})
+    descriptor_main = parse(as_text.formatted("serialized"), {"lib/money.proto": money})
     assert descriptor_main == as_text
     total = message_class(as_text, "shop.Order")(total={"units": 5, "currency": "EUR"})
     assert total.total.units == 5
