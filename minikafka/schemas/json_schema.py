@@ -26,6 +26,7 @@ from typing import Any, Iterator
 
 import jsonschema
 import referencing
+from jsonschema_specifications import REGISTRY as METASCHEMAS
 import referencing.exceptions
 import referencing.jsonschema
 
@@ -203,4 +204,5 @@ def _registry(schema: Any, references: dict[str, Any]) -> referencing.Registry:
             resources.append((urllib.parse.urljoin(_base_uri(schema), name), resource))
         if _base_uri(document):
             resources.append((_base_uri(document), resource))
-    return referencing.Registry().with_resources(resources).crawl()
+    # Start from the drafts' own metaschemas, so a $ref to one resolves too.
+    return METASCHEMAS.with_resources(resources).crawl()

@@ -102,3 +102,9 @@ def test_references_relative_to_the_schema_id():
              "properties": {"customer": {"$ref": "customer.json"}}}
     schema = parse(json.dumps(order), {"customer.json": '{"type": "object", "required": ["name"]}'})
     assert not schema.validator().is_valid({"customer": {}})
+
+
+def test_a_ref_to_a_metaschema_resolves():
+    schema = parse('{"properties": {"inner": {"$ref": "http://json-schema.org/draft-07/schema#"}}}', {})
+    assert schema.validator().is_valid({"inner": {"type": "string"}})
+    assert not schema.validator().is_valid({"inner": {"type": 5}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from confluent_kafka.schema_registry.common.protobuf import _schema_to_str, _str_to_proto
+from confluent_kafka.schema_registry.common.protobuf import _init_pool, _schema_to_str, _str_to_proto
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, struct_pb2, timestamp_pb2
 
 from minikafka.schemas.base import InvalidSchemaError, SchemaType
@@ -141,6 +141,12 @@ def test_serialized_format_is_what_confluent_kafka_deserializers_read():
     proto = _str_to_proto("order.proto", schema.formatted("serialized"))
     assert [m.name for m in proto.message_type] == ["Order", "Refund"]
     assert proto.dependency == ["google/protobuf/timestamp.proto"]
+    # As confluent-kafka's deserializer builds its pool: well-known files first, then the writer's.
+    pool = descriptor_pool.DescriptorPool()
+    _init_pool(pool)
+    pool.Add(proto)
+    order = message_factory.GetMessageClass(pool.FindMessageTypeByName("shop.Order"))
+    assert order(id="o-1").placed_at.seconds == 0
 
 
 def test_a_descriptor_registered_by_confluent_kafkas_serializer_parses():
