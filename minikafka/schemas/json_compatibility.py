@@ -37,14 +37,15 @@ compatible new branch; adding branches is compatible, removing them is not.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
 from typing import Any, Iterable, Protocol
 
 import referencing
-import referencing.jsonschema
+
+from minikafka.schemas.json_differences import COMPATIBLE_CHANGES, Difference, path_text
+from minikafka.schemas.json_shapes import Node, Shape, as_shape, shape_of
 
 
 class JsonSchemaLike(Protocol):
@@ -54,105 +55,8 @@ class JsonSchemaLike(Protocol):
 
     def resolver(self) -> referencing.Resolver: ...
 
-COMPATIBLE_CHANGES = frozenset({
-    "ID_CHANGED", "DESCRIPTION_CHANGED", "TITLE_CHANGED", "DEFAULT_CHANGED", "SCHEMA_REMOVED",
-    "TYPE_EXTENDED",
-    "MAX_LENGTH_INCREASED", "MAX_LENGTH_REMOVED", "MIN_LENGTH_DECREASED", "MIN_LENGTH_REMOVED",
-    "PATTERN_REMOVED",
-    "MAXIMUM_INCREASED", "MAXIMUM_REMOVED", "MINIMUM_DECREASED", "MINIMUM_REMOVED",
-    "EXCLUSIVE_MAXIMUM_INCREASED", "EXCLUSIVE_MAXIMUM_REMOVED",
-    "EXCLUSIVE_MINIMUM_DECREASED", "EXCLUSIVE_MINIMUM_REMOVED",
-    "MULTIPLE_OF_REDUCED", "MULTIPLE_OF_REMOVED",
-    "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED", "REQUIRED_ATTRIBUTE_REMOVED",
-    "DEPENDENCY_ARRAY_NARROWED", "DEPENDENCY_ARRAY_REMOVED", "DEPENDENCY_SCHEMA_REMOVED",
-    "MAX_PROPERTIES_INCREASED", "MAX_PROPERTIES_REMOVED",
-    "MIN_PROPERTIES_DECREASED", "MIN_PROPERTIES_REMOVED",
-    "ADDITIONAL_PROPERTIES_ADDED", "ADDITIONAL_PROPERTIES_EXTENDED",
-    "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL",
-    "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL",
-    "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
-    "PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL",
-    "PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL",
-    "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-    "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-    "UNEVALUATED_PROPERTIES_ADDED", "UNEVALUATED_PROPERTIES_EXTENDED",
-    "MAX_ITEMS_INCREASED", "MAX_ITEMS_REMOVED", "MIN_ITEMS_DECREASED", "MIN_ITEMS_REMOVED",
-    "MAX_CONTAINS_INCREASED", "MAX_CONTAINS_REMOVED", "MIN_CONTAINS_DECREASED", "MIN_CONTAINS_REMOVED",
-    "UNIQUE_ITEMS_REMOVED",
-    "ADDITIONAL_ITEMS_ADDED", "ADDITIONAL_ITEMS_EXTENDED",
-    "UNEVALUATED_ITEMS_ADDED", "UNEVALUATED_ITEMS_EXTENDED",
-    "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL", "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL",
-    "ITEM_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL",
-    "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-    "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-    "ENUM_ARRAY_EXTENDED", "COMBINED_TYPE_EXTENDED", "PRODUCT_TYPE_NARROWED",
-    "SUM_TYPE_EXTENDED", "NOT_TYPE_NARROWED",
-})
-"""Confluent's compatible changes (its default, strict policy)."""
 
-_OBJECT_KEYWORDS = {"properties", "required", "additionalProperties", "patternProperties",
-                    "minProperties", "maxProperties", "dependencies", "dependentRequired",
-                    "dependentSchemas", "propertyNames"}
-_ARRAY_KEYWORDS = {"items", "prefixItems", "additionalItems", "minItems", "maxItems",
-                   "uniqueItems", "contains"}
-_STRING_KEYWORDS = {"minLength", "maxLength", "pattern"}
-_NUMBER_KEYWORDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
-_COMBINERS = ("allOf", "anyOf", "oneOf")
-_TYPE_OF_NAME = {"object": "object", "array": "array", "string": "string", "integer": "number",
-                 "number": "number", "boolean": "boolean", "null": "null"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Difference:
-    """One difference between two schemas, as Confluent names it."""
-
-    type: str
-    path: str
-
-    @property
-    def compatible(self) -> bool:
-        return self.type in COMPATIBLE_CHANGES
-
-    def message(self) -> str:
-        """The reason, in the shape Confluent's registry reports it."""
-        return f'{{errorType:"{self.type}", description:"{_describe(self.type, self.path)}"}}'
-
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.path}"
-
-
-# "reader": the schema that must accept the documents; "writer": the one they were
-# written with (the compatibility levels rename them "new"/"old" for the direction they check).
-_EXPLANATIONS = {
-    "TYPE_CHANGED": "The type at path '{path}' in the reader schema is not the writer schema's",
-    "TYPE_NARROWED": "A type at path '{path}' in the reader schema accepts fewer values than in the writer schema",
-    "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL":
-        "The property at path '{path}' in the writer schema is missing in the reader schema, "
-        "which does not allow additional properties",
-    "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL":
-        "The property at path '{path}' in the reader schema is new, but the writer schema allows "
-        "additional properties of any type under that name",
-    "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL":
-        "The required property at path '{path}' in the reader schema is missing in the writer schema",
-    "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL":
-        "The required property at path '{path}' in the reader schema is missing in the writer schema",
-    "REQUIRED_ATTRIBUTE_ADDED":
-        "The property at path '{path}' is required in the reader schema but not in the writer schema",
-    "ADDITIONAL_PROPERTIES_REMOVED":
-        "The reader schema at path '{path}' does not allow additional properties; the writer schema does",
-    "COMBINED_TYPE_SUBSCHEMAS_CHANGED":
-        "A subschema at path '{path}' in the writer schema has no compatible subschema in the reader schema",
-}
-
-
-def _describe(kind: str, path: str) -> str:
-    if kind in _EXPLANATIONS:
-        return _EXPLANATIONS[kind].format(path=path)
-    change = kind.rsplit("_", 1)[-1].lower()  # added, removed, increased, narrowed, ...
-    what = kind.rsplit("_", 1)[0].lower().replace("_", " ")
-    return (f"At path '{path}', the change from the writer schema to the reader schema "
-            f"({what} {change}) may refuse documents the writer schema accepts")
+__all__ = ["COMPATIBLE_CHANGES", "Difference", "backward_errors", "differences"]
 
 
 def backward_errors(update: JsonSchemaLike, original: JsonSchemaLike) -> list[str]:
@@ -162,112 +66,10 @@ def backward_errors(update: JsonSchemaLike, original: JsonSchemaLike) -> list[st
 
 def differences(original: JsonSchemaLike, update: JsonSchemaLike) -> list[Difference]:
     """Every difference from ``original`` to ``update``, compatible ones included."""
-    found = _Comparer().compare(_Node(original.schema, original.resolver()),
-                                _Node(update.schema, update.resolver()))
-    unique = dict.fromkeys(Difference(kind, _path(parts)) for kind, parts in found)
+    found = _Comparer().compare(Node(original.schema, original.resolver()),
+                                Node(update.schema, update.resolver()))
+    unique = dict.fromkeys(Difference(kind, path_text(parts)) for kind, parts in found)
     return list(unique)
-
-
-def _path(parts: tuple[str, ...]) -> str:
-    return "#/" + "/".join(parts)
-
-
-# --- nodes and shapes -------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class _Node:
-    """A schema document (or part of one) with the resolver of its base URI."""
-
-    contents: Any
-    resolver: referencing.Resolver
-
-    def child(self, contents: Any) -> "_Node":
-        resolver = self.resolver
-        if isinstance(contents, dict) and isinstance(contents.get("$id"), str):
-            resolver = resolver.in_subresource(referencing.Resource.from_contents(
-                contents, default_specification=referencing.jsonschema.DRAFT7))
-        return _Node(contents, resolver)
-
-    def resolved(self) -> "_Node":
-        """Follow ``$ref`` until a schema that is not a reference."""
-        node, seen = self, set()
-        while isinstance(node.contents, dict) and isinstance(node.contents.get("$ref"), str):
-            if id(node.contents) in seen:
-                break
-            seen.add(id(node.contents))
-            target = node.resolver.lookup(node.contents["$ref"])
-            node = _Node(target.contents, target.resolver).child(target.contents)
-        return node
-
-
-@dataclasses.dataclass(frozen=True)
-class _Shape:
-    """What kind of schema a node is, as Confluent's registry classifies it.
-
-    ``kind`` is one of empty, false, object, array, string, number, boolean,
-    null, enum, const, not, combined. ``criterion`` and ``parts`` are set for
-    combined shapes (``parts`` are nodes or already-built shapes).
-    """
-
-    kind: str
-    node: _Node
-    keywords: dict
-    criterion: str = ""
-    parts: tuple = ()
-
-
-def _shape(node: _Node) -> _Shape:
-    schema = node.contents
-    if schema is True:
-        return _Shape("empty", node, {})
-    if schema is False:
-        return _Shape("false", node, {})
-    parts: list[Any] = []
-    typed = _typed_shape(node)
-    if typed is not None:
-        parts.append(typed)
-    if "enum" in schema:
-        parts.append(_Shape("enum", node, schema))
-    if "const" in schema:
-        parts.append(_Shape("const", node, schema))
-    if "not" in schema:
-        parts.append(_Shape("not", node, schema))
-    for criterion in _COMBINERS:
-        if criterion in schema:
-            children = tuple(node.child(sub) for sub in schema[criterion])
-            parts.append(_Shape("combined", node, schema, criterion, children))
-    if not parts:
-        return _Shape("empty", node, schema)
-    if len(parts) == 1:
-        return parts[0]
-    return _Shape("combined", node, schema, "allOf", tuple(parts))  # implicit allOf
-
-
-def _typed_shape(node: _Node) -> _Shape | None:
-    schema = node.contents
-    names = schema.get("type")
-    if isinstance(names, list) and len(names) == 1:
-        names = names[0]
-    if isinstance(names, list):
-        rest = {k: v for k, v in schema.items() if k not in ("type", "enum", "const", "not", *_COMBINERS)}
-        branches = tuple(_typed_shape(_Node({**rest, "type": name}, node.resolver)) for name in names)
-        return _Shape("combined", node, schema, "anyOf", branches)
-    if isinstance(names, str):
-        return _Shape(_TYPE_OF_NAME[names], node, schema)
-    present = [kind for kind, words in (("object", _OBJECT_KEYWORDS), ("array", _ARRAY_KEYWORDS),
-                                        ("string", _STRING_KEYWORDS), ("number", _NUMBER_KEYWORDS))
-               if words & schema.keys()]
-    if len(present) == 1:
-        return _Shape(present[0], node, schema)
-    if len(present) > 1:
-        return _Shape("combined", node, schema, "anyOf",
-                      tuple(_Shape(kind, node, schema) for kind in present))
-    return None
-
-
-def _as_shape(part: Any) -> _Shape:
-    return part if isinstance(part, _Shape) else _shape(part.resolved())
 
 
 # --- the walk ----------------------------------------------------------------
@@ -285,7 +87,7 @@ class _Comparer:
     def __init__(self) -> None:
         self.active: set[tuple[int, int]] = set()
 
-    def compare(self, original: _Node | None, update: _Node | None) -> _Found:
+    def compare(self, original: Node | None, update: Node | None) -> _Found:
         """Differences from ``original`` to ``update``, with paths relative to them."""
         if original is None and update is None:
             return []
@@ -299,16 +101,16 @@ class _Comparer:
             return []
         self.active.add(key)
         try:
-            return self.compare_shapes(_shape(original), _shape(update))
+            return self.compare_shapes(shape_of(original), shape_of(update))
         finally:
             self.active.discard(key)
 
     def compare_parts(self, original: Any, update: Any) -> _Found:
-        if isinstance(original, _Node) and isinstance(update, _Node):
+        if isinstance(original, Node) and isinstance(update, Node):
             return self.compare(original, update)
-        return self.compare_shapes(_as_shape(original), _as_shape(update))
+        return self.compare_shapes(as_shape(original), as_shape(update))
 
-    def compare_shapes(self, original: _Shape, update: _Shape) -> _Found:
+    def compare_shapes(self, original: Shape, update: Shape) -> _Found:
         found = self._combined_against_single(original, update)
         if found is not None:
             return found
@@ -322,7 +124,7 @@ class _Comparer:
             found += compare_kind(original, update)
         return found
 
-    def _combined_against_single(self, original: _Shape, update: _Shape) -> _Found | None:
+    def _combined_against_single(self, original: Shape, update: Shape) -> _Found | None:
         """A single schema against a union (or the reverse): match it to one branch."""
         if original.kind != "combined" and update.kind == "combined":
             if len(update.parts) == 1:
@@ -346,7 +148,7 @@ class _Comparer:
 
     # -- one method per kind --------------------------------------------------
 
-    def _compare_number(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_number(self, original: Shape, update: Shape) -> _Found:
         old, new = original.keywords, update.keywords
         found = []
         for word, kind in (("maximum", "MAXIMUM"), ("minimum", "MINIMUM"),
@@ -361,7 +163,7 @@ class _Comparer:
             found.append(("TYPE_NARROWED", ()))
         return found
 
-    def _compare_string(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_string(self, original: Shape, update: Shape) -> _Found:
         old, new = original.keywords, update.keywords
         found = _bound("maxLength", "MAX_LENGTH", old.get("maxLength"), new.get("maxLength"))
         found += _bound("minLength", "MIN_LENGTH", old.get("minLength"), new.get("minLength"))
@@ -373,7 +175,7 @@ class _Comparer:
             found.append(("PATTERN_CHANGED", ("pattern",)))
         return found
 
-    def _compare_enum(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_enum(self, original: Shape, update: Shape) -> _Found:
         old = [_json_key(v) for v in original.keywords["enum"]]
         new = [_json_key(v) for v in update.keywords["enum"]]
         if set(old) == set(new):
@@ -384,17 +186,17 @@ class _Comparer:
             return [("ENUM_ARRAY_NARROWED", ("enum",))]
         return [("ENUM_ARRAY_CHANGED", ("enum",))]
 
-    def _compare_const(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_const(self, original: Shape, update: Shape) -> _Found:
         same = _json_key(original.keywords["const"]) == _json_key(update.keywords["const"])
         return [] if same else [("ENUM_ARRAY_CHANGED", ("const",))]
 
-    def _compare_not(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_not(self, original: Shape, update: Shape) -> _Found:
         # "not A" accepts more when A accepts less: compare the wrapped schemas reversed.
         reversed_found = self.compare(update.node.child(update.keywords["not"]),
                                       original.node.child(original.keywords["not"]))
         return [("NOT_TYPE_NARROWED" if _compatible(reversed_found) else "NOT_TYPE_EXTENDED", ("not",))]
 
-    def _compare_combined(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_combined(self, original: Shape, update: Shape) -> _Found:
         found = _criterion_change(original, update)
         if found and found[0][0] == "COMBINED_TYPE_CHANGED":
             return found
@@ -418,7 +220,7 @@ class _Comparer:
             found.append(("COMBINED_TYPE_SUBSCHEMAS_CHANGED", ()))
         return found
 
-    def _compare_array(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_array(self, original: Shape, update: Shape) -> _Found:
         old, new = original.keywords, update.keywords
         old_items, old_tuple, old_extra = _array_parts(old)
         new_items, new_tuple, new_extra = _array_parts(new)
@@ -452,7 +254,7 @@ class _Comparer:
                     here, "ITEM", "ADDED", update.node.child(new_tuple[index]), original.node, old_extra)
         return found
 
-    def _compare_object(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_object(self, original: Shape, update: Shape) -> _Found:
         old, new = original.keywords, update.keywords
         found = _required_changes(original, update)
         old_props, new_props = old.get("properties", {}), new.get("properties", {})
@@ -476,7 +278,7 @@ class _Comparer:
         found += _bound("minProperties", "MIN_PROPERTIES", old.get("minProperties"), new.get("minProperties"))
         return found
 
-    def _compare_dependency_schemas(self, original: _Shape, update: _Shape) -> _Found:
+    def _compare_dependency_schemas(self, original: Shape, update: Shape) -> _Found:
         """Schema dependencies: when property ``name`` is present, the document must match."""
         old, new = _schema_dependencies(original.keywords), _schema_dependencies(update.keywords)
         found: _Found = []
@@ -491,7 +293,7 @@ class _Comparer:
                                                       update.node.child(new[name])))
         return found
 
-    def _property_removed(self, here, original: _Shape, update: _Shape, name: str) -> _Found:
+    def _property_removed(self, here, original: Shape, update: Shape, name: str) -> _Found:
         """Old documents may carry the property: the update must still accept it."""
         old_schema = original.node.child(original.keywords["properties"][name])
         covering = _covering_schema(update.keywords, name)
@@ -506,13 +308,13 @@ class _Comparer:
             return [("PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL", here)]
         return [("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", here)]
 
-    def _property_added(self, here, original: _Shape, update: _Shape, name: str) -> _Found:
+    def _property_added(self, here, original: Shape, update: Shape, name: str) -> _Found:
         """Old documents may already carry a property of that name, unless the model was closed."""
         new_schema = update.node.child(update.keywords["properties"][name]).resolved()
         required = name in update.keywords.get("required", [])
         has_default = isinstance(new_schema.contents, dict) and "default" in new_schema.contents
         if _is_open(original.keywords):
-            if _shape(new_schema).kind == "empty":
+            if shape_of(new_schema).kind == "empty":
                 return [("PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL", here)]
             if required:
                 kind = "REQUIRED_PROPERTY_WITH_DEFAULT" if has_default else "REQUIRED_PROPERTY"
@@ -530,13 +332,13 @@ class _Comparer:
             return found + [(f"{kind}_ADDED_TO_UNOPEN_CONTENT_MODEL", here)]
         return found + [("OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL", here)]
 
-    def _content_model_change(self, here, what: str, change: str, item: _Node, other: _Node,
+    def _content_model_change(self, here, what: str, change: str, item: Node, other: Node,
                               other_extra: Any) -> _Found:
         """A tuple item removed from (or added to) an array schema, judged by its content model."""
         if other_extra is True or other_extra is None:
             if change == "REMOVED":
                 return [(f"{what}_REMOVED_FROM_OPEN_CONTENT_MODEL", here)]
-            empty = _shape(item.resolved()).kind == "empty"
+            empty = shape_of(item.resolved()).kind == "empty"
             return [(f"{what}_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL" if empty
                      else f"{what}_ADDED_TO_OPEN_CONTENT_MODEL", here)]
         if other_extra is False:
@@ -550,7 +352,7 @@ class _Comparer:
         verdict = "IS" if _compatible(sub) else "NOT"
         return _prefixed(here, sub) + [(f"{what}_{change}_{verdict}_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", here)]
 
-    def _compare_unevaluated(self, original: _Shape, update: _Shape, word: str, kind: str) -> _Found:
+    def _compare_unevaluated(self, original: Shape, update: Shape, word: str, kind: str) -> _Found:
         """``unevaluatedProperties`` / ``unevaluatedItems`` (2019-09 and later)."""
         old, new = original.keywords.get(word), update.keywords.get(word)
         here = (word,)
@@ -564,8 +366,8 @@ class _Comparer:
             return [(f"{kind}_ADDED", here)]
         if old is not False and new is False:
             return [(f"{kind}_REMOVED", here)]
-        old_empty = _shape(original.node.child(old).resolved()).kind == "empty"
-        new_empty = _shape(update.node.child(new).resolved()).kind == "empty"
+        old_empty = shape_of(original.node.child(old).resolved()).kind == "empty"
+        new_empty = shape_of(update.node.child(new).resolved()).kind == "empty"
         if old_empty != new_empty:
             return [(f"{kind}_NARROWED" if old_empty else f"{kind}_EXTENDED", here)]
         return _prefixed(here, self.compare(original.node.child(old), update.node.child(new)))
@@ -644,7 +446,7 @@ def _divides(divisor: float, value: float) -> bool:
     return math.isclose(quotient, round(quotient))
 
 
-def _required_changes(original: _Shape, update: _Shape) -> _Found:
+def _required_changes(original: Shape, update: Shape) -> _Found:
     found = []
     old_required = set(original.keywords.get("required", []))
     new_required = set(update.keywords.get("required", []))
@@ -724,7 +526,7 @@ def _array_parts(schema: dict) -> tuple[Any, list, Any]:
     return items, [], schema.get("additionalItems", True)
 
 
-def _maybe_child(node: _Node, contents: Any) -> _Node | None:
+def _maybe_child(node: Node, contents: Any) -> Node | None:
     return None if contents is None else node.child(contents)
 
 
@@ -736,15 +538,15 @@ def _distinct(parts: Iterable[Any]) -> list[Any]:
     """Branches with the same JSON text count once (Confluent compares sets of branches)."""
     seen, result = set(), []
     for part in parts:
-        contents = part.keywords if isinstance(part, _Shape) else part.contents
-        key = _json_key(contents) if not isinstance(part, _Shape) else f"{part.kind}:{id(part)}"
+        contents = part.keywords if isinstance(part, Shape) else part.contents
+        key = _json_key(contents) if not isinstance(part, Shape) else f"{part.kind}:{id(part)}"
         if key not in seen:
             seen.add(key)
             result.append(part)
     return result
 
 
-def _criterion_change(original: _Shape, update: _Shape) -> _Found:
+def _criterion_change(original: Shape, update: Shape) -> _Found:
     old, new = original.criterion, update.criterion
     if old == new:
         return []
