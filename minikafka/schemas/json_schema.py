@@ -80,7 +80,13 @@ class JsonSchema:
         return [title] if isinstance(title, str) else []
 
     def formatted(self, fmt: str | None) -> str:
-        """The canonical text, whatever the format asked (JSON Schema has one spelling)."""
+        """The canonical text (JSON Schema has one spelling, so no format is known).
+
+        Raises:
+            ValueError: a format was asked for.
+        """
+        if fmt:
+            raise ValueError(f"unknown JSON Schema format {fmt!r}")
         return self.canonical
 
     def resolver(self) -> referencing.Resolver:

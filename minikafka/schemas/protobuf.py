@@ -87,9 +87,14 @@ class ProtobufSchema:
 
         ``serialized`` (what confluent-kafka's deserializer asks for) answers
         the base64 ``FileDescriptorProto``; the default, the canonical text.
+
+        Raises:
+            ValueError: an unknown format.
         """
         if fmt == "serialized":
             return self.serialized
+        if fmt:
+            raise ValueError(f"unknown Protobuf schema format {fmt!r} (known: serialized)")
         return self.canonical
 
     def file_descriptor_set(self) -> descriptor_pb2.FileDescriptorSet:
