@@ -16,7 +16,9 @@ The web console (``minikafka console``), when the supervisor runs one, has
 its own port, outside these blocks: ``console_port``, 8080 for ``minikafka
 cluster start`` (``--console-port``, ``--no-console``). So has the schema
 registry (``minikafka schema-registry``): ``schema_registry_port``, 8081,
-Confluent's port (``--schema-registry-port``, ``--no-schema-registry``).
+Confluent's port (``--schema-registry-port``, ``--no-schema-registry``);
+every broker then gets ``confluent.schema.registry.url`` pointing at it, for
+the topics that validate schema ids.
 
 The first two blocks are *front proxies* owned by the supervisor
 (``minikafka.chaos.proxy``); they forward to the last two. Every connection to
@@ -174,6 +176,9 @@ class ClusterLayout:
             "log.dirs": os.fspath(b.log_dir),
             "metrics.http.listener": f"{HOST}:{b.metrics_port}",
         }
+        if self.schema_registry_url:
+            # Where a topic with confluent.value.schema.validation=true checks its schema ids.
+            values["confluent.schema.registry.url"] = self.schema_registry_url
         # Replication settings keep Kafka's defaults (default.replication.factor=1,
         # min.insync.replicas=1; offsets.topic.replication.factor=3): labs set
         # them with --override or per topic, as on a real cluster.
