@@ -130,7 +130,7 @@ class _Operations:
     def get_compatibility(subject=None):
         path = "/config" if subject is None else f"/config/{_quote(subject)}"
         return _Request("GET", path, {"defaultToGlobal": "true"} if subject else None,
-                        lambda body: body["compatibilityLevel"])
+                        result=lambda body: body["compatibilityLevel"])
 
     @staticmethod
     def set_compatibility(level, subject=None):
