@@ -126,8 +126,8 @@ def load_started(number: int, lab_data_dir: Path, bootstrap_server: str | None =
             started = f"lab {state['number']} is" if state else "no lab is"
             raise LabError(f"{started} started in {lab_data_dir}: run `minikafka lab start {number}` first")
         state = external_state(number, bootstrap_server, topics=[])
-    elif bootstrap_server is not None:
-        state = dict(state, bootstrap_server=bootstrap_server)
+    elif bootstrap_server is not None and bootstrap_server != state["bootstrap_server"]:
+        state = external_state(number, bootstrap_server, topics=[])  # another cluster than the lab's
     return entry, context_from_state(entry, lab_data_dir, state), state
 
 
