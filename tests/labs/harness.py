@@ -223,6 +223,7 @@ def run_lab_on_tansu(number: int, tmp_path: Path, labs_root: Path | None = None,
     assert run.entry.lab.protocol_only, f"lab {number} is not protocol_only: it cannot run on Tansu"
     with TansuBroker() as tansu:
         run.lab("start", str(number), "--bootstrap-server", tansu.bootstrap)
+        run.lab("start", str(number), "--bootstrap-server", tansu.bootstrap)  # again: over its own topics
         run.lab("solve", str(number))
         if not missing_on_tansu:
             run.lab("check", str(number), expect=0)
