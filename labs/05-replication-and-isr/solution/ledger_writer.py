@@ -27,7 +27,7 @@ def producer_config(bootstrap_server: str, acks: str) -> dict:
     """The producer's settings: the chosen acks and a short delivery timeout.
 
     Kafka's default ``delivery.timeout.ms`` is two minutes: a producer keeps
-    retrying a retriable error such as NOT_ENOUGH_REPLICAS that long. Ten
+    retrying a retriable error such as NOT_ENOUGH_REPLICAS that long. Three
     seconds is enough here (it must be >= linger.ms + request.timeout.ms).
     """
     return {
@@ -35,8 +35,8 @@ def producer_config(bootstrap_server: str, acks: str) -> dict:
         "acks": acks,
         # acks=1 and acks=0 cannot be idempotent: say so rather than rely on the default.
         "enable.idempotence": acks == "all",
-        "request.timeout.ms": 5_000,
-        "delivery.timeout.ms": 10_000,
+        "request.timeout.ms": 2_000,
+        "delivery.timeout.ms": 3_000,
     }
 
 

@@ -29,7 +29,7 @@ def producer_config(bootstrap_server: str, acks: str) -> dict:
     """The producer's settings: the chosen acks and a short delivery timeout.
 
     Kafka's default ``delivery.timeout.ms`` is two minutes: a producer keeps
-    retrying a retriable error such as NOT_ENOUGH_REPLICAS that long. Ten
+    retrying a retriable error such as NOT_ENOUGH_REPLICAS that long. Three
     seconds is enough here (it must be >= linger.ms + request.timeout.ms).
     """
     return {
@@ -37,7 +37,7 @@ def producer_config(bootstrap_server: str, acks: str) -> dict:
         # LAB 05: set "acks" to the value asked for (without it the producer uses
         # Kafka's default, acks=all), and "enable.idempotence" to False unless acks
         # is "all" (an idempotent producer needs acks=all).
-        # LAB 05: set "request.timeout.ms" to 5000 and "delivery.timeout.ms" to 10000:
+        # LAB 05: set "request.timeout.ms" to 2000 and "delivery.timeout.ms" to 3000:
         # with the defaults a refused acks=all write is retried for two minutes.
     }
 
