@@ -38,6 +38,7 @@ offsets are all on those topics), then empty ``<dir>/work/NN`` and call
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -167,10 +168,9 @@ def minikafka(*argv: str, timeout_s: float = CLUSTER_TIMEOUT_S) -> subprocess.Co
                           env=env, timeout=timeout_s)
 
 
-def _cluster_options() -> set[str]:
-    """The options ``minikafka cluster start`` knows (the schema registry's are newer)."""
-    help_text = minikafka("cluster", "start", "--help").stdout
-    return {word.strip("[],") for word in help_text.split() if word.startswith(("--", "[--"))}
+def _has_schema_registry() -> bool:
+    """Whether this minikafka has the schema registry (and ``cluster start`` its options)."""
+    return importlib.util.find_spec("minikafka.registry.server") is not None
 
 
 def start_cluster(entry: LabModule, lab_data_dir: Path, base_port: int, out=print) -> dict:
@@ -180,12 +180,11 @@ def start_cluster(entry: LabModule, lab_data_dir: Path, base_port: int, out=prin
                "--base-port", str(base_port), "--console-port", str(console_port(base_port))]
     for key, value in broker_overrides(entry).items():
         command += ["--override", f"{key}={value}"]
-    options = _cluster_options()
-    if "--schema-registry-port" in options:
+    if _has_schema_registry():
         if entry.lab.needs_schema_registry:
             command += ["--schema-registry-port", str(registry_port(base_port))]
-        elif "--no-schema-registry" in options:
-            command.append("--no-schema-registry")
+        else:
+            command.append("--no-schema-registry")  # one process less for labs without schemas
     out(f"starting a {entry.lab.brokers}-broker cluster: minikafka {' '.join(command)}")
     result = minikafka(*command)
     if result.returncode != 0:
