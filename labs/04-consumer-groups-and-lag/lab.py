@@ -1,0 +1,127 @@
+"""Lab 4: consumer groups and lag: rebalances (eager, cooperative, static) and lag per partition.
+
+``start`` creates ``orders`` (6 partitions): 20 records on each partition
+and 300 more on partition 3 (a hot key), and commits offsets for group
+``order-audit`` as a consumer would have left them: 5 records behind on every
+partition but partition 3, where it is stuck 300 behind.
+
+The student writes a lag report (``work/04/lag.json``), scales a group with
+eager and cooperative rebalancing (``rebalance-<strategy>.json``) and bounces
+a static and a dynamic member (``bounce-static.json``, ``bounce-dynamic.json``).
+The check compares the report with the cluster and reads what the
+rebalances did.
+"""
+
+from __future__ import annotations
+
+import json
+
+from minikafka.labs import Lab, LabContext, Report
+
+LAB = Lab(number=4, slug="consumer-groups-and-lag", title="Consumer groups and lag", brokers=1,
+          protocol_only=True)
+
+TOPIC = "orders"
+GROUP = "order-audit"
+PARTITIONS = 6
+HOT = 3
+PER_PARTITION = 20
+HOT_EXTRA = 300
+BEHIND = 5
+
+
+def start(ctx: LabContext) -> None:
+    """Create ``orders``, fill it (partition 3 hot), commit ``order-audit``'s offsets."""
+    from minikafka_clients import NewTopic
+
+    with ctx.admin() as admin:
+        admin.create_topics([NewTopic(TOPIC, num_partitions=PARTITIONS, replication_factor=1)])
+    with ctx.producer({"acks": "all", "linger.ms": 5}) as producer:
+        for partition in range(PARTITIONS):
+            count = PER_PARTITION + (HOT_EXTRA if partition == HOT else 0)
+            key = b"customer-big" if partition == HOT else f"customer-{partition}".encode()
+            for n in range(count):
+                producer.produce(TOPIC, f"order-{partition}-{n}".encode(), key=key, partition=partition)
+        producer.flush()
+    committed = {(TOPIC, p): PER_PARTITION if p == HOT else PER_PARTITION - BEHIND for p in range(PARTITIONS)}
+    with ctx.admin() as admin:
+        admin.alter_consumer_group_offsets(GROUP, committed)
+
+
+def expected_lag() -> dict[str, int]:
+    """What ``start`` left: partition -> lag of ``order-audit``."""
+    return {str(p): HOT_EXTRA if p == HOT else BEHIND for p in range(PARTITIONS)}
+
+
+def check(ctx: LabContext, report: Report) -> None:
+    """The lag report, the two scaling runs and the two bounces."""
+    check_lag_report(ctx, report)
+    check_scaling(ctx, report)
+    check_bounces(ctx, report)
+
+
+def read_json(ctx: LabContext, name: str) -> dict | None:
+    path = ctx.work_dir / name
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def check_lag_report(ctx: LabContext, report: Report) -> None:
+    lag = read_json(ctx, "lag.json")
+    if lag is None:
+        report.missing("no lag report in work/04/lag.json", hint="step 2: starter/lag_report.py")
+        return
+    report.expect(lag.get("partitions") == expected_lag(),
+                  "lag.json has the lag of every partition of 'orders' for 'order-audit'",
+                  f"lag.json's partitions {lag.get('partitions')} are not the group's lag per partition",
+                  hint="lag = log end offset - committed offset, per partition (# LAB 04)")
+    report.expect(lag.get("total") == sum(expected_lag().values()), "lag.json has the topic's total lag",
+                  f"lag.json's total {lag.get('total')} is not the sum of the partitions' lag")
+    report.expect(lag.get("hot") == [HOT], f"lag.json names partition {HOT} as the hot one",
+                  f"lag.json's hot partitions are {lag.get('hot')}, not [{HOT}]",
+                  hint="a partition holding more than half of the topic's lag (# LAB 04)")
+
+
+def check_scaling(ctx: LabContext, report: Report) -> None:
+    eager = read_json(ctx, "rebalance-range.json")
+    cooperative = read_json(ctx, "rebalance-cooperative-sticky.json")
+    if eager is None or cooperative is None:
+        report.missing("no scaling runs in work/04/rebalance-range.json and rebalance-cooperative-sticky.json",
+                       hint="step 4: scale_group.py with --strategy range, then cooperative-sticky")
+        return
+    joins = {s["step"]: s for s in eager["steps"]}
+    second = joins.get("member-2 joins", {})
+    report.expect(second.get("revoked", {}).get("member-1") == list(range(PARTITIONS)),
+                  "eager: when member-2 joined, member-1 had all 6 partitions revoked",
+                  f"eager: member-1's revocations when member-2 joined were {second.get('revoked')}")
+    eager_total = sum(s["revoked_count"] for s in eager["steps"])
+    cooperative_total = sum(s["revoked_count"] for s in cooperative["steps"])
+    report.expect(cooperative_total < eager_total,
+                  f"cooperative-sticky revoked {cooperative_total} partitions in all, eager {eager_total}",
+                  f"cooperative-sticky revoked {cooperative_total} partitions, not fewer than eager's {eager_total}")
+
+
+def check_bounces(ctx: LabContext, report: Report) -> None:
+    static, dynamic = read_json(ctx, "bounce-static.json"), read_json(ctx, "bounce-dynamic.json")
+    if static is None or dynamic is None:
+        report.missing("no bounces in work/04/bounce-static.json and bounce-dynamic.json",
+                       hint="step 5: bounce_member.py with and without --static")
+        return
+    report.expect(static["generation_before"] == static["generation_after"] and not static["other_revoked"],
+                  "a static member (group.instance.id) came back without a rebalance",
+                  f"the static bounce changed the group: {static}")
+    report.expect(dynamic["generation_after"] > dynamic["generation_before"] and dynamic["other_revoked"],
+                  "a dynamic member's restart rebalanced the group",
+                  f"the dynamic bounce did not rebalance the group: {dynamic}")
+
+
+def solve(ctx: LabContext) -> None:
+    """Run the reference lag report, both scaling runs and both bounces."""
+    work = ["--work-dir", str(ctx.work_dir)]
+    ctx.run_solution("lag_report", "--group", GROUP, "--topic", TOPIC, *work)
+    for strategy in ("range", "cooperative-sticky"):
+        ctx.run_solution("scale_group", "--strategy", strategy, *work)
+    ctx.run_solution("bounce_member", "--static", *work)
+    ctx.run_solution("bounce_member", *work)
