@@ -15,6 +15,7 @@ rebalances did.
 from __future__ import annotations
 
 import json
+import time
 
 from minikafka.labs import Lab, LabContext, Report
 
@@ -28,6 +29,8 @@ HOT = 3
 PER_PARTITION = 20
 HOT_EXTRA = 300
 BEHIND = 5
+GROUP_PREFIX = "order-"  # every group of the lab: order-audit, order-scaling-*, order-bounce-*
+RESET_TIMEOUT_S = 30.0
 
 
 def start(ctx: LabContext) -> None:
@@ -125,3 +128,25 @@ def solve(ctx: LabContext) -> None:
         ctx.run_solution("scale_group", "--strategy", strategy, *work)
     ctx.run_solution("bounce_member", "--static", *work)
     ctx.run_solution("bounce_member", *work)
+
+
+def reset(ctx: LabContext) -> None:
+    """Delete the lab's groups and ``orders`` (``start`` then runs again).
+
+    Static members stay in their group for ``session.timeout.ms`` after their
+    process exits, and Kafka deletes only empty groups: wait for them to expire.
+    """
+    deadline = time.monotonic() + RESET_TIMEOUT_S
+    with ctx.admin() as admin:
+        while True:
+            groups = [g.group_id for g in admin.list_consumer_groups() if g.group_id.startswith(GROUP_PREFIX)]
+            busy = [g for g, d in admin.describe_consumer_groups(groups).items() if d.members] if groups else []
+            if not busy or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if groups:
+            admin.delete_consumer_groups(groups)
+        if TOPIC in admin.list_topics():
+            admin.delete_topics([TOPIC])
+        while TOPIC in admin.list_topics() and time.monotonic() < deadline:
+            time.sleep(0.2)
