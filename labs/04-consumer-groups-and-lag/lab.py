@@ -19,8 +19,12 @@ import time
 
 from minikafka.labs import Lab, LabContext, Report
 
+# Only Kafka's protocol and client settings, but not marked protocol_only: the
+# second broker CI runs labs on (Tansu) answers ListOffsets with other end
+# offsets than Kafka's and does not keep static members (group.instance.id),
+# both of which this lab is about.
 LAB = Lab(number=4, slug="consumer-groups-and-lag", title="Consumer groups and lag", brokers=1,
-          protocol_only=True)
+          protocol_only=False)
 
 TOPIC = "orders"
 GROUP = "order-audit"
