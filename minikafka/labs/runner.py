@@ -8,7 +8,8 @@ directory and ``<dir>/work/NN``, and starts a fresh local cluster::
                             --base-port <P> --override <LAB.overrides>...
 
 With ``--bootstrap-server B`` it starts nothing and uses B instead (the lab
-then has no fault toolkit and no broker files). Either way it then calls the
+then has no fault toolkit and no broker files); if the same lab was started
+on B from the same directory before, its topics and groups are deleted first. Either way it then calls the
 lab's ``start(ctx)`` (topics, configs, seed data) and writes ``<dir>/lab.json``:
 which lab, its bootstrap server, whether the cluster is the lab's own, and
 the topics ``start`` created. ``check``, ``solve`` and ``reset`` read it.
@@ -125,8 +126,8 @@ def load_started(number: int, lab_data_dir: Path, bootstrap_server: str | None =
             started = f"lab {state['number']} is" if state else "no lab is"
             raise LabError(f"{started} started in {lab_data_dir}: run `minikafka lab start {number}` first")
         state = external_state(number, bootstrap_server, topics=[])
-    elif bootstrap_server is not None:
-        state = dict(state, bootstrap_server=bootstrap_server)
+    elif bootstrap_server is not None and bootstrap_server != state["bootstrap_server"]:
+        state = external_state(number, bootstrap_server, topics=[])  # another cluster than the lab's
     return entry, context_from_state(entry, lab_data_dir, state), state
 
 
@@ -232,6 +233,7 @@ def start(number: int, lab_data_dir: Path, bootstrap_server: str | None = None,
     """``lab start N``: a fresh cluster (or the given one), then the lab's ``start(ctx)``."""
     entry = find(number)
     lab_data_dir = Path(lab_data_dir)
+    previous = read_state(lab_data_dir)
     stop_cluster(lab_data_dir, out)
     shutil.rmtree(cluster_dir(lab_data_dir), ignore_errors=True)
     shutil.rmtree(work_dir(lab_data_dir, number), ignore_errors=True)
@@ -245,6 +247,8 @@ def start(number: int, lab_data_dir: Path, bootstrap_server: str | None = None,
         state = external_state(number, bootstrap_server, topics=[])
     ctx = context_from_state(entry, lab_data_dir, state)
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    if bootstrap_server is not None and _same_external_lab(previous, number, bootstrap_server):
+        default_reset(ctx, previous, out)  # started here before: its topics are still there
     before = set(_list_topics(ctx))
     entry.module.start(ctx)
     state["topics"] = sorted(set(_list_topics(ctx)) - before)
@@ -252,6 +256,11 @@ def start(number: int, lab_data_dir: Path, bootstrap_server: str | None = None,
     out(f"lab {number} ({entry.lab.title}) started: bootstrap server {ctx.bootstrap_server}")
     out(f"read {entry.readme}; `minikafka lab check {number}` says what is done and what is missing")
     return ctx
+
+
+def _same_external_lab(previous: dict | None, number: int, bootstrap_server: str) -> bool:
+    return bool(previous) and previous.get("number") == number and not previous.get("cluster_dir") \
+        and previous.get("bootstrap_server") == bootstrap_server
 
 
 def check(number: int, lab_data_dir: Path, bootstrap_server: str | None = None) -> Report:
