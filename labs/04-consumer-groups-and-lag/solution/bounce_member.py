@@ -20,9 +20,9 @@ import argparse
 import json
 import pathlib
 
-from members import TOPIC, Journal, Member, member_config, wait_settled
-
 from minikafka_clients import SyncAdmin
+
+from members import TOPIC, Journal, Member, member_config, wait_settled  # beside this script
 
 
 def bounce(bootstrap_server: str, static: bool) -> dict:

@@ -19,9 +19,9 @@ import argparse
 import json
 import pathlib
 
-from members import TOPIC, Journal, Member, member_config, wait_settled
-
 from minikafka_clients import SyncAdmin
+
+from members import TOPIC, Journal, Member, member_config, wait_settled  # beside this script
 
 
 def summarize(step: str, events: list[dict], members: list[Member]) -> dict:
