@@ -125,13 +125,18 @@ def check_bounces(ctx: LabContext, report: Report) -> None:
 
 
 def solve(ctx: LabContext) -> None:
-    """Run the reference lag report, both scaling runs and both bounces."""
+    """Run the reference bounces, both scaling runs and the lag report.
+
+    The static bounce goes first: its members stay in their group for
+    ``session.timeout.ms`` after the script ends, and have expired by the time
+    the rest is done (``reset`` can then delete the group at once).
+    """
     work = ["--work-dir", str(ctx.work_dir)]
-    ctx.run_solution("lag_report", "--group", GROUP, "--topic", TOPIC, *work)
-    for strategy in ("range", "cooperative-sticky"):
-        ctx.run_solution("scale_group", "--strategy", strategy, *work)
     ctx.run_solution("bounce_member", "--static", *work)
     ctx.run_solution("bounce_member", *work)
+    for strategy in ("range", "cooperative-sticky"):
+        ctx.run_solution("scale_group", "--strategy", strategy, *work)
+    ctx.run_solution("lag_report", "--group", GROUP, "--topic", TOPIC, *work)
 
 
 def reset(ctx: LabContext) -> None:
