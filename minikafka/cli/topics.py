@@ -121,12 +121,18 @@ def _describe(admin, args) -> int:
         partitions = sorted(topic.partitions.values(), key=lambda p: p.partition)
         if not filters:
             print(describe_topic_line(topic, _overrides(configs)))
-        min_isr = int(configs["min.insync.replicas"].value)
+        min_isr = _min_insync_replicas(configs) if filters else 0
         for partition in partitions:
             if not filters or any(is_reported(partition, min_isr, live_brokers)
                                   for is_reported in filters):
                 print(describe_partition_line(topic.name, partition))
     return 0
+
+
+def _min_insync_replicas(configs) -> int:
+    """The topic's effective ``min.insync.replicas`` (Kafka's default, 1, if not reported)."""
+    entry = configs.get("min.insync.replicas")
+    return int(entry.value) if entry is not None and entry.value is not None else 1
 
 
 def _partition_filters(args) -> list:
