@@ -11,6 +11,19 @@ Kafka never shrinks one) with ``kafka-configs.sh --alter --add-config k=v
 ``minikafka configs`` does the latter with kafka-configs.sh's own options and
 output, for brokers and client quotas too.
 
+``describe`` takes kafka-topics.sh's partition filters. With any of them it
+prints no topic lines, only the partition lines that match at least one
+filter given (of every topic, or of ``--topic``):
+
+- ``--under-replicated-partitions``: the ISR is smaller than the replica set;
+- ``--unavailable-partitions``: no leader, or a leader that is not among the
+  live brokers DescribeCluster lists;
+- ``--under-min-isr-partitions``: no leader, or an ISR smaller than the topic's
+  effective ``min.insync.replicas`` (so acks=all produces fail with
+  NOT_ENOUGH_REPLICAS);
+- ``--at-min-isr-partitions``: an ISR exactly ``min.insync.replicas`` large
+  (one more lost replica and acks=all produces fail).
+
 Topic ids print as Kafka prints a ``Uuid``: URL-safe base64 without padding.
 The work is done by the bundled ``SyncAdmin`` (``minikafka_clients``), as
 ``kafka-topics.sh`` does it with Java's ``Admin``.
@@ -47,6 +60,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="alter: remove a topic config override; repeatable")
     parser.add_argument("--exclude-internal", action="store_true",
                         help="list/describe: leave out internal topics")
+    parser.add_argument("--under-replicated-partitions", action="store_true",
+                        help="describe: only partitions whose ISR is smaller than their replicas")
+    parser.add_argument("--unavailable-partitions", action="store_true",
+                        help="describe: only partitions whose leader is none or not a live broker")
+    parser.add_argument("--under-min-isr-partitions", action="store_true",
+                        help="describe: only partitions whose ISR is smaller than "
+                        "min.insync.replicas")
+    parser.add_argument("--at-min-isr-partitions", action="store_true",
+                        help="describe: only partitions whose ISR is exactly min.insync.replicas")
     parser.add_argument("--if-not-exists", action="store_true",
                         help="create: succeed if the topic already exists")
     parser.add_argument("--if-exists", action="store_true",
@@ -90,14 +112,60 @@ def _list(admin, args) -> int:
 
 
 def _describe(admin, args) -> int:
-    names = [args.topic] if args.topic else admin.list_topics(
-        list_internal=not args.exclude_internal)
+    names = [args.topic] if args.topic else sorted(admin.list_topics(
+        list_internal=not args.exclude_internal))
+    filters = _partition_filters(args)
+    live_brokers = {node.node_id for node in admin.describe_cluster().nodes} if filters else set()
     for topic in admin.describe_topics(names).values():
-        overrides = _overrides(admin.describe_configs(topic.name))
-        print(describe_topic_line(topic, overrides))
-        for partition in sorted(topic.partitions.values(), key=lambda p: p.partition):
-            print(describe_partition_line(topic.name, partition))
+        configs = admin.describe_configs(topic.name)
+        partitions = sorted(topic.partitions.values(), key=lambda p: p.partition)
+        if not filters:
+            print(describe_topic_line(topic, _overrides(configs)))
+        min_isr = _min_insync_replicas(configs) if filters else 0
+        for partition in partitions:
+            if not filters or any(is_reported(partition, min_isr, live_brokers)
+                                  for is_reported in filters):
+                print(describe_partition_line(topic.name, partition))
     return 0
+
+
+def _min_insync_replicas(configs) -> int:
+    """The topic's effective ``min.insync.replicas`` (Kafka's default, 1, if not reported)."""
+    entry = configs.get("min.insync.replicas")
+    return int(entry.value) if entry is not None and entry.value is not None else 1
+
+
+def _partition_filters(args) -> list:
+    """The partition tests the describe flags ask for; empty: print everything."""
+    chosen = [(args.under_replicated_partitions, is_under_replicated),
+              (args.unavailable_partitions, is_unavailable),
+              (args.under_min_isr_partitions, is_under_min_isr),
+              (args.at_min_isr_partitions, is_at_min_isr)]
+    return [test for wanted, test in chosen if wanted]
+
+
+def _has_leader(partition) -> bool:
+    return partition.leader_id >= 0
+
+
+def is_under_replicated(partition, min_isr: int, live_brokers: set[int]) -> bool:
+    """Some replica is out of the ISR (``--under-replicated-partitions``)."""
+    return len(partition.isr) < len(partition.replicas)
+
+
+def is_unavailable(partition, min_isr: int, live_brokers: set[int]) -> bool:
+    """No leader, or one that is not a live broker (``--unavailable-partitions``)."""
+    return not _has_leader(partition) or partition.leader_id not in live_brokers
+
+
+def is_under_min_isr(partition, min_isr: int, live_brokers: set[int]) -> bool:
+    """No leader, or fewer in-sync replicas than ``min.insync.replicas``."""
+    return not _has_leader(partition) or len(partition.isr) < min_isr
+
+
+def is_at_min_isr(partition, min_isr: int, live_brokers: set[int]) -> bool:
+    """Exactly ``min.insync.replicas`` in-sync replicas (``--at-min-isr-partitions``)."""
+    return len(partition.isr) == min_isr
 
 
 def _overrides(configs) -> dict[str, str]:
