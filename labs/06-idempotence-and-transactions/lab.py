@@ -43,19 +43,21 @@ def start(ctx: LabContext) -> None:
         producer.flush()
 
 
-def read_values(ctx: LabContext, topic: str, isolation_level: str = "read_uncommitted") -> list[bytes]:
-    """Every value of ``topic`` read from the beginning, under ``isolation_level``."""
+def read_values(ctx: LabContext, topics: list[str], isolation_level: str = "read_uncommitted"
+                ) -> dict[str, list[bytes]]:
+    """Every value of each topic, read from the beginning under ``isolation_level``."""
     config = {"enable.auto.commit": False, "isolation.level": isolation_level,
               "auto.offset.reset": "earliest"}
-    values = []
+    values: dict[str, list[bytes]] = {topic: [] for topic in topics}
     with ctx.consumer(config) as consumer:
-        consumer.assign([(topic, p) for p in consumer.partitions_for(topic)])
+        consumer.assign([(t, p) for t in topics for p in consumer.partitions_for(t)])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             records = consumer.poll(1.0)
             if not records:
                 break
-            values.extend(r.value for r in records)
+            for record in records:
+                values[record.topic].append(record.value)
     return values
 
 
@@ -66,17 +68,18 @@ def duplicates(values: list[bytes]) -> int:
 
 
 def check(ctx: LabContext, report: Report) -> None:
-    check_retries(ctx, report)
-    check_pipeline(ctx, report)
+    everything = read_values(ctx, [PLAIN, IDEMPOTENT, LEDGER])
+    check_retries(ctx, report, everything[PLAIN], everything[IDEMPOTENT])
+    check_pipeline(ctx, report, everything[LEDGER])
 
 
-def check_retries(ctx: LabContext, report: Report) -> None:
-    plain = read_values(ctx, PLAIN)
+def check_retries(ctx: LabContext, report: Report, plain: list[bytes], idempotent: list[bytes]
+                  ) -> None:
     report.expect(duplicates(plain) > 0,
                   f"'{PLAIN}' holds {duplicates(plain)} duplicates written by retries",
                   f"no duplicates in '{PLAIN}' yet",
                   hint="steps 1-2: run retrying_producer.py with --idempotence false while the link flaps")
-    idempotent = [v for v in read_values(ctx, IDEMPOTENT) if v != b"warm-up"]
+    idempotent = [v for v in idempotent if v != b"warm-up"]
     if not idempotent:
         report.missing(f"'{IDEMPOTENT}' holds no records yet", hint="step 3: --idempotence true")
         return
@@ -92,8 +95,8 @@ def check_retries(ctx: LabContext, report: Report) -> None:
                   hint="step 3: set enable.idempotence in producer_config()")
 
 
-def check_pipeline(ctx: LabContext, report: Report) -> None:
-    committed = read_values(ctx, LEDGER, "read_committed")
+def check_pipeline(ctx: LabContext, report: Report, everything: list[bytes]) -> None:
+    committed = read_values(ctx, [LEDGER], "read_committed")[LEDGER]
     payments = {v.split()[1] for v in committed if v.startswith(b"ledger ")}
     exactly_once = len(committed) == PAYMENT_COUNT and len(payments) == PAYMENT_COUNT
     report.expect(exactly_once,
@@ -101,7 +104,6 @@ def check_pipeline(ctx: LabContext, report: Report) -> None:
                   f"read_committed: '{LEDGER}' has {len(committed)} entries for {len(payments)} "
                   f"payments, not each of the {PAYMENT_COUNT} exactly once",
                   hint="steps 4-5: run pipeline.py")
-    everything = read_values(ctx, LEDGER, "read_uncommitted")
     report.expect(len(everything) > len(committed) > 0,
                   f"read_uncommitted: '{LEDGER}' also shows {len(everything) - len(committed)} "
                   "records of an aborted transaction",
