@@ -22,7 +22,10 @@ import time
 from minikafka.labs import Lab, LabContext, Report
 
 LAB = Lab(number=7, slug="back-pressure", title="Back-pressure: quotas and a lag-based autoscaler",
-          brokers=1)
+          brokers=1,
+          # Kafka's default is 11 windows of 1 s: a new client may burst about 10 s of
+          # its quota before the throttle starts. 2 windows show the throttle in a 4 s run.
+          overrides={"quota.window.num": "2"})
 
 TELEMETRY, ORDERS, JOBS, GROUP = "telemetry", "orders", "jobs", "jobs-workers"
 NOISY = "noisy"
@@ -68,7 +71,8 @@ def check_quota(ctx: LabContext, report: Report) -> None:
     before = read_json(ctx, "before.json")
     report.expect(before is not None and before["noisy_produce_throttle_time_max_ms"] == 0,
                   f"before.json: noisy wrote {mib(before)} MiB/s, never throttled",
-                  "no before.json from an unthrottled run",
+                  "no before.json from an unthrottled run" if before is None
+                  else "before.json shows a throttled run: run step 2 before setting the quota",
                   hint="step 2: noisy_neighbour.py --out lab-data/work/07/before.json, before the quota")
     quota = noisy_quota(ctx)
     if not report.expect(quota is not None, f"client id '{NOISY}' has producer_byte_rate={quota}",
@@ -131,6 +135,7 @@ def group_lag(ctx: LabContext) -> int | None:
 
 
 def solve(ctx: LabContext) -> None:
+    remove_quota(ctx)  # step 2 runs without it
     ctx.run_solution("noisy_neighbour", "--seconds", "4", "--out", str(ctx.work_dir / "before.json"))
     ctx.run("configs", "--alter", "--entity-type", "clients", "--entity-name", NOISY,
             "--add-config", f"producer_byte_rate={QUOTA_BYTES_PER_S}")
@@ -138,14 +143,20 @@ def solve(ctx: LabContext) -> None:
     ctx.run_solution("autoscaler", "--out", str(ctx.work_dir / "autoscaler.jsonl"))
 
 
-def reset(ctx: LabContext) -> None:
-    """Remove the quota, the groups and the lab's topics (``start`` runs again after)."""
+def remove_quota(ctx: LabContext) -> None:
+    """Remove the ``producer_byte_rate`` of client id ``noisy`` (nothing happens if none)."""
     from minikafka_clients import ClientQuotaAlteration, ClientQuotaEntity
 
+    entity = ClientQuotaEntity({"client-id": NOISY})
     with ctx.admin() as admin:
-        entity = ClientQuotaEntity({"client-id": NOISY})
         admin.alter_client_quotas([ClientQuotaAlteration(
             entity, [ClientQuotaAlteration.Op("producer_byte_rate", None)])])
+
+
+def reset(ctx: LabContext) -> None:
+    """Remove the quota, the groups and the lab's topics (``start`` runs again after)."""
+    remove_quota(ctx)
+    with ctx.admin() as admin:
         groups = [g.group_id for g in admin.list_consumer_groups()]
         if groups:
             admin.delete_consumer_groups(groups)
