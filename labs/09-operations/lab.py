@@ -95,12 +95,12 @@ def solve(ctx: LabContext) -> None:
     watcher = subprocess.Popen(
         [sys.executable, str(ctx.lab_dir / "solution" / "watch_signals.py"),
          "--bootstrap-server", ctx.bootstrap_server, "--metrics-url", ",".join(ctx.metrics_urls),
-         "--seconds", "16", "--out", str(ctx.work_dir / "signals.jsonl")],
+         "--seconds", "18", "--out", str(ctx.work_dir / "signals.jsonl")],
         env=ctx.environment(), stdout=subprocess.DEVNULL)
     try:
         time.sleep(3)
         ctx.cluster.slow(1, 3, 2000)
-        time.sleep(7)
+        time.sleep(9)
     finally:
         ctx.cluster.slow(1, 3, 0)
         watcher.wait(timeout=60)
