@@ -165,7 +165,7 @@ def nemesis(bootstrap: str, topic: str, faults: ClusterFaults, history: History)
     fault(f"restart {leader}", faults.restart, leader)
     follower = 1 + leader % 3
     fault(f"pause {follower}", faults.pause, follower)
-    time.sleep(2)
+    time.sleep(3.5)  # longer than replica.lag.time.max.ms: it leaves the ISR
     fault(f"resume {follower}", faults.resume, follower)
     slow = leader_of(bootstrap, topic, 1)
     fault(f"slow-client {slow} 700ms", faults.slow_client, slow, 700)
