@@ -91,16 +91,18 @@ def _print(text: str) -> None:
 
 
 def list_labs(catalog) -> int:
-    for entry in catalog.all_labs():
+    """One line per lab: number, title, and what it runs on."""
+    entries = catalog.all_labs()
+    width = max((len(entry.lab.title) for entry in entries), default=0)
+    for entry in entries:
         lab = entry.lab
-        needs = [f"{lab.brokers} broker{'s' if lab.brokers > 1 else ''}"]
+        needs = [f"{lab.brokers} broker{'s' if lab.brokers > 1 else ''}",
+                 "any Kafka" if lab.protocol_only else "the local cluster"]
         if lab.needs_fault_toolkit:
             needs.append("fault toolkit")
         if lab.needs_schema_registry:
             needs.append("schema registry")
-        if lab.protocol_only:
-            needs.append("any Kafka")
-        print(f"{lab.number:>2}  {lab.title:<44} {', '.join(needs)}")
+        print(f"{lab.number:>2}  {lab.title:<{width}}  {', '.join(needs)}")
     return 0
 
 

@@ -8,7 +8,8 @@ directory and ``<dir>/work/NN``, and starts a fresh local cluster::
                             --base-port <P> --override <LAB.overrides>...
 
 With ``--bootstrap-server B`` it starts nothing and uses B instead (the lab
-then has no fault toolkit and no broker files). Either way it then calls the
+then has no fault toolkit and no broker files); if the same lab was started
+on B from the same directory before, its topics and groups are deleted first. Either way it then calls the
 lab's ``start(ctx)`` (topics, configs, seed data) and writes ``<dir>/lab.json``:
 which lab, its bootstrap server, whether the cluster is the lab's own, and
 the topics ``start`` created. ``check``, ``solve`` and ``reset`` read it.
@@ -38,6 +39,7 @@ offsets are all on those topics), then empty ``<dir>/work/NN`` and call
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -124,8 +126,8 @@ def load_started(number: int, lab_data_dir: Path, bootstrap_server: str | None =
             started = f"lab {state['number']} is" if state else "no lab is"
             raise LabError(f"{started} started in {lab_data_dir}: run `minikafka lab start {number}` first")
         state = external_state(number, bootstrap_server, topics=[])
-    elif bootstrap_server is not None:
-        state = dict(state, bootstrap_server=bootstrap_server)
+    elif bootstrap_server is not None and bootstrap_server != state["bootstrap_server"]:
+        state = external_state(number, bootstrap_server, topics=[])  # another cluster than the lab's
     return entry, context_from_state(entry, lab_data_dir, state), state
 
 
@@ -167,10 +169,9 @@ def minikafka(*argv: str, timeout_s: float = CLUSTER_TIMEOUT_S) -> subprocess.Co
                           env=env, timeout=timeout_s)
 
 
-def _cluster_options() -> set[str]:
-    """The options ``minikafka cluster start`` knows (the schema registry's are newer)."""
-    help_text = minikafka("cluster", "start", "--help").stdout
-    return {word.strip("[],") for word in help_text.split() if word.startswith(("--", "[--"))}
+def _has_schema_registry() -> bool:
+    """Whether this minikafka has the schema registry (and ``cluster start`` its options)."""
+    return importlib.util.find_spec("minikafka.registry.server") is not None
 
 
 def start_cluster(entry: LabModule, lab_data_dir: Path, base_port: int, out=print) -> dict:
@@ -180,12 +181,11 @@ def start_cluster(entry: LabModule, lab_data_dir: Path, base_port: int, out=prin
                "--base-port", str(base_port), "--console-port", str(console_port(base_port))]
     for key, value in broker_overrides(entry).items():
         command += ["--override", f"{key}={value}"]
-    options = _cluster_options()
-    if "--schema-registry-port" in options:
+    if _has_schema_registry():
         if entry.lab.needs_schema_registry:
             command += ["--schema-registry-port", str(registry_port(base_port))]
-        elif "--no-schema-registry" in options:
-            command.append("--no-schema-registry")
+        else:
+            command.append("--no-schema-registry")  # one process less for labs without schemas
     out(f"starting a {entry.lab.brokers}-broker cluster: minikafka {' '.join(command)}")
     result = minikafka(*command)
     if result.returncode != 0:
@@ -233,6 +233,7 @@ def start(number: int, lab_data_dir: Path, bootstrap_server: str | None = None,
     """``lab start N``: a fresh cluster (or the given one), then the lab's ``start(ctx)``."""
     entry = find(number)
     lab_data_dir = Path(lab_data_dir)
+    previous = read_state(lab_data_dir)
     stop_cluster(lab_data_dir, out)
     shutil.rmtree(cluster_dir(lab_data_dir), ignore_errors=True)
     shutil.rmtree(work_dir(lab_data_dir, number), ignore_errors=True)
@@ -246,6 +247,8 @@ def start(number: int, lab_data_dir: Path, bootstrap_server: str | None = None,
         state = external_state(number, bootstrap_server, topics=[])
     ctx = context_from_state(entry, lab_data_dir, state)
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    if bootstrap_server is not None and _same_external_lab(previous, number, bootstrap_server):
+        default_reset(ctx, previous, out)  # started here before: its topics are still there
     before = set(_list_topics(ctx))
     entry.module.start(ctx)
     state["topics"] = sorted(set(_list_topics(ctx)) - before)
@@ -253,6 +256,11 @@ def start(number: int, lab_data_dir: Path, bootstrap_server: str | None = None,
     out(f"lab {number} ({entry.lab.title}) started: bootstrap server {ctx.bootstrap_server}")
     out(f"read {entry.readme}; `minikafka lab check {number}` says what is done and what is missing")
     return ctx
+
+
+def _same_external_lab(previous: dict | None, number: int, bootstrap_server: str) -> bool:
+    return bool(previous) and previous.get("number") == number and not previous.get("cluster_dir") \
+        and previous.get("bootstrap_server") == bootstrap_server
 
 
 def check(number: int, lab_data_dir: Path, bootstrap_server: str | None = None) -> Report:

@@ -58,3 +58,44 @@ def test_the_sample_lab_end_to_end(tmp_path):
 @pytest.mark.slow
 def test_the_sample_lab_on_tansu(tmp_path):
     harness.run_lab_on_tansu(1, tmp_path, labs_root=SAMPLE_LABS)
+
+
+def test_setup_ships_every_lab_file():
+    """Every file of labs/ matches setup.py's package_data globs, so `pip install .` ships it."""
+    import ast
+    import fnmatch
+
+    tree = ast.parse((harness.REPO / "setup.py").read_text())
+    package_data = next(ast.literal_eval(k.value) for node in ast.walk(tree) if isinstance(node, ast.Call)
+                        for k in node.keywords if k.arg == "package_data")
+    patterns = package_data["minikafka_labs"]
+    labs = harness.REPO / "labs"
+    files = [p.relative_to(labs).as_posix() for p in labs.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts and p.name != "__init__.py"]
+    assert files
+    unshipped = [f for f in files if not any(fnmatch.fnmatch(f, pattern) and f.count("/") == pattern.count("/")
+                                             for pattern in patterns)]
+    assert not unshipped
+
+
+@pytest.mark.slow
+def test_lab_context_breaks_and_repairs_the_labs_own_cluster(tmp_path, monkeypatch):
+    from minikafka.chaos.layout import find_free_base_port
+    from minikafka.labs import runner
+
+    monkeypatch.setenv(catalog.LABS_DIR_ENV, str(SAMPLE_LABS))
+    ctx = runner.start(1, tmp_path, base_port=find_free_base_port(1), out=lambda text: None)
+    try:
+        assert ctx.data_dirs == [tmp_path.resolve() / "cluster" / "broker-1"]
+        assert ctx.metrics_urls and ctx.console_url
+        ctx.cluster.kill(1)
+        assert ctx.cluster.state()["brokers"][0]["state"] == "dead"
+        ctx.cluster.restart(1)
+        assert ctx.cluster.state()["brokers"][0]["state"] == "alive"
+        ctx.run_solution("greet")
+        assert len(ctx.read_records("greetings")) == 3
+        assert ctx.partition_dirs("greetings", 0)
+        assert not runner.check(1, tmp_path).passed  # answer.txt is missing
+    finally:
+        runner.stop(tmp_path, out=lambda text: None)
+    assert not (tmp_path / "cluster" / "cluster.json").exists()

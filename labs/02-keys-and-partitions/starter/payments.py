@@ -1,0 +1,57 @@
+"""Payment events keyed by account: each account's events stay in order.
+
+Lab 2 starter: choose the key in ``key_for``, marked ``# LAB 02:``.
+
+An account's balance is only right if its
+events are applied in the order they happened: a withdrawal processed before
+the deposit that covers it bounces. Kafka orders records *per partition*
+only, and a consumer group gives each partition to one consumer, so the
+events that must stay in order must share a partition: the same key.
+
+    python starter/payments.py --bootstrap-server 127.0.0.1:9092
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from minikafka_clients import SyncProducer
+
+TOPIC = "payments"
+ACCOUNTS = [f"acct-{n}" for n in range(1, 9)]
+EVENTS_PER_ACCOUNT = 5
+
+
+def events():
+    """Each account's events in the order they happen, accounts interleaved."""
+    for seq in range(1, EVENTS_PER_ACCOUNT + 1):
+        for account in ACCOUNTS:
+            kind = "deposit" if seq % 2 else "withdrawal"
+            yield {"payment_id": f"pay-{account}-{seq}", "account_id": account, "seq": seq,
+                   "type": kind, "amount": 10 * seq}
+
+
+def key_for(event: dict) -> bytes:
+    """The record key of an event."""
+    # LAB 02: return the key (bytes) that keeps the events which must stay in
+    # order in one partition. Which field of the event is the business entity?
+    raise NotImplementedError("LAB 02: key_for")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bootstrap-server", default="127.0.0.1:9092")
+    args = parser.parse_args()
+    # acks=all with idempotence (the default): a retry can neither reorder nor duplicate.
+    with SyncProducer({"bootstrap.servers": args.bootstrap_server, "acks": "all"}) as producer:
+        count = 0
+        for event in events():
+            producer.produce(TOPIC, json.dumps(event).encode(), key=key_for(event))
+            count += 1
+        producer.flush()
+    print(f"{count} payment events for {len(ACCOUNTS)} accounts written to {TOPIC}")
+
+
+if __name__ == "__main__":
+    main()
