@@ -153,13 +153,27 @@ def remove_quota(ctx: LabContext) -> None:
             entity, [ClientQuotaAlteration.Op("producer_byte_rate", None)])])
 
 
+def delete_groups(admin, timeout_s: float = 30) -> None:
+    """Delete every group; a member that left without LeaveGroup keeps its group
+    non-empty until its session times out (6 s for the workers), so retry."""
+    from minikafka.errors import KafkaError
+
+    deadline = time.monotonic() + timeout_s
+    while groups := [g.group_id for g in admin.list_consumer_groups()]:
+        try:
+            admin.delete_consumer_groups(groups)
+            return
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def reset(ctx: LabContext) -> None:
     """Remove the quota, the groups and the lab's topics (``start`` runs again after)."""
     remove_quota(ctx)
     with ctx.admin() as admin:
-        groups = [g.group_id for g in admin.list_consumer_groups()]
-        if groups:
-            admin.delete_consumer_groups(groups)
+        delete_groups(admin)
         topics = [t for t in (TELEMETRY, ORDERS, JOBS) if t in admin.list_topics()]
         admin.delete_topics(topics)
         deadline = time.monotonic() + 30

@@ -114,6 +114,7 @@ def autoscale(bootstrap: str, out: Path, rate: int, load_seconds: float, interva
     load = threading.Thread(target=produce_load, args=(bootstrap, rate, load_seconds), daemon=True)
     workers = [Worker(bootstrap, 1)]
     workers[0].start()
+    retired: list[Worker] = []
     load.start()
     out.parent.mkdir(parents=True, exist_ok=True)
     with SyncAdmin({"bootstrap.servers": bootstrap}) as admin, out.open("w") as log:
@@ -130,7 +131,8 @@ def autoscale(bootstrap: str, out: Path, rate: int, load_seconds: float, interva
                 workers.append(Worker(bootstrap, len(workers) + 1))
                 workers[-1].start()
             elif change < 0:
-                workers.pop().stopping.set()
+                retired.append(workers.pop())
+                retired[-1].stopping.set()
             action = {1: "scale-up", -1: "scale-down", 0: "keep"}[change]
             entry = {"t": round(time.monotonic() - started, 1), "lag": lag, "trend": round(trend, 1),
                      "workers": len(workers), "action": action}
@@ -143,8 +145,8 @@ def autoscale(bootstrap: str, out: Path, rate: int, load_seconds: float, interva
                 break
     for worker in workers:
         worker.stopping.set()
-    for worker in workers:
-        worker.join(timeout=10)
+    for worker in workers + retired:
+        worker.join(timeout=30)  # each one leaves the group (LeaveGroup) as it closes
     return 0
 
 
