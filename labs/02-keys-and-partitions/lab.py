@@ -51,21 +51,23 @@ def start(ctx: LabContext) -> None:
 # -- check --------------------------------------------------------------------
 
 def check(ctx: LabContext, report: Report) -> None:
-    check_predictions(ctx, report)
-    check_payments(ctx, report)
-    check_added_partitions(ctx, report)
+    records = ctx.read_topics([ORDERS, PAYMENTS, CARTS])
+    check_predictions(ctx, records[ORDERS], report)
+    check_payments(records[PAYMENTS], report)
+    check_added_partitions(ctx, records[CARTS], report)
 
 
-def _placement(ctx: LabContext, topic: str) -> dict[str, set[int]]:
+def _placement(records: list) -> dict[str, set[int]]:
+    """Key -> the partitions its records are in."""
     where: dict[str, set[int]] = {}
-    for record in ctx.read_records(topic):
+    for record in records:
         if record.key is not None:
             where.setdefault(record.key.decode(), set()).add(record.partition)
     return where
 
 
-def check_predictions(ctx: LabContext, report: Report) -> None:
-    where = _placement(ctx, ORDERS)
+def check_predictions(ctx: LabContext, records: list, report: Report) -> None:
+    where = _placement(records)
     if len(where) < MIN_PREDICTED_KEYS:
         report.missing(f"'{ORDERS}' has records for {len(where)} keys, not {MIN_PREDICTED_KEYS} or more",
                        hint="step 2: produce keyed orders")
@@ -88,9 +90,9 @@ def check_predictions(ctx: LabContext, report: Report) -> None:
                   hint="step 3: murmur2 as Java's Utils.murmur2, masked to 32 bits; h & 0x7fffffff, not abs")
 
 
-def check_payments(ctx: LabContext, report: Report) -> None:
+def check_payments(records: list, report: Report) -> None:
     accounts: dict[str, list[tuple[int, int, int]]] = {}
-    for record in ctx.read_records(PAYMENTS):
+    for record in records:
         event = json.loads(record.value)
         accounts.setdefault(event["account_id"], []).append((record.partition, record.offset, event["seq"]))
     if len(accounts) < MIN_ACCOUNTS:
@@ -113,14 +115,14 @@ def check_payments(ctx: LabContext, report: Report) -> None:
                   hint="step 4: one producer, records sent in order")
 
 
-def check_added_partitions(ctx: LabContext, report: Report) -> None:
+def check_added_partitions(ctx: LabContext, records: list, report: Report) -> None:
     with ctx.admin() as admin:
         count = len(admin.describe_topics([CARTS])[CARTS].partitions)
     if not report.expect(count == CARTS_AFTER, f"'{CARTS}' has {CARTS_AFTER} partitions",
                          f"'{CARTS}' has {count} partitions, not {CARTS_AFTER}",
                          hint="step 5: alter the topic to 6 partitions"):
         return
-    where = _placement(ctx, CARTS)
+    where = _placement(records)
     moved = sorted(key for key, partitions in where.items() if len(partitions) > 1)
     report.expect(bool(moved), f"{len(moved)} of {len(where)} cart keys now have records in two partitions",
                   "no cart key has records in two partitions yet",
