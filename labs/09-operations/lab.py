@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.request
 
-from minikafka.labs import Lab, LabContext, Report
+from minikafka.labs import Lab, LabContext, LabError, Report
 
 LAB = Lab(number=9, slug="operations", title="Operations: early-warning signals and alerts",
           brokers=3, needs_fault_toolkit=True,
@@ -92,6 +92,9 @@ def check_alerts(ctx: LabContext, report: Report) -> None:
 
 
 def solve(ctx: LabContext) -> None:
+    if ctx.cluster is None:
+        raise LabError("the solution breaks brokers with the local cluster's fault toolkit: "
+                       "run it on the cluster `minikafka lab start` starts")
     watcher = subprocess.Popen(
         [sys.executable, str(ctx.lab_dir / "solution" / "watch_signals.py"),
          "--bootstrap-server", ctx.bootstrap_server, "--metrics-url", ",".join(ctx.metrics_urls),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
-from minikafka.labs import Lab, LabContext, Report
+from minikafka.labs import Lab, LabContext, LabError, Report
 
 LAB = Lab(number=10, slug="failure-injection", title="Failure injection and checking", brokers=3,
           needs_fault_toolkit=True,
@@ -109,6 +109,9 @@ def check_student_verdict(ctx: LabContext, report: Report, run: str, reference: 
 
 
 def solve(ctx: LabContext) -> None:
+    if ctx.cluster is None:
+        raise LabError("the solution breaks brokers with the local cluster's fault toolkit: "
+                       "run it on the cluster `minikafka lab start` starts")
     runs = (("safe", SAFE, "true", "read_committed"), ("unsafe", UNSAFE, "false", "read_uncommitted"))
     for run, topic, idempotence, isolation in runs:
         history = ctx.work_dir / f"history-{run}.jsonl"
