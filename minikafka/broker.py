@@ -38,6 +38,10 @@ What it builds (``open()``), and who is handed what:
   image (a topic registry listener), the limits follow the dynamic broker
   configs; ``connection_gate`` (``ConnectionGate``) applies the connection
   limits in the listeners' accept loops;
+- ``schema_ids`` (``SchemaIdLookup``, only with ``confluent.schema.registry.url``):
+  the schema registry client of broker-side schema validation, and
+  ``validated_topics``: the topics that validate, rebuilt from the image's
+  topic configs on every publish;
 - ``handlers`` (``{api_key: handle}`` from ``minikafka.handlers``) and
   ``services`` (``BrokerServices``): what every handler receives instead of
   the broker. The broker itself stands behind three of those services: the
@@ -110,7 +114,8 @@ from minikafka.coordinator.transaction.runtime import TransactionCoordinatorRunt
 from minikafka.coordinator.transaction.verification import TransactionVerifier
 from minikafka.errors import ErrorCode, KafkaError
 from minikafka.handlers import load_handlers
-from minikafka.handlers.services import BrokerServices, Handler
+from minikafka.handlers import schema_validation
+from minikafka.handlers.services import BrokerServices, Handler, TopicValidation
 from minikafka.storage.manager import LogManager
 from minikafka.storage.producer_state import ProducerStateManager
 from minikafka.storage.unified_log import UnifiedLog
@@ -132,6 +137,7 @@ from minikafka.server import broker_metrics
 from minikafka.server.idle import IdleWindow, loop_idle
 from minikafka.server.listener import ConnectionGate, parse_endpoints, serve_endpoints
 from minikafka.server.network import TcpNetwork
+from minikafka.server.schema_ids import SchemaIdLookup
 from minikafka.metadata.topics import TopicRegistry
 
 log = logging.getLogger("minikafka.broker")
@@ -215,6 +221,10 @@ class Broker:
         # The request path's metrics (server.broker_metrics): made by serve(), in the Trio run.
         self.request_metrics: broker_metrics.RequestMetricsTable | None = None
         self.topic_stats: broker_metrics.BrokerTopicStats | None = None
+        # Broker-side schema validation: the registry client (with confluent.schema.registry.url)
+        # and the topics that validate, kept in step with the image by _publish.
+        self.schema_ids: SchemaIdLookup | None = None
+        self.validated_topics: dict[str, TopicValidation] = {}
         self.produce_purgatory = waiters.Purgatory()  # acks=all produces waiting for the ISR
         self.fetch_purgatory = waiters.Purgatory()  # long-polling fetches
 
@@ -279,6 +289,8 @@ class Broker:
         self.replication_throttles = ReplicationThrottles(
             self.node_id, self.quotas.leader_replication, self.quotas.follower_replication)
         self._start_request_metrics()  # before the services: handlers record in topic_stats
+        registry_urls = self.config["confluent.schema.registry.url"]
+        self.schema_ids = SchemaIdLookup(registry_urls) if registry_urls else None
         self.services = self._build_services()
         self._register_cluster_metrics()
         self._opened = True
@@ -330,7 +342,8 @@ class Broker:
             fetch_sessions=FetchSessionCache(self.config["max.incremental.fetch.session.cache.slots"]),
             producer_ids=self.producer_ids, api_keys=frozenset(self.handlers),
             transactions=self.transactions, transaction_verifier=self.transaction_verifier,
-            quotas=self.quotas, telemetry=self.telemetry, topic_stats=self.topic_stats)
+            quotas=self.quotas, telemetry=self.telemetry, topic_stats=self.topic_stats,
+            schema_ids=self.schema_ids, validated_topics=self.validated_topics)
 
     def _build_telemetry(self):
         """The KIP-714 client metrics manager; with a metrics endpoint, every client
@@ -419,6 +432,7 @@ class Broker:
         for topic, index in self.partitions:
             broker_metrics.remove_log_gauges(self.metrics, topic, index)
         self.partitions.clear()
+        self.schema_ids = None  # closed by serve(); open() builds a new one
         self._opened = False
 
     async def serve(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -448,6 +462,9 @@ class Broker:
                 nursery.start_soon(self._close_peer_clients_on_exit)
                 task_status.started(self)
         finally:
+            if self.schema_ids is not None:
+                with trio.CancelScope(shield=True):
+                    await self.schema_ids.aclose()
             self.close()
 
     def _start_request_metrics(self) -> None:
@@ -682,6 +699,7 @@ class Broker:
         self._apply_verification_config()
         self._apply_quota_configs()
         self.replication_throttles.apply(image.configs)  # before the roles: new fetchers see them
+        self._apply_schema_validation(image)
         if self.caught_up:
             self._apply_roles(image)
 
@@ -690,6 +708,16 @@ class Broker:
         enabled = self.config["transaction.partition.verification.enable"]
         for partition in self.partitions.values():
             partition.set_transaction_verification(enabled)
+
+    def _apply_schema_validation(self, image) -> None:
+        """The topics with schema validation on, as the image's topic configs say.
+
+        Updated in place: the handlers' services hold this same dict.
+        """
+        topics = schema_validation.validated_topics(image.configs)
+        if topics != self.validated_topics:
+            self.validated_topics.clear()
+            self.validated_topics.update(topics)
 
     def _apply_quota_configs(self) -> None:
         """The dynamic quota configs (connection limits, replication rates) follow their current values.

@@ -475,7 +475,17 @@ BROKER_KEYS = [
               "metrics.http.listener ('*' all; empty: none, as Kafka)."),
     ConfigKey("telemetry.default.interval.ms", "int", 10000, "minikafka's own: the push interval of the "
               "default client-metrics subscription.", valid=Range(100, 3600000)),
+    # --- broker-side schema validation (Confluent Server's names): the registry the partition
+    # leaders ask whether a record's schema id is registered under its topic's subject.
+    ConfigKey("confluent.schema.registry.url", "list", [], "Comma-separated list of URLs of the schema "
+              "registry used to validate records of topics with confluent.key.schema.validation or "
+              "confluent.value.schema.validation. Empty: such topics refuse every record."),
 ]
+
+TOPIC_NAME_STRATEGY = "io.confluent.kafka.serializers.subject.TopicNameStrategy"
+RECORD_NAME_STRATEGY = "io.confluent.kafka.serializers.subject.RecordNameStrategy"
+TOPIC_RECORD_NAME_STRATEGY = "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy"
+_SUBJECT_NAME_STRATEGIES = OneOf((TOPIC_NAME_STRATEGY, RECORD_NAME_STRATEGY, TOPIC_RECORD_NAME_STRATEGY))
 
 TOPIC_KEYS = [
     ConfigKey("cleanup.policy", "list", None, "The retention policy on old log segments: 'delete' and/or "
@@ -536,6 +546,15 @@ TOPIC_KEYS = [
               valid=Range(1), synonym="log.roll.ms"),
     ConfigKey("unclean.leader.election.enable", "boolean", None, "Elect an out-of-sync replica as leader as a "
               "last resort.", synonym="unclean.leader.election.enable"),
+    ConfigKey("confluent.key.schema.validation", "boolean", False, "True: the partition leader refuses a "
+              "batch unless every record's key carries the id of a schema registered under the key's subject."),
+    ConfigKey("confluent.value.schema.validation", "boolean", False, "True: the partition leader refuses a "
+              "batch unless every record's value carries the id of a schema registered under the value's "
+              "subject."),
+    ConfigKey("confluent.key.subject.name.strategy", "string", TOPIC_NAME_STRATEGY, "How the subject of a "
+              "record's key is named (TopicNameStrategy: <topic>-key).", valid=_SUBJECT_NAME_STRATEGIES),
+    ConfigKey("confluent.value.subject.name.strategy", "string", TOPIC_NAME_STRATEGY, "How the subject of a "
+              "record's value is named (TopicNameStrategy: <topic>-value).", valid=_SUBJECT_NAME_STRATEGIES),
 ]
 
 BROKER_KEYS_BY_NAME = {key.name: key for key in BROKER_KEYS}

@@ -14,7 +14,9 @@ above ``--base-port`` P (broker *i* counts from 0)::
 
 The web console (``minikafka console``), when the supervisor runs one, has
 its own port, outside these blocks: ``console_port``, 8080 for ``minikafka
-cluster start`` (``--console-port``, ``--no-console``).
+cluster start`` (``--console-port``, ``--no-console``). So has the schema
+registry (``minikafka schema-registry``): ``schema_registry_port``, 8081,
+Confluent's port (``--schema-registry-port``, ``--no-schema-registry``).
 
 The first two blocks are *front proxies* owned by the supervisor
 (``minikafka.chaos.proxy``); they forward to the last two. Every connection to
@@ -87,6 +89,8 @@ class ClusterLayout:
             default); False for direct mode (see the module docstring).
         console_port: where the supervisor serves the web console
             (``http://127.0.0.1:PORT``, ``minikafka console``); None: no console.
+        schema_registry_port: where the supervisor serves the schema registry
+            (``minikafka schema-registry``); None: no registry.
     """
 
     data_dir: Path
@@ -95,6 +99,7 @@ class ClusterLayout:
     overrides: tuple[tuple[str, str], ...] = ()
     proxies: bool = True
     console_port: int | None = None
+    schema_registry_port: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "data_dir", Path(self.data_dir))  # accept any path-like
@@ -107,6 +112,11 @@ class ClusterLayout:
     def console_url(self) -> str | None:
         """``http://127.0.0.1:PORT``, where the console serves its page (None: no console)."""
         return f"http://{HOST}:{self.console_port}" if self.console_port else None
+
+    @property
+    def schema_registry_url(self) -> str | None:
+        """``http://127.0.0.1:PORT``, where the schema registry serves (None: no registry)."""
+        return f"http://{HOST}:{self.schema_registry_port}" if self.schema_registry_port else None
 
     def broker(self, node_id: int) -> BrokerLayout:
         """The layout of broker ``node_id`` (1-based, as ``node.id``)."""
@@ -184,6 +194,11 @@ class ClusterLayout:
     def console_log_path(self) -> Path:
         """Where the console's output goes."""
         return Path(self.data_dir) / "console.log"
+
+    @property
+    def schema_registry_log_path(self) -> Path:
+        """Where the schema registry's output goes."""
+        return Path(self.data_dir) / "schema-registry.log"
 
     def log_path(self, node_id: int) -> Path:
         """Where broker ``node_id``'s stdout and stderr go."""

@@ -14,6 +14,9 @@ One ``Supervisor`` owns, inside one Trio run:
   the layout has a ``console_port``: started once the cluster is ready, its
   buttons come back here through the control channel; a console that cannot
   start (its port is taken) is logged and left out, the cluster runs on;
+- the **schema registry** (``python -m minikafka schema-registry``), when the
+  layout has a ``schema_registry_port``, started next to the console, in the
+  same way (its schemas live in the cluster's ``_schemas`` topic);
 - a **control channel**: a TCP socket on 127.0.0.1 (port chosen by the
   kernel, written to ``cluster.json``) that takes one JSON line
   ``{"command": "kill", "args": [2]}`` and answers one JSON line
@@ -56,6 +59,7 @@ from minikafka.fileutil import atomic_write
 
 READY_TIMEOUT_S = 30.0
 CONSOLE_START_TIMEOUT_S = 20.0
+REGISTRY_START_TIMEOUT_S = 60.0  # creates _schemas and joins its group first
 STOP_TIMEOUT_S = 15.0  # SIGTERM, then this long, then SIGKILL
 POLL_S = 0.05
 
@@ -194,35 +198,51 @@ class BrokerProcess:
                               f"see {self.layout.log_path(self.node_id)}")
 
 
-class ConsoleProcess:
-    """The web console of the cluster, a child process (``minikafka console``)."""
+class ServiceProcess:
+    """A helper service of the cluster in a child process: the console, the schema registry.
+
+    Subclasses say how to start it (``args``), where it serves (``port``,
+    ``public_url``, ``log_path``) and when it is ready (``is_ready``). A
+    service that cannot start is logged and left out: the cluster runs on.
+    """
+
+    name = "service"
+    option = "--service-port"
+    start_timeout_s = CONSOLE_START_TIMEOUT_S
 
     def __init__(self, layout: ClusterLayout, python: str):
         self.layout = layout
         self.python = python
         self.process: subprocess.Popen | None = None
-        self.url: str | None = None  # set once it serves its page
+        self.url: str | None = None  # set once it serves
+
+    port: int
+    public_url: str
+    log_path: os.PathLike
+
+    def args(self) -> list[str]:
+        raise NotImplementedError
+
+    async def is_ready(self) -> bool:
+        return await _accepts(HOST, self.port)
 
     async def start(self) -> None:
-        """Start it and wait until its port accepts connections; log why if it cannot."""
-        if busy_ports([self.layout.console_port]):
-            log.warning("port %d is taken: the cluster runs without its console (--console-port)",
-                        self.layout.console_port)
+        """Start it and wait until it is ready; log why if it cannot."""
+        if busy_ports([self.port]):
+            log.warning("port %d is taken: the cluster runs without its %s (%s)",
+                        self.port, self.name, self.option)
             return
-        args = [self.python, "-m", "minikafka", "console", "--bootstrap-server", self.layout.bootstrap,
-                "--listen", f"{HOST}:{self.layout.console_port}",
-                "--cluster-dir", os.fspath(self.layout.data_dir)]
-        with open(self.layout.console_log_path, "ab") as log_file:
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file,
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=log_file,
                                             stderr=subprocess.STDOUT, start_new_session=True)
-        with trio.move_on_after(CONSOLE_START_TIMEOUT_S):
+        with trio.move_on_after(self.start_timeout_s):
             while self.process.poll() is None:
-                if await _accepts(HOST, self.layout.console_port):
-                    self.url = self.layout.console_url
+                if await self.is_ready():
+                    self.url = self.public_url
                     return
                 await trio.sleep(0.1)
-        log.warning("the console did not start (see %s); the cluster runs without it",
-                    self.layout.console_log_path)
+        log.warning("the %s did not start (see %s); the cluster runs without it",
+                    self.name, self.log_path)
         await self.stop()
 
     @property
@@ -240,6 +260,64 @@ class ConsoleProcess:
                 self.process.kill()
                 self.process.wait()
         self.url = None
+
+
+class ConsoleProcess(ServiceProcess):
+    """The web console of the cluster (``minikafka console``)."""
+
+    name = "console"
+    option = "--console-port"
+
+    @property
+    def port(self) -> int:
+        return self.layout.console_port
+
+    @property
+    def public_url(self) -> str:
+        return self.layout.console_url
+
+    @property
+    def log_path(self):
+        return self.layout.console_log_path
+
+    def args(self) -> list[str]:
+        return [self.python, "-m", "minikafka", "console", "--bootstrap-server", self.layout.bootstrap,
+                "--listen", f"{HOST}:{self.port}", "--cluster-dir", os.fspath(self.layout.data_dir)]
+
+
+class SchemaRegistryProcess(ServiceProcess):
+    """The cluster's schema registry (``minikafka schema-registry``), schemas in ``_schemas``.
+
+    Ready once it printed its ``schema registry: URL`` line: it has read
+    ``_schemas`` to the end and knows its leader, so writes work at once.
+    """
+
+    name = "schema registry"
+    option = "--schema-registry-port"
+    start_timeout_s = REGISTRY_START_TIMEOUT_S
+
+    @property
+    def port(self) -> int:
+        return self.layout.schema_registry_port
+
+    @property
+    def public_url(self) -> str:
+        return self.layout.schema_registry_url
+
+    @property
+    def log_path(self):
+        return self.layout.schema_registry_log_path
+
+    def args(self) -> list[str]:
+        return [self.python, "-m", "minikafka", "schema-registry",
+                "--bootstrap-server", self.layout.bootstrap, "--listen", f"{HOST}:{self.port}"]
+
+    async def is_ready(self) -> bool:
+        try:
+            text = open(self.log_path, "rb").read().decode(errors="replace")
+        except OSError:
+            return False
+        return f"schema registry: {self.public_url}" in text
 
 
 async def _accepts(host: str, port: int) -> bool:
@@ -264,6 +342,8 @@ class Supervisor:
         self.rules = LinkRules()
         self.brokers = {n: BrokerProcess(layout, n, python) for n in layout.node_ids}
         self.console = ConsoleProcess(layout, python) if layout.console_port else None
+        self.schema_registry = (SchemaRegistryProcess(layout, python)
+                                if layout.schema_registry_port else None)
         self.control_port: int | None = None
         self.ready = False  # every broker answered once (the state file says so)
         self.stopped = trio.Event()  # set once serve() has stopped every broker
@@ -315,8 +395,9 @@ class Supervisor:
             # every broker registered with it and was unfenced.
             for broker in self.brokers.values():
                 await broker.wait_joined()
-            if self.console is not None:
-                await self.console.start()
+            async with trio.open_nursery() as services:
+                for service in self._services():
+                    services.start_soon(service.start)
             self.ready = True
             self._write_state()
             started(self)
@@ -326,12 +407,16 @@ class Supervisor:
         self._cancel_scope.cancel()
 
     async def stop_all(self) -> None:
-        """Stop the console, then every broker at once (SIGTERM, wait, SIGKILL stragglers)."""
-        if self.console is not None:
-            await self.console.stop()
+        """Stop the console and the registry, then every broker at once (SIGTERM, wait,
+        SIGKILL stragglers)."""
+        for service in self._services():
+            await service.stop()
         async with trio.open_nursery() as nursery:
             for broker in self.brokers.values():
                 nursery.start_soon(broker.stop)
+
+    def _services(self) -> list[ServiceProcess]:
+        return [s for s in (self.console, self.schema_registry) if s is not None]
 
     def _prepare_directory(self) -> None:
         self.layout.data_dir.mkdir(parents=True, exist_ok=True)
@@ -497,7 +582,9 @@ class Supervisor:
                 "proxies": self.layout.proxies, "base_port": self.layout.base_port, "bootstrap": self.layout.bootstrap,
                 "updated_at": time.time(), "brokers": brokers, "faults": self.rules.describe(),
                 "console_url": self.console.url if self.console else None,
-                "console_pid": self.console.pid if self.console else None}
+                "console_pid": self.console.pid if self.console else None,
+                "schema_registry_url": self.schema_registry.url if self.schema_registry else None,
+                "schema_registry_pid": self.schema_registry.pid if self.schema_registry else None}
 
     def _write_state(self) -> None:
         text = json.dumps(self.state(), indent=2) + "\n"
@@ -518,7 +605,7 @@ class Supervisor:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m minikafka.chaos.supervisor --dir D --brokers N --base-port P [--no-proxies]
-    [--console-port PORT]``: run detached."""
+    [--console-port PORT] [--schema-registry-port PORT]``: run detached."""
     import argparse
 
     from minikafka.config import parse_override
@@ -530,10 +617,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--override", type=parse_override, action="append", default=[])
     parser.add_argument("--no-proxies", dest="proxies", action="store_false")
     parser.add_argument("--console-port", type=int, default=None)
+    parser.add_argument("--schema-registry-port", type=int, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     layout = ClusterLayout(os.path.abspath(args.dir), args.brokers, args.base_port, tuple(args.override),
-                           args.proxies, args.console_port)
+                           args.proxies, args.console_port, args.schema_registry_port)
     trio.run(run_until_signalled, Supervisor(layout))
     return 0
 

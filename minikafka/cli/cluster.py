@@ -4,6 +4,7 @@
 
     minikafka cluster start [--brokers 3] [--dir ./cluster-data] [--base-port 9092] [--detach]
                             [--no-proxies] [--console-port 8080 | --no-console]
+                            [--schema-registry-port 8081 | --no-schema-registry]
     minikafka cluster status              # brokers, metrics endpoints, throttled clients, partitions
     minikafka cluster kill 2              # kill -9
     minikafka cluster pause 2 / resume 2  # SIGSTOP / SIGCONT
@@ -40,6 +41,11 @@ http://127.0.0.1:8080: a live view of brokers, partitions, groups and
 events, with buttons for the faults below. ``--console-port`` moves it,
 ``--no-console`` leaves it out; ``status`` prints its address.
 
+It also comes with a schema registry (``minikafka schema-registry``) at
+http://127.0.0.1:8081, Confluent's port, keeping its schemas in the cluster's
+``_schemas`` topic. ``--schema-registry-port`` moves it,
+``--no-schema-registry`` leaves it out; ``status`` prints its address.
+
 Each broker serves Prometheus metrics on its own port (P+400, P+401, ...;
 ``metrics.http.listener``). ``status`` prints each broker's endpoint and
 scrapes it for the clients the broker is throttling now: a client quota
@@ -60,6 +66,7 @@ from pathlib import Path
 
 DEFAULT_DIR = "./cluster-data"
 DEFAULT_CONSOLE_PORT = 8080
+DEFAULT_SCHEMA_REGISTRY_PORT = 8081  # Confluent's
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
 SCRAPE_TIMEOUT_S = 2.0
@@ -98,6 +105,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"serve the web console on http://127.0.0.1:PORT (default {DEFAULT_CONSOLE_PORT})")
     start.add_argument("--no-console", dest="console_port", action="store_const", const=None,
                        help="start no web console")
+    start.add_argument("--schema-registry-port", type=int, default=DEFAULT_SCHEMA_REGISTRY_PORT,
+                       metavar="PORT", help="serve the schema registry on http://127.0.0.1:PORT "
+                                            f"(default {DEFAULT_SCHEMA_REGISTRY_PORT})")
+    start.add_argument("--no-schema-registry", dest="schema_registry_port", action="store_const",
+                       const=None, help="start no schema registry")
     action("status", "brokers alive/dead/paused, controller, partition leaders and health")
     action("stop", "stop every broker cleanly and the supervisor")
     for name, summary in (("kill", "kill -9 one broker"),
@@ -140,7 +152,7 @@ def _layout(args):
 
     try:
         return ClusterLayout(Path(args.dir).resolve(), args.brokers, args.base_port, tuple(args.override),
-                             args.proxies, args.console_port)
+                             args.proxies, args.console_port, args.schema_registry_port)
     except ValueError as exc:
         raise ClusterCommandError(str(exc)) from None
 
@@ -176,6 +188,8 @@ def start_detached(args: argparse.Namespace) -> int:
         command.append("--no-proxies")
     if layout.console_port:
         command += ["--console-port", str(layout.console_port)]
+    if layout.schema_registry_port:
+        command += ["--schema-registry-port", str(layout.schema_registry_port)]
     log_path = layout.data_dir / "supervisor.log"
     with open(log_path, "ab") as log_file:
         daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
@@ -221,6 +235,7 @@ def print_banner(state: dict, data_dir: Path, health_line: str) -> None:
               f"(controller port {broker['controller_port']}, pid {broker['pid']}{metrics}, log {broker['log']})")
     print(f"bootstrap.servers={state['bootstrap']}")
     print(console_line(state))
+    print(schema_registry_line(state))
     print(f"health: {health_line}", flush=True)
 
 
@@ -228,6 +243,13 @@ def console_line(state: dict) -> str:
     """``console: http://127.0.0.1:8080``, or why there is none."""
     url = state.get("console_url")
     return f"console: {url}" if url else "console: none (--no-console, or its port was taken: see console.log)"
+
+
+def schema_registry_line(state: dict) -> str:
+    """``schema registry: http://127.0.0.1:8081``, or why there is none."""
+    url = state.get("schema_registry_url")
+    return (f"schema registry: {url}" if url else
+            "schema registry: none (--no-schema-registry, or it could not start: see schema-registry.log)")
 
 
 # -- status and stop -----------------------------------------------------------
@@ -300,6 +322,7 @@ def status(data_dir: Path) -> int:
         if broker.get("metrics_port"):  # state files of older clusters have none
             print("\n".join(metrics_lines(broker["metrics_port"], scrape=process == "alive")))
     print(console_line(state))
+    print(schema_registry_line(state))
     print(f"faults: {describe_faults(state.get('faults', {}))}")
     print(f"health: {health.summary_line()}")
     lines = health.topic_lines()
@@ -396,9 +419,10 @@ def stop(data_dir: Path) -> int:
 
 
 def _stop_orphans(state: dict) -> None:
-    """Brokers (and the console) left by a supervisor that was itself killed: SIGTERM, then SIGKILL."""
-    pids = [b["pid"] for b in state["brokers"] + [{"pid": state.get("console_pid")}]
-            if process_state(b["pid"]) != "dead"]
+    """Brokers (the console, the registry) left by a supervisor that was itself killed:
+    SIGTERM, then SIGKILL."""
+    services = [{"pid": state.get("console_pid")}, {"pid": state.get("schema_registry_pid")}]
+    pids = [b["pid"] for b in state["brokers"] + services if process_state(b["pid"]) != "dead"]
     for pid in pids:
         _signal(pid, signal.SIGCONT)
         _signal(pid, signal.SIGTERM)

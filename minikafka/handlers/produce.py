@@ -76,6 +76,15 @@ broker has them; one call per partition, on meters made once per topic.
 
 Errors with details (v8+, KIP-467): ``error_message`` holds the reason and
 ``record_errors`` the index of the offending record when known.
+
+Schema validation (Confluent Server's ``confluent.value.schema.validation``
+and ``confluent.key.schema.validation``): when a topic of the request has it
+on, ``schema_validation.refuse_invalid`` checks those partitions' records
+against the schema registry before the per-partition loop, as the KIP-890
+verification above (the lookups may wait; the appends must not). A batch
+that fails is refused whole with INVALID_RECORD and its ``record_errors``,
+and never reaches the log. While no topic validates, it costs one test of
+``services.validated_topics`` per request.
 """
 
 from __future__ import annotations
@@ -84,7 +93,7 @@ import dataclasses
 import logging
 
 from minikafka.errors import ErrorCode, KafkaError
-from minikafka.handlers import RequestContext
+from minikafka.handlers import RequestContext, schema_validation
 from minikafka.handlers.services import BrokerServices
 from minikafka_core.batch import read_batch_header
 from minikafka_core.records import HEADER_SIZE, InvalidBatchError
@@ -122,6 +131,8 @@ async def handle(services: BrokerServices, request, ctx: RequestContext) -> dict
         record_produce_quota(services, ctx)
         return _answer_every_partition(request, request_error)
     refused, guards = await _verify(services, request, ctx, write)
+    if services.validated_topics:  # broker-side schema validation; nothing to do while no topic asks for it
+        await schema_validation.refuse_invalid(services, request, refused)
     now_ms = services.clock.now_ms()  # after the verification, which may have waited
     responses = []
     failed = []
@@ -330,7 +341,8 @@ async def _wait_for_isr(services: BrokerServices, waiting: list, timeout_ms: int
             result["error_message"] = f"the in-sync replicas did not confirm offset {required_offset - 1}"
 
 
-def _error(index: int, code: ErrorCode, message: str | None = None) -> dict:
+def _error(index: int, code: ErrorCode, message: str | None = None, record_errors: list | None = None) -> dict:
+    """A failed partition's answer; ``record_errors`` (KIP-467) names the culprit records of its batch."""
     if code not in (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NOT_LEADER_OR_FOLLOWER):
         log.info("produce to partition %d failed: %s %s", index, ErrorCode(code).name, message or "")
     return {
@@ -339,6 +351,6 @@ def _error(index: int, code: ErrorCode, message: str | None = None) -> dict:
         "base_offset": -1,
         "log_append_time_ms": -1,
         "log_start_offset": -1,
-        "record_errors": [],
+        "record_errors": record_errors or [],
         "error_message": message,
     }

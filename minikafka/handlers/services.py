@@ -27,12 +27,17 @@ field                     type                               implemented by
 ``quotas``                ``QuotaServices``                  ``BrokerQuotas`` (client and replication quotas)
 ``telemetry``             ``ClientMetricsManager``           client metrics pushed by clients (KIP-714)
 ``topic_stats``           ``TopicStats``                     ``BrokerTopicStats`` (``BrokerTopicMetrics``)
+``schema_ids``            ``SchemaIds``                      ``SchemaIdLookup`` (the schema registry's answers)
+``validated_topics``      ``Mapping[str, TopicValidation]``  ``Broker`` (topics with schema validation on)
 ========================  =================================  ===========================================
 
-``transactions``, ``transaction_verifier``, ``quotas``, ``telemetry`` and
-``topic_stats`` default to None, for handler tests that build a
-``BrokerServices`` without them (no quotas: nothing is recorded and nothing is
-throttled; no topic stats: no ``BrokerTopicMetrics`` are marked).
+``transactions``, ``transaction_verifier``, ``quotas``, ``telemetry``,
+``topic_stats`` and ``schema_ids`` default to None, and ``validated_topics``
+to an empty mapping, for handler tests that build a ``BrokerServices``
+without them (no quotas: nothing is recorded and nothing is throttled; no
+topic stats: no ``BrokerTopicMetrics`` are marked; no validated topics: no
+schema validation). ``schema_ids`` is None on a broker without
+``confluent.schema.registry.url``.
 
 The rule is one hop: a handler reads a field, then calls a method or reads a
 property of it. Where a handler needs something deeper, the service gets a
@@ -45,7 +50,7 @@ passes it to every handler as ``handle(services, request, ctx)``.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, Protocol
 
 if TYPE_CHECKING:
     from minikafka.config import BrokerConfig
@@ -302,6 +307,34 @@ class QuotaServices(Protocol):
     def follower_replication(self) -> ReplicationQuotaManager: ...
 
 
+class SchemaRegistryUnavailable(Exception):
+    """No schema registry URL answered a lookup (down, unreachable, timed out, or failing)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TopicValidation:
+    """What a topic with schema validation checks (``handlers.schema_validation``).
+
+    Attributes:
+        key_strategy: the subject name strategy of keys; None: keys are not checked.
+        value_strategy: the same for values.
+    """
+
+    key_strategy: str | None
+    value_strategy: str | None
+
+
+class SchemaIds(Protocol):
+    """The schema registry's answers about schema ids (broker-side schema validation).
+
+    Both raise ``SchemaRegistryUnavailable`` when the registry cannot be asked.
+    """
+
+    async def is_registered(self, schema_id: int, subject: str) -> bool: ...
+
+    async def schema(self, schema_id: int) -> dict | None: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class BrokerServices:
     """What every request handler receives; built once by the ``Broker``.
@@ -328,6 +361,8 @@ class BrokerServices:
     quotas: QuotaServices | None = None
     telemetry: ClientMetricsManager | None = None
     topic_stats: TopicStats | None = None
+    schema_ids: SchemaIds | None = None
+    validated_topics: Mapping[str, TopicValidation] = dataclasses.field(default_factory=dict)
 
 
 Handler = Callable[[BrokerServices, Any, "RequestContext"], Awaitable[dict | None]]

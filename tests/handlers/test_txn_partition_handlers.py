@@ -101,6 +101,7 @@ class Services:
     fetch_sessions: FetchSessionCache = dataclasses.field(default_factory=lambda: FetchSessionCache(0))
     quotas: None = None  # no client quotas: nothing recorded, nothing throttled
     topic_stats: None = None  # no BrokerTopicMetrics marked
+    validated_topics: dict = dataclasses.field(default_factory=dict)  # no schema validation
 
 
 def leader(tmp_path, index: int) -> Partition:

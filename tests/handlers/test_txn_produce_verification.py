@@ -96,6 +96,7 @@ class Services:
     clock: FakeClock = dataclasses.field(default_factory=FakeClock)
     quotas: None = None  # no client quotas: nothing recorded, nothing throttled
     topic_stats: None = None  # no BrokerTopicMetrics marked
+    validated_topics: dict = dataclasses.field(default_factory=dict)  # no schema validation
 
 
 def services_with(tmp_path, partitions, verifier=None, **config):
