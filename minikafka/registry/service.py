@@ -25,6 +25,8 @@ Registration, as Confluent does it:
     * its id is the id the same schema has in any subject, or ``max_id + 1``;
       its version is one more than the subject's highest (soft deleted ones
       count, permanently deleted ones do not).
+    * registering a soft deleted schema again tombstones its older, soft
+      deleted versions (unless referenced);
     * ``normalize=true`` stores the schema's normalized form; IMPORT mode
       takes the id (and version) from the request and checks nothing.
 """
@@ -176,7 +178,22 @@ class RegistryService:
                                          [dataclasses.asdict(r) for r in references],
                                          parsed.canonical, deleted=False)
             await self._append(records.schema_key(subject, version), value)
+            await self._drop_replaced_versions(subject, version, schema_id)
             return schema_id
+
+    async def _drop_replaced_versions(self, subject: str, version: int, schema_id: int) -> None:
+        """Permanently delete the soft deleted versions a re-registration replaces.
+
+        Registering a schema the subject once held (and soft deleted) again
+        makes a new version; Confluent then tombstones the older, soft deleted
+        versions with the same id, unless something (even a soft deleted
+        schema) still references them. The new version is written first, so
+        a crash in between leaves only a soft deleted leftover.
+        """
+        for entry in self.store.versions(subject, include_deleted=True):
+            if (entry.deleted and entry.id == schema_id and entry.version < version
+                    and not self.store.referenced_by(subject, entry.version, include_deleted=True)):
+                await self._append(records.schema_key(subject, entry.version), None)
 
     def _check_register_mode(self, subject: str, request: SchemaRequest) -> None:
         mode = self.effective_mode(subject)
@@ -216,10 +233,11 @@ class RegistryService:
                               previous: list[SchemaVersion]) -> list[str]:
         """Why ``parsed`` may not follow ``previous`` (oldest first) at ``level``; empty if it may."""
         if level is CompatibilityLevel.NONE or not previous:
-            return []
+            return []  # nothing to parse the history for
         reasons = compatibility.check(level, parsed, [self.parser.parse_stored(v) for v in previous],
                                       [v.version for v in previous])
-        return reasons + [f"{{compatibility: '{level.value}'}}"] if reasons else []
+        # Confluent ends the reasons with the settings they were judged under
+        return reasons + [f"{{validateFields: 'false', compatibility: '{level.value}'}}"] if reasons else []
 
     # -- compatibility ----------------------------------------------------------
 
@@ -229,22 +247,38 @@ class RegistryService:
 
         Against one version (``latest``: the newest live one; a subject with no
         versions is compatible), or against all of them at the subject's level.
+        With ``verbose``, an invalid schema is an answer (not compatible, and
+        why) rather than a 42201, as Confluent does.
+
+        Raises:
+            RegistryError: 42202 invalid version, 40402 no such live version,
+                42201 invalid schema (unless ``verbose``).
         """
-        parsed, _ = self.parser.parse_request(request, normalize)
-        level = self.effective_level(subject)
-        if version is None:
-            previous = self.store.versions(subject)
-        else:
-            number = parse_version(version)
-            if number == LATEST and not self.store.has_subject(subject):
-                previous = []
-            else:
-                previous = [self._resolve(subject, number, deleted=False)]
-        reasons = self._compatibility_errors(level, parsed, previous)
+        previous = self._versions_to_test(subject, version)
+        try:
+            parsed, _ = self.parser.parse_request(request, normalize)
+            reasons = self._compatibility_errors(self.effective_level(subject), parsed, previous)
+        except errors.RegistryError as exc:
+            if not (verbose and exc.error_code == errors.INVALID_SCHEMA):
+                raise
+            reasons = [exc.message]
         result: dict = {"is_compatible": not reasons}
         if verbose:
             result["messages"] = reasons
         return result
+
+    def _versions_to_test(self, subject: str, version: str | int | None) -> list[SchemaVersion]:
+        """The live versions a compatibility test compares with (None: all of them)."""
+        live = self.store.versions(subject)
+        if version is None:
+            return live
+        number = parse_version(version)
+        if number == LATEST:
+            return live[-1:]
+        entry = self.store.get(subject, number)
+        if entry is None or entry.deleted:  # a missing subject too: Confluent says 40402 here
+            raise errors.version_not_found(number)
+        return [entry]
 
     # -- deleting ---------------------------------------------------------------
 

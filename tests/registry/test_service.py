@@ -41,6 +41,11 @@ async def test_incompatible_schema_is_refused_with_the_reason(service):
     verdict = await service.test_compatibility("a", "latest", SchemaRequest(USER_V2_NO_DEFAULT), verbose=True)
     assert verdict["is_compatible"] is False and any("email" in m for m in verdict["messages"])
     assert await service.test_compatibility("a", None, SchemaRequest(USER_V2_DEFAULT)) == {"is_compatible": True}
+    assert verdict["messages"][-1] == "{validateFields: 'false', compatibility: 'BACKWARD'}"
+    # verbose: an invalid schema is a verdict with the reason, not a 42201
+    verdict = await service.test_compatibility("a", "latest", SchemaRequest("{"), verbose=True)
+    assert verdict["is_compatible"] is False and "Invalid schema" in verdict["messages"][0]
+    await refused(errors.INVALID_SCHEMA, service.test_compatibility("a", "latest", SchemaRequest("{")))
     await service.set_config("a", "NONE")
     assert await service.register("a", SchemaRequest(USER_V2_NO_DEFAULT)) == 2
 
@@ -94,6 +99,9 @@ async def test_unknown_subjects_versions_and_ids(service):
     await refused(errors.SCHEMA_NOT_FOUND, service.lookup("a", SchemaRequest(ORDER_V1)))
     await refused(errors.SCHEMA_NOT_FOUND, service.schema_by_id(99))
     await refused(errors.SCHEMA_NOT_FOUND, service.subjects_by_id(99))
+    # a compatibility test against a numbered version of a missing subject: 40402, as Confluent
+    await refused(errors.VERSION_NOT_FOUND, service.test_compatibility("nope", "1", SchemaRequest(USER_V1)))
+    assert await service.test_compatibility("nope", "latest", SchemaRequest(USER_V1)) == {"is_compatible": True}
     assert (await service.get_version("a", "-1")).version == 1
     assert (await service.lookup("a", SchemaRequest(USER_V1))).to_json() == {
         "subject": "a", "version": 1, "id": 1, "schema": (await service.schema_by_id(1))["schema"]}
@@ -109,15 +117,17 @@ async def test_soft_then_permanent_delete(service):
     assert (await service.get_version("a", "2", deleted=True)).version == 2
     assert await service.versions("a") == [1] and await service.versions("a", deleted=True) == [1, 2]
     assert await service.versions("a", deleted_only=True) == [2]
-    # registering a soft-deleted schema again: the same id, a new version
+    # registering a soft-deleted schema again: the same id, a new version, and (as
+    # Confluent does) the soft deleted version with that id is permanently deleted
     assert await service.register("a", SchemaRequest(USER_V2_DEFAULT)) == 2
     assert await service.versions("a") == [1, 3]
+    assert await service.versions("a", deleted=True) == [1, 3]
     await refused(errors.SUBJECT_NOT_SOFT_DELETED, service.delete_subject("a", permanent=True))
     assert await service.delete_subject("a") == [1, 3]
     await refused(errors.SUBJECT_SOFT_DELETED, service.delete_subject("a"))
     assert await service.subjects() == [] and await service.subjects(deleted=True) == ["a"]
     await refused(errors.SUBJECT_NOT_FOUND, service.get_version("a", "latest"))
-    assert await service.delete_subject("a", permanent=True) == [1, 2, 3]
+    assert await service.delete_subject("a", permanent=True) == [1, 3]
     await refused(errors.SUBJECT_NOT_FOUND, service.delete_subject("a"))
     await refused(errors.SCHEMA_NOT_FOUND, service.schema_by_id(1))
     # versions start again at 1; ids are not reused
