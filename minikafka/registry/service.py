@@ -426,11 +426,14 @@ class RegistryService:
         return parsed.value
 
     async def delete_config(self, subject: str | None = None) -> str:
-        """``DELETE /config[/{subject}]``: back to the global level (or BACKWARD); the old level."""
+        """``DELETE /config[/{subject}]``: the deleted level; the subject falls back to the global one.
+
+        Raises:
+            RegistryError: 40401 when the subject has no level of its own (Confluent's answer).
+        """
         async with self._write_lock:
             self._require_leader()
-            if subject is not None and not self.store.has_subject(subject, include_deleted=True) \
-                    and self.store.compatibility_level(subject) is None:
+            if subject is not None and self.store.compatibility_level(subject) is None:
                 raise errors.subject_not_found(subject)
             previous = self.effective_level(subject).value
             if self.store.compatibility_level(subject) is not None:
@@ -460,9 +463,15 @@ class RegistryService:
         return mode
 
     async def delete_mode(self, subject: str | None = None) -> str:
-        """``DELETE /mode[/{subject}]``: back to the global mode (or READWRITE); the old mode."""
+        """``DELETE /mode[/{subject}]``: the deleted mode; the subject falls back to the global one.
+
+        Raises:
+            RegistryError: 40401 when the subject has no mode of its own (Confluent's answer).
+        """
         async with self._write_lock:
             self._require_leader()
+            if subject is not None and self.store.mode(subject) is None:
+                raise errors.subject_not_found(subject)
             previous = self.effective_mode(subject)
             if self.store.mode(subject) is not None:
                 await self._append(records.mode_key(subject), None)

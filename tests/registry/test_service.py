@@ -167,6 +167,7 @@ async def test_config_levels(service):
     await refused(errors.INVALID_COMPATIBILITY_LEVEL, service.set_config("a", None))
     assert await service.delete_config("a") == "FORWARD"
     assert await service.get_config("a", default_to_global=True) == "FULL_TRANSITIVE"
+    await refused(errors.SUBJECT_NOT_FOUND, service.delete_config("a"))   # no level of its own left
     assert await service.delete_config() == "FULL_TRANSITIVE"
     assert await service.get_config() == "BACKWARD"
 
@@ -187,7 +188,8 @@ async def test_modes_readonly_and_import(service):
     assert (await service.get_version("imported", "5")).id == 42
     await refused(errors.ID_DOES_NOT_MATCH, service.register("imported", SchemaRequest(USER_V2_DEFAULT, id=42)))
     await refused(errors.OPERATION_NOT_PERMITTED, service.register("b", SchemaRequest(ORDER_V1, id=50)))
-    await service.delete_mode("imported")
+    assert await service.delete_mode("imported") == "IMPORT"
+    await refused(errors.SUBJECT_NOT_FOUND, service.delete_mode("imported"))  # no mode of its own left
     assert await service.register("c", SchemaRequest(USER_V2_DEFAULT)) == 43   # after the highest id
 
 
