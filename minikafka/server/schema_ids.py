@@ -87,7 +87,9 @@ class SchemaIdLookup:
             self._confirmed.move_to_end(pair)
             return True
         versions = await self._get_json(f"/schemas/ids/{schema_id}/versions")
-        subjects = {entry.get("subject") for entry in versions or () if isinstance(entry, dict)}
+        if not isinstance(versions, list):  # 404 (None), or a registry answering something odd
+            versions = []
+        subjects = {entry.get("subject") for entry in versions if isinstance(entry, dict)}
         for registered in subjects:
             if isinstance(registered, str):
                 self._remember((schema_id, registered))

@@ -73,6 +73,14 @@ def test_an_unknown_id_is_not_registered_and_asked_again_next_time():
     assert len(registry.requests) == 3  # no negative cache
 
 
+@pytest.mark.parametrize("body", [5, "x", {"subject": "orders-value"}, [7, None]])
+def test_an_odd_answer_confirms_nothing_and_breaks_nothing(body):
+    lookup = SchemaIdLookup(["http://registry:8081"],
+                            transport=httpx.MockTransport(lambda request: httpx.Response(200, json=body)))
+    assert run(lookup.is_registered, 7, "orders-value") is False
+    assert lookup.cached_pairs() == 0
+
+
 @pytest.mark.parametrize("status", [500, 503, 401])
 def test_an_error_answer_is_the_registry_unavailable(status):
     lookup = SchemaIdLookup(["http://registry:8081"], transport=httpx.MockTransport(Registry({}, status=status)))
