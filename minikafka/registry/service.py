@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 import trio
@@ -426,19 +427,9 @@ class RegistryService:
         return parsed.value
 
     async def delete_config(self, subject: str | None = None) -> str:
-        """``DELETE /config[/{subject}]``: the deleted level; the subject falls back to the global one.
-
-        Raises:
-            RegistryError: 40401 when the subject has no level of its own (Confluent's answer).
-        """
-        async with self._write_lock:
-            self._require_leader()
-            if subject is not None and self.store.compatibility_level(subject) is None:
-                raise errors.subject_not_found(subject)
-            previous = self.effective_level(subject).value
-            if self.store.compatibility_level(subject) is not None:
-                await self._append(records.config_key(subject), None)
-            return previous
+        """``DELETE /config[/{subject}]``: the deleted level; the subject falls back to the global one."""
+        return await self._delete_setting(subject, self.store.compatibility_level,
+                                          DEFAULT_COMPATIBILITY_LEVEL, records.config_key(subject))
 
     async def get_mode(self, subject: str | None = None, default_to_global: bool = False) -> str:
         """``GET /mode[/{subject}]``."""
@@ -463,19 +454,25 @@ class RegistryService:
         return mode
 
     async def delete_mode(self, subject: str | None = None) -> str:
-        """``DELETE /mode[/{subject}]``: the deleted mode; the subject falls back to the global one.
+        """``DELETE /mode[/{subject}]``: the deleted mode; the subject falls back to the global one."""
+        return await self._delete_setting(subject, self.store.mode, DEFAULT_MODE, records.mode_key(subject))
 
-        Raises:
-            RegistryError: 40401 when the subject has no mode of its own (Confluent's answer).
+    async def _delete_setting(self, subject: str | None, read_own: Callable[[str | None], str | None],
+                              default: str, key: dict) -> str:
+        """Tombstone a config or mode record; answer the value it held.
+
+        With nothing set, the global setting answers the default, and a
+        subject is Confluent's 40401.
         """
         async with self._write_lock:
             self._require_leader()
-            if subject is not None and self.store.mode(subject) is None:
-                raise errors.subject_not_found(subject)
-            previous = self.effective_mode(subject)
-            if self.store.mode(subject) is not None:
-                await self._append(records.mode_key(subject), None)
-            return previous
+            own = read_own(subject)
+            if own is None:
+                if subject is not None:
+                    raise errors.subject_not_found(subject)
+                return default
+            await self._append(key, None)
+            return own
 
     def _has_schemas(self, subject: str | None) -> bool:
         if subject is None:
