@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 
 class SchemaType(str, enum.Enum):
@@ -50,6 +50,37 @@ class SchemaReference:
     name: str
     subject: str
     version: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """One difference between two versions of a schema, as Confluent's JSON Schema and
+    Protobuf checkers name it: a type (``FIELD_REMOVED``, ``TYPE_NARROWED``, ...) and
+    the path where it is (``#/properties/age``).
+
+    Each of those schema types subclasses it, to list the types that are
+    compatible changes and to describe the others in words.
+    """
+
+    type: str
+    path: str
+    COMPATIBLE_CHANGES: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def compatible(self) -> bool:
+        """True if the change never stops the new schema reading the old one's data."""
+        return self.type in self.COMPATIBLE_CHANGES
+
+    def description(self) -> str:
+        """The difference in words (the subclass's)."""
+        return ""
+
+    def message(self) -> str:
+        """The reason, in the shape Confluent's registry reports it."""
+        return f'{{errorType:"{self.type}", description:"{self.description()}"}}'
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.path}"
 
 
 class ParsedSchema(Protocol):
