@@ -392,11 +392,7 @@ class RegistryService:
         """The schema text in the format a client asked for (``?format=``; None: as stored)."""
         if not fmt:
             return entry.schema
-        try:
-            return self.parser.parse_stored(entry).formatted(fmt)
-        except ValueError as exc:  # an unknown format: the request's fault, not the registry's
-            raise errors.http_error(422, f"Unsupported format {fmt!r} for a "
-                                         f"{entry.schema_type.value} schema: {exc}") from None
+        return self.parser.parse_stored(entry).formatted(fmt)
 
     # -- config and mode ----------------------------------------------------------
 

@@ -97,7 +97,11 @@ class ParsedSchema(Protocol):
         """Full names of the top-level records or messages (for the record-name strategies)."""
 
     def formatted(self, fmt: str | None) -> str:
-        """The schema's text in a format a client asked for (``?format=``)."""
+        """The schema's text in a format a client asked for (``?format=``).
+
+        A format the type does not know gets the canonical text, never an
+        error (Confluent's choice, so clients may ask for newer formats).
+        """
 
     def backward_errors(self, previous: "ParsedSchema") -> list[str]:
         """Why data written with ``previous`` cannot be read with this schema; empty if it can."""
