@@ -2,8 +2,8 @@
 
 Routes (thin: each reads the request, calls ``RegistryService``, writes JSON)::
 
-    GET    /subjects                                  ?subjectPrefix ?deleted ?deleted_only
-    GET    /subjects/{s}/versions                     ?deleted ?deleted_only
+    GET    /subjects                                  ?subjectPrefix ?deleted ?deletedOnly
+    GET    /subjects/{s}/versions                     ?deleted ?deletedOnly
     POST   /subjects/{s}/versions                     register   ?normalize   -> {"id": n}
     POST   /subjects/{s}                              look up    ?normalize ?deleted
     DELETE /subjects/{s}                              ?permanent
@@ -99,6 +99,11 @@ def _json(body: Any, status: int = 200) -> Response:
 def _flag(name: str, default: bool = False) -> bool:
     value = request.args.get(name)
     return default if value is None else value.strip().lower() == "true"
+
+
+def _deleted_only() -> bool:
+    """Confluent's ``deletedOnly``; confluent-kafka's Python client spells it ``deleted_only``."""
+    return _flag("deletedOnly") or _flag("deleted_only")
 
 
 def _page(items: list) -> list:
@@ -200,11 +205,11 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     @app.get("/subjects")
     async def list_subjects():
         return _json(_page(await service.subjects(request.args.get("subjectPrefix", ""),
-                                                  _flag("deleted"), _flag("deleted_only"))))
+                                                  _flag("deleted"), _deleted_only())))
 
     @app.get("/subjects/<subject>/versions")
     async def list_versions(subject: str):
-        return _json(_page(await service.versions(subject, _flag("deleted"), _flag("deleted_only"))))
+        return _json(_page(await service.versions(subject, _flag("deleted"), _deleted_only())))
 
     @app.post("/subjects/<subject>/versions")
     async def register(subject: str):

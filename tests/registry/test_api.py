@@ -87,6 +87,10 @@ async def test_compatibility_config_mode_and_deletes(service):
         assert (await http.delete("/subjects/u/versions/1")).json() == 1
         assert error_of(await http.delete("/subjects/u/versions/1")) == (404, 40406)
         assert (await http.get("/subjects/u/versions?deleted=true")).json() == [1]
+        # Confluent's deletedOnly, and confluent-kafka's Python spelling of it
+        assert (await http.get("/subjects/u/versions?deletedOnly=true")).json() == [1]
+        assert (await http.get("/subjects?deletedOnly=true")).json() == ["u"]
+        assert (await http.get("/subjects?deleted_only=true")).json() == ["u"]
         assert (await http.get("/subjects/u/versions/1?deleted=true")).json()["version"] == 1
         assert (await http.delete("/subjects/u/versions/1?permanent=true")).json() == 1
         assert error_of(await http.get("/subjects/u/versions")) == (404, 40401)
