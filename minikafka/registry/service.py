@@ -436,15 +436,17 @@ class RegistryService:
     async def set_mode(self, subject: str | None, mode: object, force: bool = False) -> str:
         """``PUT /mode[/{subject}]``: READWRITE, READONLY or IMPORT.
 
-        IMPORT needs an empty registry (or subject) unless ``force``: imported
-        ids must not collide with ids handed out here.
+        Switching to IMPORT needs no live subject (in the registry, or the
+        subject) unless ``force``: imported ids must not collide with ids
+        handed out here. Soft deleted subjects do not count, as in Confluent.
         """
         if not isinstance(mode, str) or mode.upper() not in MODES:
             raise errors.invalid_mode()
         mode = mode.upper()
         async with self._write_lock:
             self._require_leader()
-            if mode == "IMPORT" and not force and self._has_schemas(subject):
+            if mode == "IMPORT" and self.effective_mode(subject) != "IMPORT" and not force \
+                    and self._has_live_subjects(subject):
                 raise errors.operation_not_permitted("Cannot import since found existing subjects")
             await self._append(records.mode_key(subject), records.mode_value(subject, mode))
         return mode
@@ -470,10 +472,10 @@ class RegistryService:
             await self._append(key, None)
             return own
 
-    def _has_schemas(self, subject: str | None) -> bool:
+    def _has_live_subjects(self, subject: str | None) -> bool:
         if subject is None:
-            return bool(self.store.subjects(include_deleted=True))
-        return self.store.has_subject(subject, include_deleted=True)
+            return bool(self.store.subjects())
+        return self.store.has_subject(subject)
 
     def _check_not_read_only(self, subject: str) -> None:
         if self.effective_mode(subject) in ("READONLY", "READONLY_OVERRIDE"):

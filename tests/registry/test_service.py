@@ -181,6 +181,10 @@ async def test_modes_readonly_and_import(service):
     assert "read-only" in error.message
     assert await service.register("b", SchemaRequest(USER_V1)) == 1
     await refused(errors.OPERATION_NOT_PERMITTED, service.set_mode(None, "IMPORT"))  # subjects exist
+    await service.register("gone", SchemaRequest(ORDER_V1))
+    await service.delete_subject("gone")
+    assert await service.set_mode("gone", "IMPORT") == "IMPORT"   # a soft deleted subject does not count
+    assert await service.set_mode("gone", "IMPORT") == "IMPORT"   # already importing: nothing to check
     # IMPORT: the request names the id (and version); a plain registration is refused
     assert await service.set_mode("imported", "IMPORT") == "IMPORT"
     await refused(errors.OPERATION_NOT_PERMITTED, service.register("imported", SchemaRequest(ORDER_V1)))
