@@ -5,7 +5,7 @@ Routes (thin: each reads the request, calls ``RegistryService``, writes JSON)::
     GET    /subjects                                  ?subjectPrefix ?deleted ?deletedOnly
     GET    /subjects/{s}/versions                     ?deleted ?deletedOnly
     POST   /subjects/{s}/versions                     register   ?normalize   -> {"id": n}
-    POST   /subjects/{s}                              look up    ?normalize ?deleted
+    POST   /subjects/{s}                              look up    ?normalize ?deleted ?format
     DELETE /subjects/{s}                              ?permanent
     GET    /subjects/{s}/versions/{v}                 v = n | latest | -1   ?deleted ?format
     DELETE /subjects/{s}/versions/{v}                 ?permanent
@@ -50,6 +50,7 @@ from minikafka.registry import errors
 from minikafka.registry.errors import RegistryError
 from minikafka.registry.inputs import SchemaRequest
 from minikafka.registry.service import SCHEMA_TYPES, RegistryService
+from minikafka.registry.store import SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,13 @@ def _page(items: list) -> list:
     limit = request.args.get("limit", default=-1, type=int)
     items = items[offset:]
     return items if limit is None or limit < 0 else items[:limit]
+
+
+def _version_json(service: RegistryService, entry: SchemaVersion) -> dict:
+    """A version as the API shows it, its schema in the ``?format=`` asked for."""
+    body = entry.to_json()
+    body["schema"] = service.formatted(entry, request.args.get("format"))
+    return body
 
 
 async def _body() -> bytes:
@@ -222,7 +230,7 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     async def lookup(subject: str):
         request_ = SchemaRequest.from_json(await _json_body())
         entry = await service.lookup(subject, request_, _flag("normalize"), _flag("deleted"))
-        return _json(entry.to_json())
+        return _json(_version_json(service, entry))
 
     @app.delete("/subjects/<subject>")
     async def delete_subject(subject: str):
@@ -233,9 +241,7 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     @app.get("/subjects/<subject>/versions/<version>")
     async def get_version(subject: str, version: str):
         entry = await service.get_version(subject, version, _flag("deleted"))
-        body = entry.to_json()
-        body["schema"] = service.formatted(entry, request.args.get("format"))
-        return _json(body)
+        return _json(_version_json(service, entry))
 
     @app.delete("/subjects/<subject>/versions/<version>")
     async def delete_version(subject: str, version: str):

@@ -193,6 +193,8 @@ async def test_schema_formats(service):
         assert (await http.get(f"/schemas/ids/{schema_id}?format=bogus")).json()["schema"] == canonical
         by_version = (await http.get("/subjects/p/versions/1?format=serialized")).json()
         assert by_version["schema"] == serialized["schema"] and by_version["id"] == schema_id
+        looked_up = (await http.post("/subjects/p?format=serialized", json={"schema": proto, "schemaType": "PROTOBUF"}))
+        assert looked_up.json()["schema"] == serialized["schema"]
         assert (await http.get("/subjects/p/versions/1/schema?format=bogus")).text == canonical
 
 
