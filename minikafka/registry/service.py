@@ -312,10 +312,7 @@ class RegistryService:
         async with self._write_lock:
             self._require_leader()
             self._check_not_read_only(subject)
-            # a numbered version is found even when soft deleted (to say so); "latest" is a live one
-            entry = self._resolve(subject, number, deleted=permanent or number != LATEST)
-            if entry.deleted and not permanent:
-                raise errors.version_soft_deleted(subject, entry.version)
+            entry = self._version_to_delete(subject, number, permanent)
             self._check_unreferenced(entry, permanent, other_subjects_only=False)
             if permanent and not entry.deleted:
                 raise errors.version_not_soft_deleted(subject, entry.version)
@@ -329,6 +326,19 @@ class RegistryService:
                     subject, entry.version, entry.id, entry.schema_type.value,
                     entry.references_json(), entry.schema, deleted=True))
             return entry.version
+
+    def _version_to_delete(self, subject: str, number: int, permanent: bool) -> SchemaVersion:
+        """The version a DELETE names, with Confluent's codes: a numbered version is
+        found even when soft deleted (to say so, 40406), ``latest`` is the newest
+        live one, and a subject counts while it has any version (else 40401)."""
+        if not self.store.has_subject(subject, include_deleted=True):
+            raise errors.subject_not_found(subject)
+        entry = self.store.latest(subject) if number == LATEST else self.store.get(subject, number)
+        if entry is None:
+            raise errors.version_not_found(number)
+        if entry.deleted and not permanent:
+            raise errors.version_soft_deleted(subject, entry.version)
+        return entry
 
     def _check_unreferenced(self, entry: SchemaVersion, permanent: bool, other_subjects_only: bool) -> None:
         users = self.store.referenced_by(entry.subject, entry.version, include_deleted=permanent)

@@ -113,6 +113,8 @@ async def test_soft_then_permanent_delete(service):
     await refused(errors.VERSION_NOT_SOFT_DELETED, service.delete_version("a", "1", permanent=True))
     assert await service.delete_version("a", "latest") == 2
     await refused(errors.VERSION_SOFT_DELETED, service.delete_version("a", "2"))
+    # "latest" names the newest live version, even for a permanent delete (Confluent's rule)
+    await refused(errors.VERSION_NOT_SOFT_DELETED, service.delete_version("a", "latest", permanent=True))
     await refused(errors.VERSION_NOT_FOUND, service.get_version("a", "2"))
     assert (await service.get_version("a", "2", deleted=True)).version == 2
     assert await service.versions("a") == [1] and await service.versions("a", deleted=True) == [1, 2]
@@ -127,6 +129,7 @@ async def test_soft_then_permanent_delete(service):
     await refused(errors.SUBJECT_SOFT_DELETED, service.delete_subject("a"))
     assert await service.subjects() == [] and await service.subjects(deleted=True) == ["a"]
     await refused(errors.SUBJECT_NOT_FOUND, service.get_version("a", "latest"))
+    await refused(errors.VERSION_NOT_FOUND, service.delete_version("a", "latest"))  # the subject still counts
     assert await service.delete_subject("a", permanent=True) == [1, 3]
     await refused(errors.SUBJECT_NOT_FOUND, service.delete_subject("a"))
     await refused(errors.SCHEMA_NOT_FOUND, service.schema_by_id(1))
