@@ -269,3 +269,15 @@ async def test_concurrent_registrations_never_share_an_id(memory_log):
     assert sorted(service_ids.values()) == list(range(1, 31))
     for subject in ("s0", "s1", "s2"):
         assert await service.versions(subject) == list(range(1, 11))
+
+
+async def test_schemas_too_deep_to_parse_or_compare_are_refused_never_a_500(service):
+    def nested_arrays(leaf: str, depth: int = 400) -> str:
+        return '{"type": "array", "items": ' * depth + leaf + "}" * depth
+
+    for leaf in ('"int"', '"long"'):
+        try:
+            await service.register("deep", SchemaRequest(nested_arrays(leaf)))
+        except RegistryError as exc:
+            assert exc.error_code in (errors.INCOMPATIBLE_SCHEMA, errors.INVALID_SCHEMA), exc
+    await refused(errors.INVALID_SCHEMA, service.register("deeper", SchemaRequest(nested_arrays('"int"', 5_000))))
