@@ -21,7 +21,9 @@ right direction(s) and against the right versions. Like Confluent's
 newest first and stop at the first one that fails, and the reasons name the
 schemas by role: "new" and "old" instead of "reader" and "writer". Each
 failed check ends with ``{oldSchemaVersion: n}`` (when known) and
-``{oldSchema: '...'}``, as Confluent's verbose answers do.
+``{oldSchema: '...'}``, as Confluent's verbose answers do. The rules recurse
+into nested types; a pair nested too deeply for Python's stack is refused
+(``TOO_DEEP``) rather than let through unchecked.
 """
 
 from __future__ import annotations
