@@ -153,6 +153,6 @@ def _error_message(response: httpx.Response) -> str:
 def redact(url: str) -> str:
     """``url`` without any ``user:password@`` part (for messages sent to clients)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

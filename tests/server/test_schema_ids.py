@@ -160,3 +160,13 @@ def test_a_paused_registry_times_out_on_a_real_socket():
         lookup = SchemaIdLookup([f"http://127.0.0.1:{server.getsockname()[1]}"], timeout_s=0.3)
         with pytest.raises(SchemaRegistryUnavailable, match="no answer within"):
             run(lookup.is_registered, 7, "orders-value")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("http://registry:8081", "http://registry:8081"),
+    ("http://user:secret@registry:8081/sr", "http://registry:8081/sr"),
+    ("https://user:secret@[::1]:8081", "https://[::1]:8081"),
+    ("http://user:secret@", "http://"),
+])
+def test_credentials_are_redacted_from_urls(url, shown):
+    assert schema_ids_module.redact(url) == shown
