@@ -152,7 +152,10 @@ def _error_message(response: httpx.Response) -> str:
 
 def redact(url: str) -> str:
     """``url`` without any ``user:password@`` part (for messages sent to clients)."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # not a URL at all (a broken IPv6 host): keep only what follows any '@'
+        return url.rpartition("@")[2]
     if "@" not in parts.netloc:
         return url
     return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -97,6 +97,12 @@ def test_a_registry_nobody_listens_on_is_unavailable():
     assert "secret" not in str(caught.value)  # credentials never reach a client
 
 
+def test_a_url_that_does_not_parse_is_the_registry_unavailable():
+    lookup = SchemaIdLookup(["http://[broken"])
+    with pytest.raises(SchemaRegistryUnavailable):
+        run(lookup.is_registered, 7, "orders-value")
+
+
 def test_the_next_url_answers_when_the_first_fails():
     registry = Registry({7: ["orders-value"]})
 
@@ -167,6 +173,7 @@ def test_a_paused_registry_times_out_on_a_real_socket():
     ("http://user:secret@registry:8081/sr", "http://registry:8081/sr"),
     ("https://user:secret@[::1]:8081", "https://[::1]:8081"),
     ("http://user:secret@", "http://"),
+    ("http://user:secret@[broken", "[broken"),
 ])
 def test_credentials_are_redacted_from_urls(url, shown):
     assert schema_ids_module.redact(url) == shown
