@@ -136,7 +136,7 @@ class SchemaIdLookup:
                 return response.json()
             except httpx.TimeoutException:
                 problems.append(f"{redact(base)}: no answer within {self._client.timeout.read} s")
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 problems.append(f"{redact(base)}: {type(exc).__name__} {exc}".rstrip())
         log.warning("schema registry lookup %s failed: %s", path, "; ".join(problems))
         raise SchemaRegistryUnavailable("; ".join(problems))

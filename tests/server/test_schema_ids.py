@@ -97,8 +97,9 @@ def test_a_registry_nobody_listens_on_is_unavailable():
     assert "secret" not in str(caught.value)  # credentials never reach a client
 
 
-def test_a_url_that_does_not_parse_is_the_registry_unavailable():
-    lookup = SchemaIdLookup(["http://[broken"])
+@pytest.mark.parametrize("url", ["http://[broken", "http://exa\x00mple"])
+def test_a_url_that_does_not_parse_is_the_registry_unavailable(url):
+    lookup = SchemaIdLookup([url])
     with pytest.raises(SchemaRegistryUnavailable):
         run(lookup.is_registered, 7, "orders-value")
 
