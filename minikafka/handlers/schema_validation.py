@@ -194,7 +194,7 @@ async def _record_errors(schema_ids: SchemaIds, topic: str, validation: TopicVal
                 continue
             head = bytes(payload[:wire_format.HEADER_SIZE])
             if head not in known:
-                known[head] = await _verdict(schema_ids, topic, side, strategy, schema_id_of(head))
+                known[head] = await _verdict(schema_ids, topic, side, strategy, wire_format.schema_id(head))
             if known[head] is not None:
                 errors.append(RecordError(batch_index, known[head]))
                 break
@@ -229,16 +229,6 @@ async def _verdict(schema_ids: SchemaIds, topic: str, side: str, strategy: str,
     if not await schema_ids.is_registered(schema_id, subject):
         return f"The {side} has schema id {schema_id}, which is not registered under subject '{subject}'"
     return None
-
-
-def schema_id_of(payload) -> int | None:
-    """The schema id of a wire-format payload (see ``schemas.wire_format``), None without the format.
-
-    Reads the five header bytes only, whatever the payload's size.
-    """
-    if len(payload) < wire_format.HEADER_SIZE or payload[0] != wire_format.MAGIC_BYTE:
-        return None
-    return int.from_bytes(payload[1:wire_format.HEADER_SIZE], "big", signed=True)
 
 
 async def _subject(schema_ids: SchemaIds, topic: str, side: str, strategy: str, schema_id: int) -> str | None:

@@ -2,10 +2,10 @@
 
 Routes (thin: each reads the request, calls ``RegistryService``, writes JSON)::
 
-    GET    /subjects                                  ?subjectPrefix ?deleted ?deleted_only
-    GET    /subjects/{s}/versions                     ?deleted ?deleted_only
+    GET    /subjects                                  ?subjectPrefix ?deleted ?deletedOnly
+    GET    /subjects/{s}/versions                     ?deleted ?deletedOnly
     POST   /subjects/{s}/versions                     register   ?normalize   -> {"id": n}
-    POST   /subjects/{s}                              look up    ?normalize ?deleted
+    POST   /subjects/{s}                              look up    ?normalize ?deleted ?format
     DELETE /subjects/{s}                              ?permanent
     GET    /subjects/{s}/versions/{v}                 v = n | latest | -1   ?deleted ?format
     DELETE /subjects/{s}/versions/{v}                 ?permanent
@@ -50,6 +50,7 @@ from minikafka.registry import errors
 from minikafka.registry.errors import RegistryError
 from minikafka.registry.inputs import SchemaRequest
 from minikafka.registry.service import SCHEMA_TYPES, RegistryService
+from minikafka.registry.store import SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +102,24 @@ def _flag(name: str, default: bool = False) -> bool:
     return default if value is None else value.strip().lower() == "true"
 
 
+def _deleted_only() -> bool:
+    """Confluent's ``deletedOnly``; confluent-kafka's Python client spells it ``deleted_only``."""
+    return _flag("deletedOnly") or _flag("deleted_only")
+
+
 def _page(items: list) -> list:
     """Confluent's ``offset`` and ``limit`` (a negative limit: all)."""
     offset = max(request.args.get("offset", default=0, type=int) or 0, 0)
     limit = request.args.get("limit", default=-1, type=int)
     items = items[offset:]
     return items if limit is None or limit < 0 else items[:limit]
+
+
+def _version_json(service: RegistryService, entry: SchemaVersion) -> dict:
+    """A version as the API shows it, its schema in the ``?format=`` asked for."""
+    body = entry.to_json()
+    body["schema"] = service.formatted(entry, request.args.get("format"))
+    return body
 
 
 async def _body() -> bytes:
@@ -200,11 +213,11 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     @app.get("/subjects")
     async def list_subjects():
         return _json(_page(await service.subjects(request.args.get("subjectPrefix", ""),
-                                                  _flag("deleted"), _flag("deleted_only"))))
+                                                  _flag("deleted"), _deleted_only())))
 
     @app.get("/subjects/<subject>/versions")
     async def list_versions(subject: str):
-        return _json(_page(await service.versions(subject, _flag("deleted"), _flag("deleted_only"))))
+        return _json(_page(await service.versions(subject, _flag("deleted"), _deleted_only())))
 
     @app.post("/subjects/<subject>/versions")
     async def register(subject: str):
@@ -217,7 +230,7 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     async def lookup(subject: str):
         request_ = SchemaRequest.from_json(await _json_body())
         entry = await service.lookup(subject, request_, _flag("normalize"), _flag("deleted"))
-        return _json(entry.to_json())
+        return _json(_version_json(service, entry))
 
     @app.delete("/subjects/<subject>")
     async def delete_subject(subject: str):
@@ -228,9 +241,7 @@ def _add_subject_routes(app: QuartTrio, service: RegistryService, writes: _Write
     @app.get("/subjects/<subject>/versions/<version>")
     async def get_version(subject: str, version: str):
         entry = await service.get_version(subject, version, _flag("deleted"))
-        body = entry.to_json()
-        body["schema"] = service.formatted(entry, request.args.get("format"))
-        return _json(body)
+        return _json(_version_json(service, entry))
 
     @app.delete("/subjects/<subject>/versions/<version>")
     async def delete_version(subject: str, version: str):

@@ -25,6 +25,8 @@ Registration, as Confluent does it:
     * its id is the id the same schema has in any subject, or ``max_id + 1``;
       its version is one more than the subject's highest (soft deleted ones
       count, permanently deleted ones do not).
+    * registering a soft deleted schema again tombstones its older, soft
+      deleted versions (unless referenced);
     * ``normalize=true`` stores the schema's normalized form; IMPORT mode
       takes the id (and version) from the request and checks nothing.
 """
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 import trio
@@ -176,7 +179,22 @@ class RegistryService:
                                          [dataclasses.asdict(r) for r in references],
                                          parsed.canonical, deleted=False)
             await self._append(records.schema_key(subject, version), value)
+            await self._drop_replaced_versions(subject, version, schema_id)
             return schema_id
+
+    async def _drop_replaced_versions(self, subject: str, version: int, schema_id: int) -> None:
+        """Permanently delete the soft deleted versions a re-registration replaces.
+
+        Registering a schema the subject once held (and soft deleted) again
+        makes a new version; Confluent then tombstones the older, soft deleted
+        versions with the same id, unless something (even a soft deleted
+        schema) still references them. The new version is written first, so
+        a crash in between leaves only a soft deleted leftover.
+        """
+        for entry in self.store.versions(subject, include_deleted=True):
+            if (entry.deleted and entry.id == schema_id and entry.version < version
+                    and not self.store.referenced_by(subject, entry.version, include_deleted=True)):
+                await self._append(records.schema_key(subject, entry.version), None)
 
     def _check_register_mode(self, subject: str, request: SchemaRequest) -> None:
         mode = self.effective_mode(subject)
@@ -216,10 +234,11 @@ class RegistryService:
                               previous: list[SchemaVersion]) -> list[str]:
         """Why ``parsed`` may not follow ``previous`` (oldest first) at ``level``; empty if it may."""
         if level is CompatibilityLevel.NONE or not previous:
-            return []
+            return []  # nothing to parse the history for
         reasons = compatibility.check(level, parsed, [self.parser.parse_stored(v) for v in previous],
                                       [v.version for v in previous])
-        return reasons + [f"{{compatibility: '{level.value}'}}"] if reasons else []
+        # Confluent ends the reasons with the settings they were judged under
+        return reasons + [f"{{validateFields: 'false', compatibility: '{level.value}'}}"] if reasons else []
 
     # -- compatibility ----------------------------------------------------------
 
@@ -229,22 +248,38 @@ class RegistryService:
 
         Against one version (``latest``: the newest live one; a subject with no
         versions is compatible), or against all of them at the subject's level.
+        With ``verbose``, an invalid schema is an answer (not compatible, and
+        why) rather than a 42201, as Confluent does.
+
+        Raises:
+            RegistryError: 42202 invalid version, 40402 no such live version,
+                42201 invalid schema (unless ``verbose``).
         """
-        parsed, _ = self.parser.parse_request(request, normalize)
-        level = self.effective_level(subject)
-        if version is None:
-            previous = self.store.versions(subject)
-        else:
-            number = parse_version(version)
-            if number == LATEST and not self.store.has_subject(subject):
-                previous = []
-            else:
-                previous = [self._resolve(subject, number, deleted=False)]
-        reasons = self._compatibility_errors(level, parsed, previous)
+        previous = self._versions_to_test(subject, version)
+        try:
+            parsed, _ = self.parser.parse_request(request, normalize)
+            reasons = self._compatibility_errors(self.effective_level(subject), parsed, previous)
+        except errors.RegistryError as exc:
+            if not (verbose and exc.error_code == errors.INVALID_SCHEMA):
+                raise
+            reasons = [exc.message]
         result: dict = {"is_compatible": not reasons}
         if verbose:
             result["messages"] = reasons
         return result
+
+    def _versions_to_test(self, subject: str, version: str | int | None) -> list[SchemaVersion]:
+        """The live versions a compatibility test compares with (None: all of them)."""
+        live = self.store.versions(subject)
+        if version is None:
+            return live
+        number = parse_version(version)
+        if number == LATEST:
+            return live[-1:]
+        entry = self.store.get(subject, number)
+        if entry is None or entry.deleted:  # a missing subject too: Confluent says 40402 here
+            raise errors.version_not_found(number)
+        return [entry]
 
     # -- deleting ---------------------------------------------------------------
 
@@ -277,10 +312,7 @@ class RegistryService:
         async with self._write_lock:
             self._require_leader()
             self._check_not_read_only(subject)
-            # a numbered version is found even when soft deleted (to say so); "latest" is a live one
-            entry = self._resolve(subject, number, deleted=permanent or number != LATEST)
-            if entry.deleted and not permanent:
-                raise errors.version_soft_deleted(subject, entry.version)
+            entry = self._version_to_delete(subject, number, permanent)
             self._check_unreferenced(entry, permanent, other_subjects_only=False)
             if permanent and not entry.deleted:
                 raise errors.version_not_soft_deleted(subject, entry.version)
@@ -294,6 +326,19 @@ class RegistryService:
                     subject, entry.version, entry.id, entry.schema_type.value,
                     entry.references_json(), entry.schema, deleted=True))
             return entry.version
+
+    def _version_to_delete(self, subject: str, number: int, permanent: bool) -> SchemaVersion:
+        """The version a DELETE names, with Confluent's codes: a numbered version is
+        found even when soft deleted (to say so, 40406), ``latest`` is the newest
+        live one, and a subject counts while it has any version (else 40401)."""
+        if not self.store.has_subject(subject, include_deleted=True):
+            raise errors.subject_not_found(subject)
+        entry = self.store.latest(subject) if number == LATEST else self.store.get(subject, number)
+        if entry is None:
+            raise errors.version_not_found(number)
+        if entry.deleted and not permanent:
+            raise errors.version_soft_deleted(subject, entry.version)
+        return entry
 
     def _check_unreferenced(self, entry: SchemaVersion, permanent: bool, other_subjects_only: bool) -> None:
         users = self.store.referenced_by(entry.subject, entry.version, include_deleted=permanent)
@@ -357,11 +402,7 @@ class RegistryService:
         """The schema text in the format a client asked for (``?format=``; None: as stored)."""
         if not fmt:
             return entry.schema
-        try:
-            return self.parser.parse_stored(entry).formatted(fmt)
-        except ValueError as exc:  # an unknown format: the request's fault, not the registry's
-            raise errors.http_error(422, f"Unsupported format {fmt!r} for a "
-                                         f"{entry.schema_type.value} schema: {exc}") from None
+        return self.parser.parse_stored(entry).formatted(fmt)
 
     # -- config and mode ----------------------------------------------------------
 
@@ -392,16 +433,9 @@ class RegistryService:
         return parsed.value
 
     async def delete_config(self, subject: str | None = None) -> str:
-        """``DELETE /config[/{subject}]``: back to the global level (or BACKWARD); the old level."""
-        async with self._write_lock:
-            self._require_leader()
-            if subject is not None and not self.store.has_subject(subject, include_deleted=True) \
-                    and self.store.compatibility_level(subject) is None:
-                raise errors.subject_not_found(subject)
-            previous = self.effective_level(subject).value
-            if self.store.compatibility_level(subject) is not None:
-                await self._append(records.config_key(subject), None)
-            return previous
+        """``DELETE /config[/{subject}]``: the deleted level; the subject falls back to the global one."""
+        return await self._delete_setting(subject, self.store.compatibility_level,
+                                          DEFAULT_COMPATIBILITY_LEVEL, records.config_key(subject))
 
     async def get_mode(self, subject: str | None = None, default_to_global: bool = False) -> str:
         """``GET /mode[/{subject}]``."""
@@ -412,32 +446,46 @@ class RegistryService:
     async def set_mode(self, subject: str | None, mode: object, force: bool = False) -> str:
         """``PUT /mode[/{subject}]``: READWRITE, READONLY or IMPORT.
 
-        IMPORT needs an empty registry (or subject) unless ``force``: imported
-        ids must not collide with ids handed out here.
+        Switching to IMPORT needs no live subject (in the registry, or the
+        subject) unless ``force``: imported ids must not collide with ids
+        handed out here. Soft deleted subjects do not count, as in Confluent.
         """
         if not isinstance(mode, str) or mode.upper() not in MODES:
             raise errors.invalid_mode()
         mode = mode.upper()
         async with self._write_lock:
             self._require_leader()
-            if mode == "IMPORT" and not force and self._has_schemas(subject):
+            if mode == "IMPORT" and self.effective_mode(subject) != "IMPORT" and not force \
+                    and self._has_live_subjects(subject):
                 raise errors.operation_not_permitted("Cannot import since found existing subjects")
             await self._append(records.mode_key(subject), records.mode_value(subject, mode))
         return mode
 
     async def delete_mode(self, subject: str | None = None) -> str:
-        """``DELETE /mode[/{subject}]``: back to the global mode (or READWRITE); the old mode."""
+        """``DELETE /mode[/{subject}]``: the deleted mode; the subject falls back to the global one."""
+        return await self._delete_setting(subject, self.store.mode, DEFAULT_MODE, records.mode_key(subject))
+
+    async def _delete_setting(self, subject: str | None, read_own: Callable[[str | None], str | None],
+                              default: str, key: dict) -> str:
+        """Tombstone a config or mode record; answer the value it held.
+
+        With nothing set, the global setting answers the default, and a
+        subject is Confluent's 40401.
+        """
         async with self._write_lock:
             self._require_leader()
-            previous = self.effective_mode(subject)
-            if self.store.mode(subject) is not None:
-                await self._append(records.mode_key(subject), None)
-            return previous
+            own = read_own(subject)
+            if own is None:
+                if subject is not None:
+                    raise errors.subject_not_found(subject)
+                return default
+            await self._append(key, None)
+            return own
 
-    def _has_schemas(self, subject: str | None) -> bool:
+    def _has_live_subjects(self, subject: str | None) -> bool:
         if subject is None:
-            return bool(self.store.subjects(include_deleted=True))
-        return self.store.has_subject(subject, include_deleted=True)
+            return bool(self.store.subjects())
+        return self.store.has_subject(subject)
 
     def _check_not_read_only(self, subject: str) -> None:
         if self.effective_mode(subject) in ("READONLY", "READONLY_OVERRIDE"):

@@ -40,14 +40,18 @@ def parse(schema_type: SchemaType | str, text: str, references: dict[str, str] |
             any name; Protobuf: the imported file name), already resolved.
 
     Raises:
-        InvalidSchemaError: unknown type, or the text is not a valid schema of its type.
+        InvalidSchemaError: unknown type, the text is not a valid schema of its
+            type, or it is nested deeper than the parser's recursion can go.
     """
     try:
         schema_type = SchemaType(schema_type)
     except ValueError:
         raise InvalidSchemaError(f"unknown schema type {schema_type!r}") from None
     module = importlib.import_module(_MODULES[schema_type])
-    return module.parse(text, dict(references or {}))
+    try:
+        return module.parse(text, dict(references or {}))
+    except RecursionError:  # the parsers recurse into nested types: Python's stack is the limit
+        raise InvalidSchemaError("the schema is nested too deeply to be parsed") from None
 
 
 __all__ = ["InvalidSchemaError", "ParsedSchema", "SchemaType", "parse"]

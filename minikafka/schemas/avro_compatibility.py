@@ -123,11 +123,6 @@ def reader_writer_incompatibilities(reader: AvroType, writer: AvroType) -> list[
     return _Checker().check(reader, writer, [])
 
 
-def can_read(reader: AvroType, writer: AvroType) -> bool:
-    """True if data written with ``writer`` can be read with ``reader``."""
-    return not reader_writer_incompatibilities(reader, writer)
-
-
 class _Checker:
     """One walk over a (reader, writer) pair; not shared between checks."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 
 class SchemaType(str, enum.Enum):
@@ -52,6 +52,37 @@ class SchemaReference:
     version: int
 
 
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """One difference between two versions of a schema, as Confluent's JSON Schema and
+    Protobuf checkers name it: a type (``FIELD_REMOVED``, ``TYPE_NARROWED``, ...) and
+    the path where it is (``#/properties/age``).
+
+    Each of those schema types subclasses it, to list the types that are
+    compatible changes and to describe the others in words.
+    """
+
+    type: str
+    path: str
+    COMPATIBLE_CHANGES: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def compatible(self) -> bool:
+        """True if the change never stops the new schema reading the old one's data."""
+        return self.type in self.COMPATIBLE_CHANGES
+
+    def description(self) -> str:
+        """The difference in words (the subclass's)."""
+        return ""
+
+    def message(self) -> str:
+        """The reason, in the shape Confluent's registry reports it."""
+        return f'{{errorType:"{self.type}", description:"{self.description()}"}}'
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.path}"
+
+
 class ParsedSchema(Protocol):
     """One parsed schema, of any type."""
 
@@ -66,7 +97,11 @@ class ParsedSchema(Protocol):
         """Full names of the top-level records or messages (for the record-name strategies)."""
 
     def formatted(self, fmt: str | None) -> str:
-        """The schema's text in a format a client asked for (``?format=``)."""
+        """The schema's text in a format a client asked for (``?format=``).
+
+        A format the type does not know gets the canonical text, never an
+        error (Confluent's choice, so clients may ask for newer formats).
+        """
 
     def backward_errors(self, previous: "ParsedSchema") -> list[str]:
         """Why data written with ``previous`` cannot be read with this schema; empty if it can."""

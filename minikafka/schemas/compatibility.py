@@ -21,7 +21,9 @@ right direction(s) and against the right versions. Like Confluent's
 newest first and stop at the first one that fails, and the reasons name the
 schemas by role: "new" and "old" instead of "reader" and "writer". Each
 failed check ends with ``{oldSchemaVersion: n}`` (when known) and
-``{oldSchema: '...'}``, as Confluent's verbose answers do.
+``{oldSchema: '...'}``, as Confluent's verbose answers do. The rules recurse
+into nested types; a pair nested too deeply for Python's stack is refused
+(``TOO_DEEP``) rather than let through unchecked.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Sequence
 from minikafka.schemas.base import CompatibilityLevel, ParsedSchema
 
 DIFFERENT_SCHEMA_TYPE = "Incompatible because of different schema type"
+TOO_DEEP = "Incompatible because the schemas are nested too deeply to be compared"
 MAX_SCHEMA_SIZE_FOR_LOGGING = 10 * 1024
 
 _TRANSITIVE = {
@@ -64,7 +67,10 @@ def check(
     if level not in _TRANSITIVE:
         pairs = pairs[:1]
     for old, version in pairs:
-        errors = _check_one(level, new, old, version)
+        try:
+            errors = _check_one(level, new, old, version)
+        except RecursionError:  # the rules recurse into nested types; never pass what was not checked
+            errors = [TOO_DEEP, *_old_schema_notes(old, version)]
         if errors:
             return errors
     return []

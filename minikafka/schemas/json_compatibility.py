@@ -119,9 +119,9 @@ class _Comparer:
                 return []
             return [("TYPE_CHANGED", ())]
         found = _annotation_changes(original.keywords, update.keywords)
-        compare_kind = getattr(self, f"_compare_{original.kind}", None)
-        if compare_kind is not None:
-            found += compare_kind(original, update)
+        rule = self.RULES_BY_KIND.get(original.kind)
+        if rule is not None:
+            found += rule(self, original, update)
         return found
 
     def _combined_against_single(self, original: Shape, update: Shape) -> _Found | None:
@@ -387,6 +387,13 @@ class _Comparer:
         if old_schema is None:
             return []
         return _prefixed(here, self.compare(original.node.child(old_schema), update.node.child(new_schema)))
+
+    RULES_BY_KIND = {
+        "number": _compare_number, "string": _compare_string, "enum": _compare_enum,
+        "const": _compare_const, "not": _compare_not, "combined": _compare_combined,
+        "array": _compare_array, "object": _compare_object,
+    }
+    """The rules of each kind of shape; other kinds (null, boolean, ...) have only annotations."""
 
 
 # --- small rules -------------------------------------------------------------

@@ -8,7 +8,7 @@ reader schema; every other type is a reason the evolution is refused.
 
 from __future__ import annotations
 
-import dataclasses
+from minikafka.schemas import base
 
 COMPATIBLE_CHANGES = frozenset({
     "ID_CHANGED", "DESCRIPTION_CHANGED", "TITLE_CHANGED", "DEFAULT_CHANGED", "SCHEMA_REMOVED",
@@ -47,24 +47,13 @@ COMPATIBLE_CHANGES = frozenset({
 """Confluent's compatible changes (its default, strict policy)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Difference:
-    """One difference between two schemas, as Confluent names it."""
+class Difference(base.Difference):
+    """A difference between two JSON Schemas (Confluent's ``JsonSchemaDiff`` names)."""
 
-    type: str
-    path: str
+    COMPATIBLE_CHANGES = COMPATIBLE_CHANGES
 
-    @property
-    def compatible(self) -> bool:
-        return self.type in COMPATIBLE_CHANGES
-
-    def message(self) -> str:
-        """The reason, in the shape Confluent's registry reports it."""
-        return f'{{errorType:"{self.type}", description:"{_describe(self.type, self.path)}"}}'
-
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.path}"
+    def description(self) -> str:
+        return _describe(self.type, self.path)
 
 
 # "reader": the schema that must accept the documents; "writer": the one they were

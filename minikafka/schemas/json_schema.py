@@ -80,13 +80,8 @@ class JsonSchema:
         return [title] if isinstance(title, str) else []
 
     def formatted(self, fmt: str | None) -> str:
-        """The canonical text (JSON Schema has one spelling, so no format is known).
-
-        Raises:
-            ValueError: a format was asked for.
-        """
-        if fmt:
-            raise ValueError(f"unknown JSON Schema format {fmt!r}")
+        """The canonical text: JSON Schema has one spelling, and Confluent answers
+        an unknown format with the canonical text rather than an error."""
         return self.canonical
 
     def resolver(self) -> referencing.Resolver:

@@ -86,15 +86,13 @@ class ProtobufSchema:
         """The schema as a client asked for it.
 
         ``serialized`` (what confluent-kafka's deserializer asks for) answers
-        the base64 ``FileDescriptorProto``; the default, the canonical text.
-
-        Raises:
-            ValueError: an unknown format.
+        the base64 ``FileDescriptorProto``; anything else the canonical text,
+        as Confluent answers a format it does not know (for forward
+        compatibility). Confluent's ``ignore_extensions`` is not implemented:
+        it gets the canonical text too.
         """
         if fmt == "serialized":
             return self.serialized
-        if fmt:
-            raise ValueError(f"unknown Protobuf schema format {fmt!r} (known: serialized)")
         return self.canonical
 
     def file_descriptor_set(self) -> descriptor_pb2.FileDescriptorSet:

@@ -52,6 +52,7 @@ from google.protobuf.descriptor_pb2 import (
     FileDescriptorProto,
 )
 
+from minikafka.schemas import base
 
 
 class ProtobufSchemaLike(Protocol):
@@ -118,24 +119,13 @@ _SCALAR_NAMES = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class Difference:
-    """One difference between two schemas, as Confluent names it."""
+class Difference(base.Difference):
+    """A difference between two Protobuf schemas (Confluent's ``SchemaDiff`` names)."""
 
-    type: str
-    path: str
+    COMPATIBLE_CHANGES = COMPATIBLE_CHANGES
 
-    @property
-    def compatible(self) -> bool:
-        return self.type in COMPATIBLE_CHANGES
-
-    def message(self) -> str:
-        """The reason, in the shape Confluent's registry reports it."""
-        description = DESCRIPTIONS.get(self.type, "").format(path=self.path)
-        return f'{{errorType:"{self.type}", description:"{description}"}}'
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.path}"
+    def description(self) -> str:
+        return DESCRIPTIONS.get(self.type, "").format(path=self.path)
 
 
 def backward_errors(update: ProtobufSchemaLike, original: ProtobufSchemaLike) -> list[str]:

@@ -28,6 +28,17 @@ def pack(schema_id: int, data: bytes) -> bytes:
     return _HEADER.pack(MAGIC_BYTE, schema_id) + data
 
 
+def schema_id(payload: bytes | bytearray | memoryview | None) -> int | None:
+    """The schema id a serialized key or value starts with; None if it is not in the wire format.
+
+    Reads the five header bytes only, whatever the payload's size (a broker
+    validating a topic asks this of every record).
+    """
+    if payload is None or len(payload) < HEADER_SIZE or payload[0] != MAGIC_BYTE:
+        return None
+    return _HEADER.unpack_from(payload)[1]
+
+
 def split(payload: bytes | bytearray | memoryview | None) -> tuple[int, bytes]:
     """The schema id and the data of a serialized key or value.
 

@@ -87,7 +87,9 @@ class SchemaIdLookup:
             self._confirmed.move_to_end(pair)
             return True
         versions = await self._get_json(f"/schemas/ids/{schema_id}/versions")
-        subjects = {entry.get("subject") for entry in versions or () if isinstance(entry, dict)}
+        if not isinstance(versions, list):  # 404 (None), or a registry answering something odd
+            versions = []
+        subjects = {entry.get("subject") for entry in versions if isinstance(entry, dict)}
         for registered in subjects:
             if isinstance(registered, str):
                 self._remember((schema_id, registered))
@@ -134,7 +136,7 @@ class SchemaIdLookup:
                 return response.json()
             except httpx.TimeoutException:
                 problems.append(f"{redact(base)}: no answer within {self._client.timeout.read} s")
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 problems.append(f"{redact(base)}: {type(exc).__name__} {exc}".rstrip())
         log.warning("schema registry lookup %s failed: %s", path, "; ".join(problems))
         raise SchemaRegistryUnavailable("; ".join(problems))
@@ -150,7 +152,10 @@ def _error_message(response: httpx.Response) -> str:
 
 def redact(url: str) -> str:
     """``url`` without any ``user:password@`` part (for messages sent to clients)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # not a URL at all (a broken IPv6 host): keep only what follows any '@'
+        return url.rpartition("@")[2]
+    if "@" not in parts.netloc:
         return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

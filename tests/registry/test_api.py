@@ -87,6 +87,10 @@ async def test_compatibility_config_mode_and_deletes(service):
         assert (await http.delete("/subjects/u/versions/1")).json() == 1
         assert error_of(await http.delete("/subjects/u/versions/1")) == (404, 40406)
         assert (await http.get("/subjects/u/versions?deleted=true")).json() == [1]
+        # Confluent's deletedOnly, and confluent-kafka's Python spelling of it
+        assert (await http.get("/subjects/u/versions?deletedOnly=true")).json() == [1]
+        assert (await http.get("/subjects?deletedOnly=true")).json() == ["u"]
+        assert (await http.get("/subjects?deleted_only=true")).json() == ["u"]
         assert (await http.get("/subjects/u/versions/1?deleted=true")).json()["version"] == 1
         assert (await http.delete("/subjects/u/versions/1?permanent=true")).json() == 1
         assert error_of(await http.get("/subjects/u/versions")) == (404, 40401)
@@ -184,10 +188,14 @@ async def test_schema_formats(service):
         assert serialized["schemaType"] == "PROTOBUF"
         descriptor = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(serialized["schema"]))
         assert [m.name for m in descriptor.message_type] == ["Item"]
-        assert error_of(await http.get(f"/schemas/ids/{schema_id}?format=bogus")) == (422, 422)
+        # a format the type does not know: the canonical text, as Confluent answers (no error)
+        canonical = (await http.get(f"/schemas/ids/{schema_id}")).json()["schema"]
+        assert (await http.get(f"/schemas/ids/{schema_id}?format=bogus")).json()["schema"] == canonical
         by_version = (await http.get("/subjects/p/versions/1?format=serialized")).json()
         assert by_version["schema"] == serialized["schema"] and by_version["id"] == schema_id
-        assert error_of(await http.get("/subjects/p/versions/1/schema?format=bogus")) == (422, 422)
+        looked_up = (await http.post("/subjects/p?format=serialized", json={"schema": proto, "schemaType": "PROTOBUF"}))
+        assert looked_up.json()["schema"] == serialized["schema"]
+        assert (await http.get("/subjects/p/versions/1/schema?format=bogus")).text == canonical
 
 
 async def test_a_restarted_registry_serves_the_same_ids(service, memory_log):

@@ -41,6 +41,11 @@ async def test_incompatible_schema_is_refused_with_the_reason(service):
     verdict = await service.test_compatibility("a", "latest", SchemaRequest(USER_V2_NO_DEFAULT), verbose=True)
     assert verdict["is_compatible"] is False and any("email" in m for m in verdict["messages"])
     assert await service.test_compatibility("a", None, SchemaRequest(USER_V2_DEFAULT)) == {"is_compatible": True}
+    assert verdict["messages"][-1] == "{validateFields: 'false', compatibility: 'BACKWARD'}"
+    # verbose: an invalid schema is a verdict with the reason, not a 42201
+    verdict = await service.test_compatibility("a", "latest", SchemaRequest("{"), verbose=True)
+    assert verdict["is_compatible"] is False and "Invalid schema" in verdict["messages"][0]
+    await refused(errors.INVALID_SCHEMA, service.test_compatibility("a", "latest", SchemaRequest("{")))
     await service.set_config("a", "NONE")
     assert await service.register("a", SchemaRequest(USER_V2_NO_DEFAULT)) == 2
 
@@ -94,6 +99,9 @@ async def test_unknown_subjects_versions_and_ids(service):
     await refused(errors.SCHEMA_NOT_FOUND, service.lookup("a", SchemaRequest(ORDER_V1)))
     await refused(errors.SCHEMA_NOT_FOUND, service.schema_by_id(99))
     await refused(errors.SCHEMA_NOT_FOUND, service.subjects_by_id(99))
+    # a compatibility test against a numbered version of a missing subject: 40402, as Confluent
+    await refused(errors.VERSION_NOT_FOUND, service.test_compatibility("nope", "1", SchemaRequest(USER_V1)))
+    assert await service.test_compatibility("nope", "latest", SchemaRequest(USER_V1)) == {"is_compatible": True}
     assert (await service.get_version("a", "-1")).version == 1
     assert (await service.lookup("a", SchemaRequest(USER_V1))).to_json() == {
         "subject": "a", "version": 1, "id": 1, "schema": (await service.schema_by_id(1))["schema"]}
@@ -105,19 +113,24 @@ async def test_soft_then_permanent_delete(service):
     await refused(errors.VERSION_NOT_SOFT_DELETED, service.delete_version("a", "1", permanent=True))
     assert await service.delete_version("a", "latest") == 2
     await refused(errors.VERSION_SOFT_DELETED, service.delete_version("a", "2"))
+    # "latest" names the newest live version, even for a permanent delete (Confluent's rule)
+    await refused(errors.VERSION_NOT_SOFT_DELETED, service.delete_version("a", "latest", permanent=True))
     await refused(errors.VERSION_NOT_FOUND, service.get_version("a", "2"))
     assert (await service.get_version("a", "2", deleted=True)).version == 2
     assert await service.versions("a") == [1] and await service.versions("a", deleted=True) == [1, 2]
     assert await service.versions("a", deleted_only=True) == [2]
-    # registering a soft-deleted schema again: the same id, a new version
+    # registering a soft-deleted schema again: the same id, a new version, and (as
+    # Confluent does) the soft deleted version with that id is permanently deleted
     assert await service.register("a", SchemaRequest(USER_V2_DEFAULT)) == 2
     assert await service.versions("a") == [1, 3]
+    assert await service.versions("a", deleted=True) == [1, 3]
     await refused(errors.SUBJECT_NOT_SOFT_DELETED, service.delete_subject("a", permanent=True))
     assert await service.delete_subject("a") == [1, 3]
     await refused(errors.SUBJECT_SOFT_DELETED, service.delete_subject("a"))
     assert await service.subjects() == [] and await service.subjects(deleted=True) == ["a"]
     await refused(errors.SUBJECT_NOT_FOUND, service.get_version("a", "latest"))
-    assert await service.delete_subject("a", permanent=True) == [1, 2, 3]
+    await refused(errors.VERSION_NOT_FOUND, service.delete_version("a", "latest"))  # the subject still counts
+    assert await service.delete_subject("a", permanent=True) == [1, 3]
     await refused(errors.SUBJECT_NOT_FOUND, service.delete_subject("a"))
     await refused(errors.SCHEMA_NOT_FOUND, service.schema_by_id(1))
     # versions start again at 1; ids are not reused
@@ -157,6 +170,7 @@ async def test_config_levels(service):
     await refused(errors.INVALID_COMPATIBILITY_LEVEL, service.set_config("a", None))
     assert await service.delete_config("a") == "FORWARD"
     assert await service.get_config("a", default_to_global=True) == "FULL_TRANSITIVE"
+    await refused(errors.SUBJECT_NOT_FOUND, service.delete_config("a"))   # no level of its own left
     assert await service.delete_config() == "FULL_TRANSITIVE"
     assert await service.get_config() == "BACKWARD"
 
@@ -170,6 +184,10 @@ async def test_modes_readonly_and_import(service):
     assert "read-only" in error.message
     assert await service.register("b", SchemaRequest(USER_V1)) == 1
     await refused(errors.OPERATION_NOT_PERMITTED, service.set_mode(None, "IMPORT"))  # subjects exist
+    await service.register("gone", SchemaRequest(ORDER_V1))
+    await service.delete_subject("gone")
+    assert await service.set_mode("gone", "IMPORT") == "IMPORT"   # a soft deleted subject does not count
+    assert await service.set_mode("gone", "IMPORT") == "IMPORT"   # already importing: nothing to check
     # IMPORT: the request names the id (and version); a plain registration is refused
     assert await service.set_mode("imported", "IMPORT") == "IMPORT"
     await refused(errors.OPERATION_NOT_PERMITTED, service.register("imported", SchemaRequest(ORDER_V1)))
@@ -177,7 +195,8 @@ async def test_modes_readonly_and_import(service):
     assert (await service.get_version("imported", "5")).id == 42
     await refused(errors.ID_DOES_NOT_MATCH, service.register("imported", SchemaRequest(USER_V2_DEFAULT, id=42)))
     await refused(errors.OPERATION_NOT_PERMITTED, service.register("b", SchemaRequest(ORDER_V1, id=50)))
-    await service.delete_mode("imported")
+    assert await service.delete_mode("imported") == "IMPORT"
+    await refused(errors.SUBJECT_NOT_FOUND, service.delete_mode("imported"))  # no mode of its own left
     assert await service.register("c", SchemaRequest(USER_V2_DEFAULT)) == 43   # after the highest id
 
 
@@ -250,3 +269,15 @@ async def test_concurrent_registrations_never_share_an_id(memory_log):
     assert sorted(service_ids.values()) == list(range(1, 31))
     for subject in ("s0", "s1", "s2"):
         assert await service.versions(subject) == list(range(1, 11))
+
+
+async def test_schemas_too_deep_to_parse_or_compare_are_refused_never_a_500(service):
+    def nested_arrays(leaf: str, depth: int = 400) -> str:
+        return '{"type": "array", "items": ' * depth + leaf + "}" * depth
+
+    for leaf in ('"int"', '"long"'):
+        try:
+            await service.register("deep", SchemaRequest(nested_arrays(leaf)))
+        except RegistryError as exc:
+            assert exc.error_code in (errors.INCOMPATIBLE_SCHEMA, errors.INVALID_SCHEMA), exc
+    await refused(errors.INVALID_SCHEMA, service.register("deeper", SchemaRequest(nested_arrays('"int"', 5_000))))

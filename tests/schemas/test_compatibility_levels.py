@@ -5,7 +5,7 @@ import json
 import pytest
 
 from minikafka.schemas import compatibility, parse
-from minikafka.schemas.base import CompatibilityLevel
+from minikafka.schemas.base import CompatibilityLevel, InvalidSchemaError
 
 
 def user(*fields):
@@ -19,6 +19,23 @@ V1 = user()
 V2 = user({"name": "email", "type": "string", "default": ""})
 V3 = user({"name": "email", "type": "string"})
 V4 = user({"name": "email", "type": "string", "default": ""}, {"name": "age", "type": "int", "default": 0})
+
+
+def nested_arrays(depth: int) -> str:
+    return '{"type": "array", "items": ' * depth + '"int"' + "}" * depth
+
+
+def test_too_deep_a_schema_is_invalid_and_too_deep_a_pair_is_refused_never_a_crash():
+    with pytest.raises(InvalidSchemaError, match="nested too deeply"):
+        parse("AVRO", nested_arrays(5_000), {})
+    for depth in (100, 300, 400, 600, 800):
+        try:
+            schema = parse("AVRO", nested_arrays(depth), {})
+        except InvalidSchemaError:
+            continue
+        # the schema against itself: compatible if it can be compared at all, never an exception
+        reasons = compatibility.check("FULL", schema, [schema])
+        assert reasons == [] or reasons[0] == compatibility.TOO_DEEP, reasons[:1]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,13 @@ def test_pack_and_split():
     assert wire_format.split(bytearray(b"\x00\x00\x00\x00\x07")) == (7, b"")
 
 
+def test_schema_id_reads_the_header_only():
+    assert wire_format.schema_id(wire_format.pack(258, b"x" * 1000)) == 258
+    assert wire_format.schema_id(memoryview(b"\x00\xff\xff\xff\xfe")) == -2  # a signed int32, as Java's
+    for payload in (None, b"", b"\x00\x00\x00\x01", b"\x01\x00\x00\x00\x01x"):
+        assert wire_format.schema_id(payload) is None
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [(None, "null"), (b"", "too short"), (b"\x00\x00\x00\x01", "too short"), (b"\x01\x00\x00\x00\x01x", "magic")],

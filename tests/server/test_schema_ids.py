@@ -73,6 +73,14 @@ def test_an_unknown_id_is_not_registered_and_asked_again_next_time():
     assert len(registry.requests) == 3  # no negative cache
 
 
+@pytest.mark.parametrize("body", [5, "x", {"subject": "orders-value"}, [7, None]])
+def test_an_odd_answer_confirms_nothing_and_breaks_nothing(body):
+    lookup = SchemaIdLookup(["http://registry:8081"],
+                            transport=httpx.MockTransport(lambda request: httpx.Response(200, json=body)))
+    assert run(lookup.is_registered, 7, "orders-value") is False
+    assert lookup.cached_pairs() == 0
+
+
 @pytest.mark.parametrize("status", [500, 503, 401])
 def test_an_error_answer_is_the_registry_unavailable(status):
     lookup = SchemaIdLookup(["http://registry:8081"], transport=httpx.MockTransport(Registry({}, status=status)))
@@ -87,6 +95,13 @@ def test_a_registry_nobody_listens_on_is_unavailable():
             run(lookup.is_registered, 7, "orders-value")
     assert "ConnectError" in str(caught.value)
     assert "secret" not in str(caught.value)  # credentials never reach a client
+
+
+@pytest.mark.parametrize("url", ["http://[broken", "http://exa\x00mple"])
+def test_a_url_that_does_not_parse_is_the_registry_unavailable(url):
+    lookup = SchemaIdLookup([url])
+    with pytest.raises(SchemaRegistryUnavailable):
+        run(lookup.is_registered, 7, "orders-value")
 
 
 def test_the_next_url_answers_when_the_first_fails():
@@ -152,3 +167,14 @@ def test_a_paused_registry_times_out_on_a_real_socket():
         lookup = SchemaIdLookup([f"http://127.0.0.1:{server.getsockname()[1]}"], timeout_s=0.3)
         with pytest.raises(SchemaRegistryUnavailable, match="no answer within"):
             run(lookup.is_registered, 7, "orders-value")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("http://registry:8081", "http://registry:8081"),
+    ("http://user:secret@registry:8081/sr", "http://registry:8081/sr"),
+    ("https://user:secret@[::1]:8081", "https://[::1]:8081"),
+    ("http://user:secret@", "http://"),
+    ("http://user:secret@[broken", "[broken"),
+])
+def test_credentials_are_redacted_from_urls(url, shown):
+    assert schema_ids_module.redact(url) == shown

@@ -35,10 +35,15 @@ CUSTOMER_KEY_SCHEMA = '{"type": "record", "name": "CustomerKey", "fields": [{"na
 
 
 def produce(cluster, topic, values, keys=None, **config) -> list:
-    """Send ``values`` (one batch: they are handed over within ``linger.ms``); the delivery errors."""
+    """Send ``values`` (one batch: they are handed over within ``linger.ms``); the delivery errors.
+
+    The topic's metadata is fetched first: a record produced before the producer
+    knows the partition's leader may leave in a batch of its own once it does.
+    """
     reports = []
-    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 100, "message.timeout.ms": 20000,
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 500, "message.timeout.ms": 20000,
                          **{key.replace("_", "."): value for key, value in config.items()}})
+    assert producer.list_topics(topic, timeout=10).topics[topic].error is None
     for i, value in enumerate(values):
         producer.produce(topic, value=value, key=keys[i] if keys else None,
                          on_delivery=lambda err, msg: reports.append(err))
