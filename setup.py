@@ -30,6 +30,6 @@ setup(
     # The console's page: plain HTML, JavaScript and CSS, served as files; each
     # lab's files (README.md, lab.py, starter/, solution/, ...): data, not Python packages.
     package_data={"minikafka.console": ["static/*"],
-                  "minikafka_labs": ["*/*", "*/*/*", "*/*/*/*"]},
+                  "minikafka_labs": ["README.md", "*/*", "*/*/*", "*/*/*/*"]},
     exclude_package_data={"minikafka_labs": ["*/__pycache__/*", "*/*/__pycache__/*"]},
 )
