@@ -18,16 +18,20 @@ from minikafka.testing import BrokerThread
 from tests.integration.harness import free_port
 
 
-def wait_for_registry(url: str, timeout_s: float = 30.0) -> None:
+def wait_for_registry(log_path, url: str, timeout_s: float = 60.0) -> None:
+    """Wait for the line ``schema registry: URL``: the registry has read ``_schemas`` and knows its writer.
+
+    (Its HTTP port answers reads earlier; a write before the election is
+    over gets 50004, as Confluent's registry answers.)
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/subjects", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if f"schema registry: {url}" in log_path.read_text(errors="replace"):
+            httpx.get(f"{url}/subjects", timeout=5.0).raise_for_status()
+            return
         time.sleep(0.1)
-    raise TimeoutError(f"the schema registry at {url} did not answer in {timeout_s}s")
+    raise TimeoutError(f"the schema registry at {url} was not ready in {timeout_s}s:\n"
+                       + log_path.read_text(errors="replace")[-2000:])
 
 
 @pytest.fixture(scope="package")
@@ -46,7 +50,7 @@ def registry_url(broker, tmp_path_factory):
              "--listen", f"127.0.0.1:{port}"], stdout=log_file, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_registry(url)
+        wait_for_registry(log_path, url)
         yield url
     finally:
         process.terminate()
