@@ -13,7 +13,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -33,7 +32,13 @@ class RegistryProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> "RegistryProcess":
+    def start(self, timeout_s: float = 60.0) -> "RegistryProcess":
+        """Start it and wait for its line ``schema registry: URL``.
+
+        The line says it has read ``_schemas`` and knows its writer: its port
+        answers reads earlier, but a write before the election is over gets
+        50004.
+        """
         self.log_file = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "minikafka", "schema-registry", "--bootstrap-server", self.bootstrap,
@@ -42,11 +47,8 @@ class RegistryProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the registry exited; its log:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/subjects", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+            if f"schema registry: {self.url}" in self.log_path.read_text(errors="replace"):
+                return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"the registry did not answer; its log:\n{self.log_path.read_text()}")
