@@ -98,12 +98,12 @@ def solve(ctx: LabContext) -> None:
     watcher = subprocess.Popen(
         [sys.executable, str(ctx.lab_dir / "solution" / "watch_signals.py"),
          "--bootstrap-server", ctx.bootstrap_server, "--metrics-url", ",".join(ctx.metrics_urls),
-         "--seconds", "18", "--out", str(ctx.work_dir / "signals.jsonl")],
+         "--seconds", "24", "--out", str(ctx.work_dir / "signals.jsonl")],
         env=ctx.environment(), stdout=subprocess.DEVNULL)
     try:
         time.sleep(3)
         ctx.cluster.slow(1, 3, 2000)
-        time.sleep(9)
+        time.sleep(12)
     finally:
         ctx.cluster.slow(1, 3, 0)
         watcher.wait(timeout=60)
