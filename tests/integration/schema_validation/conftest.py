@@ -1,67 +1,21 @@
 """A real broker that validates against a real schema registry, both in child processes.
 
-``RegistryProcess`` runs ``python -m minikafka schema-registry`` (its schemas in
-the broker's ``_schemas`` topic) on a port chosen before the broker starts,
-because the broker's ``confluent.schema.registry.url`` is a static config.
+The registry is the storage tests' ``RegistryProcess`` (``python -m
+minikafka schema-registry``, its schemas in the broker's ``_schemas``
+topic), on a port chosen before the broker starts, because the broker's
+``confluent.schema.registry.url`` is a static config.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tests.integration.harness import BrokerProcess, free_port
-
-
-class RegistryProcess:
-    """One ``minikafka schema-registry`` child process on ``port``."""
-
-    def __init__(self, bootstrap: str, port: int, log_dir: Path):
-        self.bootstrap = bootstrap
-        self.port = port
-        self.log_path = log_dir / f"registry-{port}.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout_s: float = 60.0) -> "RegistryProcess":
-        """Start it and wait for its line ``schema registry: URL``.
-
-        The line says it has read ``_schemas`` and knows its writer: its port
-        answers reads earlier, but a write before the election is over gets
-        50004.
-        """
-        self.log_file = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "minikafka", "schema-registry", "--bootstrap-server", self.bootstrap,
-             "--listen", f"127.0.0.1:{self.port}"], stdout=self.log_file, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the registry exited; its log:\n{self.log_path.read_text()}")
-            if f"schema registry: {self.url}" in self.log_path.read_text(errors="replace"):
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the registry did not answer; its log:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log_file.close()
+from tests.integration.harness import BrokerProcess
+from tests.integration.registry.harness import SESSION_TIMEOUT_MS, RegistryProcess
 
 
 class ValidatingCluster:
@@ -85,13 +39,18 @@ class ValidatingCluster:
 
 
 def start_validating_cluster(tmp_path: Path) -> ValidatingCluster:
-    registry_port = free_port()
+    # Both ports are chosen before either process starts: the broker's
+    # confluent.schema.registry.url is a static config.
     broker = BrokerProcess(tmp_path / "broker", **{
-        "confluent.schema.registry.url": f"http://127.0.0.1:{registry_port}",
         "offsets.topic.replication.factor": "1", "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1", "group.initial.rebalance.delay.ms": "0"}).start()
+        "transaction.state.log.min.isr": "1", "group.initial.rebalance.delay.ms": "0",
+        # The registry's election group uses a short session timeout.
+        "group.min.session.timeout.ms": str(min(SESSION_TIMEOUT_MS, 1000))})
+    registry = RegistryProcess(broker.bootstrap, tmp_path, topic="_schemas", group_id="schema-registry")
+    broker.overrides["confluent.schema.registry.url"] = registry.url
+    broker.start()
     try:
-        registry = RegistryProcess(broker.bootstrap, registry_port, tmp_path).start()
+        registry.start()
     except BaseException:
         broker.stop()
         raise
